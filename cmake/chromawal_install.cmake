@@ -1,0 +1,32 @@
+# Install rules: the library, its public headers, a CMake package config
+# (find_package(chromawal CONFIG) -> chromawal::chromawal) and a pkg-config file.
+include(CMakePackageConfigHelpers)
+
+set(CHROMAWAL_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/chromawal")
+
+install(TARGETS chromawal EXPORT chromawal-targets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/chromawal DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT chromawal-targets NAMESPACE chromawal:: DESTINATION ${CHROMAWAL_CMAKE_DIR})
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/chromawal-config.cmake.in
+  ${PROJECT_BINARY_DIR}/chromawal-config.cmake
+  INSTALL_DESTINATION ${CHROMAWAL_CMAKE_DIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/chromawal-config-version.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/chromawal-config.cmake ${PROJECT_BINARY_DIR}/chromawal-config-version.cmake
+  DESTINATION ${CHROMAWAL_CMAKE_DIR})
+
+# pkg-config: a static library needs its private dependencies on the consumer's link line.
+if(BUILD_SHARED_LIBS)
+  set(CHROMAWAL_PC_REQUIRES_PRIVATE "libcurl simdjson fmt")
+  set(CHROMAWAL_PC_REQUIRES "")
+else()
+  set(CHROMAWAL_PC_REQUIRES "libcurl simdjson fmt")
+  set(CHROMAWAL_PC_REQUIRES_PRIVATE "")
+endif()
+configure_file(${PROJECT_SOURCE_DIR}/cmake/chromawal.pc.in ${PROJECT_BINARY_DIR}/chromawal.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/chromawal.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

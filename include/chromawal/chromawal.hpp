@@ -1,0 +1,10 @@
+#pragma once
+/// @file
+/// The umbrella header: everything public in chromawal.
+
+#include <chromawal/chroma_client.hpp>
+#include <chromawal/error.hpp>
+#include <chromawal/filter.hpp>
+#include <chromawal/options.hpp>
+#include <chromawal/types.hpp>
+#include <chromawal/version.hpp>

@@ -1,0 +1,99 @@
+#pragma once
+/// @file
+/// The exception hierarchy of chromawal.
+///
+/// Every exception the library throws derives from chromawal::error. The subclasses are named
+/// for what the caller can do next:
+///
+/// | type               | cause                                              | what to do          |
+/// |--------------------|----------------------------------------------------|---------------------|
+/// | invalid_argument   | the input broke a rule, checked before any request | fix the input       |
+/// | not_found          | the server has no such collection/database/tenant  | create it, or stop  |
+/// | already_exists     | the name is taken                                   | get it instead      |
+/// | server_rejected    | any other 4xx answer from the server               | fix the request     |
+/// | server_error       | a 5xx answer                                       | maybe retry later   |
+/// | connection_error   | could not connect, or the connection broke         | retry later         |
+/// | timeout_error      | no answer within the request timeout               | retry later (the write may have been applied) |
+///
+/// No exception of libcurl, simdjson or libpq ever escapes the API.
+
+#include <stdexcept>
+#include <string>
+
+namespace chromawal {
+
+/// Root of every exception thrown by chromawal. Thread-safe to copy and read.
+class error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+    /// True when the same call may succeed if retried later (transport problems, 5xx).
+    [[nodiscard]] virtual bool retryable() const noexcept { return false; }
+};
+
+/// The caller's input breaks a rule (Chroma's client rules). Nothing was sent or logged.
+class invalid_argument : public error {
+public:
+    using error::error;
+};
+
+/// The server answered with a 4xx status. Carries the HTTP status and Chroma's error name
+/// (e.g. "InvalidArgumentError", "ChromaError") and message.
+class server_rejected : public error {
+public:
+    /// @param context what was being done, e.g. "add to collection 'docs'" (prefixes what()).
+    server_rejected(int status, std::string error_name, std::string server_message, const std::string& context = {});
+    [[nodiscard]] int status() const noexcept { return status_; }
+    /// Chroma's error name from the response body; empty when the body was not JSON.
+    [[nodiscard]] const std::string& error_name() const noexcept { return name_; }
+    /// Chroma's error message from the response body (or the plain-text body).
+    [[nodiscard]] const std::string& server_message() const noexcept { return message_; }
+
+private:
+    int status_;
+    std::string name_;
+    std::string message_;
+};
+
+/// 404: the collection, database or tenant does not exist on the server.
+class not_found : public server_rejected {
+public:
+    using server_rejected::server_rejected;
+};
+
+/// 409: a collection, database or tenant with that name already exists.
+class already_exists : public server_rejected {
+public:
+    using server_rejected::server_rejected;
+};
+
+/// The server answered with a 5xx status.
+class server_error : public error {
+public:
+    server_error(int status, std::string error_name, std::string server_message, const std::string& context = {});
+    [[nodiscard]] int status() const noexcept { return status_; }
+    [[nodiscard]] const std::string& error_name() const noexcept { return name_; }
+    [[nodiscard]] const std::string& server_message() const noexcept { return message_; }
+    [[nodiscard]] bool retryable() const noexcept override { return true; }
+
+private:
+    int status_;
+    std::string name_;
+    std::string message_;
+};
+
+/// The server could not be reached, or the connection broke before a full answer arrived.
+/// A write that failed this way may or may not have been applied.
+class connection_error : public error {
+public:
+    using error::error;
+    [[nodiscard]] bool retryable() const noexcept override { return true; }
+};
+
+/// No complete answer within the request timeout (a hung or overloaded server).
+/// A write that failed this way may or may not have been applied.
+class timeout_error : public connection_error {
+public:
+    using connection_error::connection_error;
+};
+
+}  // namespace chromawal

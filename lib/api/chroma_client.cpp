@@ -1,0 +1,355 @@
+#include <chromawal/chroma_client.hpp>
+#include <chromawal/version.hpp>
+
+#include "api/validate.hpp"
+#include "chroma/protocol.hpp"
+#include "http/transport.hpp"
+#include "json/reader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <mutex>
+
+namespace chromawal {
+namespace detail {
+
+namespace {
+
+using http::method;
+
+// Chroma refuses bodies over 40 MiB; stay well below with the embeddings alone.
+constexpr std::size_t max_embedding_bytes_per_request = 16u << 20;
+
+std::string normalise_base_url(std::string url) {
+    auto starts = [&url](std::string_view p) { return url.compare(0, p.size(), p) == 0; };
+    if (!starts("http://") && !starts("https://")) {
+        throw invalid_argument(fmt::format("Expected base_url to start with http:// or https://, got '{}'",
+                                           url.substr(0, url.find('@') == std::string::npos ? 60 : 0)));
+    }
+    const std::size_t host_start = url.find("//") + 2;
+    if (host_start >= url.size() || url[host_start] == '/' || url[host_start] == ':') {
+        throw invalid_argument("Expected base_url to name a host, e.g. http://127.0.0.1:8000");
+    }
+    if (url.find_first_of(" \t\r\n") != std::string::npos) throw invalid_argument("Expected base_url without whitespace");
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+}  // namespace
+
+/// Shared state of a chroma_client and its collections.
+class chroma_connection {
+public:
+    explicit chroma_connection(connection_options o)
+        : options(std::move(o)), base(normalise_base_url(options.base_url) + "/api/v2"), transport(make_transport(options)) {
+        validate_name(options.tenant, "tenant");
+        validate_name(options.database, "database");
+        tenant_base = base + "/tenants/" + http::encode_path_segment(options.tenant);
+        collections_base = tenant_base + "/databases/" + http::encode_path_segment(options.database) + "/collections";
+    }
+
+    static http::transport_options make_transport(const connection_options& o) {
+        http::transport_options t;
+        t.headers = o.headers;
+        t.connect_timeout = o.connect_timeout;
+        t.request_timeout = o.request_timeout;
+        t.verify_tls = o.verify_tls;
+        t.ca_file = o.ca_file;
+        t.user_agent = std::string("chromawal/") + CHROMAWAL_VERSION_STRING;
+        return t;
+    }
+
+    /// One request; a non-2xx status becomes the matching exception, named with `what`.
+    http::response call(method m, const std::string& url, std::string_view body, const std::string& what) {
+        http::response r = transport.request(m, url, body);
+        if (r.status >= 200 && r.status < 300) return r;
+        const chroma::error_body e = chroma::decode_error(r.body);
+        const int status = static_cast<int>(r.status);
+        if (status == 404) throw not_found(status, e.name, e.message, what);
+        if (status == 409) throw already_exists(status, e.name, e.message, what);
+        if (status >= 400 && status < 500) throw server_rejected(status, e.name, e.message, what);
+        throw server_error(status, e.name, e.message, what);
+    }
+
+    /// Runs a response decoder, turning a malformed answer into chromawal::error.
+    template <typename F>
+    static auto decode(F&& f, const std::string& what) -> decltype(f()) {
+        try {
+            return f();
+        } catch (const json::decode_error& e) {
+            throw error(fmt::format("{}: unexpected answer from the server: {}", what, e.what()));
+        }
+    }
+
+    preflight_info get_preflight() {
+        std::lock_guard<std::mutex> lock(preflight_mutex);
+        if (!preflight) {
+            auto r = call(method::get, base + "/pre-flight-checks", {}, "pre-flight checks");
+            preflight = decode([&] { return chroma::decode_preflight(r.body); }, "pre-flight checks");
+        }
+        return *preflight;
+    }
+
+    std::string collection_url(const std::string& id) const { return collections_base + "/" + http::encode_path_segment(id); }
+
+    connection_options options;
+    std::string base;              // .../api/v2
+    std::string tenant_base;       // .../tenants/{t}
+    std::string collections_base;  // .../tenants/{t}/databases/{d}/collections
+    http::transport transport;
+    std::mutex preflight_mutex;
+    std::optional<preflight_info> preflight;
+};
+
+namespace {
+
+void write_records(chroma_connection& c, const collection_info& info, const record_set& r, write_op op) {
+    validate_records(r, op);
+    const std::string what = fmt::format("{} to collection '{}'", op_name(op), info.name);
+    const preflight_info pf = c.get_preflight();
+    const bool base64 = c.options.use_base64 && pf.supports_base64_encoding;
+    const std::size_t n = r.ids.size();
+    std::size_t per_request = pf.max_batch_size ? pf.max_batch_size : n;
+    if (!r.embeddings.empty()) {
+        const std::size_t bytes_per_record = std::max<std::size_t>(1, r.embeddings.dim() * (base64 ? 6 : 12));
+        per_request = std::min(per_request, std::max<std::size_t>(1, max_embedding_bytes_per_request / bytes_per_record));
+    }
+    const std::string url = c.collection_url(info.id) + "/" + op_name(op);
+    std::string body;
+    for (std::size_t first = 0; first < n; first += per_request) {
+        body.clear();
+        chroma::encode_records(body, r, first, std::min(per_request, n - first), base64);
+        c.call(method::post, url, body, what);
+    }
+}
+
+std::string paging(std::optional<std::size_t> limit, std::size_t offset) {
+    std::string q;
+    if (limit) q += fmt::format("?limit={}", *limit);
+    if (offset) q += fmt::format("{}offset={}", q.empty() ? "?" : "&", offset);
+    return q;
+}
+
+}  // namespace
+}  // namespace detail
+
+using detail::chroma_connection;
+using http::method;
+
+// ---- chroma_collection ----
+
+chroma_collection::chroma_collection(std::shared_ptr<chroma_connection> conn, collection_info info)
+    : conn_(std::move(conn)), info_(std::move(info)) {}
+
+void chroma_collection::add(const record_set& records) const {
+    detail::write_records(*conn_, info_, records, detail::write_op::add);
+}
+void chroma_collection::upsert(const record_set& records) const {
+    detail::write_records(*conn_, info_, records, detail::write_op::upsert);
+}
+void chroma_collection::update(const record_set& records) const {
+    detail::write_records(*conn_, info_, records, detail::write_op::update);
+}
+
+std::size_t chroma_collection::delete_records(const delete_options& selector) const {
+    detail::validate_delete(selector);
+    const std::string what = fmt::format("delete from collection '{}'", info_.name);
+    const std::string url = conn_->collection_url(info_.id) + "/delete";
+    const std::size_t per_request = std::max<std::size_t>(1, conn_->get_preflight().max_batch_size);
+    if (selector.ids.size() <= per_request) {
+        auto r = conn_->call(method::post, url, chroma::encode_delete(selector), what);
+        return chroma_connection::decode([&] { return chroma::decode_deleted(r.body); }, what);
+    }
+    // Many ids: several requests, each with the same where filters.
+    std::size_t deleted = 0;
+    delete_options part = selector;
+    for (std::size_t first = 0; first < selector.ids.size(); first += per_request) {
+        const auto begin = selector.ids.begin() + static_cast<std::ptrdiff_t>(first);
+        part.ids.assign(begin, begin + static_cast<std::ptrdiff_t>(std::min(per_request, selector.ids.size() - first)));
+        auto r = conn_->call(method::post, url, chroma::encode_delete(part), what);
+        deleted += chroma_connection::decode([&] { return chroma::decode_deleted(r.body); }, what);
+    }
+    return deleted;
+}
+
+get_result chroma_collection::get(const get_options& options) const {
+    detail::validate_get(options);
+    const std::string what = fmt::format("get from collection '{}'", info_.name);
+    auto r = conn_->call(method::post, conn_->collection_url(info_.id) + "/get", chroma::encode_get(options), what);
+    return chroma_connection::decode([&] { return chroma::decode_get(r.body); }, what);
+}
+
+query_result chroma_collection::query(const query_options& options) const {
+    detail::validate_query(options);
+    const std::string what = fmt::format("query of collection '{}'", info_.name);
+    auto r = conn_->call(method::post, conn_->collection_url(info_.id) + "/query", chroma::encode_query(options), what);
+    return chroma_connection::decode([&] { return chroma::decode_query(r.body); }, what);
+}
+
+std::size_t chroma_collection::count() const {
+    const std::string what = fmt::format("count of collection '{}'", info_.name);
+    auto r = conn_->call(method::get, conn_->collection_url(info_.id) + "/count", {}, what);
+    return chroma_connection::decode([&] { return static_cast<std::size_t>(chroma::decode_integer(r.body)); }, what);
+}
+
+get_result chroma_collection::peek(std::size_t limit) const {
+    get_options o;
+    o.limit = limit;
+    o.include = include::documents | include::metadatas | include::embeddings;
+    return get(o);
+}
+
+void chroma_collection::modify(const modify_options& changes) {
+    if (changes.name) detail::validate_collection_name(*changes.name);
+    if (changes.metadata) detail::validate_collection_metadata(*changes.metadata, "modify");
+    if (!changes.configuration_json.empty()) {
+        try {
+            (void)json::compact_object(changes.configuration_json, 1);
+        } catch (const json::decode_error& e) {
+            throw invalid_argument(fmt::format("Expected configuration_json to be a JSON object in modify: {}", e.what()));
+        }
+    }
+    if (!changes.name && !changes.metadata && changes.configuration_json.empty()) return;
+    const std::string what = fmt::format("modify of collection '{}'", info_.name);
+    conn_->call(method::put, conn_->collection_url(info_.id), chroma::encode_modify(changes), what);
+    if (changes.name) info_.name = *changes.name;
+    if (changes.metadata) info_.metadata = changes.metadata;
+}
+
+// ---- chroma_client ----
+
+chroma_client::chroma_client(connection_options options)
+    : conn_(std::make_shared<chroma_connection>(std::move(options))) {}
+
+const connection_options& chroma_client::options() const noexcept { return conn_->options; }
+
+std::int64_t chroma_client::heartbeat() const {
+    auto r = conn_->call(method::get, conn_->base + "/heartbeat", {}, "heartbeat");
+    return chroma_connection::decode([&] { return chroma::decode_heartbeat(r.body); }, "heartbeat");
+}
+
+std::string chroma_client::version() const {
+    auto r = conn_->call(method::get, conn_->base + "/version", {}, "version");
+    return chroma_connection::decode([&] { return chroma::decode_string(r.body); }, "version");
+}
+
+preflight_info chroma_client::preflight() const { return conn_->get_preflight(); }
+
+user_identity chroma_client::identity() const {
+    auto r = conn_->call(method::get, conn_->base + "/auth/identity", {}, "identity");
+    return chroma_connection::decode([&] { return chroma::decode_identity(r.body); }, "identity");
+}
+
+namespace {
+void check_create_options(const collection_options& o) {
+    if (o.metadata) detail::validate_collection_metadata(*o.metadata, "create_collection");
+    if (!o.space.empty() && o.space != "l2" && o.space != "cosine" && o.space != "ip") {
+        throw invalid_argument(fmt::format("Expected space to be one of l2, cosine, ip, got '{}'", o.space));
+    }
+    if (!o.space.empty() && !o.configuration_json.empty()) {
+        throw invalid_argument("Expected either space or configuration_json in create_collection, not both");
+    }
+    if (!o.configuration_json.empty()) {
+        try {
+            (void)json::compact_object(o.configuration_json, 1);
+        } catch (const json::decode_error&) {
+            // Several top-level keys (hnsw + spann) are fine; only require an object.
+            try {
+                (void)json::compact_object(o.configuration_json, 2);
+            } catch (const json::decode_error& e) {
+                throw invalid_argument(fmt::format("Expected configuration_json to be a JSON object: {}", e.what()));
+            }
+        }
+    }
+}
+}  // namespace
+
+chroma_collection chroma_client::create_collection(std::string_view name, const collection_options& options) const {
+    detail::validate_collection_name(name);
+    check_create_options(options);
+    const std::string what = fmt::format("create collection '{}'", name);
+    auto r = conn_->call(method::post, conn_->collections_base, chroma::encode_create_collection(name, options, false), what);
+    return chroma_collection(conn_, chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
+}
+
+chroma_collection chroma_client::get_or_create_collection(std::string_view name, const collection_options& options) const {
+    detail::validate_collection_name(name);
+    check_create_options(options);
+    const std::string what = fmt::format("get or create collection '{}'", name);
+    auto r = conn_->call(method::post, conn_->collections_base, chroma::encode_create_collection(name, options, true), what);
+    return chroma_collection(conn_, chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
+}
+
+chroma_collection chroma_client::get_collection(std::string_view name) const {
+    detail::validate_name(name, "collection");
+    const std::string what = fmt::format("get collection '{}'", name);
+    auto r = conn_->call(method::get, conn_->collection_url(std::string(name)), {}, what);
+    return chroma_collection(conn_, chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
+}
+
+chroma_collection chroma_client::get_collection_by_id(std::string_view id) const {
+    detail::validate_name(id, "collection id");
+    const std::string what = fmt::format("get collection by id '{}'", id);
+    auto r = conn_->call(method::get, conn_->collections_base + "/by-id/" + http::encode_path_segment(id), {}, what);
+    return chroma_collection(conn_, chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
+}
+
+std::vector<chroma_collection> chroma_client::list_collections(std::optional<std::size_t> limit, std::size_t offset) const {
+    auto r = conn_->call(method::get, conn_->collections_base + detail::paging(limit, offset), {}, "list collections");
+    auto infos = chroma_connection::decode([&] { return chroma::decode_collections(r.body); }, "list collections");
+    std::vector<chroma_collection> out;
+    out.reserve(infos.size());
+    for (auto& i : infos) out.push_back(chroma_collection(conn_, std::move(i)));
+    return out;
+}
+
+std::size_t chroma_client::count_collections() const {
+    // The count route sits beside "collections": .../databases/{d}/collections_count
+    auto r = conn_->call(method::get, conn_->collections_base + "_count", {}, "count collections");
+    return chroma_connection::decode([&] { return static_cast<std::size_t>(chroma::decode_integer(r.body)); },
+                                     "count collections");
+}
+
+void chroma_client::delete_collection(std::string_view name) const {
+    detail::validate_name(name, "collection");
+    conn_->call(method::del, conn_->collection_url(std::string(name)), {}, fmt::format("delete collection '{}'", name));
+}
+
+void chroma_client::create_database(std::string_view name) const {
+    detail::validate_name(name, "database");
+    conn_->call(method::post, conn_->tenant_base + "/databases", chroma::encode_name(name),
+                fmt::format("create database '{}'", name));
+}
+
+database_info chroma_client::get_database(std::string_view name) const {
+    detail::validate_name(name, "database");
+    const std::string what = fmt::format("get database '{}'", name);
+    auto r = conn_->call(method::get, conn_->tenant_base + "/databases/" + http::encode_path_segment(name), {}, what);
+    return chroma_connection::decode([&] { return chroma::decode_database(r.body); }, what);
+}
+
+std::vector<database_info> chroma_client::list_databases(std::optional<std::size_t> limit, std::size_t offset) const {
+    auto r = conn_->call(method::get, conn_->tenant_base + "/databases" + detail::paging(limit, offset), {}, "list databases");
+    return chroma_connection::decode([&] { return chroma::decode_databases(r.body); }, "list databases");
+}
+
+void chroma_client::delete_database(std::string_view name) const {
+    detail::validate_name(name, "database");
+    conn_->call(method::del, conn_->tenant_base + "/databases/" + http::encode_path_segment(name), {},
+                fmt::format("delete database '{}'", name));
+}
+
+void chroma_client::create_tenant(std::string_view name) const {
+    detail::validate_name(name, "tenant");
+    conn_->call(method::post, conn_->base + "/tenants", chroma::encode_name(name), fmt::format("create tenant '{}'", name));
+}
+
+std::string chroma_client::get_tenant(std::string_view name) const {
+    detail::validate_name(name, "tenant");
+    const std::string what = fmt::format("get tenant '{}'", name);
+    auto r = conn_->call(method::get, conn_->base + "/tenants/" + http::encode_path_segment(name), {}, what);
+    return chroma_connection::decode([&] { return chroma::decode_tenant_name(r.body); }, what);
+}
+
+}  // namespace chromawal

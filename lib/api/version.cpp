@@ -1,0 +1,5 @@
+#include <chromawal/version.hpp>
+
+namespace chromawal {
+const char* version() noexcept { return CHROMAWAL_VERSION_STRING; }
+}  // namespace chromawal

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian machine: installs what is missing, builds twice
+# (a developer build with warnings as errors and ASan+UBSan, and an optimised build that
+# is also installed and consumed), and runs the unit tests, the integration tests against
+# real Chroma servers and PostgreSQL that the tests start themselves, and the consumer
+# project test. Exits non-zero on any failure.
+#
+# Usage: scripts/test.sh            (from anywhere; build trees go to ./build/)
+# Environment: CHROMAWAL_CACHE_DIR  where the Chroma server is installed (default ~/.cache/chromawal)
+#              CHROMAWAL_JOBS       parallel build jobs (default: number of cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${CHROMAWAL_JOBS:-$(nproc)}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "dependencies"
+bash scripts/install-deps.sh --dev
+bash scripts/chroma.sh install
+
+step "format check"
+bash scripts/lint.sh
+
+step "developer build: -Werror, ASan + UBSan"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DCHROMAWAL_WERROR=ON \
+  -DCHROMAWAL_SANITIZE=address,undefined -DCHROMAWAL_BUILD_BENCH=OFF >/dev/null
+cmake --build build/asan -j "$jobs"
+(cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure --no-tests=error)
+
+step "release build: examples, benchmarks, install + find_package / pkg-config consumers"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHROMAWAL_WERROR=ON >/dev/null
+cmake --build build/release -j "$jobs"
+(cd build/release && ctest --output-on-failure --no-tests=error)
+
+step "all tests passed"

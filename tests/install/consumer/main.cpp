@@ -1,0 +1,18 @@
+// Uses the installed headers and library: builds a filter and a client (no server needed),
+// and checks that validation errors arrive as chromawal exceptions.
+#include <chromawal/chromawal.hpp>
+
+#include <iostream>
+
+int main() {
+    auto w = chromawal::where::eq("source", "wiki") && chromawal::where::gte("year", 2020);
+    chromawal::chroma_client client(chromawal::connection_options{});
+    try {
+        chromawal::where::gt("year", "not a number");
+        std::cerr << "expected invalid_argument\n";
+        return 1;
+    } catch (const chromawal::invalid_argument&) {
+    }
+    std::cout << "chromawal " << chromawal::version() << " " << w.json() << "\n";
+    return w.json() == R"({"$and":[{"source":{"$eq":"wiki"}},{"year":{"$gte":2020}}]})" ? 0 : 1;
+}
