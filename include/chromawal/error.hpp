@@ -14,9 +14,14 @@
 /// | server_error       | a 5xx answer                                       | maybe retry later   |
 /// | connection_error   | could not connect, or the connection broke         | retry later         |
 /// | timeout_error      | no answer within the request timeout               | retry later (the write may have been applied) |
+/// | log_unavailable    | the write-ahead log store is unreachable; nothing was logged or applied | retry later |
+/// | no_instance_available | no instance could apply a logged write             | see queued(): abandoned, or applied on recovery |
+/// | write_rejected     | an instance rejected a logged write as invalid; never replayed | fix the input |
+/// | quorum_not_reached | fewer instances than write_quorum applied it; it stays logged and will be applied | wait, or alert |
 ///
 /// No exception of libcurl, simdjson or libpq ever escapes the API.
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -94,6 +99,50 @@ public:
 class timeout_error : public connection_error {
 public:
     using connection_error::connection_error;
+};
+
+/// The write-ahead log store could not be reached, or failed the statement. For a write:
+/// nothing was logged and nothing was applied anywhere.
+class log_unavailable : public error {
+public:
+    using error::error;
+    [[nodiscard]] bool retryable() const noexcept override { return true; }
+};
+
+/// A write was logged, but no instance could apply it. With queue_when_unavailable off (the
+/// default) the entry is marked abandoned and will never be applied (queued() is false); with
+/// it on, the entry stays pending and the sync thread applies it on recovery (queued() true).
+class no_instance_available : public error {
+public:
+    no_instance_available(const std::string& what, bool queued, long long position)
+        : error(what), queued_(queued), position_(position) {}
+    [[nodiscard]] bool queued() const noexcept { return queued_; }
+    [[nodiscard]] long long position() const noexcept { return position_; }
+
+private:
+    bool queued_;
+    long long position_;
+};
+
+/// An instance rejected a logged write as invalid (a 4xx that every instance would give, such
+/// as a dimension mismatch). The entry is marked rejected and never replayed.
+class write_rejected : public server_rejected {
+public:
+    using server_rejected::server_rejected;
+};
+
+/// The write is logged and was applied to fewer instances than the write quorum. It stays
+/// pending and the sync thread applies it when the instances return; do not retry the write.
+class quorum_not_reached : public error {
+public:
+    quorum_not_reached(const std::string& what, long long position, std::size_t applied)
+        : error(what), position_(position), applied_(applied) {}
+    [[nodiscard]] long long position() const noexcept { return position_; }
+    [[nodiscard]] std::size_t applied_count() const noexcept { return applied_; }
+
+private:
+    long long position_;
+    std::size_t applied_;
 };
 
 }  // namespace chromawal

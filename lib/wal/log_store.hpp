@@ -1,0 +1,159 @@
+#pragma once
+// The write-ahead log, storage-neutral. The PostgreSQL implementation is pg_log_store; the
+// replication layer only sees this interface.
+//
+// Model: a lane is one collection identity (tenant, database, name). Each entry has a position
+// in its lane; positions are gapless in commit order (position p is visible only after every
+// position < p of the same lane is). Each instance has, per lane, an applied position: every
+// entry at or below it has been applied to that instance (or skipped as rejected, abandoned
+// or dead-lettered).
+//
+// Thread-safety: every method may be called from any thread; implementations pool their
+// connections. Errors: every method throws chromawal::log_unavailable when the store cannot
+// be reached (nothing was changed, or for append: nothing was committed).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chromawal::wal {
+
+enum class op_kind : std::int16_t {
+    add = 1,
+    upsert = 2,
+    update = 3,
+    delete_records = 4,
+    create_collection = 5,
+    delete_collection = 6,
+    modify_collection = 7,
+};
+const char* to_string(op_kind op) noexcept;
+
+enum class entry_state : std::int16_t {
+    pending = 0,    ///< committed; not yet applied to every instance
+    applied = 1,    ///< applied to every instance
+    rejected = 2,   ///< an instance rejected it as invalid (4xx): never replayed
+    abandoned = 3,  ///< no instance could be reached and queueing was off: never replayed
+    dead = 4,       ///< an instance kept failing it: skipped there; see dead_letters()
+};
+const char* to_string(entry_state s) noexcept;
+
+struct lane_key {
+    std::string tenant;
+    std::string database;
+    std::string collection;
+    friend bool operator==(const lane_key& a, const lane_key& b) {
+        return a.tenant == b.tenant && a.database == b.database && a.collection == b.collection;
+    }
+};
+
+struct new_entry {
+    lane_key lane;
+    std::string idempotency_id;  ///< unique per entry (a UUID); a duplicate append is refused
+    op_kind op = op_kind::add;
+    std::string payload;  ///< binary (see payload.hpp)
+};
+
+struct entry {
+    std::int64_t lane_id = 0;
+    std::int64_t position = 0;
+    std::string idempotency_id;
+    op_kind op = op_kind::add;
+    std::string payload;
+    entry_state state = entry_state::pending;
+    int attempts = 0;
+    std::string last_error;
+    double created_at = 0;  ///< seconds since the Unix epoch
+};
+
+struct appended {
+    std::int64_t lane_id = 0;
+    std::int64_t position = 0;
+};
+
+/// One lane as seen by one instance.
+struct lane_progress {
+    std::int64_t lane_id = 0;
+    lane_key key;
+    std::int64_t head = 0;     ///< highest committed position
+    std::int64_t applied = 0;  ///< the instance's applied position
+    double oldest_unapplied_created_at = 0;  ///< of the entry at applied + 1; 0 when none
+};
+
+struct dead_letter {
+    std::string instance;
+    std::int64_t lane_id = 0;
+    std::int64_t position = 0;
+    lane_key key;
+    op_kind op = op_kind::add;
+    std::string error;
+    double at = 0;
+};
+
+struct log_counts {
+    std::int64_t pending = 0, applied = 0, rejected = 0, abandoned = 0, dead = 0;
+    double oldest_pending_created_at = 0;  ///< 0 when nothing is pending
+};
+
+/// Exclusive right, across threads and processes, to apply entries of one lane to one instance.
+/// Released by the destructor. Holds one store connection while alive.
+class lane_lock {
+public:
+    virtual ~lane_lock() = default;
+    /// The instance's applied position in this lane (read under the lock).
+    virtual std::int64_t applied() = 0;
+    /// Up to max_entries entries after applied(), in position order, with any state.
+    virtual std::vector<entry> read(std::size_t max_entries, std::size_t max_bytes) = 0;
+    /// Durably records that every entry up to `position` was applied (or skipped).
+    virtual void advance(std::int64_t position) = 0;
+};
+
+class log_store {
+public:
+    virtual ~log_store() = default;
+
+    /// Creates or upgrades the schema. Safe when several processes start at once.
+    virtual void migrate() = 0;
+
+    /// Appends entries in one transaction; on return they are durably committed.
+    /// Entries of one lane get consecutive positions in the order given.
+    virtual std::vector<appended> append(const std::vector<new_entry>& entries) = 0;
+
+    /// The lane's id, creating the lane if needed.
+    virtual std::int64_t lane_id(const lane_key& key) = 0;
+
+    /// Lanes whose head is beyond the instance's applied position.
+    virtual std::vector<lane_progress> lanes_behind(std::string_view instance) = 0;
+    /// Every lane with the instance's progress (for status).
+    virtual std::vector<lane_progress> all_lanes(std::string_view instance) = 0;
+
+    /// Waits up to `wait` for the lane lock; nullptr when another holder kept it.
+    virtual std::unique_ptr<lane_lock> lock_lane(std::string_view instance, std::int64_t lane_id,
+                                                 std::chrono::milliseconds wait) = 0;
+
+    /// Sets an entry's state (and error text, when given).
+    virtual void set_state(std::int64_t lane_id, std::int64_t position, entry_state state,
+                           std::string_view error = {}) = 0;
+    /// Counts a failed attempt; returns the new attempt count.
+    virtual int record_failure(std::int64_t lane_id, std::int64_t position, std::string_view error) = 0;
+    /// Marks the entry abandoned unless some instance already applied it (decided under every
+    /// instance's lane lock). Returns true when it was abandoned.
+    virtual bool abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
+                                      const std::vector<std::string>& instances) = 0;
+    /// Records that `instance` skipped a dead entry.
+    virtual void add_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position,
+                                 std::string_view error) = 0;
+    virtual std::vector<dead_letter> dead_letters(std::size_t limit) = 0;
+    virtual void remove_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position) = 0;
+    virtual std::optional<entry> read_entry(std::int64_t lane_id, std::int64_t position) = 0;
+
+    /// Marks pending entries that every listed instance has applied as applied.
+    virtual std::int64_t mark_applied(const std::vector<std::string>& instances) = 0;
+    virtual log_counts counts() = 0;
+};
+
+}  // namespace chromawal::wal
