@@ -20,6 +20,7 @@ namespace chromawal {
 
 namespace detail {
 class chroma_connection;
+struct handle_access;
 }
 
 /// Selects the records of a get. Empty fields select nothing by that criterion; all given
@@ -103,6 +104,7 @@ public:
 
 private:
     friend class chroma_client;
+    friend struct detail::handle_access;
     chroma_collection(std::shared_ptr<detail::chroma_connection> conn, collection_info info);
     std::shared_ptr<detail::chroma_connection> conn_;
     collection_info info_;
@@ -156,6 +158,8 @@ public:
     std::string get_tenant(std::string_view name) const;
 
 private:
+    friend struct detail::handle_access;
+    explicit chroma_client(std::shared_ptr<detail::chroma_connection> conn) : conn_(std::move(conn)) {}
     std::shared_ptr<detail::chroma_connection> conn_;
 };
 

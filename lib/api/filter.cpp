@@ -78,6 +78,20 @@ std::string list_clause(std::string_view key, std::string_view op, const metadat
         },
         v.value());
     if (empty) throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to be a non-empty list.", op, key));
+    if (const auto* floats = v.get_if<metadata_value::array_float>()) {
+        for (double d : *floats) {
+            if (!std::isfinite(d)) {
+                throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to hold finite numbers.", op, key));
+            }
+        }
+    }
+    if (const auto* strings = v.get_if<metadata_value::array_string>()) {
+        for (const auto& s : *strings) {
+            if (!json::valid_utf8(s)) {
+                throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to be valid UTF-8.", op, key));
+            }
+        }
+    }
     return field_clause(key, op, v);
 }
 

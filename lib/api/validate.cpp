@@ -37,14 +37,14 @@ void validate_ids(const std::vector<std::string>& ids, std::string_view in, bool
         if (allow_empty_list) return;
         fail(fmt::format("Expected IDs to be a non-empty list, got 0 IDs in {}.", in));
     }
-    std::unordered_set<std::string_view> seen;
+    std::unordered_set<std::string_view> seen, reported;
     seen.reserve(ids.size() * 2);
     std::vector<std::string_view> duplicates;
     for (std::size_t i = 0; i < ids.size(); ++i) {
         const std::string& id = ids[i];
         if (id.empty()) fail(fmt::format("Expected ID to be a non-empty str, got an empty ID at index {} in {}.", i, in));
         check_utf8(id, fmt::format("ID at index {}", i), in);
-        if (!seen.insert(id).second && duplicates.size() < 5) duplicates.push_back(id);
+        if (!seen.insert(id).second && reported.insert(id).second && duplicates.size() < 5) duplicates.push_back(id);
     }
     if (!duplicates.empty()) {
         std::string list;
@@ -120,9 +120,10 @@ void validate_record_metadata(const metadata& m, std::size_t index, write_op op)
                          "(use std::nullopt for no metadata).",
                          index, in));
     }
+    const std::string what = fmt::format("metadata at index {}", index);
     for (const auto& [key, value] : m) {
-        validate_key(key, "metadata", in);
-        validate_value(value, key, "metadata", in, op != write_op::add, true);
+        validate_key(key, what, in);
+        validate_value(value, key, what, in, op != write_op::add, true);
     }
 }
 

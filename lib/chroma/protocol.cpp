@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 namespace chromawal {
 namespace detail {
 
@@ -190,7 +192,7 @@ collection_info read_collection(od::object obj) {
             if (!field_is_null(v, "dimension")) info.dimension = take(v.get_int64(), "dimension");
         } else if (key == "configuration_json") {
             info.configuration_json = std::string(take(take(v.get_object(), "configuration_json").raw_json(), "configuration_json"));
-            while (!info.configuration_json.empty() && (info.configuration_json.back() == ' ' || info.configuration_json.back() == '\n')) {
+            while (!info.configuration_json.empty() && std::isspace(static_cast<unsigned char>(info.configuration_json.back()))) {
                 info.configuration_json.pop_back();
             }
         }
@@ -424,6 +426,10 @@ query_result decode_query(std::string& body) {
         if (key == "include") {
             r.included = read_include(v);
             continue;
+        }
+        if (key != "ids" && key != "embeddings" && key != "documents" && key != "metadatas" && key != "uris" &&
+            key != "distances") {
+            continue;  // a field this client does not know (e.g. "data"): ignore it
         }
         std::size_t i = 0;
         for (auto per_query : take(v.get_array(), key)) {

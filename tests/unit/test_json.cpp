@@ -102,8 +102,7 @@ TEST_CASE("writer strings and keys are quoted and escaped", "[json][writer]") {
 TEST_CASE("writer integers", "[json][writer]") {
     CHECK(write([](json::writer& w) { w.integer(0); }) == "0");
     CHECK(write([](json::writer& w) { w.integer(-42); }) == "-42");
-    CHECK(write([](json::writer& w) { w.integer(std::numeric_limits<std::int64_t>::max()); }) ==
-          "9223372036854775807");
+    CHECK(write([](json::writer& w) { w.integer(std::numeric_limits<std::int64_t>::max()); }) == "9223372036854775807");
     CHECK(write([](json::writer& w) { w.integer(std::numeric_limits<std::int64_t>::min()); }) ==
           "-9223372036854775808");
     CHECK(write([](json::writer& w) { w.unsigned_integer(std::numeric_limits<std::uint64_t>::max()); }) ==
@@ -170,8 +169,12 @@ TEST_CASE("writer float32 writes the shortest round-trip text", "[json][writer]"
 
     std::mt19937 rng(12345);
     std::uniform_real_distribution<float> dist(-1000.0f, 1000.0f);
-    std::vector<float> values = {std::numeric_limits<float>::max(), std::numeric_limits<float>::min(),
-                                 std::numeric_limits<float>::denorm_min(), -0.0f, 1e-30f, 3.4e38f};
+    std::vector<float> values = {std::numeric_limits<float>::max(),
+                                 std::numeric_limits<float>::min(),
+                                 std::numeric_limits<float>::denorm_min(),
+                                 -0.0f,
+                                 1e-30f,
+                                 3.4e38f};
     for (int i = 0; i < 200; ++i) values.push_back(dist(rng));
     for (float v : values) {
         const std::string text = write([v](json::writer& w) { w.float32(v); });
@@ -307,17 +310,17 @@ TEST_CASE("base64 floats round-trip through decode_base64", "[json][base64]") {
 
 TEST_CASE("decode_base64 rejects bad characters and bad padding", "[json][base64]") {
     std::vector<unsigned char> out;
-    CHECK_FALSE(json::decode_base64("Zm9", out));        // length not a multiple of 4
-    CHECK_FALSE(json::decode_base64("Zm9vY", out));      // length not a multiple of 4
-    CHECK_FALSE(json::decode_base64("Zm9!", out));       // character outside the alphabet
-    CHECK_FALSE(json::decode_base64("Zm9-", out));       // URL-safe alphabet is not accepted
+    CHECK_FALSE(json::decode_base64("Zm9", out));    // length not a multiple of 4
+    CHECK_FALSE(json::decode_base64("Zm9vY", out));  // length not a multiple of 4
+    CHECK_FALSE(json::decode_base64("Zm9!", out));   // character outside the alphabet
+    CHECK_FALSE(json::decode_base64("Zm9-", out));   // URL-safe alphabet is not accepted
     CHECK_FALSE(json::decode_base64("Zm9_", out));
     CHECK_FALSE(json::decode_base64("Zm 9", out));       // whitespace
     CHECK_FALSE(json::decode_base64("Zm9v\nYg=", out));  // newline
     CHECK_FALSE(json::decode_base64("Z===", out));       // padding too early in the group
     CHECK_FALSE(json::decode_base64("====", out));
-    CHECK_FALSE(json::decode_base64("Zg=A", out));       // data after padding
-    CHECK_FALSE(json::decode_base64("Zg==Zm9v", out));   // padding before the last group
+    CHECK_FALSE(json::decode_base64("Zg=A", out));      // data after padding
+    CHECK_FALSE(json::decode_base64("Zg==Zm9v", out));  // padding before the last group
     CHECK_FALSE(json::decode_base64(std::string_view("Zm9\0", 4), out));
     CHECK_FALSE(json::decode_base64("Zm9\xc3", out));
 
