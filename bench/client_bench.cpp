@@ -22,6 +22,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +31,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -69,12 +72,13 @@ struct options {
     std::size_t batch = 100;
     std::size_t queries = 200;
     std::string collection = "chromawal_bench";
+    long server_pid = 0;  // optional: also report this process's CPU time (the server's)
 };
 
 [[noreturn]] void usage(const char* argv0, int code) {
     std::fprintf(code ? stderr : stdout,
                  "usage: %s [--url http://127.0.0.1:8000] [--records 10000] [--dim 384] [--batch 100]\n"
-                 "          [--queries 200] [--collection chromawal_bench]\n",
+                 "          [--queries 200] [--collection chromawal_bench] [--server-pid PID]\n",
                  argv0);
     std::exit(code);
 }
@@ -105,6 +109,7 @@ options parse_args(int argc, char** argv) {
         else if (!std::strcmp(a, "--batch")) o.batch = parse_size(argv[0], a, v);
         else if (!std::strcmp(a, "--queries")) o.queries = parse_size(argv[0], a, v);
         else if (!std::strcmp(a, "--collection")) o.collection = v;
+        else if (!std::strcmp(a, "--server-pid")) o.server_pid = static_cast<long>(parse_size(argv[0], a, v));
         else {
             std::fprintf(stderr, "%s: unknown argument: %s\n", argv[0], a);
             usage(argv[0], 2);
@@ -122,16 +127,41 @@ double cpu_seconds() {
     return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
+// User + system CPU seconds of another process (all its threads), from /proc/PID/stat;
+// negative when unreadable. Resolution: one clock tick (usually 10 ms).
+double process_cpu_seconds(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) return -1;
+    // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+    const char* p = stat.c_str() + close + 1;
+    unsigned long long utime = 0, stime = 0;
+    if (std::sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 struct phase_timer {
+    long server_pid;
     std::chrono::steady_clock::time_point wall0 = std::chrono::steady_clock::now();
     double cpu0 = cpu_seconds();
+    double server0 = server_pid ? process_cpu_seconds(server_pid) : -1;
+
+    explicit phase_timer(long pid) : server_pid(pid) {}
 
     void report(const char* phase, std::size_t n) const {
         const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
         const double cpu = cpu_seconds() - cpu0;
+        const double server1 = server_pid ? process_cpu_seconds(server_pid) : -1;
+        const auto per = static_cast<double>(n);
         std::printf("RESULT client=chromawal phase=%s records=%zu wall_s=%.6f records_per_s=%.2f cpu_s=%.6f "
-                    "cpu_us_per_record=%.3f\n",
-                    phase, n, wall, static_cast<double>(n) / wall, cpu, cpu * 1e6 / static_cast<double>(n));
+                    "cpu_us_per_record=%.3f",
+                    phase, n, wall, per / wall, cpu, cpu * 1e6 / per);
+        if (server0 >= 0 && server1 >= 0) {
+            std::printf(" server_cpu_s=%.2f server_cpu_us_per_record=%.1f", server1 - server0,
+                        (server1 - server0) * 1e6 / per);
+        }
+        std::printf("\n");
         std::fflush(stdout);
     }
 };
@@ -185,7 +215,7 @@ int run(const options& o) {
     chromawal::chroma_collection collection = client.create_collection(o.collection);
 
     {
-        phase_timer t;
+        phase_timer t(o.server_pid);
         for (const auto& rs : batches) collection.add(rs);
         t.report("add", o.records);
     }
@@ -194,7 +224,7 @@ int run(const options& o) {
 
     std::size_t hits = 0;
     {
-        phase_timer t;
+        phase_timer t(o.server_pid);
         for (std::size_t q = 0; q < o.queries; ++q) {
             chromawal::query_result r = collection.query(queries[q]);
             if (r.size() == 1) {

@@ -15,7 +15,8 @@
 #   KEEP_TMP=1        keep the server's data folder and the raw outputs
 #
 # Prints every RESULT line, then a summary: the median over rounds of records/s and client
-# CPU µs per record for each client and phase, and chromawal's ratio to the JS client.
+# CPU µs per record for each client and phase, and chromawal's ratio to the JS client, and
+# the server's CPU µs per record during each client's phase (read from /proc/PID/stat).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -65,7 +66,9 @@ url="http://127.0.0.1:$port"
 echo "server:  chroma (npm chromadb 3.5.0) at $url, data in $tmp/data"
 
 # --- the runs -------------------------------------------------------------------------------
-common=(--url "$url" --records "$RECORDS" --dim "$DIM" --batch "$BATCH" --queries "$QUERIES")
+server_pid="$(cat "$pidfile")"
+export CHROMAWAL_CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+common=(--url "$url" --records "$RECORDS" --dim "$DIM" --batch "$BATCH" --queries "$QUERIES" --server-pid "$server_pid")
 out="$tmp/results.txt"
 : >"$out"
 run_one() {  # run_one LABEL COMMAND...
@@ -103,7 +106,7 @@ awk -v rounds="$ROUNDS" '
     for (m in f) if (m ~ /_s$|_per_/) { key = k SUBSEP m; val[key, ++cnt[key]] = f[m] }
   }
   END {
-    printf "%-6s %-10s %14s %12s %18s %12s\n", "phase", "client", "records/s", "wall s", "client CPU us/rec", "CPU s"
+    printf "%-6s %-10s %12s %10s %18s %10s %18s\n", "phase", "client", "records/s", "wall s", "client CPU us/rec", "CPU s", "server CPU us/rec"
     split("add query", phases, " "); split("js chromawal", clients, " ")
     ok = 1
     for (p = 1; p <= 2; p++) {
@@ -111,14 +114,16 @@ awk -v rounds="$ROUNDS" '
       for (c = 1; c <= 2; c++) {
         k = clients[c] SUBSEP ph
         rps[c] = median(k SUBSEP "records_per_s"); cpu[c] = median(k SUBSEP "cpu_us_per_record")
-        printf "%-6s %-10s %14.1f %12.3f %18.1f %12.3f\n", ph, clients[c], rps[c], median(k SUBSEP "wall_s"), cpu[c], median(k SUBSEP "cpu_s")
+        srv = (cnt[k SUBSEP "server_cpu_us_per_record"] ? sprintf("%18.1f", median(k SUBSEP "server_cpu_us_per_record")) : sprintf("%18s", "n/a"))
+        printf "%-6s %-10s %12.1f %10.3f %18.1f %10.3f %s\n", ph, clients[c], rps[c], median(k SUBSEP "wall_s"), cpu[c], median(k SUBSEP "cpu_s"), srv
       }
       rr = rps[2] / rps[1]; cr = cpu[2] / cpu[1]
       verdict = (rr >= 1 && cr <= 0.5) ? "goal met" : "goal NOT met"
       if (verdict != "goal met") ok = 0
-      printf "%-6s %-10s %13.2fx %12s %17.2fx %12s  (%s: records/s ratio >= 1, CPU ratio <= 0.5)\n", ph, "ratio", rr, "", cr, "", verdict
+      printf "%-6s %-10s %11.2fx %10s %17.2fx %10s %18s  %s (records/s ratio >= 1, client CPU ratio <= 0.5)\n", ph, "ratio", rr, "", cr, "", "", verdict
     }
     print (ok ? "GOAL MET for add and query" : "GOAL NOT MET (see above)")
   }
 ' "$out"
-echo "(in the query phase a \"record\" is one query; CPU is each client process own user+sys time)"
+echo "(in the query phase a \"record\" is one query; client CPU is each client process's own user+sys"
+echo " time; server CPU is the server process's user+sys time during that client's phase)"

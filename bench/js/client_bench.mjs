@@ -38,6 +38,7 @@ function parseArgs(argv) {
     batch: 100,
     queries: 200,
     collection: "chromawal_bench_js",
+    serverPid: 0,
   };
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
@@ -49,6 +50,10 @@ function parseArgs(argv) {
         break;
       case "--collection":
         o.collection = value;
+        break;
+      case "--server-pid":
+        o.serverPid = Number(value);
+        if (!Number.isInteger(o.serverPid) || o.serverPid <= 0) die(`--server-pid needs a pid, got '${value}'`);
         break;
       case "--records":
       case "--dim":
@@ -143,18 +148,39 @@ function buildData(o) {
   return { batches, queries, digest };
 }
 
-function phaseTimer() {
+// User + system CPU seconds of another process (the server), from /proc/PID/stat; -1 when
+// unreadable. Clock ticks per second: $CHROMAWAL_CLK_TCK (getconf CLK_TCK), default 100.
+function processCpuSeconds(pid) {
+  if (!pid) return -1;
+  let stat;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return -1;
+  }
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // f[0] is field 3 (state); utime and stime are fields 14 and 15.
+  const ticks = Number(f[11]) + Number(f[12]);
+  return Number.isFinite(ticks) ? ticks / Number(process.env.CHROMAWAL_CLK_TCK || 100) : -1;
+}
+
+function phaseTimer(serverPid) {
+  const server0 = processCpuSeconds(serverPid);
   const wall0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   return (phase, n) => {
     const wall = Number(process.hrtime.bigint() - wall0) / 1e9;
     const c = process.cpuUsage(cpu0);
+    const server1 = processCpuSeconds(serverPid);
     const cpu = (c.user + c.system) / 1e6;
-    process.stdout.write(
+    let line =
       `RESULT client=js phase=${phase} records=${n} wall_s=${wall.toFixed(6)} ` +
-        `records_per_s=${(n / wall).toFixed(2)} cpu_s=${cpu.toFixed(6)} ` +
-        `cpu_us_per_record=${((cpu * 1e6) / n).toFixed(3)}\n`,
-    );
+      `records_per_s=${(n / wall).toFixed(2)} cpu_s=${cpu.toFixed(6)} ` +
+      `cpu_us_per_record=${((cpu * 1e6) / n).toFixed(3)}`;
+    if (server0 >= 0 && server1 >= 0) {
+      line += ` server_cpu_s=${(server1 - server0).toFixed(2)} server_cpu_us_per_record=${(((server1 - server0) * 1e6) / n).toFixed(1)}`;
+    }
+    process.stdout.write(line + "\n");
   };
 }
 
@@ -183,7 +209,7 @@ async function main() {
   // (which would need @chroma-core/default-embed and a model download).
   const collection = await client.createCollection({ name: o.collection, embeddingFunction: null });
 
-  let t = phaseTimer();
+  let t = phaseTimer(o.serverPid);
   for (const b of batches) {
     await collection.add(b);
   }
@@ -192,7 +218,7 @@ async function main() {
   const count = await collection.count();
 
   let hits = 0;
-  t = phaseTimer();
+  t = phaseTimer(o.serverPid);
   for (let q = 0; q < queries.length; q++) {
     const r = await collection.query({ queryEmbeddings: queries[q], nResults: 10 });
     if (r.ids.length === 1) {

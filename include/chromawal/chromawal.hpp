@@ -3,8 +3,10 @@
 /// The umbrella header: everything public in chromawal.
 
 #include <chromawal/chroma_client.hpp>
+#include <chromawal/client.hpp>
 #include <chromawal/error.hpp>
 #include <chromawal/filter.hpp>
 #include <chromawal/options.hpp>
 #include <chromawal/types.hpp>
+#include <chromawal/verify.hpp>
 #include <chromawal/version.hpp>

@@ -1,0 +1,230 @@
+#pragma once
+/// @file
+/// The replicated client: two or more Chroma servers used as one, through a write-ahead log
+/// in PostgreSQL.
+///
+/// Every write is validated, appended durably to the log, then applied to every healthy
+/// instance in parallel; instances that missed it are caught up, in log order and exactly
+/// once, by an in-process sync thread. Reads go to a healthy instance chosen by the read
+/// policy, never to one that has not applied this client's last write to that collection
+/// (read-your-writes), unless a stale read is asked for.
+
+#include <chromawal/chroma_client.hpp>
+#include <chromawal/error.hpp>
+#include <chromawal/filter.hpp>
+#include <chromawal/options.hpp>
+#include <chromawal/types.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chromawal {
+
+namespace detail {
+class replicated_client;
+}
+
+/// One Chroma server of the set.
+struct instance_config {
+    /// A stable, unique name: the log keys each instance's progress by it.
+    std::string name;
+    /// URL, headers (auth), timeouts, TLS. Its tenant and database are overridden by the
+    /// client_config's, so that every instance holds the same collections.
+    connection_options connection;
+    enum class role { primary, replica };
+    instance_config::role role = instance_config::role::replica;
+};
+
+/// Where reads go (always among healthy instances that have this client's last write).
+enum class read_policy {
+    primary_only,       ///< only the primary; fails when it is down
+    primary_preferred,  ///< the primary when usable, otherwise a replica (the default)
+    replica_ratio,      ///< a replica with probability replica_read_ratio, otherwise the primary
+    nearest,            ///< the lowest recent latency
+};
+
+/// An event for alerting (see client_config::on_event).
+struct event {
+    enum class kind { instance_down, instance_up, entry_dead_lettered, backlog_over_threshold };
+    event::kind type = event::kind::instance_down;
+    std::string instance;  ///< empty for log-wide events
+    std::string message;
+};
+
+/// Everything the replicated client needs. Plain value with documented defaults.
+struct client_config {
+    std::vector<instance_config> instances;
+    /// The log's PostgreSQL connection: a libpq conninfo ("host=... dbname=...") or URI
+    /// ("postgresql://user@host/db"); empty means libpq's PG* environment variables. Never
+    /// logged or stored.
+    std::string log_url;
+    /// PostgreSQL schema holding the log's tables (created and migrated automatically).
+    std::string log_schema = "chromawal";
+    std::string tenant = "default_tenant";
+    std::string database = "default_database";
+    /// A write returns once applied to this many instances (at least 1).
+    std::size_t write_quorum = 1;
+    chromawal::read_policy read_policy = chromawal::read_policy::primary_preferred;
+    /// For read_policy::replica_ratio: the share of reads sent to replicas (0..1).
+    double replica_read_ratio = 0.8;
+    /// When the sync thread wakes up even if nothing told it to.
+    std::chrono::milliseconds sync_interval{500};
+    /// Heartbeat period of the health monitor.
+    std::chrono::milliseconds health_interval{1000};
+    /// Consecutive failures (heartbeats or real requests) that mark an instance down.
+    int down_after_failures = 2;
+    /// Consecutive successful heartbeats that mark it up again.
+    int up_after_successes = 1;
+    /// Attempts at one entry on one instance before it is dead-lettered there.
+    int max_attempts = 8;
+    /// Keep a write that no instance could apply pending (applied on recovery) instead of
+    /// abandoning it with an error.
+    bool queue_when_unavailable = false;
+    /// Entries applied everywhere are pruned after this age.
+    std::chrono::hours retention{24 * 7};
+    /// Run the sync thread and health monitor (off only for tools and tests that drive
+    /// sync_now() themselves).
+    bool background_threads = true;
+    /// Called (from a background thread) on instance down/up, dead letters, backlog.
+    std::function<void(const event&)> on_event;
+    /// Backlog (entries behind on some instance) that triggers backlog_over_threshold.
+    std::int64_t backlog_alert_threshold = 10000;
+
+    /// Reads the configuration from the environment: CHROMAWAL_INSTANCES
+    /// ("name=url,name=url"; the first is the primary), CHROMAWAL_LOG_URL, CHROMAWAL_TENANT,
+    /// CHROMAWAL_DATABASE, CHROMAWAL_WRITE_QUORUM, CHROMAWAL_READ_POLICY
+    /// (primary_only|primary_preferred|replica_ratio|nearest), CHROMAWAL_READ_REPLICA_RATIO,
+    /// CHROMAWAL_SYNC_INTERVAL_MS, CHROMAWAL_HEALTH_INTERVAL_MS, CHROMAWAL_REQUEST_TIMEOUT_MS,
+    /// CHROMAWAL_QUEUE_WHEN_UNAVAILABLE (true|false), CHROMAWAL_AUTH_HEADER
+    /// ("Header-Name: value", sent to every instance).
+    /// @throws invalid_argument naming the variable that is wrong.
+    static client_config from_env();
+};
+
+/// What a write returns: where it is in the log and where it was applied.
+struct write_receipt {
+    std::int64_t position = 0;         ///< position in the collection's lane of the log
+    std::string entry_id;              ///< the entry's idempotency id
+    std::vector<std::string> applied;  ///< instances that applied it before the call returned
+    bool queued = false;               ///< applied nowhere yet; pending for the sync thread
+};
+
+/// Options of one read.
+struct read_options {
+    /// Allow an instance that has not applied this client's last write to the collection.
+    bool allow_stale = false;
+};
+
+/// Health and progress of one instance.
+struct instance_status {
+    std::string name;
+    std::string url;  ///< without credentials
+    bool primary = false;
+    bool healthy = false;
+    std::string last_error;
+    double success_rate = 1.0;   ///< over recent requests
+    double latency_ms = 0;       ///< recent average
+    std::int64_t applied = 0;    ///< entries applied (sum over lanes)
+    std::int64_t lag_entries = 0;
+    double lag_seconds = 0;      ///< age of the oldest entry it has not applied
+};
+
+struct log_status {
+    std::int64_t pending = 0, applied = 0, rejected = 0, abandoned = 0, dead = 0;
+    double oldest_pending_age_seconds = 0;
+    bool reachable = true;
+    std::string error;
+};
+
+struct status {
+    std::vector<instance_status> instances;
+    log_status log;
+    bool sync_running = false;
+    /// The status as one JSON object (no secrets).
+    [[nodiscard]] std::string to_json() const;
+    /// The status in Prometheus text format.
+    [[nodiscard]] std::string to_prometheus() const;
+};
+
+/// A collection of the replicated set. Cheap to copy; shares the client's state.
+/// Thread-safety: all methods may be called concurrently.
+class collection {
+public:
+    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+    /// Validate, log, apply to every healthy instance.
+    /// @throws invalid_argument (nothing logged), log_unavailable (nothing logged or applied),
+    ///         write_rejected (logged, marked rejected), no_instance_available,
+    ///         quorum_not_reached.
+    write_receipt add(const record_set& records) const;
+    write_receipt upsert(const record_set& records) const;
+    write_receipt update(const record_set& records) const;
+    /// @throws as add(); invalid_argument without a selector.
+    write_receipt delete_records(const delete_options& selector) const;
+    /// Deletes every record whose metadata `key` equals `document_id` (all chunks of one
+    /// document), logged as a where-delete so that each instance removes its own matches.
+    write_receipt delete_document(std::string_view document_id, std::string_view key = "document_id") const;
+
+    [[nodiscard]] get_result get(const get_options& options = {}, read_options read = {}) const;
+    [[nodiscard]] query_result query(const query_options& options, read_options read = {}) const;
+    [[nodiscard]] std::size_t count(read_options read = {}) const;
+    [[nodiscard]] get_result peek(std::size_t limit = 10, read_options read = {}) const;
+    /// Rename and/or replace metadata, through the log.
+    write_receipt modify(const modify_options& changes);
+
+private:
+    friend class client;
+    collection(std::shared_ptr<detail::replicated_client> impl, std::string name);
+    std::shared_ptr<detail::replicated_client> impl_;
+    std::string name_;
+};
+
+/// The replicated client.
+///
+/// Construction connects to the log store, creates or migrates its schema, and starts the
+/// health monitor and the sync thread; it does not require any Chroma instance to be up.
+/// Thread-safety: one client may be shared by any number of threads. Destruction stops the
+/// background threads (entries still pending stay in the log for the next client).
+class client {
+public:
+    /// @throws invalid_argument for a bad configuration (naming the setting), log_unavailable.
+    explicit client(client_config config);
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+    client(client&&) noexcept;
+    client& operator=(client&&) noexcept;
+
+    /// Logged and applied to every instance. @throws as collection::add, and
+    /// already_exists when the collection exists on the instance that answers first.
+    collection create_collection(std::string_view name, const collection_options& options = {});
+    collection get_or_create_collection(std::string_view name, const collection_options& options = {});
+    /// Checks that the collection exists on a readable instance. @throws not_found.
+    collection get_collection(std::string_view name);
+    /// A handle by name without any I/O (the collection may not exist): for writers that must
+    /// keep logging while every instance is away (with queue_when_unavailable).
+    collection collection_by_name(std::string_view name);
+    std::vector<std::string> list_collections(std::optional<std::size_t> limit = std::nullopt, std::size_t offset = 0);
+    void delete_collection(std::string_view name);
+
+    [[nodiscard]] chromawal::status status() const;
+    /// One synchronous sync pass over every instance (the background thread does this too).
+    void sync_now();
+    /// Waits until every instance is healthy and has applied every entry; false when the
+    /// timeout passes first.
+    bool wait_until_synced(std::chrono::milliseconds timeout);
+    /// Applies the entries dead-lettered on an instance to it again; returns how many succeeded.
+    std::size_t replay_dead_letters();
+
+private:
+    std::shared_ptr<detail::replicated_client> impl_;
+};
+
+}  // namespace chromawal

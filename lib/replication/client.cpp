@@ -1,0 +1,177 @@
+// The public replicated API: thin wrappers over detail::replicated_client.
+#include <chromawal/client.hpp>
+
+#include "api/validate.hpp"
+#include "replication/replicated_client.hpp"
+#include "wal/pg_log_store.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <set>
+
+namespace chromawal {
+
+namespace {
+
+void check_config(const client_config& c) {
+    auto bad = [](const std::string& setting, const std::string& why) {
+        throw invalid_argument(fmt::format("invalid configuration: {}: {}", setting, why));
+    };
+    if (c.instances.empty()) bad("instances", "at least one Chroma instance is needed");
+    std::set<std::string> names;
+    int primaries = 0;
+    for (std::size_t i = 0; i < c.instances.size(); ++i) {
+        const auto& inst = c.instances[i];
+        const std::string where = fmt::format("instances[{}]", i);
+        if (inst.name.empty()) bad(where + ".name", "must not be empty");
+        for (char ch : inst.name) {
+            if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.')) {
+                bad(where + ".name", fmt::format("'{}' may use only letters, digits, '-', '_' and '.'", inst.name));
+            }
+        }
+        if (!names.insert(inst.name).second) bad(where + ".name", fmt::format("'{}' is used twice", inst.name));
+        if (inst.connection.base_url.rfind("http://", 0) != 0 && inst.connection.base_url.rfind("https://", 0) != 0) {
+            bad(where + ".connection.base_url", "must start with http:// or https://");
+        }
+        if (inst.role == instance_config::role::primary) ++primaries;
+    }
+    if (primaries > 1) bad("instances", "at most one instance may be the primary");
+    if (c.write_quorum < 1 || c.write_quorum > c.instances.size()) {
+        bad("write_quorum", fmt::format("must be between 1 and the number of instances ({}), got {}", c.instances.size(),
+                                        c.write_quorum));
+    }
+    if (c.replica_read_ratio < 0 || c.replica_read_ratio > 1) bad("replica_read_ratio", "must be between 0 and 1");
+    if (c.sync_interval.count() <= 0) bad("sync_interval", "must be positive");
+    if (c.health_interval.count() <= 0) bad("health_interval", "must be positive");
+    if (c.down_after_failures < 1) bad("down_after_failures", "must be at least 1");
+    if (c.up_after_successes < 1) bad("up_after_successes", "must be at least 1");
+    if (c.max_attempts < 1) bad("max_attempts", "must be at least 1");
+    if (c.tenant.empty()) bad("tenant", "must not be empty");
+    if (c.database.empty()) bad("database", "must not be empty");
+}
+
+}  // namespace
+
+// ---- collection ----
+
+collection::collection(std::shared_ptr<detail::replicated_client> impl, std::string name)
+    : impl_(std::move(impl)), name_(std::move(name)) {}
+
+write_receipt collection::add(const record_set& records) const {
+    return impl_->write_records(name_, wal::op_kind::add, records);
+}
+write_receipt collection::upsert(const record_set& records) const {
+    return impl_->write_records(name_, wal::op_kind::upsert, records);
+}
+write_receipt collection::update(const record_set& records) const {
+    return impl_->write_records(name_, wal::op_kind::update, records);
+}
+write_receipt collection::delete_records(const delete_options& selector) const { return impl_->write_delete(name_, selector); }
+
+write_receipt collection::delete_document(std::string_view document_id, std::string_view key) const {
+    delete_options d;
+    d.where = where::eq(key, std::string(document_id));
+    return impl_->write_delete(name_, d);
+}
+
+get_result collection::get(const get_options& options, read_options read) const {
+    detail::validate_get(options);
+    get_result r;
+    impl_->read(name_, read, [&](chroma_collection& c) { r = c.get(options); });
+    return r;
+}
+
+query_result collection::query(const query_options& options, read_options read) const {
+    detail::validate_query(options);
+    query_result r;
+    impl_->read(name_, read, [&](chroma_collection& c) { r = c.query(options); });
+    return r;
+}
+
+std::size_t collection::count(read_options read) const {
+    std::size_t n = 0;
+    impl_->read(name_, read, [&](chroma_collection& c) { n = c.count(); });
+    return n;
+}
+
+get_result collection::peek(std::size_t limit, read_options read) const {
+    get_result r;
+    impl_->read(name_, read, [&](chroma_collection& c) { r = c.peek(limit); });
+    return r;
+}
+
+write_receipt collection::modify(const modify_options& changes) {
+    write_receipt r = impl_->write_modify(name_, changes);
+    if (changes.name) name_ = *changes.name;
+    return r;
+}
+
+// ---- client ----
+
+client::client(client_config config) {
+    check_config(config);
+    auto store = std::make_unique<wal::pg_log_store>(config.log_url, config.log_schema);
+    impl_ = std::make_shared<detail::replicated_client>(std::move(config), std::move(store));
+    impl_->start_background();
+}
+
+client::~client() {
+    if (impl_) impl_->stop_background();
+}
+client::client(client&&) noexcept = default;
+client& client::operator=(client&& other) noexcept {
+    if (this != &other) {
+        if (impl_) impl_->stop_background();
+        impl_ = std::move(other.impl_);
+    }
+    return *this;
+}
+
+collection client::create_collection(std::string_view name, const collection_options& options) {
+    const std::string n(name);
+    detail::validate_collection_name(n);
+    if (impl_->collection_exists(n)) {
+        throw already_exists(409, "ChromaError", fmt::format("Collection [{}] already exists", n),
+                             fmt::format("create collection '{}'", n));
+    }
+    impl_->write_create(n, options);
+    return collection(impl_, n);
+}
+
+collection client::get_or_create_collection(std::string_view name, const collection_options& options) {
+    const std::string n(name);
+    impl_->write_create(n, options);
+    return collection(impl_, n);
+}
+
+collection client::get_collection(std::string_view name) {
+    const std::string n(name);
+    impl_->read(n, read_options{true}, [](chroma_collection&) {});
+    return collection(impl_, n);
+}
+
+collection client::collection_by_name(std::string_view name) {
+    detail::validate_collection_name(name);
+    return collection(impl_, std::string(name));
+}
+
+std::vector<std::string> client::list_collections(std::optional<std::size_t> limit, std::size_t offset) {
+    return impl_->list_collections(limit, offset);
+}
+
+void client::delete_collection(std::string_view name) {
+    const std::string n(name);
+    if (!impl_->collection_exists(n)) {
+        throw not_found(404, "NotFoundError", fmt::format("Collection [{}] does not exist", n),
+                        fmt::format("delete collection '{}'", n));
+    }
+    impl_->write_delete_collection(n);
+}
+
+status client::status() const { return impl_->status(); }
+void client::sync_now() { impl_->sync_pass(); }
+bool client::wait_until_synced(std::chrono::milliseconds timeout) { return impl_->wait_until_synced(timeout); }
+std::size_t client::replay_dead_letters() { return impl_->replay_dead_letters(); }
+
+}  // namespace chromawal

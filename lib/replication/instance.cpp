@@ -1,0 +1,132 @@
+#include "replication/instance.hpp"
+
+#include <algorithm>
+#include <random>
+
+namespace chromawal::detail {
+
+std::string redact_url(const std::string& url) {
+    const auto scheme = url.find("://");
+    const std::size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+    const auto at = url.find('@', host);
+    const auto slash = url.find('/', host);
+    std::string out = url;
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)) out = url.substr(0, host) + url.substr(at + 1);
+    const auto query = out.find('?');
+    if (query != std::string::npos) out.erase(query);
+    return out;
+}
+
+namespace {
+connection_options with_identity(connection_options o, const std::string& tenant, const std::string& database) {
+    o.tenant = tenant;
+    o.database = database;
+    return o;
+}
+}  // namespace
+
+instance_state::instance_state(const instance_config& config, const std::string& tenant, const std::string& database)
+    : name_(config.name),
+      primary_(config.role == instance_config::role::primary),
+      display_url_(redact_url(config.connection.base_url)),
+      conn_(std::make_shared<chroma_connection>(with_identity(config.connection, tenant, database))),
+      client_(handle_access::client(conn_)) {}
+
+bool instance_state::report_success(std::chrono::microseconds latency, bool heartbeat) {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    consecutive_failures_ = 0;
+    ++consecutive_successes_;
+    success_rate_ = success_rate_ * 0.95 + 0.05;
+    const double ms = static_cast<double>(latency.count()) / 1000.0;
+    latency_ms_ = latency_ms_ == 0 ? ms : latency_ms_ * 0.9 + ms * 0.1;
+    // Only heartbeats bring an instance back: a request that happened to succeed while it was
+    // marked down is not proof enough, and keeps the hysteresis simple to reason about.
+    if (!healthy_.load() && heartbeat && consecutive_successes_ >= up_after_) {
+        healthy_.store(true, std::memory_order_release);
+        backoff_step_ = 0;
+        next_sync_ = {};
+        return true;
+    }
+    return false;
+}
+
+bool instance_state::report_failure(const std::string& error) {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    consecutive_successes_ = 0;
+    ++consecutive_failures_;
+    success_rate_ = success_rate_ * 0.95;
+    last_error_ = error;
+    if (healthy_.load() && consecutive_failures_ >= down_after_) {
+        healthy_.store(false, std::memory_order_release);
+        return true;
+    }
+    return false;
+}
+
+instance_state::health_snapshot instance_state::health() const {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    return {healthy_.load(), last_error_, success_rate_, latency_ms_};
+}
+
+bool instance_state::may_sync_now(std::chrono::steady_clock::time_point now) const {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    return now >= next_sync_;
+}
+
+void instance_state::sync_failed(std::chrono::steady_clock::time_point now) {
+    thread_local std::mt19937 rng{std::random_device{}()};
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    backoff_step_ = std::min(backoff_step_ + 1, 7);
+    // Exponential backoff with full jitter: 100 ms .. 12.8 s.
+    const auto cap = std::chrono::milliseconds(100 << backoff_step_);
+    std::uniform_int_distribution<long long> jitter(cap.count() / 2, cap.count());
+    next_sync_ = now + std::chrono::milliseconds(jitter(rng));
+}
+
+void instance_state::sync_succeeded() {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    backoff_step_ = 0;
+    next_sync_ = {};
+}
+
+chroma_collection instance_state::resolve(const std::string& name) {
+    {
+        std::lock_guard<std::mutex> lock(collections_mutex_);
+        auto it = collections_.find(name);
+        if (it != collections_.end()) return handle_access::collection(conn_, it->second);
+    }
+    chroma_collection c = client_.get_collection(name);
+    remember(c.info());
+    return c;
+}
+
+void instance_state::remember(const collection_info& info) {
+    std::lock_guard<std::mutex> lock(collections_mutex_);
+    collections_[info.name] = info;
+}
+
+void instance_state::forget(const std::string& name) {
+    std::lock_guard<std::mutex> lock(collections_mutex_);
+    collections_.erase(name);
+}
+
+std::shared_ptr<std::timed_mutex> instance_state::lane_mutex(std::int64_t lane_id) {
+    std::lock_guard<std::mutex> lock(lanes_mutex_);
+    auto& m = lane_mutexes_[lane_id];
+    if (!m) m = std::make_shared<std::timed_mutex>();
+    return m;
+}
+
+std::int64_t instance_state::known_applied(std::int64_t lane_id) const {
+    std::lock_guard<std::mutex> lock(lanes_mutex_);
+    auto it = known_applied_.find(lane_id);
+    return it == known_applied_.end() ? 0 : it->second;
+}
+
+void instance_state::set_known_applied(std::int64_t lane_id, std::int64_t position) {
+    std::lock_guard<std::mutex> lock(lanes_mutex_);
+    auto& v = known_applied_[lane_id];
+    v = std::max(v, position);
+}
+
+}  // namespace chromawal::detail

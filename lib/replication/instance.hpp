@@ -1,0 +1,90 @@
+#pragma once
+// One Chroma instance of the replicated set: its connection, health, per-lane apply mutexes,
+// cached collection UUIDs and known applied positions.
+
+#include <chromawal/client.hpp>
+
+#include "api/connection.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace chromawal::detail {
+
+class instance_state {
+public:
+    instance_state(const instance_config& config, const std::string& tenant, const std::string& database);
+
+    const std::string& name() const noexcept { return name_; }
+    bool primary() const noexcept { return primary_; }
+    const std::string& display_url() const noexcept { return display_url_; }
+    chroma_connection& conn() noexcept { return *conn_; }
+    const chroma_client& client() const noexcept { return client_; }
+
+    // ---- health (hysteresis) ----
+    /// Records a successful request or heartbeat. Returns true when the instance just came up.
+    bool report_success(std::chrono::microseconds latency, bool heartbeat);
+    /// Records a failed request or heartbeat. Returns true when the instance just went down.
+    bool report_failure(const std::string& error);
+    bool healthy() const noexcept { return healthy_.load(std::memory_order_acquire); }
+    void set_thresholds(int down_after, int up_after) { down_after_ = down_after; up_after_ = up_after; }
+    struct health_snapshot {
+        bool healthy;
+        std::string last_error;
+        double success_rate;
+        double latency_ms;
+    };
+    health_snapshot health() const;
+
+    // ---- sync backoff ----
+    bool may_sync_now(std::chrono::steady_clock::time_point now) const;
+    void sync_failed(std::chrono::steady_clock::time_point now);
+    void sync_succeeded();
+
+    // ---- collection UUIDs, resolved by name on this instance ----
+    /// @throws not_found and transport errors.
+    chroma_collection resolve(const std::string& name);
+    void remember(const collection_info& info);
+    void forget(const std::string& name);
+
+    // ---- apply serialisation within this process ----
+    std::shared_ptr<std::timed_mutex> lane_mutex(std::int64_t lane_id);
+    /// The highest applied position this process knows of (monotonic).
+    std::int64_t known_applied(std::int64_t lane_id) const;
+    void set_known_applied(std::int64_t lane_id, std::int64_t position);
+
+private:
+    std::string name_;
+    bool primary_;
+    std::string display_url_;
+    std::shared_ptr<chroma_connection> conn_;
+    chroma_client client_;
+
+    std::atomic<bool> healthy_{true};
+    mutable std::mutex health_mutex_;
+    int down_after_ = 2, up_after_ = 1;
+    int consecutive_failures_ = 0, consecutive_successes_ = 0;
+    std::string last_error_;
+    double success_rate_ = 1.0;  // exponentially weighted
+    double latency_ms_ = 0;      // exponentially weighted
+    int backoff_step_ = 0;
+    std::chrono::steady_clock::time_point next_sync_{};
+
+    std::mutex collections_mutex_;
+    std::unordered_map<std::string, collection_info> collections_;
+
+    mutable std::mutex lanes_mutex_;
+    std::unordered_map<std::int64_t, std::shared_ptr<std::timed_mutex>> lane_mutexes_;
+    std::unordered_map<std::int64_t, std::int64_t> known_applied_;
+};
+
+/// The URL without user:password@ (for status and messages).
+std::string redact_url(const std::string& url);
+
+}  // namespace chromawal::detail

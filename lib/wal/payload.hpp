@@ -1,0 +1,46 @@
+#pragma once
+// Log entry payloads. Record writes (add, upsert, update) are stored in a compact binary form
+// with embeddings as raw little-endian float32 (never decimal text) and metadata as compact
+// JSON; other operations store the Chroma request body they replay. No header, token or
+// instance-specific id (collection UUID) is ever part of a payload.
+//
+// Binary record payload, version 1 (all integers little-endian):
+//   u8 version, u8 flags (1 embeddings, 2 documents, 4 metadatas, 8 uris), u32 count, u32 dim,
+//   count x (u32 len, bytes) ids,
+//   count*dim x f32 embeddings                          (if flag 1)
+//   count x (u32 len | 0xFFFFFFFF for null, bytes) for documents, metadatas, uris (if flagged)
+
+#include <chromawal/chroma_client.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chromawal::wal {
+
+/// The decoded form of a record payload, ready to be re-encoded as a request body.
+struct records_payload {
+    std::vector<std::string> ids;
+    std::vector<float> embeddings;  // count * dim, empty when not given
+    std::uint32_t dim = 0;
+    bool has_documents = false, has_metadatas = false, has_uris = false;
+    std::vector<std::optional<std::string>> documents;
+    std::vector<std::optional<std::string>> metadatas;  // compact JSON objects
+    std::vector<std::optional<std::string>> uris;
+};
+
+/// Encodes (already validated) records.
+std::string encode_records(const record_set& records);
+/// @throws chromawal::error on a corrupt payload.
+records_payload decode_records(std::string_view payload);
+
+/// The request body of add/upsert/update for several payloads merged in order. The caller
+/// guarantees that they share embedding presence and dimension and have disjoint ids.
+void write_records_body(std::string& out, const std::vector<const records_payload*>& parts, bool base64);
+
+/// True when the two payloads can go into one request (same shape, disjoint ids).
+bool can_merge(const records_payload& a, const records_payload& b);
+
+}  // namespace chromawal::wal

@@ -1,0 +1,1557 @@
+#include "wal/pg_log_store.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <condition_variable>
+#include <iterator>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "chromawal/error.hpp"
+
+namespace chromawal::wal {
+namespace {
+
+using steady = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Server-side limit of every statement, and the client-side deadline a little beyond it (a
+// hung server never answers, so the server-side limit alone cannot help).
+constexpr std::chrono::milliseconds statement_timeout = 30s;
+constexpr std::chrono::milliseconds client_deadline = statement_timeout + 5s;
+// Aborts a transaction left open by a crashed caller; ours are one statement long.
+constexpr std::chrono::milliseconds idle_in_transaction_timeout = 60s;
+// Longest single server-side wait for a lane lock; longer waits are done in several.
+constexpr std::chrono::milliseconds lock_wait_chunk = 10s;
+constexpr std::int32_t migrate_lock_key = 0x63774d31;  // "cwM1"
+constexpr std::int64_t mark_applied_batch = 10000;
+constexpr std::size_t max_error_text = 4096;
+
+// Type OIDs (pg_type.dat; stable across releases).
+constexpr Oid oid_bool = 16;
+constexpr Oid oid_bytea = 17;
+constexpr Oid oid_int8 = 20;
+constexpr Oid oid_int2 = 21;
+constexpr Oid oid_int4 = 23;
+constexpr Oid oid_text = 25;
+constexpr Oid oid_bytea_array = 1001;
+constexpr Oid oid_int2_array = 1005;
+constexpr Oid oid_int4_array = 1007;
+constexpr Oid oid_text_array = 1009;
+
+/// A failure of one statement or connection attempt. The message never holds a secret.
+class pg_failure : public std::runtime_error {
+public:
+    pg_failure(const std::string& message, bool broken, std::string sqlstate = {}, std::string constraint = {})
+        : std::runtime_error(message), broken_(broken), sqlstate_(std::move(sqlstate)),
+          constraint_(std::move(constraint)) {}
+    /// The connection is unusable (or its state unknown) and must be discarded.
+    bool broken() const noexcept { return broken_; }
+    const std::string& sqlstate() const noexcept { return sqlstate_; }
+    const std::string& constraint() const noexcept { return constraint_; }
+
+private:
+    bool broken_;
+    std::string sqlstate_;
+    std::string constraint_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+bool ieq_prefix(std::string_view s, std::size_t at, std::string_view word) {
+    if (s.size() - at < word.size()) return false;
+    for (std::size_t i = 0; i < word.size(); ++i) {
+        char c = s[at + i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != word[i]) return false;
+    }
+    return true;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/// Removes secrets from a message: the known passwords, any `password=value` and the password
+/// of any `scheme://user:password@` URI; makes it one line.
+std::string redact(std::string msg, const std::vector<std::string>& secrets) {
+    for (const auto& secret : secrets) {
+        if (secret.empty()) continue;
+        for (std::size_t at = msg.find(secret); at != std::string::npos; at = msg.find(secret, at + 3))
+            msg.replace(at, secret.size(), "***");
+    }
+    std::string out;
+    out.reserve(msg.size());
+    for (std::size_t i = 0; i < msg.size();) {
+        if (ieq_prefix(msg, i, "password")) {
+            std::size_t j = i + 8;
+            while (j < msg.size() && is_space(msg[j])) ++j;
+            if (j < msg.size() && (msg[j] == '=' || msg[j] == ':')) {
+                ++j;
+                while (j < msg.size() && is_space(msg[j])) ++j;
+                if (j < msg.size() && (msg[j] == '\'' || msg[j] == '"')) {
+                    char quote = msg[j++];
+                    while (j < msg.size() && msg[j] != quote) j += (msg[j] == '\\' && j + 1 < msg.size()) ? 2 : 1;
+                    if (j < msg.size()) ++j;
+                } else {
+                    while (j < msg.size() && !is_space(msg[j]) && msg[j] != '&') ++j;
+                }
+                out += "password=***";
+                i = j;
+                continue;
+            }
+        }
+        if (msg.compare(i, 3, "://") == 0) {
+            // scheme://user:secret@host -> scheme://user:***@host
+            std::size_t end = i + 3;
+            while (end < msg.size() && !is_space(msg[end]) && msg[end] != '/') ++end;
+            std::size_t at = msg.rfind('@', end);
+            if (at != std::string::npos && at > i + 3 && at < end) {
+                std::size_t colon = msg.find(':', i + 3);
+                out.append(msg, i, 3);
+                if (colon != std::string::npos && colon < at) {
+                    out.append(msg, i + 3, colon + 1 - (i + 3));
+                    out += "***";
+                    out.append(msg, at, end - at);
+                } else {
+                    out.append(msg, i + 3, end - (i + 3));
+                }
+                i = end;
+                continue;
+            }
+        }
+        char c = msg[i++];
+        if (c == '\n' || c == '\r' || c == '\t') {
+            if (!out.empty() && out.back() != ' ') out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+std::string truncate_utf8(std::string_view s, std::size_t max) {
+    if (s.size() <= max) return std::string(s);
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // not inside a code point
+    return std::string(s.substr(0, n));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers and lock keys
+
+bool valid_schema(const std::string& s) {
+    if (s.empty() || s.size() > 63) return false;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return false;
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+std::int32_t fnv1a32(std::string_view s) {
+    std::uint32_t h = 2166136261u;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 16777619u;
+    }
+    return static_cast<std::int32_t>(h);
+}
+
+/// First key of an instance's lane locks; the schema is mixed in so that two logs in one
+/// database do not contend.
+std::int32_t instance_lock_key(const std::string& schema, std::string_view instance) {
+    std::string s = schema;
+    s += '\0';
+    s.append(instance.data(), instance.size());
+    std::int32_t k = fnv1a32(s);
+    return k == migrate_lock_key ? k ^ 1 : k;
+}
+
+std::int32_t lane_lock_key(std::int64_t lane_id) {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(lane_id)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary wire format of parameters and results
+
+void put_u16(std::string& out, std::uint16_t v) {
+    out += static_cast<char>(v >> 8);
+    out += static_cast<char>(v & 0xff);
+}
+void put_u32(std::string& out, std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+void put_u64(std::string& out, std::uint64_t v) {
+    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+std::uint64_t get_be(const char* p, int n) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+    return v;
+}
+
+/// Parameters of one statement, every one in binary format.
+class params {
+public:
+    params& i64(std::int64_t v) {
+        std::string s;
+        put_u64(s, static_cast<std::uint64_t>(v));
+        return add(std::move(s));
+    }
+    params& i32(std::int32_t v) {
+        std::string s;
+        put_u32(s, static_cast<std::uint32_t>(v));
+        return add(std::move(s));
+    }
+    params& i16(std::int16_t v) {
+        std::string s;
+        put_u16(s, static_cast<std::uint16_t>(v));
+        return add(std::move(s));
+    }
+    params& boolean(bool v) { return add(std::string(1, v ? '\1' : '\0')); }
+    params& text(std::string_view v) { return add(std::string(v)); }
+    params& bytes(std::string_view v) { return add(std::string(v)); }
+    params& null() {
+        data_.emplace_back();
+        null_.push_back(true);
+        return *this;
+    }
+    /// A one-dimensional array; `elements` are the binary forms of its (non-null) elements.
+    template <class Range, class Encode>
+    params& array(Oid element_type, const Range& elements, Encode encode) {
+        std::string s;
+        std::size_t n = std::size(elements);
+        put_u32(s, n == 0 ? 0 : 1);  // dimensions
+        put_u32(s, 0);               // no nulls
+        put_u32(s, element_type);
+        if (n > 0) {
+            put_u32(s, static_cast<std::uint32_t>(n));
+            put_u32(s, 1);  // lower bound
+        }
+        for (const auto& e : elements) {
+            std::size_t len_at = s.size();
+            put_u32(s, 0);
+            encode(s, e);
+            auto len = static_cast<std::uint32_t>(s.size() - len_at - 4);
+            for (int i = 0; i < 4; ++i) s[len_at + i] = static_cast<char>((len >> (24 - 8 * i)) & 0xff);
+        }
+        return add(std::move(s));
+    }
+    params& text_array(const std::vector<std::string_view>& v) {
+        return array(oid_text, v, [](std::string& s, std::string_view e) { s.append(e.data(), e.size()); });
+    }
+    params& text_array(const std::vector<std::string>& v) {
+        return array(oid_text, v, [](std::string& s, const std::string& e) { s += e; });
+    }
+
+    int size() const { return static_cast<int>(data_.size()); }
+    /// Pointer arrays for libpq; valid until the next change.
+    void bind(std::vector<const char*>& values, std::vector<int>& lengths, std::vector<int>& formats) const {
+        values.clear();
+        lengths.clear();
+        formats.assign(data_.size(), 1);
+        for (std::size_t i = 0; i < data_.size(); ++i) {
+            values.push_back(null_[i] ? nullptr : data_[i].data());
+            lengths.push_back(static_cast<int>(data_[i].size()));
+        }
+    }
+
+private:
+    params& add(std::string s) {
+        data_.push_back(std::move(s));
+        null_.push_back(false);
+        return *this;
+    }
+    std::vector<std::string> data_;
+    std::vector<bool> null_;
+};
+
+struct result_deleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using result = std::unique_ptr<PGresult, result_deleter>;
+
+[[noreturn]] void bad_column(int col) {
+    throw pg_failure("unexpected binary value in result column " + std::to_string(col), false);
+}
+
+std::int64_t col_i64(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return 0;
+    if (PQgetlength(r, row, col) != 8) bad_column(col);
+    return static_cast<std::int64_t>(get_be(PQgetvalue(r, row, col), 8));
+}
+std::int32_t col_i32(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return 0;
+    if (PQgetlength(r, row, col) != 4) bad_column(col);
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(get_be(PQgetvalue(r, row, col), 4)));
+}
+std::int16_t col_i16(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return 0;
+    if (PQgetlength(r, row, col) != 2) bad_column(col);
+    return static_cast<std::int16_t>(static_cast<std::uint16_t>(get_be(PQgetvalue(r, row, col), 2)));
+}
+double col_f64(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return 0;
+    if (PQgetlength(r, row, col) != 8) bad_column(col);
+    std::uint64_t bits = get_be(PQgetvalue(r, row, col), 8);
+    double d = 0;
+    std::memcpy(&d, &bits, sizeof d);
+    return d;
+}
+bool col_bool(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return false;
+    if (PQgetlength(r, row, col) != 1) bad_column(col);
+    return PQgetvalue(r, row, col)[0] != 0;
+}
+std::string col_bytes(const PGresult* r, int row, int col) {
+    if (PQgetisnull(r, row, col)) return {};
+    return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statements
+
+enum class stmt : int {
+    append,
+    lookup_ids,
+    lane_find,
+    lane_insert,
+    progress,
+    try_lock,
+    wait_lock,
+    unlock,
+    applied,
+    read,
+    advance,
+    head,
+    set_state,
+    record_failure,
+    abandon,
+    add_dead,
+    list_dead,
+    remove_dead,
+    read_entry,
+    mark_applied,
+    counts,
+    count_  // number of statements
+};
+constexpr std::size_t stmt_count = static_cast<std::size_t>(stmt::count_);
+static_assert(stmt_count <= 32, "prepared-statement bit set is 32 bits wide");
+
+struct statement {
+    std::string name;
+    std::string sql;
+    std::vector<Oid> types;
+};
+
+/// Replaces every "S." with the quoted schema and a dot.
+std::string in_schema(std::string_view sql, const std::string& quoted) {
+    std::string out;
+    out.reserve(sql.size() + 64);
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        bool word_start = i == 0 || !(std::isalnum(static_cast<unsigned char>(sql[i - 1])) || sql[i - 1] == '_');
+        if (word_start && sql[i] == 'S' && i + 1 < sql.size() && sql[i + 1] == '.') {
+            out += quoted;
+            out += '.';
+            ++i;
+        } else {
+            out += sql[i];
+        }
+    }
+    return out;
+}
+
+constexpr const char* entry_columns =
+    "position, idempotency_id, op, payload, state, attempts, COALESCE(last_error, ''), "
+    "extract(epoch FROM created_at)::float8";
+
+std::array<statement, stmt_count> make_statements(const std::string& quoted) {
+    std::array<statement, stmt_count> s;
+    auto def = [&](stmt id, std::string sql, std::vector<Oid> types) {
+        auto& st = s[static_cast<std::size_t>(id)];
+        st.name = "chromawal_" + std::to_string(static_cast<int>(id));
+        st.sql = in_schema(sql, quoted);
+        st.types = std::move(types);
+    };
+    def(stmt::append,
+        "SELECT out_ord, out_lane_id, out_position FROM S.append_entries($1, $2, $3, $4, $5, $6) ORDER BY out_ord",
+        {oid_text_array, oid_text_array, oid_text_array, oid_text_array, oid_int2_array, oid_bytea_array});
+    def(stmt::lookup_ids,
+        "SELECT e.idempotency_id, e.lane_id, e.position, l.tenant, l.database, l.collection, e.op, e.payload "
+        "FROM S.entries e JOIN S.lanes l ON l.lane_id = e.lane_id WHERE e.idempotency_id = ANY($1)",
+        {oid_text_array});
+    def(stmt::lane_find, "SELECT lane_id FROM S.lanes WHERE tenant = $1 AND database = $2 AND collection = $3",
+        {oid_text, oid_text, oid_text});
+    def(stmt::lane_insert,
+        "INSERT INTO S.lanes (tenant, database, collection) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING "
+        "RETURNING lane_id",
+        {oid_text, oid_text, oid_text});
+    def(stmt::progress,
+        "SELECT l.lane_id, l.tenant, l.database, l.collection, l.next_position - 1, COALESCE(p.applied_position, 0), "
+        "COALESCE((SELECT extract(epoch FROM e.created_at)::float8 FROM S.entries e "
+        "          WHERE e.lane_id = l.lane_id AND e.position = COALESCE(p.applied_position, 0) + 1), 0) "
+        "FROM S.lanes l LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = $1 "
+        "WHERE NOT $2 OR l.next_position - 1 > COALESCE(p.applied_position, 0) ORDER BY l.lane_id",
+        {oid_text, oid_bool});
+    def(stmt::try_lock, "SELECT pg_try_advisory_lock($1, $2)", {oid_int4, oid_int4});
+    def(stmt::wait_lock, "SELECT S.lock_lane($1, $2, $3)", {oid_int4, oid_int4, oid_int4});
+    def(stmt::unlock, "SELECT pg_advisory_unlock($1, $2)", {oid_int4, oid_int4});
+    def(stmt::applied, "SELECT applied_position FROM S.instance_positions WHERE instance = $1 AND lane_id = $2",
+        {oid_text, oid_int8});
+    // The running byte total stops the batch before max_bytes, but keeps at least one entry.
+    def(stmt::read,
+        std::string("SELECT ") + entry_columns +
+            " FROM (SELECT e.*, sum(octet_length(e.payload)) OVER w AS running_bytes, row_number() OVER w AS n "
+            "      FROM S.entries e WHERE e.lane_id = $2 AND e.position > COALESCE("
+            "          (SELECT p.applied_position FROM S.instance_positions p "
+            "           WHERE p.instance = $1 AND p.lane_id = $2), 0) "
+            "      WINDOW w AS (ORDER BY e.position ROWS UNBOUNDED PRECEDING) "
+            "      ORDER BY e.position LIMIT $3) s "
+            "WHERE n = 1 OR running_bytes <= $4 ORDER BY position",
+        {oid_text, oid_int8, oid_int8, oid_int8});
+    // Never backwards (the WHERE of DO UPDATE) and never beyond the head (the WHERE of SELECT).
+    def(stmt::advance,
+        "INSERT INTO S.instance_positions AS p (instance, lane_id, applied_position, updated_at) "
+        "SELECT $1, l.lane_id, $3, now() FROM S.lanes l WHERE l.lane_id = $2 AND $3 < l.next_position "
+        "ON CONFLICT (instance, lane_id) DO UPDATE SET applied_position = EXCLUDED.applied_position, "
+        "updated_at = EXCLUDED.updated_at WHERE p.applied_position < EXCLUDED.applied_position "
+        "RETURNING 1",
+        {oid_text, oid_int8, oid_int8});
+    def(stmt::head, "SELECT next_position - 1 FROM S.lanes WHERE lane_id = $1", {oid_int8});
+    def(stmt::set_state,
+        "UPDATE S.entries SET state = $3, last_error = COALESCE($4, last_error), updated_at = now() "
+        "WHERE lane_id = $1 AND position = $2",
+        {oid_int8, oid_int8, oid_int2, oid_text});
+    def(stmt::record_failure,
+        "UPDATE S.entries SET attempts = attempts + 1, last_error = $3, updated_at = now() "
+        "WHERE lane_id = $1 AND position = $2 RETURNING attempts",
+        {oid_int8, oid_int8, oid_text});
+    def(stmt::abandon, "SELECT S.abandon_if_unapplied($1, $2, $3, $4, $5)",
+        {oid_int4_array, oid_int4, oid_int8, oid_int8, oid_text_array});
+    def(stmt::add_dead,
+        "INSERT INTO S.dead_letters (instance, lane_id, position, error, at) VALUES ($1, $2, $3, $4, now()) "
+        "ON CONFLICT (instance, lane_id, position) DO UPDATE SET error = EXCLUDED.error, at = EXCLUDED.at",
+        {oid_text, oid_int8, oid_int8, oid_text});
+    def(stmt::list_dead,
+        "SELECT d.instance, d.lane_id, d.position, l.tenant, l.database, l.collection, e.op, d.error, "
+        "extract(epoch FROM d.at)::float8 "
+        "FROM S.dead_letters d JOIN S.lanes l ON l.lane_id = d.lane_id "
+        "JOIN S.entries e ON e.lane_id = d.lane_id AND e.position = d.position "
+        "ORDER BY d.at, d.lane_id, d.position, d.instance LIMIT $1",
+        {oid_int8});
+    def(stmt::remove_dead, "DELETE FROM S.dead_letters WHERE instance = $1 AND lane_id = $2 AND position = $3",
+        {oid_text, oid_int8, oid_int8});
+    def(stmt::read_entry,
+        std::string("SELECT ") + entry_columns + " FROM S.entries WHERE lane_id = $1 AND position = $2",
+        {oid_int8, oid_int8});
+    // An instance without a row counts as 0; SKIP LOCKED keeps clear of rows being updated.
+    def(stmt::mark_applied,
+        "WITH upto AS ("
+        "  SELECT l.lane_id, min(COALESCE(p.applied_position, 0)) AS position "
+        "  FROM S.lanes l CROSS JOIN unnest($1::text[]) AS i(instance) "
+        "  LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = i.instance "
+        "  GROUP BY l.lane_id), "
+        "batch AS ("
+        "  SELECT e.lane_id, e.position FROM S.entries e JOIN upto u ON u.lane_id = e.lane_id "
+        "  WHERE e.state = 0 AND e.position <= u.position LIMIT $2 FOR UPDATE OF e SKIP LOCKED) "
+        "UPDATE S.entries e SET state = 1, updated_at = now() FROM batch b "
+        "WHERE e.lane_id = b.lane_id AND e.position = b.position AND e.state = 0",
+        {oid_text_array, oid_int8});
+    def(stmt::counts,
+        "SELECT count(*) FILTER (WHERE state = 0), count(*) FILTER (WHERE state = 1), "
+        "count(*) FILTER (WHERE state = 2), count(*) FILTER (WHERE state = 3), count(*) FILTER (WHERE state = 4), "
+        "COALESCE(extract(epoch FROM min(created_at) FILTER (WHERE state = 0))::float8, 0) FROM S.entries",
+        {});
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema migrations. Each version is applied once, in order, in the migrating transaction.
+
+struct migration {
+    int version;
+    std::vector<const char*> statements;
+};
+
+const std::vector<migration>& migrations() {
+    static const std::vector<migration> all = {
+        {1,
+         {
+             R"sql(CREATE TABLE S.lanes (
+    lane_id bigserial PRIMARY KEY,
+    tenant text NOT NULL,
+    database text NOT NULL,
+    collection text NOT NULL,
+    next_position bigint NOT NULL DEFAULT 1 CHECK (next_position >= 1),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT lanes_key UNIQUE (tenant, database, collection)
+) WITH (fillfactor = 50))sql",
+             R"sql(CREATE TABLE S.entries (
+    lane_id bigint NOT NULL REFERENCES S.lanes (lane_id),
+    position bigint NOT NULL,
+    idempotency_id text NOT NULL,
+    op smallint NOT NULL,
+    payload bytea NOT NULL,
+    state smallint NOT NULL DEFAULT 0,
+    attempts integer NOT NULL DEFAULT 0,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT entries_pkey PRIMARY KEY (lane_id, position),
+    CONSTRAINT entries_idempotency_id_key UNIQUE (idempotency_id)
+))sql",
+             "CREATE INDEX entries_pending ON S.entries (lane_id, position) WHERE state = 0",
+             R"sql(CREATE TABLE S.instance_positions (
+    instance text NOT NULL,
+    lane_id bigint NOT NULL REFERENCES S.lanes (lane_id),
+    applied_position bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (instance, lane_id)
+))sql",
+             R"sql(CREATE TABLE S.dead_letters (
+    instance text NOT NULL,
+    lane_id bigint NOT NULL,
+    position bigint NOT NULL,
+    error text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (instance, lane_id, position),
+    FOREIGN KEY (lane_id, position) REFERENCES S.entries (lane_id, position) ON DELETE CASCADE
+))sql",
+             // The whole append in one statement: lanes are locked in key order (no deadlock
+             // between multi-lane appends); each lane's row lock is held until commit, which
+             // makes positions gapless in commit order.
+             R"sql(CREATE FUNCTION S.append_entries(p_tenant text[], p_database text[], p_collection text[],
+                                  p_idempotency_id text[], p_op smallint[], p_payload bytea[])
+RETURNS TABLE (out_ord integer, out_lane_id bigint, out_position bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    k record;
+    v_idx integer[];
+    v_lane bigint;
+    v_first bigint;
+    v_count integer := cardinality(p_idempotency_id);
+    v_lanes bigint[];
+    v_positions bigint[];
+BEGIN
+    IF v_count = 0 THEN
+        RETURN;
+    END IF;
+    IF cardinality(p_tenant) <> v_count OR cardinality(p_database) <> v_count
+       OR cardinality(p_collection) <> v_count OR cardinality(p_op) <> v_count
+       OR cardinality(p_payload) <> v_count THEN
+        RAISE EXCEPTION 'append_entries: arrays of different lengths';
+    END IF;
+    v_lanes := array_fill(0::bigint, ARRAY[v_count]);
+    v_positions := array_fill(0::bigint, ARRAY[v_count]);
+    FOR k IN
+        SELECT t.tenant, t.database, t.collection, array_agg(t.i::integer ORDER BY t.i) AS idx
+        FROM unnest(p_tenant, p_database, p_collection) WITH ORDINALITY AS t(tenant, database, collection, i)
+        GROUP BY t.tenant, t.database, t.collection
+        ORDER BY t.tenant, t.database, t.collection
+    LOOP
+        v_idx := k.idx;
+        UPDATE S.lanes AS l SET next_position = l.next_position + cardinality(v_idx)
+        WHERE l.tenant = k.tenant AND l.database = k.database AND l.collection = k.collection
+        RETURNING l.lane_id, l.next_position - cardinality(v_idx) INTO v_lane, v_first;
+        IF NOT FOUND THEN
+            INSERT INTO S.lanes AS l (tenant, database, collection) VALUES (k.tenant, k.database, k.collection)
+            ON CONFLICT DO NOTHING;
+            UPDATE S.lanes AS l SET next_position = l.next_position + cardinality(v_idx)
+            WHERE l.tenant = k.tenant AND l.database = k.database AND l.collection = k.collection
+            RETURNING l.lane_id, l.next_position - cardinality(v_idx) INTO v_lane, v_first;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'append_entries: lane could not be created';
+            END IF;
+        END IF;
+        FOR j IN 1 .. cardinality(v_idx) LOOP
+            v_lanes[v_idx[j]] := v_lane;
+            v_positions[v_idx[j]] := v_first + j - 1;
+        END LOOP;
+    END LOOP;
+    INSERT INTO S.entries (lane_id, position, idempotency_id, op, payload)
+    SELECT u.lane_id, u.position, u.idempotency_id, u.op, u.payload
+    FROM unnest(v_lanes, v_positions, p_idempotency_id, p_op, p_payload)
+        AS u(lane_id, position, idempotency_id, op, payload);
+    RETURN QUERY SELECT t.i::integer, t.lane_id, t.position
+    FROM unnest(v_lanes, v_positions) WITH ORDINALITY AS t(lane_id, position, i);
+END
+$fn$)sql",
+             // A session advisory lock with a bounded wait, in one round trip; woken the moment
+             // the holder releases (no polling).
+             R"sql(CREATE FUNCTION S.lock_lane(p_key1 integer, p_key2 integer, p_wait_ms integer)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM set_config('lock_timeout', greatest(p_wait_ms, 1)::text || 'ms', true);
+    PERFORM pg_advisory_lock(p_key1, p_key2);
+    RETURN true;
+EXCEPTION WHEN lock_not_available THEN
+    RETURN false;
+END
+$fn$)sql",
+             // Decided under every instance's lane lock (transaction-scoped, taken in the
+             // caller's sorted order), so no applier of this lane can be mid-way.
+             R"sql(CREATE FUNCTION S.abandon_if_unapplied(p_keys integer[], p_lane_key integer, p_lane bigint,
+                                        p_position bigint, p_instances text[])
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+    k integer;
+BEGIN
+    FOREACH k IN ARRAY COALESCE(p_keys, '{}') LOOP
+        PERFORM pg_advisory_xact_lock(k, p_lane_key);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM S.instance_positions p
+               WHERE p.lane_id = p_lane AND p.instance = ANY(p_instances) AND p.applied_position >= p_position) THEN
+        RETURN false;
+    END IF;
+    UPDATE S.entries SET state = 3, updated_at = now()
+    WHERE lane_id = p_lane AND position = p_position AND state IN (0, 3);
+    RETURN FOUND;
+END
+$fn$)sql",
+         }},
+    };
+    return all;
+}
+
+constexpr int latest_schema_version = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+struct connection {
+    explicit connection(PGconn* c) : conn(c) {}
+    ~connection() {
+        if (conn != nullptr) PQfinish(conn);
+    }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    PGconn* conn;
+    std::uint32_t prepared = 0;  ///< bit i: statement i is prepared on this connection
+    bool broken = false;
+    bool reused = false;  ///< came from the idle list (may have died while idle)
+};
+
+/// Waits until the connection's socket is ready; false when the deadline passed first.
+bool wait_socket(PGconn* conn, bool for_read, bool for_write, steady::time_point deadline) {
+    int fd = PQsocket(conn);
+    if (fd < 0) return true;  // the next libpq call reports the error
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+        if (left <= 0) return false;
+        pollfd p{};
+        p.fd = fd;
+        p.events = static_cast<short>((for_read ? POLLIN : 0) | (for_write ? POLLOUT : 0));
+        int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60000)));
+        if (n > 0) return true;
+        if (n < 0 && errno != EINTR) return true;  // let libpq find out what is wrong
+    }
+}
+
+bool connection_level(const std::string& sqlstate) {
+    // 08: connection exception; 57P01..03: shutdown, crash, cannot connect now.
+    return sqlstate.empty() || sqlstate.compare(0, 2, "08") == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
+           sqlstate == "57P03";
+}
+
+void noop_notice_processor(void*, const char*) {}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The pool, shared by the store and its lane locks.
+
+struct pg_log_store::pool : std::enable_shared_from_this<pg_log_store::pool> {
+    pool(std::string conninfo_, std::string schema_, std::size_t max_, std::chrono::milliseconds connect_timeout_)
+        : conninfo(std::move(conninfo_)), schema(std::move(schema_)), max_connections(max_),
+          connect_timeout(connect_timeout_) {
+        quoted_schema = "\"" + schema + "\"";
+        statements = make_statements(quoted_schema);
+    }
+    ~pool() = default;
+
+    std::string conninfo;
+    std::string schema;
+    std::string quoted_schema;
+    std::size_t max_connections;
+    std::chrono::milliseconds connect_timeout;
+    std::vector<std::string> secrets;  ///< passwords to strip from every message
+    std::array<statement, stmt_count> statements;
+
+    std::mutex mutex;
+    std::condition_variable available;
+    std::vector<std::unique_ptr<connection>> idle;
+    std::size_t open = 0;  ///< connections in use or idle
+
+    std::string clean(const std::string& message) const { return redact(message, secrets); }
+
+    std::string conn_message(PGconn* c) const {
+        std::string m = clean(c != nullptr ? PQerrorMessage(c) : "out of memory");
+        return m.empty() ? std::string("connection failed") : m;
+    }
+
+    [[noreturn]] void fail_broken(connection& c, const std::string& what) const {
+        c.broken = true;
+        throw pg_failure(what + ": " + conn_message(c.conn), true);
+    }
+
+    std::unique_ptr<connection> connect() const {
+        using namespace std::string_literals;
+        const std::string keepalive_ms = std::to_string(statement_timeout.count());
+        const std::string connect_s =
+            std::to_string(std::max<long long>(2, (connect_timeout.count() + 999) / 1000));
+        // Defaults before the caller's string (which may override them), forced settings after.
+        std::vector<const char*> keys = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                                         "keepalives_count", "tcp_user_timeout", "fallback_application_name"};
+        std::vector<const char*> values = {connect_s.c_str(), "1", "30", "10", "3", keepalive_ms.c_str(),
+                                           "chromawal"};
+        if (!conninfo.empty()) {
+            keys.push_back("dbname");
+            values.push_back(conninfo.c_str());
+        }
+        keys.push_back("client_encoding");
+        values.push_back("UTF8");
+        keys.push_back(nullptr);
+        values.push_back(nullptr);
+
+        auto deadline = steady::now() + connect_timeout;
+        auto c = std::make_unique<connection>(PQconnectStartParams(keys.data(), values.data(), 1));
+        if (c->conn == nullptr) throw pg_failure("could not connect: out of memory", true);
+        if (PQstatus(c->conn) == CONNECTION_BAD) throw pg_failure("could not connect: " + conn_message(c->conn), true);
+        PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+        while (st != PGRES_POLLING_OK) {
+            if (st == PGRES_POLLING_FAILED) throw pg_failure("could not connect: " + conn_message(c->conn), true);
+            bool for_read = st == PGRES_POLLING_READING;
+            if (!wait_socket(c->conn, for_read, !for_read, deadline)) {
+                throw pg_failure("could not connect within " + std::to_string(connect_timeout.count()) + " ms", true);
+            }
+            st = PQconnectPoll(c->conn);
+        }
+        PQsetNoticeProcessor(c->conn, noop_notice_processor, nullptr);
+        if (PQsetnonblocking(c->conn, 1) != 0) fail_broken(*c, "could not connect");
+
+        // Session settings: bounded statements; durable commits even if the server's default
+        // is synchronous_commit = off (a stronger setting such as remote_apply is kept).
+        params p;
+        p.text(std::to_string(statement_timeout.count())).text(std::to_string(idle_in_transaction_timeout.count()));
+        exec_params(*c,
+                    "SELECT set_config('statement_timeout', $1, false), "
+                    "set_config('idle_in_transaction_session_timeout', $2, false), "
+                    "CASE WHEN current_setting('synchronous_commit') = 'off' "
+                    "THEN set_config('synchronous_commit', 'on', false) END",
+                    {oid_text, oid_text}, p, steady::now() + client_deadline);
+        return c;
+    }
+
+    /// Collects the results of the command just sent. Throws pg_failure.
+    result await(connection& c, steady::time_point deadline) const {
+        PGconn* pc = c.conn;
+        for (;;) {
+            int f = PQflush(pc);
+            if (f == 0) break;
+            if (f < 0) fail_broken(c, "could not send the statement");
+            if (!wait_socket(pc, true, true, deadline)) {
+                c.broken = true;
+                throw pg_failure("no answer within " + std::to_string(client_deadline.count() / 1000) + " s", true);
+            }
+            if (PQconsumeInput(pc) == 0) fail_broken(c, "could not send the statement");
+        }
+        result last;
+        result error;
+        for (;;) {
+            while (PQisBusy(pc) != 0) {
+                if (!wait_socket(pc, true, false, deadline)) {
+                    c.broken = true;
+                    throw pg_failure("no answer within " + std::to_string(client_deadline.count() / 1000) + " s",
+                                     true);
+                }
+                if (PQconsumeInput(pc) == 0) fail_broken(c, "connection lost");
+            }
+            result r(PQgetResult(pc));
+            if (!r) break;
+            ExecStatusType st = PQresultStatus(r.get());
+            if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+                fail_broken(c, "unexpected COPY state");
+            }
+            if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
+                if (!error) error = std::move(r);
+            } else {
+                last = std::move(r);
+            }
+        }
+        if (error) {
+            const char* state = PQresultErrorField(error.get(), PG_DIAG_SQLSTATE);
+            const char* primary = PQresultErrorField(error.get(), PG_DIAG_MESSAGE_PRIMARY);
+            const char* constraint = PQresultErrorField(error.get(), PG_DIAG_CONSTRAINT_NAME);
+            std::string sqlstate = state != nullptr ? state : "";
+            bool broken = PQstatus(pc) != CONNECTION_OK || connection_level(sqlstate);
+            std::string msg = primary != nullptr ? clean(primary) : conn_message(pc);
+            if (!sqlstate.empty()) msg += " (SQLSTATE " + sqlstate + ")";
+            if (sqlstate == "42P01" || sqlstate == "42883" || sqlstate == "3F000") msg += "; has migrate() been run?";
+            if (broken) c.broken = true;
+            throw pg_failure(msg, broken, sqlstate, constraint != nullptr ? constraint : "");
+        }
+        if (PQstatus(pc) != CONNECTION_OK) fail_broken(c, "connection lost");
+        if (!last) fail_broken(c, "no result");
+        return last;
+    }
+
+    /// Runs a prepared statement (preparing it on first use on this connection).
+    result run(connection& c, stmt id, const params& p, steady::time_point deadline) const {
+        const auto index = static_cast<std::size_t>(id);
+        const statement& s = statements[index];
+        if (p.size() != static_cast<int>(s.types.size())) throw std::logic_error("pg_log_store: parameter count");
+        const std::uint32_t bit = 1u << index;
+        if ((c.prepared & bit) == 0) {
+            if (PQsendPrepare(c.conn, s.name.c_str(), s.sql.c_str(), static_cast<int>(s.types.size()),
+                              s.types.data()) == 0) {
+                fail_broken(c, "could not send the statement");
+            }
+            await(c, deadline);
+            c.prepared |= bit;
+        }
+        std::vector<const char*> values;
+        std::vector<int> lengths;
+        std::vector<int> formats;
+        p.bind(values, lengths, formats);
+        if (PQsendQueryPrepared(c.conn, s.name.c_str(), p.size(), values.data(), lengths.data(), formats.data(), 1) ==
+            0) {
+            fail_broken(c, "could not send the statement");
+        }
+        return await(c, deadline);
+    }
+
+    /// Runs a one-off parameterised statement (unnamed, not kept).
+    result exec_params(connection& c, const std::string& sql, const std::vector<Oid>& types, const params& p,
+                       steady::time_point deadline) const {
+        std::vector<const char*> values;
+        std::vector<int> lengths;
+        std::vector<int> formats;
+        p.bind(values, lengths, formats);
+        if (PQsendQueryParams(c.conn, sql.c_str(), p.size(), types.data(), values.data(), lengths.data(),
+                              formats.data(), 1) == 0) {
+            fail_broken(c, "could not send the statement");
+        }
+        return await(c, deadline);
+    }
+
+    /// Runs a statement without parameters (DDL, transaction control).
+    result exec_simple(connection& c, const std::string& sql, steady::time_point deadline) const {
+        if (PQsendQuery(c.conn, sql.c_str()) == 0) fail_broken(c, "could not send the statement");
+        return await(c, deadline);
+    }
+
+    /// An idle connection that died while idle has a readable socket (EOF or a FATAL message).
+    static bool still_alive(connection& c) {
+        if (PQstatus(c.conn) != CONNECTION_OK) return false;
+        int fd = PQsocket(c.conn);
+        if (fd < 0) return false;
+        pollfd p{};
+        p.fd = fd;
+        p.events = POLLIN;
+        if (::poll(&p, 1, 0) > 0) {
+            if (PQconsumeInput(c.conn) == 0) return false;
+            if (PQstatus(c.conn) != CONNECTION_OK || PQisBusy(c.conn) != 0) return false;
+        }
+        return PQtransactionStatus(c.conn) == PQTRANS_IDLE;
+    }
+
+    /// A connection: an idle one (unless `fresh`), else a new one while under the limit, else
+    /// waits for one to be returned. Throws pg_failure.
+    std::unique_ptr<connection> acquire(bool fresh, steady::time_point deadline) {
+        std::unique_lock<std::mutex> lock(mutex);
+        for (;;) {
+            if (fresh && !idle.empty()) {
+                std::vector<std::unique_ptr<connection>> stale;
+                stale.swap(idle);
+                open -= stale.size();
+                lock.unlock();
+                stale.clear();  // closes them
+                lock.lock();
+                continue;
+            }
+            if (!idle.empty()) {
+                std::unique_ptr<connection> c = std::move(idle.back());
+                idle.pop_back();
+                lock.unlock();
+                if (still_alive(*c)) {
+                    c->reused = true;
+                    return c;
+                }
+                c.reset();
+                lock.lock();
+                --open;
+                available.notify_one();
+                continue;
+            }
+            if (open < max_connections) {
+                ++open;
+                lock.unlock();
+                try {
+                    return connect();
+                } catch (...) {
+                    lock.lock();
+                    --open;
+                    available.notify_one();
+                    throw;
+                }
+            }
+            if (available.wait_until(lock, deadline) == std::cv_status::timeout && idle.empty() &&
+                open >= max_connections) {
+                throw pg_failure("all " + std::to_string(max_connections) + " connections stayed busy", false);
+            }
+        }
+    }
+
+    /// Returns a connection to the pool, or closes it when broken or in an unknown state.
+    void release(std::unique_ptr<connection> c) noexcept {
+        if (!c) return;
+        if (!c->broken && PQstatus(c->conn) == CONNECTION_OK) {
+            PGTransactionStatusType ts = PQtransactionStatus(c->conn);
+            if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+                try {
+                    exec_simple(*c, "ROLLBACK", steady::now() + 5s);
+                } catch (...) {
+                    c->broken = true;
+                }
+                ts = PQtransactionStatus(c->conn);
+            }
+            if (ts != PQTRANS_IDLE) c->broken = true;
+        } else {
+            c->broken = true;
+        }
+        std::unique_lock<std::mutex> lock(mutex);
+        if (c->broken) {
+            --open;
+            lock.unlock();
+            c.reset();
+            lock.lock();
+        } else {
+            c->reused = false;
+            idle.push_back(std::move(c));
+        }
+        available.notify_one();
+    }
+
+    /// After a connection broke: the idle ones are most likely dead too (a server restart).
+    void drop_idle() noexcept {
+        std::vector<std::unique_ptr<connection>> stale;
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            stale.swap(idle);
+            open -= stale.size();
+        }
+        available.notify_all();
+    }
+
+    /// A connection on loan; returned to the pool by the destructor.
+    class lease {
+    public:
+        lease(std::shared_ptr<pool> p, std::unique_ptr<connection> c) : pool_(std::move(p)), c_(std::move(c)) {}
+        ~lease() {
+            if (c_) pool_->release(std::move(c_));
+        }
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+        connection& operator*() const { return *c_; }
+        connection* operator->() const { return c_.get(); }
+        std::unique_ptr<connection> take() { return std::move(c_); }
+
+    private:
+        std::shared_ptr<pool> pool_;
+        std::unique_ptr<connection> c_;
+    };
+
+    [[noreturn]] static void unavailable(const char* op, const std::exception& e) {
+        throw chromawal::log_unavailable(std::string("PostgreSQL log store: ") + op + " failed: " + e.what());
+    }
+
+    /// Runs `f` on a pooled connection. When a connection that came from the idle list turns
+    /// out broken and `retry` is set (reads, idempotent writes), runs `f` once more on a fresh
+    /// connection. Every pg_failure becomes chromawal::log_unavailable.
+    template <class F>
+    auto with_connection(const char* op, bool retry, F&& f) -> decltype(f(std::declval<connection&>())) {
+        for (int attempt = 0;; ++attempt) {
+            bool may_retry = false;
+            try {
+                lease l(shared_from_this(), acquire(attempt > 0, steady::now() + client_deadline));
+                may_retry = retry && attempt == 0 && l->reused;
+                try {
+                    return f(*l);
+                } catch (const pg_failure& e) {
+                    if (e.broken()) {
+                        l->broken = true;
+                        drop_idle();
+                    }
+                    throw;
+                }
+            } catch (const pg_failure& e) {
+                if (e.broken() && may_retry) continue;
+                unavailable(op, e);
+            }
+        }
+    }
+};
+
+namespace {
+
+using pool_t = pg_log_store::pool;
+
+steady::time_point statement_deadline() { return steady::now() + client_deadline; }
+
+entry entry_from_row(const PGresult* r, int row, std::int64_t lane_id) {
+    entry e;
+    e.lane_id = lane_id;
+    e.position = col_i64(r, row, 0);
+    e.idempotency_id = col_bytes(r, row, 1);
+    e.op = static_cast<op_kind>(col_i16(r, row, 2));
+    e.payload = col_bytes(r, row, 3);
+    e.state = static_cast<entry_state>(col_i16(r, row, 4));
+    e.attempts = col_i32(r, row, 5);
+    e.last_error = col_bytes(r, row, 6);
+    e.created_at = col_f64(r, row, 7);
+    return e;
+}
+
+std::int64_t clamp_size(std::size_t n) {
+    return n > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
+               ? std::numeric_limits<std::int64_t>::max()
+               : static_cast<std::int64_t>(n);
+}
+
+/// Holds the session advisory lock of (instance, lane) on its own connection.
+class pg_lane_lock final : public lane_lock {
+public:
+    pg_lane_lock(std::shared_ptr<pool_t> p, std::unique_ptr<connection> c, std::string instance, std::int64_t lane_id,
+                 std::int32_t key1, std::int32_t key2)
+        : pool_(std::move(p)), c_(std::move(c)), instance_(std::move(instance)), lane_id_(lane_id), key1_(key1),
+          key2_(key2) {}
+
+    ~pg_lane_lock() override {
+        if (!c_) return;
+        if (!c_->broken) {
+            try {
+                params p;
+                p.i32(key1_).i32(key2_);
+                result r = pool_->run(*c_, stmt::unlock, p, steady::now() + 5s);
+                // Not held (cannot happen while the session lives): do not trust this session.
+                if (PQntuples(r.get()) != 1 || !col_bool(r.get(), 0, 0)) c_->broken = true;
+            } catch (...) {
+                c_->broken = true;  // closing the session releases the lock on the server
+            }
+        }
+        pool_->release(std::move(c_));
+    }
+    pg_lane_lock(const pg_lane_lock&) = delete;
+    pg_lane_lock& operator=(const pg_lane_lock&) = delete;
+
+    std::int64_t applied() override {
+        return guarded("lane lock: applied", [&] {
+            params p;
+            p.text(instance_).i64(lane_id_);
+            result r = pool_->run(*c_, stmt::applied, p, statement_deadline());
+            return PQntuples(r.get()) == 0 ? std::int64_t{0} : col_i64(r.get(), 0, 0);
+        });
+    }
+
+    std::vector<entry> read(std::size_t max_entries, std::size_t max_bytes) override {
+        if (max_entries == 0) return {};
+        return guarded("lane lock: read", [&] {
+            params p;
+            p.text(instance_).i64(lane_id_).i64(clamp_size(max_entries)).i64(clamp_size(max_bytes));
+            result r = pool_->run(*c_, stmt::read, p, statement_deadline());
+            std::vector<entry> out;
+            int rows = PQntuples(r.get());
+            out.reserve(static_cast<std::size_t>(rows));
+            for (int i = 0; i < rows; ++i) out.push_back(entry_from_row(r.get(), i, lane_id_));
+            return out;
+        });
+    }
+
+    void advance(std::int64_t position) override {
+        bool beyond_head = guarded("lane lock: advance", [&] {
+            params p;
+            p.text(instance_).i64(lane_id_).i64(position);
+            result r = pool_->run(*c_, stmt::advance, p, statement_deadline());
+            if (PQntuples(r.get()) > 0) return false;
+            // Nothing written: either not forward (fine), or beyond the head (a caller bug).
+            params h;
+            h.i64(lane_id_);
+            result head = pool_->run(*c_, stmt::head, h, statement_deadline());
+            return PQntuples(head.get()) == 0 || position > col_i64(head.get(), 0, 0);
+        });
+        if (beyond_head) {
+            throw chromawal::invalid_argument("PostgreSQL log store: advance to position " + std::to_string(position) +
+                                              " is beyond the head of lane " + std::to_string(lane_id_));
+        }
+    }
+
+private:
+    template <class F>
+    auto guarded(const char* op, F&& f) -> decltype(f()) {
+        if (!c_ || c_->broken) {
+            throw chromawal::log_unavailable(std::string("PostgreSQL log store: ") + op +
+                                             " failed: the lane lock was lost with its connection");
+        }
+        try {
+            return f();
+        } catch (const pg_failure& e) {
+            if (e.broken()) {
+                c_->broken = true;
+                pool_->drop_idle();
+                throw chromawal::log_unavailable(std::string("PostgreSQL log store: ") + op + " failed: " + e.what() +
+                                                 " (the lane lock is lost)");
+            }
+            pool_t::unavailable(op, e);
+        }
+    }
+
+    std::shared_ptr<pool_t> pool_;
+    std::unique_ptr<connection> c_;
+    std::string instance_;
+    std::int64_t lane_id_;
+    std::int32_t key1_;
+    std::int32_t key2_;
+};
+
+bool same_key(const lane_key& k, const PGresult* r, int row) {
+    return k.tenant == col_bytes(r, row, 3) && k.database == col_bytes(r, row, 4) &&
+           k.collection == col_bytes(r, row, 5);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+pg_log_store::pg_log_store(std::string conninfo, std::string schema, std::size_t max_connections,
+                           std::chrono::milliseconds connect_timeout) {
+    if (!valid_schema(schema)) {
+        throw chromawal::invalid_argument("PostgreSQL log store: schema name must match [a-z_][a-z0-9_]* "
+                                          "(at most 63 characters)");
+    }
+    if (max_connections == 0) throw chromawal::invalid_argument("PostgreSQL log store: max_connections must be > 0");
+    if (connect_timeout.count() <= 0) {
+        throw chromawal::invalid_argument("PostgreSQL log store: connect_timeout must be positive");
+    }
+    std::vector<std::string> secrets;
+    if (!conninfo.empty()) {
+        char* err = nullptr;
+        PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+        if (opts == nullptr) {
+            // libpq's message may quote a piece of the string (a password): never pass it on.
+            if (err != nullptr) PQfreemem(err);
+            throw chromawal::invalid_argument(
+                "PostgreSQL log store: the connection string could not be parsed (it is not repeated here)");
+        }
+        for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+            if (o->val != nullptr && std::strcmp(o->keyword, "password") == 0 && *o->val != '\0') {
+                secrets.emplace_back(o->val);
+            }
+        }
+        PQconninfoFree(opts);
+    }
+    if (const char* env = std::getenv("PGPASSWORD"); env != nullptr && *env != '\0') secrets.emplace_back(env);
+    pool_ = std::make_shared<pool>(std::move(conninfo), std::move(schema), max_connections, connect_timeout);
+    pool_->secrets = std::move(secrets);
+}
+
+pg_log_store::~pg_log_store() = default;
+
+void pg_log_store::migrate() {
+    pool_->with_connection("migrate", true, [&](connection& c) {
+        pool& p = *pool_;
+        auto deadline = statement_deadline();
+        p.exec_simple(c, "BEGIN", deadline);
+        params lock;
+        lock.i32(migrate_lock_key).i32(fnv1a32(p.schema));
+        p.exec_params(c, "SELECT pg_advisory_xact_lock($1, $2)", {oid_int4, oid_int4}, lock, deadline);
+
+        // Check before creating: IF NOT EXISTS would still need the CREATE privilege.
+        params ns;
+        ns.text(p.schema);
+        result r = p.exec_params(c, "SELECT 1 FROM pg_namespace WHERE nspname = $1", {oid_text}, ns, deadline);
+        if (PQntuples(r.get()) == 0) p.exec_simple(c, "CREATE SCHEMA " + p.quoted_schema, deadline);
+        params reg;
+        reg.text(p.quoted_schema + ".schema_version");
+        r = p.exec_params(c, "SELECT to_regclass($1) IS NOT NULL", {oid_text}, reg, deadline);
+        if (PQntuples(r.get()) != 1 || !col_bool(r.get(), 0, 0)) {
+            p.exec_simple(c,
+                          in_schema("CREATE TABLE S.schema_version (version integer PRIMARY KEY, "
+                                    "applied_at timestamptz NOT NULL DEFAULT now())",
+                                    p.quoted_schema),
+                          deadline);
+        }
+        r = p.exec_params(c, in_schema("SELECT COALESCE(max(version), 0) FROM S.schema_version", p.quoted_schema), {},
+                          params(), deadline);
+        int current = col_i32(r.get(), 0, 0);
+        if (current > latest_schema_version) {
+            throw pg_failure("schema " + p.quoted_schema + " is at version " + std::to_string(current) +
+                                 ", newer than this library's " + std::to_string(latest_schema_version),
+                             false);
+        }
+        for (const auto& m : migrations()) {
+            if (m.version <= current) continue;
+            for (const char* sql : m.statements) p.exec_simple(c, in_schema(sql, p.quoted_schema), deadline);
+            params v;
+            v.i32(m.version);
+            p.exec_params(c, in_schema("INSERT INTO S.schema_version (version) VALUES ($1)", p.quoted_schema),
+                          {oid_int4}, v, deadline);
+        }
+        p.exec_simple(c, "COMMIT", deadline);
+    });
+}
+
+std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries) {
+    if (entries.empty()) return {};
+    const std::size_t n = entries.size();
+    params p;
+    {
+        std::vector<std::string_view> tenants, databases, collections, ids;
+        tenants.reserve(n);
+        databases.reserve(n);
+        collections.reserve(n);
+        ids.reserve(n);
+        for (const auto& e : entries) {
+            tenants.emplace_back(e.lane.tenant);
+            databases.emplace_back(e.lane.database);
+            collections.emplace_back(e.lane.collection);
+            ids.emplace_back(e.idempotency_id);
+        }
+        p.text_array(tenants).text_array(databases).text_array(collections).text_array(ids);
+        p.array(oid_int2, entries, [](std::string& s, const new_entry& e) {
+            put_u16(s, static_cast<std::uint16_t>(static_cast<std::int16_t>(e.op)));
+        });
+        p.array(oid_bytea, entries, [](std::string& s, const new_entry& e) { s += e.payload; });
+    }
+
+    auto run_append = [&](connection& c) {
+        result r = pool_->run(c, stmt::append, p, statement_deadline());
+        if (PQntuples(r.get()) != static_cast<int>(n)) {
+            throw pg_failure("append_entries returned " + std::to_string(PQntuples(r.get())) + " rows for " +
+                                 std::to_string(n) + " entries",
+                             false);
+        }
+        std::vector<appended> out(n);
+        for (int i = 0; i < static_cast<int>(n); ++i) {
+            auto ord = col_i32(r.get(), i, 0);
+            if (ord < 1 || ord > static_cast<int>(n)) throw pg_failure("append_entries: bad ordinal", false);
+            out[static_cast<std::size_t>(ord - 1)] = appended{col_i64(r.get(), i, 1), col_i64(r.get(), i, 2)};
+        }
+        return out;
+    };
+    auto is_duplicate = [](const pg_failure& e) {
+        return e.sqlstate() == "23505" && e.constraint() == "entries_idempotency_id_key";
+    };
+    auto duplicate = [] {
+        return chromawal::invalid_argument("PostgreSQL log store: append refused: an idempotency id is already in "
+                                           "the log");
+    };
+
+    std::string first_failure;
+    {
+        std::unique_ptr<connection> c;
+        try {
+            c = pool_->acquire(false, statement_deadline());
+        } catch (const pg_failure& e) {
+            pool::unavailable("append", e);  // could not connect: nothing was sent
+        }
+        pool::lease l(pool_, std::move(c));
+        try {
+            return run_append(*l);
+        } catch (const pg_failure& e) {
+            if (is_duplicate(e)) throw duplicate();
+            if (!e.broken()) pool::unavailable("append", e);  // the server refused it: rolled back
+            l->broken = true;
+            pool_->drop_idle();
+            first_failure = e.what();
+        }
+    }
+
+    // The connection broke while the statement was on its way or running: it may or may not
+    // have committed. Retry once on a fresh connection. If the first attempt committed, the retry
+    // hits the unique idempotency ids (after the first attempt's lane locks are gone) and we
+    // return what the first attempt wrote; otherwise the retry is the one append.
+    try {
+        pool::lease l(pool_, pool_->acquire(true, statement_deadline()));
+        try {
+            return run_append(*l);
+        } catch (const pg_failure& e) {
+            if (e.broken()) {
+                l->broken = true;
+                pool_->drop_idle();
+                throw;
+            }
+            if (!is_duplicate(e)) throw;
+        }
+        std::vector<std::string_view> ids;
+        ids.reserve(n);
+        for (const auto& e : entries) ids.emplace_back(e.idempotency_id);
+        params q;
+        q.text_array(ids);
+        result r = pool_->run(*l, stmt::lookup_ids, q, statement_deadline());
+        std::vector<appended> out(n);
+        std::size_t matched = 0;
+        int rows = PQntuples(r.get());
+        for (std::size_t i = 0; i < n; ++i) {
+            for (int row = 0; row < rows; ++row) {
+                if (col_bytes(r.get(), row, 0) != entries[i].idempotency_id) continue;
+                if (same_key(entries[i].lane, r.get(), row) &&
+                    col_i16(r.get(), row, 6) == static_cast<std::int16_t>(entries[i].op) &&
+                    col_bytes(r.get(), row, 7) == entries[i].payload) {
+                    out[i] = appended{col_i64(r.get(), row, 1), col_i64(r.get(), row, 2)};
+                    ++matched;
+                }
+                break;
+            }
+        }
+        if (matched != n) throw duplicate();
+        return out;
+    } catch (const pg_failure& e) {
+        throw chromawal::log_unavailable("PostgreSQL log store: append failed: " + first_failure +
+                                         "; retry failed: " + e.what() +
+                                         " (if the first attempt reached the server, the entries' idempotency ids "
+                                         "show whether it committed)");
+    }
+}
+
+std::int64_t pg_log_store::lane_id(const lane_key& key) {
+    return pool_->with_connection("lane_id", true, [&](connection& c) {
+        params p;
+        p.text(key.tenant).text(key.database).text(key.collection);
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            result r = pool_->run(c, stmt::lane_find, p, statement_deadline());
+            if (PQntuples(r.get()) == 1) return col_i64(r.get(), 0, 0);
+            r = pool_->run(c, stmt::lane_insert, p, statement_deadline());
+            if (PQntuples(r.get()) == 1) return col_i64(r.get(), 0, 0);
+            // Lost a race with a creator that committed after our statement's snapshot: look again.
+        }
+        throw pg_failure("the lane could neither be found nor created", false);
+    });
+}
+
+namespace {
+
+std::vector<lane_progress> progress_rows(const PGresult* r) {
+    std::vector<lane_progress> out;
+    int rows = PQntuples(r);
+    out.reserve(static_cast<std::size_t>(rows));
+    for (int i = 0; i < rows; ++i) {
+        lane_progress lp;
+        lp.lane_id = col_i64(r, i, 0);
+        lp.key.tenant = col_bytes(r, i, 1);
+        lp.key.database = col_bytes(r, i, 2);
+        lp.key.collection = col_bytes(r, i, 3);
+        lp.head = col_i64(r, i, 4);
+        lp.applied = col_i64(r, i, 5);
+        lp.oldest_unapplied_created_at = col_f64(r, i, 6);
+        out.push_back(std::move(lp));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<lane_progress> pg_log_store::lanes_behind(std::string_view instance) {
+    return pool_->with_connection("lanes_behind", true, [&](connection& c) {
+        params p;
+        p.text(instance).boolean(true);
+        return progress_rows(pool_->run(c, stmt::progress, p, statement_deadline()).get());
+    });
+}
+
+std::vector<lane_progress> pg_log_store::all_lanes(std::string_view instance) {
+    return pool_->with_connection("all_lanes", true, [&](connection& c) {
+        params p;
+        p.text(instance).boolean(false);
+        return progress_rows(pool_->run(c, stmt::progress, p, statement_deadline()).get());
+    });
+}
+
+std::unique_ptr<lane_lock> pg_log_store::lock_lane(std::string_view instance, std::int64_t lane_id,
+                                                   std::chrono::milliseconds wait) {
+    const std::int32_t key1 = instance_lock_key(pool_->schema, instance);
+    const std::int32_t key2 = lane_lock_key(lane_id);
+    const auto until = steady::now() + std::max(wait, std::chrono::milliseconds(0));
+    auto take_lock = [&](connection& c) {
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now());
+            params p;
+            p.i32(key1).i32(key2);
+            result r;
+            if (left.count() < 1) {
+                r = pool_->run(c, stmt::try_lock, p, statement_deadline());
+            } else {
+                auto chunk = std::min(left, lock_wait_chunk);
+                p.i32(static_cast<std::int32_t>(chunk.count()));
+                r = pool_->run(c, stmt::wait_lock, p, steady::now() + chunk + client_deadline);
+            }
+            if (PQntuples(r.get()) == 1 && col_bool(r.get(), 0, 0)) return true;
+            if (left.count() < 1 || steady::now() >= until) return false;
+        }
+    };
+    for (int attempt = 0;; ++attempt) {
+        bool may_retry = false;
+        try {
+            pool::lease l(pool_, pool_->acquire(attempt > 0, statement_deadline()));
+            may_retry = attempt == 0 && l->reused;
+            bool got = false;
+            try {
+                got = take_lock(*l);
+            } catch (const pg_failure& e) {
+                if (e.broken()) {
+                    l->broken = true;
+                    pool_->drop_idle();
+                }
+                throw;
+            }
+            if (!got) return nullptr;
+            // The lock lives in this session: the connection now belongs to the lane lock.
+            return std::make_unique<pg_lane_lock>(pool_, l.take(), std::string(instance), lane_id, key1, key2);
+        } catch (const pg_failure& e) {
+            if (e.broken() && may_retry) continue;
+            pool::unavailable("lock_lane", e);
+        }
+    }
+}
+
+void pg_log_store::set_state(std::int64_t lane_id, std::int64_t position, entry_state state, std::string_view error) {
+    pool_->with_connection("set_state", true, [&](connection& c) {
+        params p;
+        p.i64(lane_id).i64(position).i16(static_cast<std::int16_t>(state));
+        if (error.empty()) {
+            p.null();
+        } else {
+            p.text(truncate_utf8(error, max_error_text));
+        }
+        pool_->run(c, stmt::set_state, p, statement_deadline());
+    });
+}
+
+int pg_log_store::record_failure(std::int64_t lane_id, std::int64_t position, std::string_view error) {
+    // Not retried: it counts.
+    return pool_->with_connection("record_failure", false, [&](connection& c) {
+        params p;
+        p.i64(lane_id).i64(position).text(truncate_utf8(error, max_error_text));
+        result r = pool_->run(c, stmt::record_failure, p, statement_deadline());
+        return PQntuples(r.get()) == 1 ? static_cast<int>(col_i32(r.get(), 0, 0)) : 0;
+    });
+}
+
+bool pg_log_store::abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
+                                        const std::vector<std::string>& instances) {
+    std::vector<std::int32_t> keys;
+    keys.reserve(instances.size());
+    for (const auto& i : instances) keys.push_back(instance_lock_key(pool_->schema, i));
+    std::sort(keys.begin(), keys.end());  // one global order: no deadlock between two callers
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    // Not retried: a lost answer would leave the outcome unknown to the caller anyway, and a
+    // retry returns true for an entry the first attempt abandoned.
+    return pool_->with_connection("abandon_if_unapplied", false, [&](connection& c) {
+        params p;
+        p.array(oid_int4, keys, [](std::string& s, std::int32_t k) { put_u32(s, static_cast<std::uint32_t>(k)); });
+        p.i32(lane_lock_key(lane_id)).i64(lane_id).i64(position).text_array(instances);
+        result r = pool_->run(c, stmt::abandon, p, statement_deadline());
+        return PQntuples(r.get()) == 1 && col_bool(r.get(), 0, 0);
+    });
+}
+
+void pg_log_store::add_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position,
+                                   std::string_view error) {
+    pool_->with_connection("add_dead_letter", true, [&](connection& c) {
+        params p;
+        p.text(instance).i64(lane_id).i64(position).text(truncate_utf8(error, max_error_text));
+        pool_->run(c, stmt::add_dead, p, statement_deadline());
+    });
+}
+
+std::vector<dead_letter> pg_log_store::dead_letters(std::size_t limit) {
+    if (limit == 0) return {};
+    return pool_->with_connection("dead_letters", true, [&](connection& c) {
+        params p;
+        p.i64(clamp_size(limit));
+        result r = pool_->run(c, stmt::list_dead, p, statement_deadline());
+        std::vector<dead_letter> out;
+        int rows = PQntuples(r.get());
+        out.reserve(static_cast<std::size_t>(rows));
+        for (int i = 0; i < rows; ++i) {
+            dead_letter d;
+            d.instance = col_bytes(r.get(), i, 0);
+            d.lane_id = col_i64(r.get(), i, 1);
+            d.position = col_i64(r.get(), i, 2);
+            d.key.tenant = col_bytes(r.get(), i, 3);
+            d.key.database = col_bytes(r.get(), i, 4);
+            d.key.collection = col_bytes(r.get(), i, 5);
+            d.op = static_cast<op_kind>(col_i16(r.get(), i, 6));
+            d.error = col_bytes(r.get(), i, 7);
+            d.at = col_f64(r.get(), i, 8);
+            out.push_back(std::move(d));
+        }
+        return out;
+    });
+}
+
+void pg_log_store::remove_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position) {
+    pool_->with_connection("remove_dead_letter", true, [&](connection& c) {
+        params p;
+        p.text(instance).i64(lane_id).i64(position);
+        pool_->run(c, stmt::remove_dead, p, statement_deadline());
+    });
+}
+
+std::optional<entry> pg_log_store::read_entry(std::int64_t lane_id, std::int64_t position) {
+    return pool_->with_connection("read_entry", true, [&](connection& c) -> std::optional<entry> {
+        params p;
+        p.i64(lane_id).i64(position);
+        result r = pool_->run(c, stmt::read_entry, p, statement_deadline());
+        if (PQntuples(r.get()) == 0) return std::nullopt;
+        return entry_from_row(r.get(), 0, lane_id);
+    });
+}
+
+std::int64_t pg_log_store::mark_applied(const std::vector<std::string>& instances) {
+    if (instances.empty()) return 0;
+    std::int64_t total = 0;
+    for (;;) {
+        // One short transaction per batch: no long row locks, no huge WAL record.
+        std::int64_t n = pool_->with_connection("mark_applied", true, [&](connection& c) {
+            params p;
+            p.text_array(instances).i64(mark_applied_batch);
+            result r = pool_->run(c, stmt::mark_applied, p, statement_deadline());
+            const char* tuples = PQcmdTuples(r.get());
+            return tuples != nullptr && *tuples != '\0' ? std::strtoll(tuples, nullptr, 10) : 0LL;
+        });
+        total += n;
+        if (n < mark_applied_batch) return total;
+    }
+}
+
+log_counts pg_log_store::counts() {
+    return pool_->with_connection("counts", true, [&](connection& c) {
+        result r = pool_->run(c, stmt::counts, params(), statement_deadline());
+        log_counts out;
+        if (PQntuples(r.get()) == 1) {
+            out.pending = col_i64(r.get(), 0, 0);
+            out.applied = col_i64(r.get(), 0, 1);
+            out.rejected = col_i64(r.get(), 0, 2);
+            out.abandoned = col_i64(r.get(), 0, 3);
+            out.dead = col_i64(r.get(), 0, 4);
+            out.oldest_pending_created_at = col_f64(r.get(), 0, 5);
+        }
+        return out;
+    });
+}
+
+}  // namespace chromawal::wal

@@ -1,0 +1,91 @@
+#pragma once
+// The write-ahead log in PostgreSQL, over libpq. Private: no libpq type leaves this folder.
+//
+// Thread-safety: one pg_log_store may be shared by any number of threads; it owns a pool of
+// connections (at most max_connections, created on demand, idle ones reused; a caller waits
+// when all are busy). A lane_lock owns one pooled connection until it is destroyed; it may
+// outlive the store (it shares the pool).
+//
+// Cost of construction: none beyond parsing the connection string; the first call connects.
+//
+// Layout in the database (schema `schema`, created by migrate()):
+//   schema_version, lanes, entries, instance_positions, dead_letters, and two functions,
+//   append_entries (the whole append in one statement and one round trip) and
+//   lock_lane (an advisory lock with a lock_timeout). No credential or request header is
+//   stored anywhere.
+//
+// Order: an append takes its positions with `UPDATE lanes SET next_position = next_position + n`
+// inside the appending transaction. The row lock serialises appenders of one lane until they
+// commit, so a position becomes visible only after every smaller one of the same lane has.
+// Lanes of one append are locked in key order, so concurrent multi-lane appends cannot deadlock.
+//
+// Failures: every method throws chromawal::log_unavailable when the store cannot be reached or
+// fails the statement, with the operation and libpq's message (secrets removed). A connection
+// that broke is discarded, with every idle one (after a server restart they are all dead), and
+// reads and idempotent writes are retried once on a fresh connection. append() is retried only
+// when the connection broke, and the retry is safe because idempotency ids are unique: if the
+// first attempt did commit, the retry finds its entries (same lane, op and payload) and returns
+// their positions instead of appending twice.
+// Connecting gives up after connect_timeout; every statement has a server-side
+// statement_timeout (30 s) and a client-side deadline a little longer, so a hung server or
+// network never blocks a caller for ever.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "wal/log_store.hpp"
+
+namespace chromawal::wal {
+
+class pg_log_store final : public log_store {
+public:
+    /// @param conninfo libpq connection string or URI; empty: libpq's PG* environment variables.
+    /// @param schema   schema holding the log's tables, [a-z_][a-z0-9_]* (at most 63 characters).
+    /// @param max_connections upper bound of the pool (lane locks hold one each while alive).
+    /// @param connect_timeout how long one connection attempt may take.
+    /// @throws chromawal::invalid_argument for a bad schema name, max_connections 0 or a
+    ///         connection string libpq cannot parse (the message never repeats the string).
+    explicit pg_log_store(std::string conninfo, std::string schema = "chromawal", std::size_t max_connections = 8,
+                          std::chrono::milliseconds connect_timeout = std::chrono::seconds(5));
+    ~pg_log_store() override;
+    pg_log_store(const pg_log_store&) = delete;
+    pg_log_store& operator=(const pg_log_store&) = delete;
+
+    void migrate() override;
+    /// @throws chromawal::invalid_argument when an idempotency id is already in the log (and
+    ///         the append was not a retry of this very call).
+    std::vector<appended> append(const std::vector<new_entry>& entries) override;
+    std::int64_t lane_id(const lane_key& key) override;
+    std::vector<lane_progress> lanes_behind(std::string_view instance) override;
+    std::vector<lane_progress> all_lanes(std::string_view instance) override;
+    /// The returned lock's advance() throws chromawal::invalid_argument for a position beyond
+    /// the lane's head (that would skip entries not yet written).
+    std::unique_ptr<lane_lock> lock_lane(std::string_view instance, std::int64_t lane_id,
+                                         std::chrono::milliseconds wait) override;
+    void set_state(std::int64_t lane_id, std::int64_t position, entry_state state,
+                   std::string_view error = {}) override;
+    int record_failure(std::int64_t lane_id, std::int64_t position, std::string_view error) override;
+    /// Takes every instance's lane lock (transaction-scoped advisory locks, in a fixed order),
+    /// so it waits while a lane_lock of one of them is held, up to the statement timeout.
+    /// Returns true also when the entry was already abandoned.
+    bool abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
+                              const std::vector<std::string>& instances) override;
+    void add_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position,
+                         std::string_view error) override;
+    std::vector<dead_letter> dead_letters(std::size_t limit) override;
+    void remove_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position) override;
+    std::optional<entry> read_entry(std::int64_t lane_id, std::int64_t position) override;
+    /// Works in batches of 10,000 rows (one short transaction each). An empty list marks nothing.
+    std::int64_t mark_applied(const std::vector<std::string>& instances) override;
+    /// One scan of the entries table.
+    log_counts counts() override;
+
+    struct pool;  // implementation detail, shared with lane locks
+
+private:
+    std::shared_ptr<pool> pool_;
+};
+
+}  // namespace chromawal::wal

@@ -1,0 +1,885 @@
+// pg_log_store against a real PostgreSQL (a throwaway cluster per test process, started on
+// first use). Each test case works in its own schema.
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "chromawal/error.hpp"
+#include "servers.hpp"
+#include "wal/pg_log_store.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using chromawal::wal::appended;
+using chromawal::wal::entry;
+using chromawal::wal::entry_state;
+using chromawal::wal::lane_key;
+using chromawal::wal::new_entry;
+using chromawal::wal::op_kind;
+using chromawal::wal::pg_log_store;
+using steady = std::chrono::steady_clock;
+
+chromawal_test::postgres_server& shared_pg() {
+    static chromawal_test::postgres_server server;
+    static std::once_flag started;
+    std::call_once(started, [] { server.start(); });
+    return server;
+}
+
+std::string fresh_schema() {
+    static std::atomic<int> counter{0};
+    return "cwt_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+}
+
+std::string unique_id(const std::string& prefix) {
+    static std::atomic<long> counter{0};
+    return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+}
+
+new_entry make_entry(const lane_key& lane, std::string payload = "p", op_kind op = op_kind::add) {
+    return new_entry{lane, unique_id("id"), op, std::move(payload)};
+}
+
+appended append_one(pg_log_store& store, const lane_key& lane, std::string payload = "p") {
+    auto out = store.append({make_entry(lane, std::move(payload))});
+    REQUIRE(out.size() == 1);
+    return out[0];
+}
+
+long long elapsed_ms(steady::time_point since) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - since).count();
+}
+
+/// A plain libpq connection for looking behind the store's back.
+class raw_conn {
+public:
+    explicit raw_conn(const std::string& uri) : c_(PQconnectdb(uri.c_str())) {
+        REQUIRE(PQstatus(c_) == CONNECTION_OK);
+    }
+    ~raw_conn() { PQfinish(c_); }
+    raw_conn(const raw_conn&) = delete;
+    raw_conn& operator=(const raw_conn&) = delete;
+
+    /// Runs a statement; returns the first column of the first row ("" when none).
+    std::string exec(const std::string& sql) {
+        PGresult* r = PQexec(c_, sql.c_str());
+        ExecStatusType st = PQresultStatus(r);
+        std::string err = PQresultErrorMessage(r);
+        std::string value = (st == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";
+        PQclear(r);
+        INFO(sql << ": " << err);
+        REQUIRE((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK));
+        return value;
+    }
+    PGconn* get() const { return c_; }
+
+private:
+    PGconn* c_;
+};
+
+/// The SQL path of append(), for driving transactions by hand.
+std::string append_sql(const std::string& schema, const lane_key& k, const std::string& id) {
+    return "SELECT out_position FROM " + schema + ".append_entries(ARRAY['" + k.tenant + "'], ARRAY['" + k.database +
+           "'], ARRAY['" + k.collection + "'], ARRAY['" + id + "'], ARRAY[1]::int2[], ARRAY['\\x00'::bytea])";
+}
+
+/// Reads everything after the instance's applied position, the way an applier does, and
+/// advances past it. Returns the positions seen.
+std::vector<std::int64_t> drain(pg_log_store& store, const std::string& instance, std::int64_t lane) {
+    std::vector<std::int64_t> seen;
+    auto lock = store.lock_lane(instance, lane, 5s);
+    REQUIRE(lock);
+    for (;;) {
+        auto batch = lock->read(100, 1 << 20);
+        if (batch.empty()) break;
+        for (const auto& e : batch) seen.push_back(e.position);
+        lock->advance(batch.back().position);
+    }
+    return seen;
+}
+
+}  // namespace
+
+TEST_CASE("pg_log_store: rejects bad schema names and parameters", "[pg_log_store]") {
+    for (const char* bad : {"", "Bad", "1abc", "a-b", "a;drop table x", "a\"b", "chromawal.x"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(pg_log_store("", bad), chromawal::invalid_argument);
+    }
+    CHECK_THROWS_AS(pg_log_store("", std::string(64, 'a')), chromawal::invalid_argument);
+    CHECK_NOTHROW(pg_log_store("", "_ok_1"));
+    CHECK_THROWS_AS(pg_log_store("", "ok", 0), chromawal::invalid_argument);
+}
+
+TEST_CASE("pg_log_store: migrate is repeatable and safe from concurrent processes", "[pg_log_store]") {
+    auto& pg = shared_pg();
+    const std::string schema = fresh_schema();
+    {
+        pg_log_store store(pg.uri(), schema);
+        REQUIRE_NOTHROW(store.migrate());
+        REQUIRE_NOTHROW(store.migrate());
+    }
+    const std::string schema2 = fresh_schema();
+    std::atomic<int> ready{0};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+        threads.emplace_back([&] {
+            pg_log_store store(pg.uri(), schema2);
+            ++ready;
+            while (ready.load() < 4) std::this_thread::yield();
+            try {
+                store.migrate();
+                store.migrate();
+            } catch (const std::exception&) {
+                ++failures;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(failures.load() == 0);
+    raw_conn raw(pg.uri());
+    CHECK(raw.exec("SELECT count(*) FROM " + schema2 + ".schema_version") == "1");
+    CHECK(raw.exec("SELECT max(version) FROM " + schema2 + ".schema_version") == "1");
+    // No credentials or headers anywhere: the only text columns are names, ids and errors.
+    CHECK(raw.exec("SELECT count(*) FROM information_schema.columns WHERE table_schema = '" + schema2 +
+                   "' AND (column_name LIKE '%password%' OR column_name LIKE '%header%' OR "
+                   "column_name LIKE '%token%' OR column_name LIKE '%conninfo%')") == "0");
+}
+
+TEST_CASE("pg_log_store: statements before migrate fail with log_unavailable", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    try {
+        store.append({make_entry({"t", "d", "c"})});
+        FAIL("append without a schema succeeded");
+    } catch (const chromawal::log_unavailable& e) {
+        CHECK(std::string(e.what()).find("append") != std::string::npos);
+        CHECK(std::string(e.what()).find("migrate") != std::string::npos);
+    }
+}
+
+TEST_CASE("pg_log_store: append and read round trip, binary payloads", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    const lane_key a{"tenant", "db", "docs"};
+    const lane_key b{"tenant", "db", "other"};
+
+    std::string binary;
+    for (int i = 0; i < 256; ++i) binary += static_cast<char>(i);
+    binary += std::string(5, '\0') + "tail";
+    const std::string big(1 << 20, '\x7f');
+
+    std::vector<new_entry> batch = {make_entry(a, binary, op_kind::upsert), make_entry(b, "b1"),
+                                    make_entry(a, "", op_kind::delete_records), make_entry(a, big),
+                                    make_entry(b, "b2", op_kind::update)};
+    auto before = std::time(nullptr);
+    auto out = store.append(batch);
+    REQUIRE(out.size() == batch.size());
+    // Consecutive positions per lane, in the order given.
+    CHECK(out[0].position == 1);
+    CHECK(out[2].position == 2);
+    CHECK(out[3].position == 3);
+    CHECK(out[1].position == 1);
+    CHECK(out[4].position == 2);
+    CHECK(out[0].lane_id == out[2].lane_id);
+    CHECK(out[0].lane_id != out[1].lane_id);
+    CHECK(store.lane_id(a) == out[0].lane_id);
+    CHECK(store.lane_id(b) == out[1].lane_id);
+
+    auto lock = store.lock_lane("inst", out[0].lane_id, 1s);
+    REQUIRE(lock);
+    CHECK(lock->applied() == 0);
+    auto got = lock->read(10, 4 << 20);
+    REQUIRE(got.size() == 3);
+    CHECK(got[0].payload == binary);
+    CHECK(got[0].payload.size() == 256 + 9);
+    CHECK(got[0].op == op_kind::upsert);
+    CHECK(got[0].idempotency_id == batch[0].idempotency_id);
+    CHECK(got[0].state == entry_state::pending);
+    CHECK(got[0].attempts == 0);
+    CHECK(got[0].last_error.empty());
+    CHECK(got[0].lane_id == out[0].lane_id);
+    CHECK(got[0].created_at >= static_cast<double>(before) - 60);
+    CHECK(got[0].created_at <= static_cast<double>(std::time(nullptr)) + 60);
+    CHECK(got[1].payload.empty());
+    CHECK(got[1].op == op_kind::delete_records);
+    CHECK(got[2].payload == big);
+
+    auto e = store.read_entry(out[4].lane_id, out[4].position);
+    REQUIRE(e);
+    CHECK(e->payload == "b2");
+    CHECK(e->op == op_kind::update);
+    CHECK_FALSE(store.read_entry(out[4].lane_id, 99));
+    CHECK(store.append({}).empty());
+}
+
+TEST_CASE("pg_log_store: read stops before max_bytes but returns at least one entry", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    const lane_key k{"t", "d", "c"};
+    std::vector<new_entry> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back(make_entry(k, std::string(100, 'x')));
+    auto out = store.append(batch);
+    auto lock = store.lock_lane("i", out[0].lane_id, 1s);
+    REQUIRE(lock);
+    CHECK(lock->read(10, 250).size() == 2);
+    CHECK(lock->read(10, 300).size() == 3);
+    CHECK(lock->read(10, 10).size() == 1);
+    CHECK(lock->read(2, 1 << 20).size() == 2);
+    CHECK(lock->read(0, 1 << 20).empty());
+    lock->advance(4);
+    auto rest = lock->read(10, 10);
+    REQUIRE(rest.size() == 1);
+    CHECK(rest[0].position == 5);
+}
+
+TEST_CASE("pg_log_store: duplicate idempotency ids are refused", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    const lane_key k{"t", "d", "c"};
+    auto first = make_entry(k);
+    store.append({first});
+    CHECK_THROWS_AS(store.append({first}), chromawal::invalid_argument);
+    auto x = make_entry(k);
+    CHECK_THROWS_AS(store.append({make_entry(k), x, x}), chromawal::invalid_argument);
+    // Nothing of the refused appends was kept: the next position is 2.
+    CHECK(append_one(store, k).position == 2);
+}
+
+TEST_CASE("pg_log_store: positions are gapless under 8 concurrent appenders", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema(), 8);
+    store.migrate();
+    const lane_key x{"t", "d", "x"};
+    const lane_key y{"t", "d", "y"};
+    constexpr int threads_n = 8;
+    constexpr int appends_per_thread = 60;
+    std::mutex mu;
+    std::vector<std::int64_t> xs;
+    std::vector<std::int64_t> ys;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < threads_n; ++t) {
+        threads.emplace_back([&, t] {
+            try {
+                for (int i = 0; i < appends_per_thread; ++i) {
+                    std::vector<new_entry> batch;
+                    if (i % 5 == 0) {
+                        // Two lanes, in opposite orders on odd and even threads: must not deadlock.
+                        if (t % 2 == 0) {
+                            batch = {make_entry(x), make_entry(y), make_entry(x)};
+                        } else {
+                            batch = {make_entry(y), make_entry(x), make_entry(y)};
+                        }
+                    } else {
+                        batch = {make_entry(x)};
+                    }
+                    auto out = store.append(batch);
+                    std::lock_guard<std::mutex> lock(mu);
+                    for (std::size_t j = 0; j < out.size(); ++j) {
+                        (batch[j].lane == x ? xs : ys).push_back(out[j].position);
+                    }
+                }
+            } catch (const std::exception& e) {
+                ++failures;
+                std::lock_guard<std::mutex> lock(mu);
+                UNSCOPED_INFO(e.what());
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    REQUIRE(failures.load() == 0);
+    for (auto* positions : {&xs, &ys}) {
+        std::sort(positions->begin(), positions->end());
+        std::vector<std::int64_t> expected(positions->size());
+        for (std::size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<std::int64_t>(i) + 1;
+        CHECK(*positions == expected);  // 1..N, each exactly once
+    }
+    auto lanes = store.all_lanes("nobody");
+    REQUIRE(lanes.size() == 2);
+    for (const auto& l : lanes) {
+        CHECK(l.head == static_cast<std::int64_t>(l.key == x ? xs.size() : ys.size()));
+    }
+}
+
+// The ordering contract. With a sequence or BIGSERIAL, transaction B (started after A) would get
+// position p+1 and commit while A is still open; a reader that keeps `position > last` would
+// then see p+1, move past it, and never see p. Here the lane counter is taken inside the
+// appending transaction, so B waits for A: p becomes visible before p+1.
+TEST_CASE("pg_log_store: a later transaction cannot commit a position before an earlier one", "[pg_log_store]") {
+    auto& pg = shared_pg();
+    const std::string schema = fresh_schema();
+    pg_log_store store(pg.uri(), schema);
+    store.migrate();
+    const lane_key k{"t", "d", "ordered"};
+    const std::int64_t lane = store.lane_id(k);
+
+    raw_conn a(pg.uri());
+    raw_conn b(pg.uri());
+    raw_conn watcher(pg.uri());
+    a.exec("BEGIN");
+    const std::string pa = a.exec(append_sql(schema, k, unique_id("tx-a")));
+    CHECK(pa == "1");
+
+    // B starts after A took its position, and tries to commit first.
+    b.exec("BEGIN");
+    REQUIRE(PQsendQuery(b.get(), append_sql(schema, k, unique_id("tx-b")).c_str()) == 1);
+    auto b_finished = [&] {
+        REQUIRE(PQconsumeInput(b.get()) == 1);
+        return PQisBusy(b.get()) == 0;
+    };
+    auto take_b_result = [&] {
+        std::string value;
+        while (PGresult* r = PQgetResult(b.get())) {
+            if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) value = PQgetvalue(r, 0, 0);
+            PQclear(r);
+        }
+        return value;
+    };
+    auto t0 = steady::now();
+    bool b_done_while_a_open = false;
+    while (elapsed_ms(t0) < 1000) {
+        if (b_finished()) {
+            b_done_while_a_open = true;
+            break;
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    std::string pb;
+    if (b_done_while_a_open) {
+        pb = take_b_result();  // what a sequence-based log allows: B is done, and commits first
+        b.exec("COMMIT");
+    } else {
+        // B is waiting for A's lane lock.
+        CHECK(watcher.exec("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " +
+                           std::to_string(PQbackendPID(b.get()))) == "Lock");
+    }
+
+    // A reader applying in order, between the two commits.
+    std::vector<std::int64_t> seen = drain(store, "reader", lane);
+    auto behind = store.lanes_behind("reader");
+
+    a.exec("COMMIT");
+    if (!b_done_while_a_open) {
+        auto t1 = steady::now();
+        while (!b_finished()) {
+            REQUIRE(elapsed_ms(t1) < 10000);
+            std::this_thread::sleep_for(5ms);
+        }
+        pb = take_b_result();
+        b.exec("COMMIT");
+    }
+    auto later = drain(store, "reader", lane);
+    seen.insert(seen.end(), later.begin(), later.end());
+
+    CHECK_FALSE(b_done_while_a_open);
+    CHECK(behind.empty());  // nothing committed yet: the head did not move either
+    CHECK(pb == "2");
+    CHECK(seen == std::vector<std::int64_t>{1, 2});  // nothing skipped
+}
+
+TEST_CASE("pg_log_store: a reader that keeps position > last never skips an entry", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema(), 8);
+    store.migrate();
+    const lane_key k{"t", "d", "stream"};
+    const std::int64_t lane = store.lane_id(k);
+    constexpr int writers = 4;
+    constexpr int per_writer = 100;
+    std::atomic<int> writing{writers};
+    std::atomic<int> failures{0};
+    std::atomic<std::int64_t> written{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w) {
+        threads.emplace_back([&, w] {
+            try {
+                for (int i = 0; i < per_writer; ++i) {
+                    std::vector<new_entry> batch(static_cast<std::size_t>(1 + (i + w) % 3), make_entry(k));
+                    for (auto& e : batch) e.idempotency_id = unique_id("s");
+                    written += static_cast<std::int64_t>(store.append(batch).size());
+                }
+            } catch (const std::exception&) {
+                ++failures;
+            }
+            --writing;
+        });
+    }
+    // The follower reads while the writers write, keeping only `position > last`.
+    std::int64_t last = 0;
+    std::int64_t applied = -1;
+    bool contiguous = true;
+    std::string reader_error;
+    try {
+        auto lock = store.lock_lane("follower", lane, 5s);
+        if (!lock) throw std::runtime_error("lane lock not granted");
+        for (;;) {
+            bool done = writing.load() == 0;
+            auto batch = lock->read(37, 1 << 20);
+            for (const auto& e : batch) {
+                if (e.position != last + 1) contiguous = false;
+                last = e.position;
+            }
+            if (!batch.empty()) lock->advance(last);
+            if (done && batch.empty()) break;
+        }
+        applied = lock->applied();
+    } catch (const std::exception& e) {
+        reader_error = e.what();
+    }
+    for (auto& t : threads) t.join();
+    INFO(reader_error);
+    CHECK(reader_error.empty());
+    CHECK(failures.load() == 0);
+    CHECK(contiguous);
+    CHECK(last == written.load());
+    CHECK(applied == last);
+}
+
+TEST_CASE("pg_log_store: lane locks exclude other holders across stores", "[pg_log_store]") {
+    const std::string schema = fresh_schema();
+    pg_log_store s1(shared_pg().uri(), schema);
+    pg_log_store s2(shared_pg().uri(), schema);
+    s1.migrate();
+    const std::int64_t lane = s1.lane_id({"t", "d", "locked"});
+    const std::int64_t other_lane = s1.lane_id({"t", "d", "free"});
+
+    auto l1 = s1.lock_lane("inst", lane, 0ms);
+    REQUIRE(l1);
+    auto t0 = steady::now();
+    CHECK_FALSE(s2.lock_lane("inst", lane, 200ms));
+    auto waited = elapsed_ms(t0);
+    CHECK(waited >= 180);
+    CHECK(waited < 3000);
+    CHECK_FALSE(s1.lock_lane("inst", lane, 0ms));  // another connection of the same store
+    CHECK(s2.lock_lane("other-inst", lane, 0ms));  // other instance: free
+    CHECK(s2.lock_lane("inst", other_lane, 0ms));  // other lane: free
+
+    l1.reset();
+    auto l2 = s2.lock_lane("inst", lane, 200ms);
+    REQUIRE(l2);
+
+    // A waiter gets the lock as soon as the holder lets go.
+    std::thread releaser([&] {
+        std::this_thread::sleep_for(300ms);
+        l2.reset();
+    });
+    t0 = steady::now();
+    auto l3 = s1.lock_lane("inst", lane, 5s);
+    auto handoff = elapsed_ms(t0);
+    releaser.join();
+    CHECK(l3);
+    CHECK(handoff >= 250);
+    CHECK(handoff < 2000);
+}
+
+TEST_CASE("pg_log_store: advance is durable and never goes backwards", "[pg_log_store]") {
+    const std::string schema = fresh_schema();
+    pg_log_store store(shared_pg().uri(), schema);
+    store.migrate();
+    const lane_key k{"t", "d", "adv"};
+    std::vector<new_entry> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back(make_entry(k));
+    const std::int64_t lane = store.append(batch)[0].lane_id;
+    {
+        auto lock = store.lock_lane("i", lane, 1s);
+        REQUIRE(lock);
+        lock->advance(3);
+        CHECK(lock->applied() == 3);
+        lock->advance(2);
+        CHECK(lock->applied() == 3);
+        lock->advance(3);
+        CHECK(lock->applied() == 3);
+        auto rest = lock->read(10, 1 << 20);
+        REQUIRE(rest.size() == 2);
+        CHECK(rest[0].position == 4);
+        CHECK_THROWS_AS(lock->advance(6), chromawal::invalid_argument);  // beyond the head
+        CHECK(lock->applied() == 3);
+        lock->advance(5);
+    }
+    pg_log_store other(shared_pg().uri(), schema);
+    auto lock = other.lock_lane("i", lane, 1s);
+    REQUIRE(lock);
+    CHECK(lock->applied() == 5);
+    CHECK(lock->read(10, 1 << 20).empty());
+    auto lanes = other.all_lanes("i");
+    REQUIRE(lanes.size() == 1);
+    CHECK(lanes[0].applied == 5);
+    CHECK(lanes[0].head == 5);
+}
+
+TEST_CASE("pg_log_store: lanes_behind and all_lanes", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    const lane_key k1{"t", "d", "one"};
+    const lane_key k2{"t2", "d2", "two"};
+    auto a = store.append({make_entry(k1), make_entry(k1), make_entry(k2)});
+    const auto now = static_cast<double>(std::time(nullptr));
+    {
+        auto lock = store.lock_lane("i", a[0].lane_id, 1s);
+        lock->advance(2);
+    }
+    auto behind = store.lanes_behind("i");
+    REQUIRE(behind.size() == 1);
+    CHECK(behind[0].lane_id == a[2].lane_id);
+    CHECK(behind[0].key == k2);
+    CHECK(behind[0].head == 1);
+    CHECK(behind[0].applied == 0);
+    CHECK(behind[0].oldest_unapplied_created_at > now - 60);
+    CHECK(behind[0].oldest_unapplied_created_at < now + 60);
+
+    auto all = store.all_lanes("i");
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].lane_id == a[0].lane_id);
+    CHECK(all[0].key == k1);
+    CHECK(all[0].head == 2);
+    CHECK(all[0].applied == 2);
+    CHECK(all[0].oldest_unapplied_created_at == 0);
+    CHECK(store.lanes_behind("j").size() == 2);
+    CHECK(store.lane_id(k1) == a[0].lane_id);
+    CHECK(store.lane_id({"t", "d", "three"}) > 0);
+    CHECK(store.all_lanes("i").size() == 3);
+    CHECK(store.lanes_behind("i").size() == 1);  // a lane without entries is not behind
+}
+
+TEST_CASE("pg_log_store: lane_id creates each lane once under concurrency", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema(), 8);
+    store.migrate();
+    const lane_key k{"t", "d", "race"};
+    std::vector<std::int64_t> ids(8, 0);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < ids.size(); ++i) threads.emplace_back([&, i] { ids[i] = store.lane_id(k); });
+    for (auto& t : threads) t.join();
+    for (auto id : ids) CHECK(id == ids[0]);
+    CHECK(ids[0] > 0);
+    CHECK(store.lane_id({"t", "d", "race2"}) != ids[0]);
+    CHECK(store.all_lanes("x").size() == 2);
+}
+
+TEST_CASE("pg_log_store: abandon_if_unapplied decides under the lane locks", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    const lane_key k{"t", "d", "ab"};
+    auto out = store.append({make_entry(k), make_entry(k), make_entry(k)});
+    const std::int64_t lane = out[0].lane_id;
+    {
+        auto lock = store.lock_lane("a", lane, 1s);
+        lock->advance(1);
+    }
+    const std::vector<std::string> both = {"a", "b"};
+    CHECK_FALSE(store.abandon_if_unapplied(lane, 1, both));  // a applied it
+    CHECK(store.read_entry(lane, 1)->state == entry_state::pending);
+    CHECK(store.abandon_if_unapplied(lane, 2, both));
+    CHECK(store.read_entry(lane, 2)->state == entry_state::abandoned);
+    CHECK(store.abandon_if_unapplied(lane, 2, both));  // already abandoned: still true
+
+    // While "b" holds its lane lock, abandon waits; b applies position 3, then lets go.
+    auto held = store.lock_lane("b", lane, 1s);
+    REQUIRE(held);
+    std::thread holder([&] {
+        std::this_thread::sleep_for(300ms);
+        held->advance(3);
+        held.reset();
+    });
+    auto t0 = steady::now();
+    bool abandoned = store.abandon_if_unapplied(lane, 3, both);
+    auto waited = elapsed_ms(t0);
+    holder.join();
+    CHECK_FALSE(abandoned);
+    CHECK(waited >= 250);
+    CHECK(store.read_entry(lane, 3)->state == entry_state::pending);
+
+    // A rejected entry is not turned into an abandoned one.
+    auto r = append_one(store, k);
+    store.set_state(lane, r.position, entry_state::rejected, "bad");
+    CHECK_FALSE(store.abandon_if_unapplied(lane, r.position, both));
+    CHECK(store.read_entry(lane, r.position)->state == entry_state::rejected);
+}
+
+TEST_CASE("pg_log_store: set_state, record_failure, read_entry", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    auto a = append_one(store, {"t", "d", "s"});
+    CHECK(store.record_failure(a.lane_id, a.position, "timeout 1") == 1);
+    CHECK(store.record_failure(a.lane_id, a.position, "timeout 2") == 2);
+    auto e = store.read_entry(a.lane_id, a.position);
+    REQUIRE(e);
+    CHECK(e->attempts == 2);
+    CHECK(e->last_error == "timeout 2");
+    store.set_state(a.lane_id, a.position, entry_state::dead, "gave up");
+    e = store.read_entry(a.lane_id, a.position);
+    CHECK(e->state == entry_state::dead);
+    CHECK(e->last_error == "gave up");
+    store.set_state(a.lane_id, a.position, entry_state::pending);  // no error text: keeps the old one
+    e = store.read_entry(a.lane_id, a.position);
+    CHECK(e->state == entry_state::pending);
+    CHECK(e->last_error == "gave up");
+    CHECK(store.record_failure(a.lane_id, 999, "x") == 0);
+    CHECK_FALSE(store.read_entry(a.lane_id + 1000, 1));
+}
+
+TEST_CASE("pg_log_store: mark_applied and counts", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    auto empty = store.counts();
+    CHECK(empty.pending == 0);
+    CHECK(empty.oldest_pending_created_at == 0);
+
+    const lane_key k{"t", "d", "m"};
+    const lane_key k2{"t", "d", "m2"};
+    std::vector<new_entry> batch;
+    for (int i = 0; i < 6; ++i) batch.push_back(make_entry(k));
+    batch.push_back(make_entry(k2));
+    auto out = store.append(batch);
+    const std::int64_t lane = out[0].lane_id;
+    const std::int64_t lane2 = out[6].lane_id;
+
+    store.lock_lane("a", lane, 1s)->advance(4);
+    store.lock_lane("b", lane, 1s)->advance(2);
+    store.lock_lane("a", lane2, 1s)->advance(1);
+    store.lock_lane("b", lane2, 1s)->advance(1);
+    CHECK(store.mark_applied({}) == 0);
+    CHECK(store.mark_applied({"a", "c"}) == 0);  // c has no row: counts as 0
+    CHECK(store.mark_applied({"a", "b"}) == 3);  // lane: 1, 2; lane2: 1
+    CHECK(store.mark_applied({"a", "b"}) == 0);
+    CHECK(store.read_entry(lane, 2)->state == entry_state::applied);
+    CHECK(store.read_entry(lane, 3)->state == entry_state::pending);
+
+    store.set_state(lane, 3, entry_state::rejected, "400");
+    store.set_state(lane, 4, entry_state::abandoned);
+    store.set_state(lane, 5, entry_state::dead, "500");
+    store.lock_lane("b", lane, 1s)->advance(5);
+    CHECK(store.mark_applied({"a", "b"}) == 0);  // only pending entries are marked
+
+    auto c = store.counts();
+    CHECK(c.pending == 1);
+    CHECK(c.applied == 3);
+    CHECK(c.rejected == 1);
+    CHECK(c.abandoned == 1);
+    CHECK(c.dead == 1);
+    const auto now = static_cast<double>(std::time(nullptr));
+    CHECK(c.oldest_pending_created_at > now - 60);
+    CHECK(c.oldest_pending_created_at < now + 60);
+    store.set_state(lane, 6, entry_state::applied);
+    CHECK(store.counts().oldest_pending_created_at == 0);
+}
+
+TEST_CASE("pg_log_store: mark_applied works through many batches", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    const lane_key k{"t", "d", "many"};
+    constexpr int total = 23456;
+    std::int64_t lane = 0;
+    for (int done = 0; done < total;) {
+        std::vector<new_entry> batch;
+        for (int i = 0; i < 2000 && done < total; ++i, ++done) batch.push_back(make_entry(k, "x"));
+        lane = store.append(batch)[0].lane_id;
+    }
+    store.lock_lane("a", lane, 1s)->advance(total - 1);
+    CHECK(store.mark_applied({"a"}) == total - 1);
+    auto c = store.counts();
+    CHECK(c.applied == total - 1);
+    CHECK(c.pending == 1);
+}
+
+TEST_CASE("pg_log_store: dead letters", "[pg_log_store]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    const lane_key k{"ten", "dat", "dl"};
+    auto out = store.append({make_entry(k), make_entry(k, "x", op_kind::update)});
+    const std::int64_t lane = out[0].lane_id;
+    store.add_dead_letter("a", lane, 2, "boom");
+    store.add_dead_letter("b", lane, 2, "bang");
+    store.add_dead_letter("a", lane, 2, "boom again");  // same key: updated, not duplicated
+    auto dl = store.dead_letters(10);
+    REQUIRE(dl.size() == 2);
+    auto a = std::find_if(dl.begin(), dl.end(), [](const auto& d) { return d.instance == "a"; });
+    REQUIRE(a != dl.end());
+    CHECK(a->error == "boom again");
+    CHECK(a->lane_id == lane);
+    CHECK(a->position == 2);
+    CHECK(a->key == k);
+    CHECK(a->op == op_kind::update);
+    CHECK(a->at > static_cast<double>(std::time(nullptr)) - 60);
+    CHECK(store.dead_letters(1).size() == 1);
+    CHECK(store.dead_letters(0).empty());
+    store.remove_dead_letter("a", lane, 2);
+    dl = store.dead_letters(10);
+    REQUIRE(dl.size() == 1);
+    CHECK(dl[0].instance == "b");
+    store.remove_dead_letter("a", lane, 2);  // absent: no error
+}
+
+TEST_CASE("pg_log_store: survives its connections being killed", "[pg_log_store]") {
+    auto& pg = shared_pg();
+    pg_log_store store(pg.uri(), fresh_schema(), 4);
+    store.migrate();
+    const lane_key k{"t", "d", "kill"};
+    raw_conn admin(pg.uri());
+    const std::string kill_all =
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE application_name = 'chromawal' AND pid <> pg_backend_pid()";
+    for (int round = 1; round <= 3; ++round) {
+        // Several pooled connections, all killed while idle.
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 4; ++i) threads.emplace_back([&] { store.counts(); });
+        for (auto& t : threads) t.join();
+        CHECK(std::stoi(admin.exec(kill_all)) >= 1);
+        std::this_thread::sleep_for(100ms);
+        CHECK(append_one(store, k).position == round);
+        CHECK(store.counts().pending == round);
+        CHECK(store.lanes_behind("i").size() == 1);
+    }
+}
+
+TEST_CASE("pg_log_store: an append whose connection dies mid-way is applied exactly once", "[pg_log_store]") {
+    auto& pg = shared_pg();
+    const std::string schema = fresh_schema();
+    pg_log_store store(pg.uri(), schema, 4);
+    store.migrate();
+    const lane_key k{"t", "d", "indoubt"};
+    const std::int64_t lane = store.lane_id(k);
+
+    raw_conn blocker(pg.uri());
+    raw_conn admin(pg.uri());
+    blocker.exec("BEGIN");
+    blocker.exec("SELECT 1 FROM " + schema + ".lanes WHERE lane_id = " + std::to_string(lane) + " FOR UPDATE");
+
+    const auto e = make_entry(k, "once");
+    std::vector<appended> result;
+    std::string error;
+    std::thread appender([&] {
+        try {
+            result = store.append({e});
+        } catch (const std::exception& ex) {
+            error = ex.what();
+        }
+    });
+    // Wait for the append to block on the lane row, then kill its backend.
+    const std::string waiting = "SELECT pid FROM pg_stat_activity WHERE application_name = 'chromawal' "
+                                "AND wait_event_type = 'Lock' LIMIT 1";
+    std::string pid;
+    for (auto t0 = steady::now(); pid.empty() && elapsed_ms(t0) < 10000;) {
+        pid = admin.exec(waiting);
+        if (pid.empty()) std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE_FALSE(pid.empty());
+    admin.exec("SELECT pg_terminate_backend(" + pid + ")");
+    // The retry blocks on the same row again until the blocker commits.
+    std::string retry_pid;
+    for (auto t0 = steady::now(); (retry_pid.empty() || retry_pid == pid) && elapsed_ms(t0) < 10000;) {
+        retry_pid = admin.exec(waiting);
+        if (retry_pid.empty() || retry_pid == pid) std::this_thread::sleep_for(10ms);
+    }
+    blocker.exec("COMMIT");
+    appender.join();
+    INFO(error);
+    REQUIRE(result.size() == 1);
+    CHECK(result[0].position == 1);
+    CHECK(store.read_entry(lane, 1)->idempotency_id == e.idempotency_id);
+    CHECK(store.counts().pending == 1);
+    CHECK(store.all_lanes("i")[0].head == 1);
+}
+
+TEST_CASE("pg_log_store: log_unavailable fast while the server is down, and recovery", "[pg_log_store]") {
+    chromawal_test::postgres_server pg;
+    pg.start();
+    pg_log_store store(pg.uri(), "cw_down", 4, 2s);
+    store.migrate();
+    const lane_key k{"t", "d", "down"};
+    auto first = append_one(store, k);
+    const std::int64_t lane = first.lane_id;
+    auto lock = store.lock_lane("i", lane, 0ms);
+    REQUIRE(lock);
+
+    pg.stop_immediate();
+
+    std::vector<std::pair<const char*, std::function<void()>>> calls = {
+        {"append", [&] { store.append({make_entry(k)}); }},
+        {"lane_id", [&] { store.lane_id({"t", "d", "new"}); }},
+        {"lanes_behind", [&] { store.lanes_behind("i"); }},
+        {"all_lanes", [&] { store.all_lanes("i"); }},
+        {"counts", [&] { store.counts(); }},
+        {"read_entry", [&] { store.read_entry(lane, 1); }},
+        {"set_state", [&] { store.set_state(lane, 1, entry_state::applied); }},
+        {"record_failure", [&] { store.record_failure(lane, 1, "x"); }},
+        {"mark_applied", [&] { store.mark_applied({"i"}); }},
+        {"dead_letters", [&] { store.dead_letters(5); }},
+        {"abandon_if_unapplied", [&] { store.abandon_if_unapplied(lane, 1, {"i"}); }},
+        {"lock_lane", [&] { store.lock_lane("j", lane, 100ms); }},
+        {"migrate", [&] { store.migrate(); }},
+        {"held lock: read", [&] { lock->read(10, 1000); }},
+        {"held lock: advance", [&] { lock->advance(1); }},
+    };
+    for (auto& [name, call] : calls) {
+        INFO(name);
+        auto t0 = steady::now();
+        CHECK_THROWS_AS(call(), chromawal::log_unavailable);
+        CHECK(elapsed_ms(t0) < 5000);
+    }
+    CHECK_NOTHROW(lock.reset());  // releasing a lock whose connection died does not throw
+
+    pg.start();
+    // The same store object works again.
+    auto second = append_one(store, k);
+    CHECK(second.position == 2);
+    CHECK(store.lanes_behind("i").size() == 1);
+    auto relock = store.lock_lane("i", lane, 1s);
+    REQUIRE(relock);
+    CHECK(relock->read(10, 1000).size() == 2);
+}
+
+TEST_CASE("pg_log_store: passwords never appear in error messages", "[pg_log_store]") {
+    const std::string secret = "SeCrEt123";
+    chromawal_test::postgres_server pg;
+    pg.start();
+    const std::string port = std::to_string(pg.port());
+    pg.stop_immediate();  // nothing listens on the port now
+
+    const std::vector<std::string> conninfos = {
+        "host=127.0.0.1 port=" + port + " dbname=chromawal user=postgres password=" + secret,
+        "host=127.0.0.1 port=" + port + " password='" + secret + "' user=postgres",
+        "postgresql://postgres:" + secret + "@127.0.0.1:" + port + "/chromawal",
+        "postgresql://postgres:" + secret + "@127.0.0.1:" + port + "/chromawal?connect_timeout=2",
+    };
+    for (const auto& conninfo : conninfos) {
+        pg_log_store store(conninfo, "chromawal", 2, 2s);
+        std::vector<std::function<void()>> calls = {
+            [&] { store.migrate(); },
+            [&] { store.append({make_entry({"t", "d", "c"})}); },
+            [&] { store.lock_lane("i", 1, 50ms); },
+            [&] { store.counts(); },
+        };
+        for (auto& call : calls) {
+            std::string message;
+            try {
+                call();
+            } catch (const chromawal::log_unavailable& e) {
+                message = e.what();
+            }
+            INFO(message);
+            REQUIRE_FALSE(message.empty());
+            CHECK(message.find(secret) == std::string::npos);
+            CHECK(message.find(conninfo) == std::string::npos);
+            CHECK(message.find("PostgreSQL log store") != std::string::npos);
+        }
+    }
+    // A string libpq cannot parse: its error would quote the string, so it is not passed on.
+    try {
+        pg_log_store bad("host=127.0.0.1 password=" + secret + " nonsense");
+        FAIL("a malformed connection string was accepted");
+    } catch (const chromawal::invalid_argument& e) {
+        CHECK(std::string(e.what()).find(secret) == std::string::npos);
+    }
+}

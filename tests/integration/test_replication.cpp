@@ -1,0 +1,467 @@
+// Replication against real servers: two Chroma instances and PostgreSQL that the tests start,
+// kill -9 and restart. Every scenario ends by comparing both instances' stored records.
+#include <catch2/catch.hpp>
+#include <chromawal/chromawal.hpp>
+
+#include "servers.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <chrono>
+#include <memory>
+#include <random>
+#include <thread>
+
+namespace cw = chromawal;
+using namespace std::chrono_literals;
+
+namespace {
+
+chromawal_test::postgres_server& shared_pg() {
+    static chromawal_test::postgres_server pg;
+    static std::once_flag once;
+    std::call_once(once, [] { pg.start(); });
+    return pg;
+}
+
+std::string unique_schema() {
+    static std::atomic<int> n{0};
+    return "t" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+}
+
+// Two real Chroma servers and a client over them with its own log schema.
+struct cluster {
+    chromawal_test::chroma_server a{"chroma-a"};
+    chromawal_test::chroma_server b{"chroma-b"};
+    std::string schema = unique_schema();
+
+    cluster() {
+        a.start();
+        b.start();
+    }
+
+    cw::client_config config(bool background = true) const {
+        cw::client_config c;
+        c.log_url = shared_pg().uri();
+        c.log_schema = schema;
+        c.instances.resize(2);
+        c.instances[0].name = "a";
+        c.instances[0].role = cw::instance_config::role::primary;
+        c.instances[0].connection.base_url = a.url();
+        c.instances[1].name = "b";
+        c.instances[1].connection.base_url = b.url();
+        for (auto& i : c.instances) {
+            i.connection.request_timeout = 2s;
+            i.connection.connect_timeout = 1s;
+        }
+        c.health_interval = 100ms;
+        c.sync_interval = 100ms;
+        c.background_threads = background;
+        return c;
+    }
+
+    cw::chroma_client direct(const chromawal_test::chroma_server& s) const {
+        cw::connection_options o;
+        o.base_url = s.url();
+        return cw::chroma_client(o);
+    }
+
+    cw::verify_report verify(const std::string& collection) const {
+        return cw::verify_collection(direct(a), direct(b), collection);
+    }
+};
+
+struct batch_data {
+    std::vector<float> embeddings;
+    cw::record_set records;
+};
+
+// `n` records "prefix-0".."prefix-(n-1)" of dimension 4 with a document_id metadata value.
+std::unique_ptr<batch_data> make_batch(const std::string& prefix, int n, const std::string& document_id = "d0",
+                                      float scale = 1.0f) {
+    auto b = std::make_unique<batch_data>();
+    for (int i = 0; i < n; ++i) {
+        b->records.ids.push_back(prefix + "-" + std::to_string(i));
+        b->records.documents.emplace_back("text of " + prefix + " " + std::to_string(i));
+        b->records.metadatas.emplace_back(cw::metadata{{"document_id", document_id}, {"i", i}, {"w", 0.5 * i}});
+        for (int k = 0; k < 4; ++k) b->embeddings.push_back(scale * static_cast<float>(i * 4 + k) / 7.0f);
+    }
+    b->records.embeddings = cw::embedding_view(b->embeddings, 4);
+    return b;
+}
+
+// Polls until the instance is marked healthy or unhealthy (health monitor), with a deadline.
+bool wait_health(cw::client& c, const std::string& name, bool healthy, std::chrono::milliseconds limit = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        for (const auto& i : c.status().instances) {
+            if (i.name == name && i.healthy == healthy) return true;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+std::size_t direct_count(const cw::chroma_client& c, const std::string& name) { return c.get_collection(name).count(); }
+
+}  // namespace
+
+TEST_CASE("writes go to both instances and both hold identical records", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("basic-coll");
+    auto b1 = make_batch("x", 20);
+    const auto receipt = coll.add(b1->records);
+    CHECK(receipt.position == 2);  // 1 is the collection's creation
+    CHECK(receipt.applied.size() == 2);
+    CHECK_FALSE(receipt.queued);
+    CHECK(coll.count() == 20);
+    CHECK(direct_count(k.direct(k.a), "basic-coll") == 20);
+    CHECK(direct_count(k.direct(k.b), "basic-coll") == 20);
+    REQUIRE(client.wait_until_synced(10s));
+    const auto v = k.verify("basic-coll");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_a == 20);
+    const auto s = client.status();
+    CHECK(s.log.pending + s.log.applied >= 2);
+    CHECK(s.sync_running);
+}
+
+TEST_CASE("replica down: writes continue and it catches up in order after its restart", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("replica-down");
+    auto b1 = make_batch("r", 10);
+    coll.add(b1->records);
+    k.b.kill9();
+    for (int i = 0; i < 5; ++i) {
+        auto bi = make_batch("during" + std::to_string(i), 10);
+        const auto r = coll.add(bi->records);
+        CHECK(std::find(r.applied.begin(), r.applied.end(), "a") != r.applied.end());
+    }
+    CHECK(coll.count() == 60);
+    REQUIRE(wait_health(client, "b", false));
+    const auto down = client.status();
+    CHECK(down.instances[1].lag_entries >= 1);
+    k.b.restart();
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v = k.verify("replica-down");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_b == 60);
+}
+
+TEST_CASE("primary down: writes continue on the replica and the primary catches up", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("primary-down");
+    auto b1 = make_batch("p", 10);
+    coll.add(b1->records);
+    k.a.kill9();
+    auto b2 = make_batch("q", 10);
+    const auto r = coll.upsert(b2->records);
+    REQUIRE(r.applied == std::vector<std::string>{"b"});
+    CHECK(coll.count() == 20);  // read fails over to the replica
+    k.a.restart();
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v = k.verify("primary-down");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_a == 20);
+}
+
+TEST_CASE("both down: the write fails clearly and is abandoned; with queueing it is applied on recovery",
+          "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("both-down");
+    auto b1 = make_batch("ok", 5);
+    coll.add(b1->records);
+    k.a.kill9();
+    k.b.kill9();
+    auto lost = make_batch("lost", 5);
+    try {
+        coll.add(lost->records);
+        FAIL("expected no_instance_available");
+    } catch (const cw::no_instance_available& e) {
+        CHECK_FALSE(e.queued());
+        CHECK(std::string(e.what()).find("abandoned") != std::string::npos);
+    }
+    CHECK(client.status().log.abandoned == 1);
+
+    cw::client_config qc = k.config();
+    qc.queue_when_unavailable = true;
+    cw::client queued_client(qc);
+    auto qcoll = queued_client.collection_by_name("both-down");
+    auto kept = make_batch("kept", 5);
+    const auto receipt = qcoll.add(kept->records);
+    CHECK(receipt.queued);
+    CHECK(receipt.applied.empty());
+
+    k.a.restart();
+    k.b.restart();
+    REQUIRE(queued_client.wait_until_synced(20s));
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v = k.verify("both-down");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_a == 10);  // "ok" and "kept", never "lost"
+    auto got = k.direct(k.a).get_collection("both-down").get();
+    CHECK(std::find(got.ids.begin(), got.ids.end(), "lost-0") == got.ids.end());
+    CHECK(std::find(got.ids.begin(), got.ids.end(), "kept-0") != got.ids.end());
+}
+
+TEST_CASE("a process that exits with entries pending: a new client on the same log finishes the sync",
+          "[replication]") {
+    cluster k;
+    {
+        cw::client first(k.config());
+        auto coll = first.create_collection("handover");
+        k.b.kill9();
+        for (int i = 0; i < 4; ++i) {
+            auto bi = make_batch("h" + std::to_string(i), 10);
+            coll.add(bi->records);
+        }
+    }  // the first process is gone; b missed 4 entries
+    k.b.restart();
+    cw::client second(k.config());
+    REQUIRE(second.wait_until_synced(20s));
+    const auto v = k.verify("handover");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_b == 40);
+}
+
+TEST_CASE("collections created, deleted and re-created during an outage converge", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto keep = client.create_collection("outage-keep");
+    auto gone = client.create_collection("outage-gone");
+    auto b0 = make_batch("g", 5);
+    gone.add(b0->records);
+    k.b.kill9();
+    REQUIRE(wait_health(client, "b", false));
+    client.delete_collection("outage-gone");
+    auto again = client.create_collection("outage-gone", {cw::metadata{{"v", 2}}, "", ""});
+    auto b1 = make_batch("new", 3);
+    again.add(b1->records);
+    auto fresh = client.create_collection("outage-new");
+    auto b2 = make_batch("n", 4);
+    fresh.add(b2->records);
+    auto b3 = make_batch("k", 2);
+    keep.add(b3->records);
+    k.b.restart();
+    REQUIRE(client.wait_until_synced(20s));
+    for (const char* name : {"outage-keep", "outage-gone", "outage-new"}) {
+        const auto v = k.verify(name);
+        INFO(v.summary());
+        CHECK(v.identical());
+        CHECK(v.exists_b);
+    }
+    CHECK(k.verify("outage-gone").records_b == 3);
+    const auto meta = k.direct(k.b).get_collection("outage-gone").info().metadata;
+    REQUIRE(meta.has_value());
+    CHECK(meta->at("v") == cw::metadata_value(2));
+}
+
+TEST_CASE("add, upsert, update and deletes by ids and where, interleaved during an outage", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("mixed-ops");
+    auto base = make_batch("m", 30, "docA");
+    coll.add(base->records);
+    k.a.kill9();  // the primary this time
+    auto more = make_batch("m2", 10, "docB");
+    coll.add(more->records);
+
+    auto ups = make_batch("m", 5, "docA", 2.0f);  // m-0..m-4 change, embeddings too
+    coll.upsert(ups->records);
+
+    cw::record_set upd;
+    upd.ids = {"m-10", "m-11"};
+    upd.metadatas = {cw::metadata{{"w", nullptr}, {"flag", true}}, std::nullopt};
+    upd.documents = {std::nullopt, std::string("rewritten")};
+    coll.update(upd);
+
+    cw::delete_options by_ids;
+    by_ids.ids = {"m-20", "m-21", "nonexistent"};
+    coll.delete_records(by_ids);
+    cw::delete_options by_where;
+    by_where.where = cw::where::gte("i", 25) && cw::where::eq("document_id", "docA");
+    coll.delete_records(by_where);
+    // The same id added again after its delete: order matters.
+    cw::record_set readd;
+    std::vector<float> e = {9, 9, 9, 9};
+    readd.ids = {"m-20"};
+    readd.embeddings = cw::embedding_view(e, 4);
+    readd.documents = {std::string("back")};
+    coll.add(readd);
+
+    k.a.restart();
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v = k.verify("mixed-ops");
+    INFO(v.summary());
+    CHECK(v.identical());
+    // 30 + 10 - 2 (ids) - 5 (m-25..m-29) + 1 (m-20 again)
+    CHECK(v.records_a == 34);
+    auto got = k.direct(k.a).get_collection("mixed-ops");
+    cw::get_options g;
+    g.ids = {"m-11", "m-10", "m-20"};
+    const auto r = got.get(g);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+        if (r.ids[i] == "m-11") CHECK(r.documents[i] == std::optional<std::string>("rewritten"));
+        if (r.ids[i] == "m-20") CHECK(r.documents[i] == std::optional<std::string>("back"));
+        if (r.ids[i] == "m-10") {
+            REQUIRE(r.metadatas[i].has_value());
+            CHECK(r.metadatas[i]->count("w") == 0);
+            CHECK(r.metadatas[i]->at("flag") == cw::metadata_value(true));
+        }
+    }
+}
+
+TEST_CASE("deleting a whole document during an outage removes all its chunks on both instances", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("doc-delete");
+    auto d1 = make_batch("d1", 12, "doc-1");
+    auto d2 = make_batch("d2", 7, "doc-2");
+    coll.add(d1->records);
+    coll.add(d2->records);
+    k.b.kill9();
+    const auto r = coll.delete_document("doc-1");
+    CHECK(r.applied == std::vector<std::string>{"a"});
+    k.b.restart();
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v = k.verify("doc-delete");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_b == 7);
+}
+
+TEST_CASE("a hung instance does not stall writes beyond the request timeout", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("hung");
+    k.b.pause();  // accepts connections, never answers
+    for (int i = 0; i < 4; ++i) {
+        auto bi = make_batch("h" + std::to_string(i), 5);
+        const auto started = std::chrono::steady_clock::now();
+        const auto r = coll.add(bi->records);
+        const auto took = std::chrono::steady_clock::now() - started;
+        CHECK(took < 4s);  // request timeout 2 s, plus slack on a loaded machine
+        CHECK(std::find(r.applied.begin(), r.applied.end(), "a") != r.applied.end());
+    }
+    k.b.resume();
+    REQUIRE(wait_health(client, "b", true));
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v = k.verify("hung");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_b == 20);
+}
+
+TEST_CASE("a write every instance rejects is marked rejected and never replayed", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("rejects");
+    auto ok = make_batch("ok", 3);
+    coll.add(ok->records);
+    std::vector<float> e3 = {1, 2, 3};
+    cw::record_set bad;
+    bad.ids = {"bad"};
+    bad.embeddings = cw::embedding_view(e3, 3);  // the collection has dimension 4
+    try {
+        coll.add(bad);
+        FAIL("expected write_rejected");
+    } catch (const cw::write_rejected& e) {
+        CHECK(e.status() == 400);
+        CHECK(e.error_name() == "InvalidArgumentError");
+    }
+    CHECK(client.status().log.rejected == 1);
+    auto later = make_batch("later", 2);
+    coll.add(later->records);  // the lane is not blocked by the rejected entry
+    REQUIRE(client.wait_until_synced(10s));
+    const auto v = k.verify("rejects");
+    CHECK(v.identical());
+    CHECK(v.records_a == 5);
+}
+
+TEST_CASE("invalid input is refused before anything is logged", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("invalid-input");
+    const auto before = client.status().log;
+    cw::record_set dup;
+    std::vector<float> e = {1, 2, 3, 4, 5, 6, 7, 8};
+    dup.ids = {"same", "same"};
+    dup.embeddings = cw::embedding_view(e, 4);
+    CHECK_THROWS_AS(coll.add(dup), cw::invalid_argument);
+    const auto after = client.status().log;
+    CHECK(after.pending + after.applied == before.pending + before.applied);
+}
+
+TEST_CASE("log store unreachable: the write fails fast and nothing is applied", "[replication]") {
+    chromawal_test::postgres_server own_pg;
+    own_pg.start();
+    cluster k;
+    cw::client_config c = k.config();
+    c.log_url = own_pg.uri();
+    cw::client client(c);
+    auto coll = client.create_collection("no-log");
+    own_pg.stop_immediate();
+    auto b = make_batch("nl", 5);
+    const auto started = std::chrono::steady_clock::now();
+    CHECK_THROWS_AS(coll.add(b->records), cw::log_unavailable);
+    CHECK(std::chrono::steady_clock::now() - started < 10s);
+    CHECK(direct_count(k.direct(k.a), "no-log") == 0);
+    CHECK(direct_count(k.direct(k.b), "no-log") == 0);
+    CHECK(coll.count() == 0);  // reads keep working
+    own_pg.start();
+    const auto r = coll.add(b->records);  // no manual step
+    CHECK(r.applied.size() == 2);
+}
+
+TEST_CASE("read-your-writes: an instance without this client's last write is not read", "[replication]") {
+    cluster k;
+    cw::client_config c = k.config(false);  // no sync thread: b stays behind
+    c.read_policy = cw::read_policy::replica_ratio;
+    c.replica_read_ratio = 1.0;  // prefer the replica for every read
+    cw::client client(c);
+    auto coll = client.create_collection("ryw");
+    k.b.kill9();
+    auto b1 = make_batch("w", 8);
+    const auto r = coll.add(b1->records);
+    REQUIRE(r.applied == std::vector<std::string>{"a"});
+    k.b.restart();
+    for (int i = 0; i < 10; ++i) CHECK(coll.count() == 8);  // never the replica's 0
+    CHECK(coll.count(cw::read_options{true}) == 0);         // a stale read may go to the replica
+    client.sync_now();
+    CHECK(coll.count(cw::read_options{true}) == 8);
+    CHECK(k.verify("ryw").identical());
+}
+
+TEST_CASE("status serialises to JSON and Prometheus without secrets", "[replication]") {
+    cluster k;
+    cw::client_config c = k.config();
+    const std::string uri = shared_pg().uri();  // postgresql://postgres@127.0.0.1:PORT/chromawal
+    c.log_url = "postgresql://postgres:SeCrEtPw@" + uri.substr(uri.find('@') + 1);
+    for (auto& i : c.instances) i.connection.headers = {{"Authorization", "Bearer TokEn123"}};
+    cw::client client(c);
+    auto coll = client.create_collection("status-coll");
+    auto b = make_batch("s", 3);
+    coll.add(b->records);
+    const auto s = client.status();
+    const std::string json = s.to_json();
+    const std::string prom = s.to_prometheus();
+    CHECK(json.find("\"instances\"") != std::string::npos);
+    CHECK(json.find("SeCrEtPw") == std::string::npos);
+    CHECK(json.find("TokEn123") == std::string::npos);
+    CHECK(prom.find("chromawal_instance_healthy{instance=\"a\"} 1") != std::string::npos);
+    CHECK(prom.find("SeCrEtPw") == std::string::npos);
+    REQUIRE(s.instances.size() == 2);
+    CHECK(s.instances[0].primary);
+}
