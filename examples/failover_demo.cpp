@@ -35,7 +35,8 @@ chromawal::write_receipt write_batch(const chromawal::collection& c, int b) {
         const std::string id = "doc" + std::to_string(b) + "-chunk" + std::to_string(i);
         r.ids.push_back(id);
         r.documents.emplace_back("chunk " + std::to_string(i) + " of document " + std::to_string(b));
-        r.metadatas.emplace_back(chromawal::metadata{{"document_id", "doc" + std::to_string(b)}, {"chunk", static_cast<int>(i)}});
+        r.metadatas.emplace_back(
+            chromawal::metadata{{"document_id", "doc" + std::to_string(b)}, {"chunk", static_cast<int>(i)}});
     }
     r.embeddings = chromawal::embedding_view(embeddings, dim);
     return c.add(r);
@@ -101,7 +102,8 @@ int main() {
         cfg.sync_interval = 200ms;
         cfg.on_event = [](const chromawal::event& e) {
             static const char* names[] = {"instance down", "instance up", "entry dead-lettered", "backlog"};
-            std::printf("  [event] %s: %s %s\n", names[static_cast<int>(e.type)], e.instance.c_str(), e.message.substr(0, 80).c_str());
+            std::printf("  [event] %s: %s %s\n", names[static_cast<int>(e.type)], e.instance.c_str(),
+                        e.message.substr(0, 80).c_str());
         };
         chromawal::client client(cfg);
         auto docs = client.get_or_create_collection("failover-demo");
@@ -134,8 +136,8 @@ int main() {
         chromawal::connection_options oa, ob;
         oa.base_url = a.url();
         ob.base_url = b.url();
-        const auto report = chromawal::verify_collection(chromawal::chroma_client(oa), chromawal::chroma_client(ob),
-                                                         "failover-demo");
+        const auto report =
+            chromawal::verify_collection(chromawal::chroma_client(oa), chromawal::chroma_client(ob), "failover-demo");
         std::printf("  %s\n", report.summary().c_str());
         std::printf("  count through chromawal: %zu records\n", docs.count());
         return report.identical() && report.records_a == (12 - 1) * batch ? 0 : 1;

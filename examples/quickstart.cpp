@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
         chromawal::chroma_client client(options);
         std::cout << "connected to " << options.base_url << " (Chroma API " << client.version() << ")\n";
 
-        auto collection = client.get_or_create_collection("quickstart", {chromawal::metadata{{"purpose", "demo"}}, "cosine", {}});
+        auto collection =
+            client.get_or_create_collection("quickstart", {chromawal::metadata{{"purpose", "demo"}}, "cosine", {}});
 
         // Three 4-dimensional embeddings in one contiguous buffer: no vector of vectors needed.
         const std::vector<float> embeddings = {

@@ -21,7 +21,7 @@ namespace chromawal {
 namespace detail {
 class chroma_connection;
 struct handle_access;
-}
+}  // namespace detail
 
 /// Selects the records of a get. Empty fields select nothing by that criterion; all given
 /// criteria combine with AND.

@@ -129,11 +129,11 @@ struct instance_status {
     bool primary = false;
     bool healthy = false;
     std::string last_error;
-    double success_rate = 1.0;   ///< over recent requests
-    double latency_ms = 0;       ///< recent average
-    std::int64_t applied = 0;    ///< entries applied (sum over lanes)
+    double success_rate = 1.0;  ///< over recent requests
+    double latency_ms = 0;      ///< recent average
+    std::int64_t applied = 0;   ///< entries applied (sum over lanes)
     std::int64_t lag_entries = 0;
-    double lag_seconds = 0;      ///< age of the oldest entry it has not applied
+    double lag_seconds = 0;  ///< age of the oldest entry it has not applied
 };
 
 struct log_status {

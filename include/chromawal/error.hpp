@@ -13,11 +13,12 @@
 /// | server_rejected    | any other 4xx answer from the server               | fix the request     |
 /// | server_error       | a 5xx answer                                       | maybe retry later   |
 /// | connection_error   | could not connect, or the connection broke         | retry later         |
-/// | timeout_error      | no answer within the request timeout               | retry later (the write may have been applied) |
-/// | log_unavailable    | the write-ahead log store is unreachable; nothing was logged or applied | retry later |
-/// | no_instance_available | no instance could apply a logged write             | see queued(): abandoned, or applied on recovery |
-/// | write_rejected     | an instance rejected a logged write as invalid; never replayed | fix the input |
-/// | quorum_not_reached | fewer instances than write_quorum applied it; it stays logged and will be applied | wait, or alert |
+/// | timeout_error      | no answer within the request timeout               | retry later (the write may have been
+/// applied) | | log_unavailable    | the write-ahead log store is unreachable; nothing was logged or applied | retry
+/// later | | no_instance_available | no instance could apply a logged write             | see queued(): abandoned, or
+/// applied on recovery | | write_rejected     | an instance rejected a logged write as invalid; never replayed | fix
+/// the input | | quorum_not_reached | fewer instances than write_quorum applied it; it stays logged and will be applied
+/// | wait, or alert |
 ///
 /// No exception of libcurl, simdjson or libpq ever escapes the API.
 

@@ -23,8 +23,8 @@ public:
     using array_int = std::vector<std::int64_t>;
     using array_float = std::vector<double>;
     using array_string = std::vector<std::string>;
-    using storage = std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, array_bool,
-                                 array_int, array_float, array_string>;
+    using storage = std::variant<std::nullptr_t, bool, std::int64_t, double, std::string, array_bool, array_int,
+                                 array_float, array_string>;
 
     /// The kinds, in the order of the variant's alternatives.
     enum class kind { null, boolean, integer, floating, string, bool_array, int_array, float_array, string_array };
@@ -47,10 +47,14 @@ public:
     [[nodiscard]] bool is_null() const noexcept { return v_.index() == 0; }
     /// Typed access; throws std::bad_variant_access on a kind mismatch.
     template <typename T>
-    [[nodiscard]] const T& get() const { return std::get<T>(v_); }
+    [[nodiscard]] const T& get() const {
+        return std::get<T>(v_);
+    }
     /// Typed access; nullptr on a kind mismatch.
     template <typename T>
-    [[nodiscard]] const T* get_if() const noexcept { return std::get_if<T>(&v_); }
+    [[nodiscard]] const T* get_if() const noexcept {
+        return std::get_if<T>(&v_);
+    }
     [[nodiscard]] const storage& value() const noexcept { return v_; }
 
     friend bool operator==(const metadata_value& a, const metadata_value& b) { return a.v_ == b.v_; }

@@ -26,7 +26,8 @@ void write_records(chroma_connection& c, const collection_info& info, const reco
     std::size_t per_request = pf.max_batch_size ? pf.max_batch_size : n;
     if (!r.embeddings.empty()) {
         const std::size_t bytes_per_record = std::max<std::size_t>(1, r.embeddings.dim() * (base64 ? 6 : 12));
-        per_request = std::min(per_request, std::max<std::size_t>(1, max_embedding_bytes_per_request / bytes_per_record));
+        per_request =
+            std::min(per_request, std::max<std::size_t>(1, max_embedding_bytes_per_request / bytes_per_record));
     }
     const std::string url = c.collection_url(info.id) + "/" + op_name(op);
     std::string body;
@@ -120,7 +121,8 @@ void chroma_collection::modify(const modify_options& changes) {
         try {
             (void)json::compact_object(changes.configuration_json, 1);
         } catch (const json::decode_error& e) {
-            throw invalid_argument(fmt::format("Expected configuration_json to be a JSON object in modify: {}", e.what()));
+            throw invalid_argument(
+                fmt::format("Expected configuration_json to be a JSON object in modify: {}", e.what()));
         }
     }
     if (!changes.name && !changes.metadata && changes.configuration_json.empty()) return;
@@ -182,15 +184,18 @@ chroma_collection chroma_client::create_collection(std::string_view name, const 
     detail::validate_collection_name(name);
     check_create_options(options);
     const std::string what = fmt::format("create collection '{}'", name);
-    auto r = conn_->call(method::post, conn_->collections_base, chroma::encode_create_collection(name, options, false), what);
+    auto r = conn_->call(method::post, conn_->collections_base, chroma::encode_create_collection(name, options, false),
+                         what);
     return chroma_collection(conn_, chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
 }
 
-chroma_collection chroma_client::get_or_create_collection(std::string_view name, const collection_options& options) const {
+chroma_collection chroma_client::get_or_create_collection(std::string_view name,
+                                                          const collection_options& options) const {
     detail::validate_collection_name(name);
     check_create_options(options);
     const std::string what = fmt::format("get or create collection '{}'", name);
-    auto r = conn_->call(method::post, conn_->collections_base, chroma::encode_create_collection(name, options, true), what);
+    auto r =
+        conn_->call(method::post, conn_->collections_base, chroma::encode_create_collection(name, options, true), what);
     return chroma_collection(conn_, chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
 }
 
@@ -208,7 +213,8 @@ chroma_collection chroma_client::get_collection_by_id(std::string_view id) const
     return chroma_collection(conn_, chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
 }
 
-std::vector<chroma_collection> chroma_client::list_collections(std::optional<std::size_t> limit, std::size_t offset) const {
+std::vector<chroma_collection> chroma_client::list_collections(std::optional<std::size_t> limit,
+                                                               std::size_t offset) const {
     auto r = conn_->call(method::get, conn_->collections_base + detail::paging(limit, offset), {}, "list collections");
     auto infos = chroma_connection::decode([&] { return chroma::decode_collections(r.body); }, "list collections");
     std::vector<chroma_collection> out;
@@ -243,7 +249,8 @@ database_info chroma_client::get_database(std::string_view name) const {
 }
 
 std::vector<database_info> chroma_client::list_databases(std::optional<std::size_t> limit, std::size_t offset) const {
-    auto r = conn_->call(method::get, conn_->tenant_base + "/databases" + detail::paging(limit, offset), {}, "list databases");
+    auto r = conn_->call(method::get, conn_->tenant_base + "/databases" + detail::paging(limit, offset), {},
+                         "list databases");
     return chroma_connection::decode([&] { return chroma::decode_databases(r.body); }, "list databases");
 }
 
@@ -255,7 +262,8 @@ void chroma_client::delete_database(std::string_view name) const {
 
 void chroma_client::create_tenant(std::string_view name) const {
     detail::validate_name(name, "tenant");
-    conn_->call(method::post, conn_->base + "/tenants", chroma::encode_name(name), fmt::format("create tenant '{}'", name));
+    conn_->call(method::post, conn_->base + "/tenants", chroma::encode_name(name),
+                fmt::format("create tenant '{}'", name));
 }
 
 std::string chroma_client::get_tenant(std::string_view name) const {

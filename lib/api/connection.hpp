@@ -21,7 +21,6 @@ namespace chromawal::detail {
 
 using http::method;
 
-
 // Chroma refuses bodies over 40 MiB; stay well below with the embeddings alone.
 inline constexpr std::size_t max_embedding_bytes_per_request = 16u << 20;
 
@@ -35,7 +34,8 @@ inline std::string normalise_base_url(std::string url) {
     if (host_start >= url.size() || url[host_start] == '/' || url[host_start] == ':') {
         throw invalid_argument("Expected base_url to name a host, e.g. http://127.0.0.1:8000");
     }
-    if (url.find_first_of(" \t\r\n") != std::string::npos) throw invalid_argument("Expected base_url without whitespace");
+    if (url.find_first_of(" \t\r\n") != std::string::npos)
+        throw invalid_argument("Expected base_url without whitespace");
     while (!url.empty() && url.back() == '/') url.pop_back();
     return url;
 }
@@ -44,7 +44,9 @@ inline std::string normalise_base_url(std::string url) {
 class chroma_connection {
 public:
     explicit chroma_connection(connection_options o)
-        : options(std::move(o)), base(normalise_base_url(options.base_url) + "/api/v2"), transport(make_transport(options)) {
+        : options(std::move(o)),
+          base(normalise_base_url(options.base_url) + "/api/v2"),
+          transport(make_transport(options)) {
         validate_name(options.tenant, "tenant");
         validate_name(options.database, "database");
         tenant_base = base + "/tenants/" + http::encode_path_segment(options.tenant);
@@ -93,7 +95,9 @@ public:
         return *preflight;
     }
 
-    std::string collection_url(const std::string& id) const { return collections_base + "/" + http::encode_path_segment(id); }
+    std::string collection_url(const std::string& id) const {
+        return collections_base + "/" + http::encode_path_segment(id);
+    }
 
     connection_options options;
     std::string base;              // .../api/v2
@@ -103,7 +107,6 @@ public:
     std::mutex preflight_mutex;
     std::optional<preflight_info> preflight;
 };
-
 
 /// Access to the private constructors of the public handles (for the replication layer).
 struct handle_access {

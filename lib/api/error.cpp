@@ -12,7 +12,8 @@ std::string describe(int status, const std::string& name, const std::string& mes
 }
 }  // namespace
 
-server_rejected::server_rejected(int status, std::string error_name, std::string server_message, const std::string& context)
+server_rejected::server_rejected(int status, std::string error_name, std::string server_message,
+                                 const std::string& context)
     : error(describe(status, error_name, server_message, context)),
       status_(status),
       name_(std::move(error_name)),

@@ -20,8 +20,10 @@ bool is_array(const metadata_value& v) {
         case kind::bool_array:
         case kind::int_array:
         case kind::float_array:
-        case kind::string_array: return true;
-        default: return false;
+        case kind::string_array:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -30,7 +32,8 @@ bool is_number(const metadata_value& v) { return v.type() == kind::integer || v.
 void check_key(std::string_view key, std::string_view op) {
     if (key.empty()) throw invalid_argument(fmt::format("Expected where key to be a non-empty str in {}.", op));
     if (key.front() == '$') {
-        throw invalid_argument(fmt::format("Expected where key to be a metadata key, got operator-like '{}' in {}.", key, op));
+        throw invalid_argument(
+            fmt::format("Expected where key to be a metadata key, got operator-like '{}' in {}.", key, op));
     }
     if (!json::valid_utf8(key)) throw invalid_argument(fmt::format("Expected where key to be valid UTF-8 in {}.", op));
 }
@@ -64,11 +67,13 @@ std::string scalar_clause(std::string_view key, std::string_view op, const metad
 
 std::string list_clause(std::string_view key, std::string_view op, const metadata_value& v) {
     check_key(key, op);
-    if (!is_array(v)) throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to be a list.", op, key));
+    if (!is_array(v))
+        throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to be a list.", op, key));
     bool empty = std::visit(
         [](const auto& a) {
             using T = std::decay_t<decltype(a)>;
-            if constexpr (std::is_same_v<T, metadata_value::array_bool> || std::is_same_v<T, metadata_value::array_int> ||
+            if constexpr (std::is_same_v<T, metadata_value::array_bool> ||
+                          std::is_same_v<T, metadata_value::array_int> ||
                           std::is_same_v<T, metadata_value::array_float> ||
                           std::is_same_v<T, metadata_value::array_string>) {
                 return a.empty();
@@ -77,18 +82,21 @@ std::string list_clause(std::string_view key, std::string_view op, const metadat
             }
         },
         v.value());
-    if (empty) throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to be a non-empty list.", op, key));
+    if (empty)
+        throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to be a non-empty list.", op, key));
     if (const auto* floats = v.get_if<metadata_value::array_float>()) {
         for (double d : *floats) {
             if (!std::isfinite(d)) {
-                throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to hold finite numbers.", op, key));
+                throw invalid_argument(
+                    fmt::format("Expected where operand of {} for '{}' to hold finite numbers.", op, key));
             }
         }
     }
     if (const auto* strings = v.get_if<metadata_value::array_string>()) {
         for (const auto& s : *strings) {
             if (!json::valid_utf8(s)) {
-                throw invalid_argument(fmt::format("Expected where operand of {} for '{}' to be valid UTF-8.", op, key));
+                throw invalid_argument(
+                    fmt::format("Expected where operand of {} for '{}' to be valid UTF-8.", op, key));
             }
         }
     }
@@ -101,7 +109,8 @@ std::string combine(std::vector<Filter>& clauses, std::string_view op, std::stri
     for (const auto& c : clauses) {
         if (!c.empty()) parts.push_back(&c.json());
     }
-    if (parts.empty()) throw invalid_argument(fmt::format("Expected at least one non-empty {} clause in {}.", kind_name, op));
+    if (parts.empty())
+        throw invalid_argument(fmt::format("Expected at least one non-empty {} clause in {}.", kind_name, op));
     if (parts.size() == 1) return *parts.front();
     std::string out;
     json::writer w(out);
@@ -113,7 +122,8 @@ std::string combine(std::vector<Filter>& clauses, std::string_view op, std::stri
 
 std::string text_clause(std::string_view op, std::string_view text, std::string_view what) {
     if (text.empty()) throw invalid_argument(fmt::format("Expected {} operand of {} to be a non-empty str.", what, op));
-    if (!json::valid_utf8(text)) throw invalid_argument(fmt::format("Expected {} operand of {} to be valid UTF-8.", what, op));
+    if (!json::valid_utf8(text))
+        throw invalid_argument(fmt::format("Expected {} operand of {} to be valid UTF-8.", what, op));
     std::string out;
     json::writer w(out);
     w.begin_object().key(op).string(text).end_object();
@@ -138,7 +148,9 @@ where where::lt(std::string_view k, const metadata_value& v) { return where(scal
 where where::lte(std::string_view k, const metadata_value& v) { return where(scalar_clause(k, "$lte", v, true)); }
 where where::in(std::string_view k, const metadata_value& v) { return where(list_clause(k, "$in", v)); }
 where where::nin(std::string_view k, const metadata_value& v) { return where(list_clause(k, "$nin", v)); }
-where where::contains(std::string_view k, const metadata_value& v) { return where(scalar_clause(k, "$contains", v, false)); }
+where where::contains(std::string_view k, const metadata_value& v) {
+    return where(scalar_clause(k, "$contains", v, false));
+}
 where where::not_contains(std::string_view k, const metadata_value& v) {
     return where(scalar_clause(k, "$not_contains", v, false));
 }
@@ -158,11 +170,15 @@ where where::all_of(std::vector<where> c) { return where(combine(c, "$and", "whe
 where where::any_of(std::vector<where> c) { return where(combine(c, "$or", "where")); }
 where where::raw(std::string_view json) { return where(raw_clause(json, "where")); }
 
-where_document where_document::contains(std::string_view t) { return where_document(text_clause("$contains", t, "where_document")); }
+where_document where_document::contains(std::string_view t) {
+    return where_document(text_clause("$contains", t, "where_document"));
+}
 where_document where_document::not_contains(std::string_view t) {
     return where_document(text_clause("$not_contains", t, "where_document"));
 }
-where_document where_document::regex(std::string_view p) { return where_document(text_clause("$regex", p, "where_document")); }
+where_document where_document::regex(std::string_view p) {
+    return where_document(text_clause("$regex", p, "where_document"));
+}
 where_document where_document::not_regex(std::string_view p) {
     return where_document(text_clause("$not_regex", p, "where_document"));
 }

@@ -12,9 +12,12 @@ namespace chromawal::detail {
 
 const char* op_name(write_op op) noexcept {
     switch (op) {
-        case write_op::add: return "add";
-        case write_op::upsert: return "upsert";
-        case write_op::update: return "update";
+        case write_op::add:
+            return "add";
+        case write_op::upsert:
+            return "upsert";
+        case write_op::update:
+            return "update";
     }
     return "write";
 }
@@ -42,7 +45,8 @@ void validate_ids(const std::vector<std::string>& ids, std::string_view in, bool
     std::vector<std::string_view> duplicates;
     for (std::size_t i = 0; i < ids.size(); ++i) {
         const std::string& id = ids[i];
-        if (id.empty()) fail(fmt::format("Expected ID to be a non-empty str, got an empty ID at index {} in {}.", i, in));
+        if (id.empty())
+            fail(fmt::format("Expected ID to be a non-empty str, got an empty ID at index {} in {}.", i, in));
         check_utf8(id, fmt::format("ID at index {}", i), in);
         if (!seen.insert(id).second && reported.insert(id).second && duplicates.size() < 5) duplicates.push_back(id);
     }
@@ -70,9 +74,10 @@ void validate_value(const metadata_value& v, std::string_view key, std::string_v
     switch (v.type()) {
         case kind::null:
             if (!allow_null) {
-                fail(fmt::format("Expected {} value for '{}' to be a str, int, float, bool or list, got None "
-                                 "(None removes a key only in update and upsert) in {}.",
-                                 what, shorten(key), in));
+                fail(
+                    fmt::format("Expected {} value for '{}' to be a str, int, float, bool or list, got None "
+                                "(None removes a key only in update and upsert) in {}.",
+                                what, shorten(key), in));
             }
             break;
         case kind::floating:
@@ -81,12 +86,15 @@ void validate_value(const metadata_value& v, std::string_view key, std::string_v
                                  v.get<double>(), in));
             }
             break;
-        case kind::string: check_utf8(v.get<std::string>(), fmt::format("{} value for '{}'", what, shorten(key)), in); break;
+        case kind::string:
+            check_utf8(v.get<std::string>(), fmt::format("{} value for '{}'", what, shorten(key)), in);
+            break;
         case kind::bool_array:
         case kind::int_array:
         case kind::float_array:
         case kind::string_array: {
-            if (!allow_arrays) fail(fmt::format("Expected {} value for '{}' to not be a list in {}.", what, shorten(key), in));
+            if (!allow_arrays)
+                fail(fmt::format("Expected {} value for '{}' to not be a list in {}.", what, shorten(key), in));
             bool empty = std::visit(
                 [](const auto& a) {
                     if constexpr (std::is_same_v<std::decay_t<decltype(a)>, std::nullptr_t> ||
@@ -98,10 +106,13 @@ void validate_value(const metadata_value& v, std::string_view key, std::string_v
                     }
                 },
                 v.value());
-            if (empty) fail(fmt::format("Expected {} list value for '{}' to be non-empty in {}.", what, shorten(key), in));
+            if (empty)
+                fail(fmt::format("Expected {} list value for '{}' to be non-empty in {}.", what, shorten(key), in));
             if (const auto* fa = v.get_if<metadata_value::array_float>()) {
                 for (double d : *fa) {
-                    if (!std::isfinite(d)) fail(fmt::format("Expected {} list '{}' to hold finite numbers in {}.", what, shorten(key), in));
+                    if (!std::isfinite(d))
+                        fail(
+                            fmt::format("Expected {} list '{}' to hold finite numbers in {}.", what, shorten(key), in));
                 }
             }
             if (const auto* sa = v.get_if<metadata_value::array_string>()) {
@@ -109,16 +120,18 @@ void validate_value(const metadata_value& v, std::string_view key, std::string_v
             }
             break;
         }
-        default: break;
+        default:
+            break;
     }
 }
 
 void validate_record_metadata(const metadata& m, std::size_t index, write_op op) {
     const char* in = op_name(op);
     if (m.empty()) {
-        fail(fmt::format("Expected metadata to be a non-empty dict, got {{}} at index {} in {} "
-                         "(use std::nullopt for no metadata).",
-                         index, in));
+        fail(
+            fmt::format("Expected metadata to be a non-empty dict, got {{}} at index {} in {} "
+                        "(use std::nullopt for no metadata).",
+                        index, in));
     }
     const std::string what = fmt::format("metadata at index {}", index);
     for (const auto& [key, value] : m) {
@@ -137,16 +150,18 @@ void validate_records(const record_set& r, write_op op) {
     const embedding_view& e = r.embeddings;
     if (e.empty()) {
         if (op != write_op::update) {
-            fail(fmt::format("Expected embeddings for every record in {}: chromawal computes no embeddings "
-                             "(there is no embedding function), so {} needs them.",
-                             in, in));
+            fail(
+                fmt::format("Expected embeddings for every record in {}: chromawal computes no embeddings "
+                            "(there is no embedding function), so {} needs them.",
+                            in, in));
         }
     } else {
         if (e.dim() == 0) fail(fmt::format("Expected embedding dimension to be positive, got 0 in {}.", in));
-        if (e.data() == nullptr) fail(fmt::format("Expected embeddings to point at data, got a null pointer in {}.", in));
+        if (e.data() == nullptr)
+            fail(fmt::format("Expected embeddings to point at data, got a null pointer in {}.", in));
         if (e.value_count() % e.dim() != 0) {
-            fail(fmt::format("Expected embeddings to hold a multiple of the dimension {} values, got {} in {}.", e.dim(),
-                             e.value_count(), in));
+            fail(fmt::format("Expected embeddings to hold a multiple of the dimension {} values, got {} in {}.",
+                             e.dim(), e.value_count(), in));
         }
     }
 
@@ -189,8 +204,9 @@ void validate_records(const record_set& r, write_op op) {
 void validate_get(const get_options& o) {
     validate_ids(o.ids, "get", true);
     if (has(o.include, include::distances)) {
-        fail("Expected include to be a subset of documents, embeddings, metadatas, uris, got distances in get "
-             "(distances exist only for query).");
+        fail(
+            "Expected include to be a subset of documents, embeddings, metadatas, uris, got distances in get "
+            "(distances exist only for query).");
     }
 }
 
@@ -204,7 +220,8 @@ void validate_query(const query_options& o) {
     }
     const float* p = e.data();
     for (std::size_t i = 0; i < e.rows() * e.dim(); ++i) {
-        if (!std::isfinite(p[i])) fail(fmt::format("Expected query embeddings to be finite numbers, got {} in query.", p[i]));
+        if (!std::isfinite(p[i]))
+            fail(fmt::format("Expected query embeddings to be finite numbers, got {} in query.", p[i]));
     }
     if (o.n_results == 0) fail("Number of requested results 0, cannot be negative, or zero. in query.");
     validate_ids(o.ids, "query", true);
@@ -221,7 +238,8 @@ void validate_delete(const delete_options& o) {
 }
 
 void validate_collection_metadata(const metadata& m, std::string_view in) {
-    if (m.empty()) fail(fmt::format("Expected collection metadata to be a non-empty dict in {} (leave it unset for none).", in));
+    if (m.empty())
+        fail(fmt::format("Expected collection metadata to be a non-empty dict in {} (leave it unset for none).", in));
     for (const auto& [key, value] : m) {
         validate_key(key, "collection metadata", in);
         validate_value(value, key, "collection metadata", in, false, false);
@@ -233,9 +251,10 @@ void validate_collection_name(std::string_view name) {
     bool ok = name.size() >= 3 && name.size() <= 512 && alnum(name.front()) && alnum(name.back());
     for (char c : name) ok = ok && (alnum(c) || c == '.' || c == '_' || c == '-');
     if (!ok) {
-        fail(fmt::format("Expected a collection name containing 3-512 characters from [a-zA-Z0-9._-], starting and "
-                         "ending with a character in [a-zA-Z0-9]. Got: '{}'",
-                         shorten(name)));
+        fail(
+            fmt::format("Expected a collection name containing 3-512 characters from [a-zA-Z0-9._-], starting and "
+                        "ending with a character in [a-zA-Z0-9]. Got: '{}'",
+                        shorten(name)));
     }
 }
 

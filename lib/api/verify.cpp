@@ -73,8 +73,8 @@ bool same_record(const snapshot& a, std::size_t i, const snapshot& b, std::size_
 std::string verify_report::summary() const {
     if (!exists_a && !exists_b) return fmt::format("collection '{}': on neither instance", collection);
     if (identical()) return fmt::format("collection '{}': identical ({} records)", collection, records_a);
-    return fmt::format("collection '{}': DIFFERENT: {}{} records vs {}{}; {} only in a, {} only in b, {} differ", collection,
-                       records_a, exists_a ? "" : " (missing)", records_b, exists_b ? "" : " (missing)",
+    return fmt::format("collection '{}': DIFFERENT: {}{} records vs {}{}; {} only in a, {} only in b, {} differ",
+                       collection, records_a, exists_a ? "" : " (missing)", records_b, exists_b ? "" : " (missing)",
                        only_in_a.size(), only_in_b.size(), different.size());
 }
 
@@ -93,7 +93,8 @@ verify_report verify_collection(const chroma_client& a, const chroma_client& b, 
     };
     std::size_t x = 0, y = 0;
     while (x < sa.order.size() || y < sb.order.size()) {
-        if (y == sb.order.size() || (x < sa.order.size() && sa.records.ids[sa.order[x]] < sb.records.ids[sb.order[y]])) {
+        if (y == sb.order.size() ||
+            (x < sa.order.size() && sa.records.ids[sa.order[x]] < sb.records.ids[sb.order[y]])) {
             note(r.only_in_a, sa.records.ids[sa.order[x++]]);
         } else if (x == sa.order.size() || sb.records.ids[sb.order[y]] < sa.records.ids[sa.order[x]]) {
             note(r.only_in_b, sb.records.ids[sb.order[y++]]);

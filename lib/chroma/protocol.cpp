@@ -61,13 +61,7 @@ namespace chroma {
 namespace {
 
 namespace od = json::od;
-
-template <typename T>
-T take(simdjson::simdjson_result<T> r, std::string_view what) {
-    T value;
-    json::check(std::move(r).get(value), what);
-    return value;
-}
+using json::take;
 
 void write_ids(json::writer& w, const std::vector<std::string>& ids, std::size_t first, std::size_t count) {
     w.begin_array();
@@ -148,7 +142,8 @@ embedding_matrix read_embeddings(od::value v) {
         od::value row = take(std::move(row_result), "embedding");
         std::size_t n = 0;
         for (auto x : take(row.get_array(), "embedding")) {
-            values.push_back(static_cast<float>(take(take(std::move(x), "embedding value").get_double(), "embedding value")));
+            values.push_back(
+                static_cast<float>(take(take(std::move(x), "embedding value").get_double(), "embedding value")));
             ++n;
         }
         if (rows == 0) {
@@ -187,12 +182,15 @@ collection_info read_collection(od::object obj) {
         } else if (key == "database") {
             info.database = std::string(take(v.get_string(), "collection database"));
         } else if (key == "metadata") {
-            if (!field_is_null(v, "collection metadata")) info.metadata = json::read_metadata(take(v.get_object(), "collection metadata"));
+            if (!field_is_null(v, "collection metadata"))
+                info.metadata = json::read_metadata(take(v.get_object(), "collection metadata"));
         } else if (key == "dimension") {
             if (!field_is_null(v, "dimension")) info.dimension = take(v.get_int64(), "dimension");
         } else if (key == "configuration_json") {
-            info.configuration_json = std::string(take(take(v.get_object(), "configuration_json").raw_json(), "configuration_json"));
-            while (!info.configuration_json.empty() && std::isspace(static_cast<unsigned char>(info.configuration_json.back()))) {
+            info.configuration_json =
+                std::string(take(take(v.get_object(), "configuration_json").raw_json(), "configuration_json"));
+            while (!info.configuration_json.empty() &&
+                   std::isspace(static_cast<unsigned char>(info.configuration_json.back()))) {
                 info.configuration_json.pop_back();
             }
         }
@@ -206,9 +204,12 @@ database_info read_database(od::object obj) {
         od::field f = take(std::move(field_result), "database field");
         std::string_view key = take(f.unescaped_key(), "database key");
         od::value v = f.value();
-        if (key == "id") d.id = std::string(take(v.get_string(), "database id"));
-        else if (key == "name") d.name = std::string(take(v.get_string(), "database name"));
-        else if (key == "tenant") d.tenant = std::string(take(v.get_string(), "database tenant"));
+        if (key == "id")
+            d.id = std::string(take(v.get_string(), "database id"));
+        else if (key == "name")
+            d.name = std::string(take(v.get_string(), "database name"));
+        else if (key == "tenant")
+            d.tenant = std::string(take(v.get_string(), "database tenant"));
     }
     return d;
 }
@@ -330,7 +331,14 @@ std::string encode_create_collection(std::string_view name, const collection_opt
     if (!o.configuration_json.empty()) {
         w.key("configuration").raw(o.configuration_json);
     } else if (!o.space.empty()) {
-        w.key("configuration").begin_object().key("hnsw").begin_object().key("space").string(o.space).end_object().end_object();
+        w.key("configuration")
+            .begin_object()
+            .key("hnsw")
+            .begin_object()
+            .key("space")
+            .string(o.space)
+            .end_object()
+            .end_object();
     }
     w.key("get_or_create").boolean(get_or_create);
     w.end_object();
@@ -367,8 +375,10 @@ error_body decode_error(std::string& body) {
             od::field f = take(std::move(field_result), "error field");
             std::string_view key = take(f.unescaped_key(), "error key");
             od::value v = f.value();
-            if (key == "error") e.name = std::string(take(v.get_string(), "error name"));
-            else if (key == "message") e.message = std::string(take(v.get_string(), "error message"));
+            if (key == "error")
+                e.name = std::string(take(v.get_string(), "error name"));
+            else if (key == "message")
+                e.message = std::string(take(v.get_string(), "error message"));
         }
         return e;
     } catch (const json::decode_error&) {
@@ -401,12 +411,18 @@ get_result decode_get(std::string& body) {
         std::string_view key = take(f.unescaped_key(), "get result key");
         od::value v = f.value();
         if (field_is_null(v, key)) continue;
-        if (key == "ids") r.ids = read_string_array(v, "ids");
-        else if (key == "embeddings") r.embeddings = read_embeddings(v);
-        else if (key == "documents") r.documents = read_optional_strings(v, "documents");
-        else if (key == "metadatas") r.metadatas = read_metadatas(v);
-        else if (key == "uris") r.uris = read_optional_strings(v, "uris");
-        else if (key == "include") r.included = read_include(v);
+        if (key == "ids")
+            r.ids = read_string_array(v, "ids");
+        else if (key == "embeddings")
+            r.embeddings = read_embeddings(v);
+        else if (key == "documents")
+            r.documents = read_optional_strings(v, "documents");
+        else if (key == "metadatas")
+            r.metadatas = read_metadatas(v);
+        else if (key == "uris")
+            r.uris = read_optional_strings(v, "uris");
+        else if (key == "include")
+            r.included = read_include(v);
     }
     return r;
 }
@@ -439,12 +455,18 @@ query_result decode_query(std::string& body) {
                 continue;
             }
             query_hits& h = at(i++);
-            if (key == "ids") h.ids = read_string_array(q, "ids");
-            else if (key == "embeddings") h.embeddings = read_embeddings(q);
-            else if (key == "documents") h.documents = read_optional_strings(q, "documents");
-            else if (key == "metadatas") h.metadatas = read_metadatas(q);
-            else if (key == "uris") h.uris = read_optional_strings(q, "uris");
-            else if (key == "distances") h.distances = read_floats(q, "distances");
+            if (key == "ids")
+                h.ids = read_string_array(q, "ids");
+            else if (key == "embeddings")
+                h.embeddings = read_embeddings(q);
+            else if (key == "documents")
+                h.documents = read_optional_strings(q, "documents");
+            else if (key == "metadatas")
+                h.metadatas = read_metadatas(q);
+            else if (key == "uris")
+                h.uris = read_optional_strings(q, "uris");
+            else if (key == "distances")
+                h.distances = read_floats(q, "distances");
         }
     }
     for (auto& h : r.results) h.included = r.included;
@@ -458,8 +480,10 @@ preflight_info decode_preflight(std::string& body) {
         od::field f = take(std::move(field_result), "pre-flight field");
         std::string_view key = take(f.unescaped_key(), "pre-flight key");
         od::value v = f.value();
-        if (key == "max_batch_size") p.max_batch_size = static_cast<std::size_t>(take(v.get_uint64(), "max_batch_size"));
-        else if (key == "supports_base64_encoding") p.supports_base64_encoding = take(v.get_bool(), "supports_base64_encoding");
+        if (key == "max_batch_size")
+            p.max_batch_size = static_cast<std::size_t>(take(v.get_uint64(), "max_batch_size"));
+        else if (key == "supports_base64_encoding")
+            p.supports_base64_encoding = take(v.get_bool(), "supports_base64_encoding");
     }
     return p;
 }
@@ -502,9 +526,12 @@ user_identity decode_identity(std::string& body) {
         od::field f = take(std::move(field_result), "identity field");
         std::string_view key = take(f.unescaped_key(), "identity key");
         od::value v = f.value();
-        if (key == "user_id") u.user_id = std::string(take(v.get_string(), "user_id"));
-        else if (key == "tenant") u.tenant = std::string(take(v.get_string(), "tenant"));
-        else if (key == "databases") u.databases = read_string_array(v, "databases");
+        if (key == "user_id")
+            u.user_id = std::string(take(v.get_string(), "user_id"));
+        else if (key == "tenant")
+            u.tenant = std::string(take(v.get_string(), "tenant"));
+        else if (key == "databases")
+            u.databases = read_string_array(v, "databases");
     }
     return u;
 }

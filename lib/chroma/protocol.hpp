@@ -45,9 +45,9 @@ get_result decode_get(std::string& body);
 query_result decode_query(std::string& body);
 preflight_info decode_preflight(std::string& body);
 std::int64_t decode_heartbeat(std::string& body);
-std::string decode_string(std::string& body);      // a bare JSON string ("1.0.0")
-std::uint64_t decode_integer(std::string& body);   // a bare JSON integer (counts)
-std::size_t decode_deleted(std::string& body);     // {"deleted": n}, or {} -> 0
+std::string decode_string(std::string& body);     // a bare JSON string ("1.0.0")
+std::uint64_t decode_integer(std::string& body);  // a bare JSON integer (counts)
+std::size_t decode_deleted(std::string& body);    // {"deleted": n}, or {} -> 0
 user_identity decode_identity(std::string& body);
 database_info decode_database(std::string& body);
 std::vector<database_info> decode_databases(std::string& body);

@@ -111,7 +111,10 @@ response transport::request(method m, const std::string& url, std::string_view b
             curl_easy_setopt(c, CURLOPT_POST, 1L);
             curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
             curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m == method::post ? nullptr : m == method::put ? "PUT" : "DELETE");
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+                             m == method::post  ? nullptr
+                             : m == method::put ? "PUT"
+                                                : "DELETE");
             break;
     }
     h->error[0] = '\0';

@@ -10,7 +10,8 @@ od::parser& thread_parser() {
 }
 
 od::document parse(std::string& body) {
-    if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
+        body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
     od::document doc;
     auto ec = thread_parser().iterate(body.data(), body.size(), body.capacity()).get(doc);
     check(ec, "document");
@@ -25,13 +26,6 @@ void check(simdjson::error_code ec, std::string_view what) {
 
 namespace {
 
-template <typename T>
-T take(simdjson::simdjson_result<T> r, std::string_view what) {
-    T value;
-    check(std::move(r).get(value), what);
-    return value;
-}
-
 metadata_value read_array(od::array arr) {
     // Element type decides the array's kind; mixed arrays are rejected (Chroma never stores them).
     metadata_value::array_string strings;
@@ -44,14 +38,19 @@ metadata_value read_array(od::array arr) {
         od::json_type t = take(v.type(), "metadata array element type");
         int k;
         switch (t) {
-            case od::json_type::string: k = 0; break;
+            case od::json_type::string:
+                k = 0;
+                break;
             case od::json_type::number: {
                 od::number_type nt = take(v.get_number_type(), "metadata number");
                 k = nt == od::number_type::floating_point_number ? 2 : 1;
                 break;
             }
-            case od::json_type::boolean: k = 3; break;
-            default: throw decode_error("metadata array holds a null, an array or an object");
+            case od::json_type::boolean:
+                k = 3;
+                break;
+            default:
+                throw decode_error("metadata array holds a null, an array or an object");
         }
         if (kind == -1) kind = k;
         // An int inside a float array (e.g. [1.5, 2]) stays a float array.
@@ -63,18 +62,31 @@ metadata_value read_array(od::array arr) {
         }
         if (k != kind) throw decode_error("metadata array mixes types");
         switch (k) {
-            case 0: strings.emplace_back(take(v.get_string(), "metadata string")); break;
-            case 1: ints.push_back(take(v.get_int64(), "metadata integer")); break;
-            case 2: floats.push_back(take(v.get_double(), "metadata float")); break;
-            default: bools.push_back(take(v.get_bool(), "metadata bool")); break;
+            case 0:
+                strings.emplace_back(take(v.get_string(), "metadata string"));
+                break;
+            case 1:
+                ints.push_back(take(v.get_int64(), "metadata integer"));
+                break;
+            case 2:
+                floats.push_back(take(v.get_double(), "metadata float"));
+                break;
+            default:
+                bools.push_back(take(v.get_bool(), "metadata bool"));
+                break;
         }
     }
     switch (kind) {
-        case 0: return metadata_value(std::move(strings));
-        case 1: return metadata_value(std::move(ints));
-        case 2: return metadata_value(std::move(floats));
-        case 3: return metadata_value(std::move(bools));
-        default: return metadata_value(metadata_value::array_string{});
+        case 0:
+            return metadata_value(std::move(strings));
+        case 1:
+            return metadata_value(std::move(ints));
+        case 2:
+            return metadata_value(std::move(floats));
+        case 3:
+            return metadata_value(std::move(bools));
+        default:
+            return metadata_value(metadata_value::array_string{});
     }
 }
 
@@ -83,19 +95,24 @@ metadata_value read_array(od::array arr) {
 metadata_value read_metadata_value(od::value v) {
     od::json_type t = take(v.type(), "metadata value type");
     switch (t) {
-        case od::json_type::null: return metadata_value(nullptr);
-        case od::json_type::boolean: return metadata_value(take(v.get_bool(), "metadata bool"));
-        case od::json_type::string: return metadata_value(std::string(take(v.get_string(), "metadata string")));
+        case od::json_type::null:
+            return metadata_value(nullptr);
+        case od::json_type::boolean:
+            return metadata_value(take(v.get_bool(), "metadata bool"));
+        case od::json_type::string:
+            return metadata_value(std::string(take(v.get_string(), "metadata string")));
         case od::json_type::number: {
             od::number_type nt = take(v.get_number_type(), "metadata number");
-            if (nt == od::number_type::floating_point_number) return metadata_value(take(v.get_double(), "metadata float"));
+            if (nt == od::number_type::floating_point_number)
+                return metadata_value(take(v.get_double(), "metadata float"));
             if (nt == od::number_type::unsigned_integer) {
                 // Above INT64_MAX: Chroma itself stores such a value as a float.
                 return metadata_value(static_cast<double>(take(v.get_uint64(), "metadata integer")));
             }
             return metadata_value(take(v.get_int64(), "metadata integer"));
         }
-        case od::json_type::array: return read_array(take(v.get_array(), "metadata array"));
+        case od::json_type::array:
+            return read_array(take(v.get_array(), "metadata array"));
         case od::json_type::object: {
             // Chroma has typed objects (e.g. sparse vectors, {"#type": ...}); keep them as text.
             std::string_view raw = take(take(v.get_object(), "metadata object").raw_json(), "metadata object");
@@ -131,7 +148,8 @@ std::string compact_object(std::string_view text, std::size_t keys) {
     if (ec) throw decode_error(fmt::format("not valid JSON ({})", simdjson::error_message(ec)));
     simdjson::dom::object obj;
     if (root.get_object().get(obj)) throw decode_error("not a JSON object");
-    if (obj.size() != keys) throw decode_error(fmt::format("a JSON object with {} key(s) expected, got {}", keys, obj.size()));
+    if (obj.size() != keys)
+        throw decode_error(fmt::format("a JSON object with {} key(s) expected, got {}", keys, obj.size()));
     return simdjson::minify(root);
 }
 

@@ -29,6 +29,14 @@ od::document parse(std::string& body);
 /// Converts a simdjson error into decode_error when set.
 void check(simdjson::error_code ec, std::string_view what);
 
+/// The value of a simdjson result, or decode_error naming `what`.
+template <typename T>
+T take(simdjson::simdjson_result<T> r, std::string_view what) {
+    T value{};
+    check(std::move(r).get(value), what);
+    return value;
+}
+
 /// Reads a metadata object (values: null, bool, int, float, string, arrays of one type).
 metadata read_metadata(od::object obj);
 /// Reads a metadata value.

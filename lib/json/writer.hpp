@@ -14,10 +14,28 @@ class writer {
 public:
     explicit writer(std::string& out) : out_(out) {}
 
-    writer& begin_object() { sep(); out_.push_back('{'); first_ = true; return *this; }
-    writer& end_object() { out_.push_back('}'); first_ = false; return *this; }
-    writer& begin_array() { sep(); out_.push_back('['); first_ = true; return *this; }
-    writer& end_array() { out_.push_back(']'); first_ = false; return *this; }
+    writer& begin_object() {
+        sep();
+        out_.push_back('{');
+        first_ = true;
+        return *this;
+    }
+    writer& end_object() {
+        out_.push_back('}');
+        first_ = false;
+        return *this;
+    }
+    writer& begin_array() {
+        sep();
+        out_.push_back('[');
+        first_ = true;
+        return *this;
+    }
+    writer& end_array() {
+        out_.push_back(']');
+        first_ = false;
+        return *this;
+    }
     /// An object key; the next value follows without a comma.
     writer& key(std::string_view k);
     writer& string(std::string_view s);

@@ -38,8 +38,8 @@ void check_config(const client_config& c) {
     }
     if (primaries > 1) bad("instances", "at most one instance may be the primary");
     if (c.write_quorum < 1 || c.write_quorum > c.instances.size()) {
-        bad("write_quorum", fmt::format("must be between 1 and the number of instances ({}), got {}", c.instances.size(),
-                                        c.write_quorum));
+        bad("write_quorum", fmt::format("must be between 1 and the number of instances ({}), got {}",
+                                        c.instances.size(), c.write_quorum));
     }
     if (c.replica_read_ratio < 0 || c.replica_read_ratio > 1) bad("replica_read_ratio", "must be between 0 and 1");
     if (c.sync_interval.count() <= 0) bad("sync_interval", "must be positive");
@@ -67,7 +67,9 @@ write_receipt collection::upsert(const record_set& records) const {
 write_receipt collection::update(const record_set& records) const {
     return impl_->write_records(name_, wal::op_kind::update, records);
 }
-write_receipt collection::delete_records(const delete_options& selector) const { return impl_->write_delete(name_, selector); }
+write_receipt collection::delete_records(const delete_options& selector) const {
+    return impl_->write_delete(name_, selector);
+}
 
 write_receipt collection::delete_document(std::string_view document_id, std::string_view key) const {
     delete_options d;

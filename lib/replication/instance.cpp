@@ -11,7 +11,8 @@ std::string redact_url(const std::string& url) {
     const auto at = url.find('@', host);
     const auto slash = url.find('/', host);
     std::string out = url;
-    if (at != std::string::npos && (slash == std::string::npos || at < slash)) out = url.substr(0, host) + url.substr(at + 1);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash))
+        out = url.substr(0, host) + url.substr(at + 1);
     const auto query = out.find('?');
     if (query != std::string::npos) out.erase(query);
     return out;

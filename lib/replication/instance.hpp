@@ -33,7 +33,10 @@ public:
     /// Records a failed request or heartbeat. Returns true when the instance just went down.
     bool report_failure(const std::string& error);
     bool healthy() const noexcept { return healthy_.load(std::memory_order_acquire); }
-    void set_thresholds(int down_after, int up_after) { down_after_ = down_after; up_after_ = up_after; }
+    void set_thresholds(int down_after, int up_after) {
+        down_after_ = down_after;
+        up_after_ = up_after;
+    }
     struct health_snapshot {
         bool healthy;
         std::string last_error;

@@ -23,7 +23,8 @@ constexpr std::size_t read_batch_entries = 256;
 constexpr std::size_t read_batch_bytes = 24u << 20;
 
 std::string new_entry_id() {
-    thread_local std::mt19937_64 rng{std::random_device{}() ^ (static_cast<std::uint64_t>(std::random_device{}()) << 32)};
+    thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                     (static_cast<std::uint64_t>(std::random_device{}()) << 32)};
     const std::uint64_t a = rng(), b = rng();
     // RFC 4122 version 4 layout.
     return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", static_cast<std::uint32_t>(a >> 32),
@@ -37,10 +38,14 @@ bool is_record_op(wal::op_kind op) {
 
 const char* route(wal::op_kind op) {
     switch (op) {
-        case wal::op_kind::add: return "add";
-        case wal::op_kind::upsert: return "upsert";
-        case wal::op_kind::update: return "update";
-        default: return "";
+        case wal::op_kind::add:
+            return "add";
+        case wal::op_kind::upsert:
+            return "upsert";
+        case wal::op_kind::update:
+            return "update";
+        default:
+            return "";
     }
 }
 
@@ -85,9 +90,7 @@ void replicated_client::stop_background() {
         sync_wake_ = true;
     }
     sync_cv_.notify_all();
-    {
-        std::lock_guard<std::mutex> lock(health_sleep_mutex_);
-    }
+    { std::lock_guard<std::mutex> lock(health_sleep_mutex_); }
     health_cv_.notify_all();
     if (sync_thread_.joinable()) sync_thread_.join();
     for (auto& t : health_threads_) {
@@ -120,7 +123,8 @@ void replicated_client::note_written(const std::string& collection, std::int64_t
 // ---------------------------------------------------------------------------------------------
 // Write path
 
-write_receipt replicated_client::write_records(const std::string& collection, wal::op_kind op, const record_set& records) {
+write_receipt replicated_client::write_records(const std::string& collection, wal::op_kind op,
+                                               const record_set& records) {
     validate_records(records, op == wal::op_kind::add      ? write_op::add
                               : op == wal::op_kind::upsert ? write_op::upsert
                                                            : write_op::update);
@@ -203,7 +207,8 @@ write_receipt replicated_client::write_entry(const std::string& collection, wal:
             // Every instance that answered said the request is invalid: it never will be valid.
             store_->set_state(fresh.lane_id, fresh.position, wal::entry_state::rejected, rejection->error);
             wake_sync();  // lets lagging instances step over it
-            if (rejection->status == 404) throw not_found(rejection->status, rejection->error_name, rejection->server_message, what);
+            if (rejection->status == 404)
+                throw not_found(rejection->status, rejection->error_name, rejection->server_message, what);
             throw write_rejected(rejection->status, rejection->error_name, rejection->server_message, what);
         }
         if (config_.queue_when_unavailable) {
@@ -309,7 +314,8 @@ apply_result replicated_client::apply_through(instance_state& inst, std::int64_t
                                      key.collection, attempts, e.what()));
                     used = 1;
                 }
-                inst.report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started), false);
+                inst.report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started),
+                                    false);
                 const std::int64_t last = rest[used - 1].position;
                 lock->advance(last);  // durable before the next request: at most one request re-applied
                 applied = last;
@@ -374,13 +380,17 @@ std::size_t replicated_client::apply_front(instance_state& inst, const wal::lane
             c.has_documents = p.has_documents;
             c.has_metadatas = p.has_metadatas;
             c.has_uris = p.has_uris;
-            c.ids.assign(p.ids.begin() + static_cast<std::ptrdiff_t>(start), p.ids.begin() + static_cast<std::ptrdiff_t>(start + n));
+            c.ids.assign(p.ids.begin() + static_cast<std::ptrdiff_t>(start),
+                         p.ids.begin() + static_cast<std::ptrdiff_t>(start + n));
             if (!p.embeddings.empty()) {
                 c.embeddings.assign(p.embeddings.begin() + static_cast<std::ptrdiff_t>(start * p.dim),
                                     p.embeddings.begin() + static_cast<std::ptrdiff_t>((start + n) * p.dim));
             }
-            auto slice = [&](const std::vector<std::optional<std::string>>& v, std::vector<std::optional<std::string>>& out) {
-                if (!v.empty()) out.assign(v.begin() + static_cast<std::ptrdiff_t>(start), v.begin() + static_cast<std::ptrdiff_t>(start + n));
+            auto slice = [&](const std::vector<std::optional<std::string>>& v,
+                             std::vector<std::optional<std::string>>& out) {
+                if (!v.empty())
+                    out.assign(v.begin() + static_cast<std::ptrdiff_t>(start),
+                               v.begin() + static_cast<std::ptrdiff_t>(start + n));
             };
             slice(p.documents, c.documents);
             slice(p.metadatas, c.metadatas);
@@ -392,7 +402,8 @@ std::size_t replicated_client::apply_front(instance_state& inst, const wal::lane
     auto send = [&](const std::vector<const wal::records_payload*>& ptrs) {
         std::string body;
         wal::write_records_body(body, ptrs, base64);
-        const std::string what = fmt::format("{} to collection '{}' on {}", route(first.op), key.collection, inst.name());
+        const std::string what =
+            fmt::format("{} to collection '{}' on {}", route(first.op), key.collection, inst.name());
         for (int attempt = 0;; ++attempt) {
             chroma_collection c = inst.resolve(key.collection);
             try {
@@ -416,7 +427,8 @@ std::size_t replicated_client::apply_front(instance_state& inst, const wal::lane
 
 void replicated_client::apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e) {
     chroma_connection& conn = inst.conn();
-    const std::string what = fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), key.collection, inst.name());
+    const std::string what =
+        fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), key.collection, inst.name());
     switch (e.op) {
         case wal::op_kind::create_collection: {
             auto r = conn.call(method::post, conn.collections_base, e.payload, what);
@@ -465,7 +477,8 @@ void replicated_client::apply_single(instance_state& inst, const wal::lane_key& 
                 }
             }
         }
-        default: throw error(fmt::format("{}: unexpected operation in the log", what));
+        default:
+            throw error(fmt::format("{}: unexpected operation in the log", what));
     }
 }
 
@@ -584,7 +597,8 @@ bool replicated_client::wait_until_synced(std::chrono::milliseconds timeout) {
 std::size_t replicated_client::replay_dead_letters() {
     std::size_t ok = 0;
     for (const auto& d : store_->dead_letters(1000)) {
-        auto it = std::find_if(instances_.begin(), instances_.end(), [&](const auto& i) { return i->name() == d.instance; });
+        auto it =
+            std::find_if(instances_.begin(), instances_.end(), [&](const auto& i) { return i->name() == d.instance; });
         if (it == instances_.end()) continue;
         auto e = store_->read_entry(d.lane_id, d.position);
         if (!e) continue;
@@ -613,7 +627,8 @@ std::vector<instance_state*> replicated_client::read_order() {
     std::shuffle(replicas.begin(), replicas.end(), rng);
     std::vector<instance_state*> out;
     switch (config_.read_policy) {
-        case read_policy::primary_only: return primaries;
+        case read_policy::primary_only:
+            return primaries;
         case read_policy::primary_preferred:
             out = primaries;
             out.insert(out.end(), replicas.begin(), replicas.end());
@@ -684,7 +699,8 @@ void replicated_client::read(const std::string& collection, read_options options
             try {
                 chroma_collection c = inst->resolve(collection);
                 f(c);
-                inst->report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started), false);
+                inst->report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started),
+                                     false);
                 return;
             } catch (const not_found&) {
                 inst->forget(collection);
@@ -739,7 +755,8 @@ chromawal::status replicated_client::status() {
         s.log.rejected = c.rejected;
         s.log.abandoned = c.abandoned;
         s.log.dead = c.dead;
-        s.log.oldest_pending_age_seconds = c.oldest_pending_created_at > 0 ? std::max(0.0, now - c.oldest_pending_created_at) : 0;
+        s.log.oldest_pending_age_seconds =
+            c.oldest_pending_created_at > 0 ? std::max(0.0, now - c.oldest_pending_created_at) : 0;
     } catch (const log_unavailable& e) {
         s.log.reachable = false;
         s.log.error = e.what();

@@ -69,8 +69,8 @@ private:
     };
     wal::lane_key key_for(const std::string& collection) const;
     write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload);
-    apply_result apply_through(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key, std::int64_t target,
-                               const wal::entry* fresh, bool live);
+    apply_result apply_through(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
+                               std::int64_t target, const wal::entry* fresh, bool live);
     /// Applies entries from the front of `batch` (at least one) and returns how many it consumed.
     std::size_t apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch);
     void apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e);

@@ -62,21 +62,28 @@ std::string status::to_prometheus() const {
     line("chromawal_log_oldest_pending_age_seconds", "", log.oldest_pending_age_seconds);
     out += "# TYPE chromawal_sync_running gauge\n";
     line("chromawal_sync_running", "", sync_running ? 1 : 0);
-    const char* metrics[][2] = {{"chromawal_instance_healthy", "gauge"},     {"chromawal_instance_lag_entries", "gauge"},
-                                {"chromawal_instance_lag_seconds", "gauge"}, {"chromawal_instance_applied_entries", "counter"},
-                                {"chromawal_instance_success_rate", "gauge"}, {"chromawal_instance_latency_ms", "gauge"}};
+    const char* metrics[][2] = {
+        {"chromawal_instance_healthy", "gauge"},      {"chromawal_instance_lag_entries", "gauge"},
+        {"chromawal_instance_lag_seconds", "gauge"},  {"chromawal_instance_applied_entries", "counter"},
+        {"chromawal_instance_success_rate", "gauge"}, {"chromawal_instance_latency_ms", "gauge"}};
     for (const auto& m : metrics) {
         out += fmt::format("# TYPE {} {}\n", m[0], m[1]);
         for (const auto& i : instances) {
             const std::string labels = fmt::format("instance=\"{}\"", i.name);
             const std::string name = m[0];
             double v = 0;
-            if (name == "chromawal_instance_healthy") v = i.healthy ? 1 : 0;
-            else if (name == "chromawal_instance_lag_entries") v = static_cast<double>(i.lag_entries);
-            else if (name == "chromawal_instance_lag_seconds") v = i.lag_seconds;
-            else if (name == "chromawal_instance_applied_entries") v = static_cast<double>(i.applied);
-            else if (name == "chromawal_instance_success_rate") v = i.success_rate;
-            else v = i.latency_ms;
+            if (name == "chromawal_instance_healthy")
+                v = i.healthy ? 1 : 0;
+            else if (name == "chromawal_instance_lag_entries")
+                v = static_cast<double>(i.lag_entries);
+            else if (name == "chromawal_instance_lag_seconds")
+                v = i.lag_seconds;
+            else if (name == "chromawal_instance_applied_entries")
+                v = static_cast<double>(i.applied);
+            else if (name == "chromawal_instance_success_rate")
+                v = i.success_rate;
+            else
+                v = i.latency_ms;
             line(m[0], labels, v);
         }
     }
@@ -97,8 +104,8 @@ long long env_int(const char* name, long long min, long long max, long long fall
     errno = 0;
     const long long x = std::strtoll(v, &end, 10);
     if (errno || end == v || *end || x < min || x > max) {
-        throw invalid_argument(fmt::format("invalid configuration: {}: expected an integer in [{}, {}], got '{}'", name,
-                                           min, max, v));
+        throw invalid_argument(
+            fmt::format("invalid configuration: {}: expected an integer in [{}, {}], got '{}'", name, min, max, v));
     }
     return x;
 }
@@ -135,14 +142,19 @@ client_config client_config::from_env() {
     c.write_quorum = static_cast<std::size_t>(env_int("CHROMAWAL_WRITE_QUORUM", 1, 64, 1));
     if (const char* v = env("CHROMAWAL_READ_POLICY")) {
         const std::string p(v);
-        if (p == "primary_only") c.read_policy = read_policy::primary_only;
-        else if (p == "primary_preferred") c.read_policy = read_policy::primary_preferred;
-        else if (p == "replica_ratio") c.read_policy = read_policy::replica_ratio;
-        else if (p == "nearest") c.read_policy = read_policy::nearest;
+        if (p == "primary_only")
+            c.read_policy = read_policy::primary_only;
+        else if (p == "primary_preferred")
+            c.read_policy = read_policy::primary_preferred;
+        else if (p == "replica_ratio")
+            c.read_policy = read_policy::replica_ratio;
+        else if (p == "nearest")
+            c.read_policy = read_policy::nearest;
         else {
-            throw invalid_argument(fmt::format("invalid configuration: CHROMAWAL_READ_POLICY: expected primary_only, "
-                                               "primary_preferred, replica_ratio or nearest, got '{}'",
-                                               p));
+            throw invalid_argument(
+                fmt::format("invalid configuration: CHROMAWAL_READ_POLICY: expected primary_only, "
+                            "primary_preferred, replica_ratio or nearest, got '{}'",
+                            p));
         }
     }
     if (const char* v = env("CHROMAWAL_READ_REPLICA_RATIO")) {
@@ -155,14 +167,17 @@ client_config client_config::from_env() {
         c.replica_read_ratio = r;
         if (!env("CHROMAWAL_READ_POLICY")) c.read_policy = read_policy::replica_ratio;
     }
-    c.sync_interval = std::chrono::milliseconds(env_int("CHROMAWAL_SYNC_INTERVAL_MS", 1, 3600000, c.sync_interval.count()));
+    c.sync_interval =
+        std::chrono::milliseconds(env_int("CHROMAWAL_SYNC_INTERVAL_MS", 1, 3600000, c.sync_interval.count()));
     c.health_interval =
         std::chrono::milliseconds(env_int("CHROMAWAL_HEALTH_INTERVAL_MS", 1, 3600000, c.health_interval.count()));
     const auto timeout = std::chrono::milliseconds(env_int("CHROMAWAL_REQUEST_TIMEOUT_MS", 1, 3600000, 30000));
     if (const char* v = env("CHROMAWAL_QUEUE_WHEN_UNAVAILABLE")) {
         const std::string q(v);
-        if (q == "true" || q == "1" || q == "yes") c.queue_when_unavailable = true;
-        else if (q == "false" || q == "0" || q == "no") c.queue_when_unavailable = false;
+        if (q == "true" || q == "1" || q == "yes")
+            c.queue_when_unavailable = true;
+        else if (q == "false" || q == "0" || q == "no")
+            c.queue_when_unavailable = false;
         else {
             throw invalid_argument(fmt::format(
                 "invalid configuration: CHROMAWAL_QUEUE_WHEN_UNAVAILABLE: expected true or false, got '{}'", q));

@@ -79,8 +79,8 @@ struct appended {
 struct lane_progress {
     std::int64_t lane_id = 0;
     lane_key key;
-    std::int64_t head = 0;     ///< highest committed position
-    std::int64_t applied = 0;  ///< the instance's applied position
+    std::int64_t head = 0;                   ///< highest committed position
+    std::int64_t applied = 0;                ///< the instance's applied position
     double oldest_unapplied_created_at = 0;  ///< of the entry at applied + 1; 0 when none
 };
 

@@ -70,7 +70,8 @@ public:
         } else {
             for (std::size_t i = 0; i < n; ++i) {
                 std::uint32_t u = 0;
-                for (int b = 0; b < 4; ++b) u |= std::uint32_t{static_cast<std::uint8_t>(data_[pos_ + i * 4 + b])} << (8 * b);
+                for (int b = 0; b < 4; ++b)
+                    u |= std::uint32_t{static_cast<std::uint8_t>(data_[pos_ + i * 4 + b])} << (8 * b);
                 std::memcpy(out + i, &u, 4);
             }
         }

@@ -325,6 +325,7 @@ std::string col_bytes(const PGresult* r, int row, int col) {
 // Statements
 
 enum class stmt : int {
+    append_one_lane,
     append,
     lookup_ids,
     lane_find,
@@ -386,6 +387,19 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         st.sql = in_schema(sql, quoted);
         st.types = std::move(types);
     };
+    // The common case, every entry in one lane, in one plain statement (no PL/pgSQL): the
+    // UPDATE takes the lane's positions and its row lock, held until commit. No row when the
+    // lane does not exist yet.
+    def(stmt::append_one_lane,
+        "WITH lane AS ("
+        "  UPDATE S.lanes SET next_position = next_position + cardinality($4::text[]) "
+        "  WHERE tenant = $1 AND database = $2 AND collection = $3 "
+        "  RETURNING lane_id, next_position - cardinality($4::text[]) AS first_position) "
+        "INSERT INTO S.entries (lane_id, position, idempotency_id, op, payload) "
+        "SELECT lane.lane_id, lane.first_position + u.i - 1, u.idempotency_id, u.op, u.payload "
+        "FROM lane, unnest($4::text[], $5::int2[], $6::bytea[]) WITH ORDINALITY AS u(idempotency_id, op, payload, i) "
+        "RETURNING lane_id, position",
+        {oid_text, oid_text, oid_text, oid_text_array, oid_int2_array, oid_bytea_array});
     def(stmt::append,
         "SELECT out_ord, out_lane_id, out_position FROM S.append_entries($1, $2, $3, $4, $5, $6) ORDER BY out_ord",
         {oid_text_array, oid_text_array, oid_text_array, oid_text_array, oid_int2_array, oid_bytea_array});
@@ -499,8 +513,11 @@ const std::vector<migration>& migrations() {
     created_at timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT lanes_key UNIQUE (tenant, database, collection)
 ) WITH (fillfactor = 50))sql",
+             // No foreign keys to lanes: its rows are updated by every append, and a key-share
+             // lock from each insert (or advance) would add a WAL record or a MultiXact to that
+             // hot row. Every writer of lane_id takes it from lanes; lanes are never deleted.
              R"sql(CREATE TABLE S.entries (
-    lane_id bigint NOT NULL REFERENCES S.lanes (lane_id),
+    lane_id bigint NOT NULL,
     position bigint NOT NULL,
     idempotency_id text NOT NULL,
     op smallint NOT NULL,
@@ -516,7 +533,7 @@ const std::vector<migration>& migrations() {
              "CREATE INDEX entries_pending ON S.entries (lane_id, position) WHERE state = 0",
              R"sql(CREATE TABLE S.instance_positions (
     instance text NOT NULL,
-    lane_id bigint NOT NULL REFERENCES S.lanes (lane_id),
+    lane_id bigint NOT NULL,
     applied_position bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (instance, lane_id)
@@ -1217,34 +1234,63 @@ void pg_log_store::migrate() {
 std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries) {
     if (entries.empty()) return {};
     const std::size_t n = entries.size();
+    const lane_key& first_lane = entries.front().lane;
+    const bool one_lane =
+        std::all_of(entries.begin(), entries.end(), [&](const new_entry& e) { return e.lane == first_lane; });
+
+    std::vector<std::string_view> ids;
+    ids.reserve(n);
+    for (const auto& e : entries) ids.emplace_back(e.idempotency_id);
     params p;
-    {
-        std::vector<std::string_view> tenants, databases, collections, ids;
+    if (one_lane) {
+        p.text(first_lane.tenant).text(first_lane.database).text(first_lane.collection).text_array(ids);
+    } else {
+        std::vector<std::string_view> tenants, databases, collections;
         tenants.reserve(n);
         databases.reserve(n);
         collections.reserve(n);
-        ids.reserve(n);
         for (const auto& e : entries) {
             tenants.emplace_back(e.lane.tenant);
             databases.emplace_back(e.lane.database);
             collections.emplace_back(e.lane.collection);
-            ids.emplace_back(e.idempotency_id);
         }
         p.text_array(tenants).text_array(databases).text_array(collections).text_array(ids);
-        p.array(oid_int2, entries, [](std::string& s, const new_entry& e) {
-            put_u16(s, static_cast<std::uint16_t>(static_cast<std::int16_t>(e.op)));
-        });
-        p.array(oid_bytea, entries, [](std::string& s, const new_entry& e) { s += e.payload; });
     }
+    p.array(oid_int2, entries, [](std::string& s, const new_entry& e) {
+        put_u16(s, static_cast<std::uint16_t>(static_cast<std::int16_t>(e.op)));
+    });
+    p.array(oid_bytea, entries, [](std::string& s, const new_entry& e) { s += e.payload; });
 
+    // One statement, hence one transaction and one round trip (two when a lane is new).
     auto run_append = [&](connection& c) {
+        std::vector<appended> out(n);
+        if (one_lane) {
+            result r = pool_->run(c, stmt::append_one_lane, p, statement_deadline());
+            if (PQntuples(r.get()) == 0) {
+                // A new lane: create it (nothing was written), then append again.
+                params k;
+                k.text(first_lane.tenant).text(first_lane.database).text(first_lane.collection);
+                pool_->run(c, stmt::lane_insert, k, statement_deadline());
+                r = pool_->run(c, stmt::append_one_lane, p, statement_deadline());
+            }
+            if (PQntuples(r.get()) != static_cast<int>(n)) {
+                throw pg_failure("append wrote " + std::to_string(PQntuples(r.get())) + " rows for " +
+                                     std::to_string(n) + " entries",
+                                 false);
+            }
+            const std::int64_t lane = col_i64(r.get(), 0, 0);
+            std::int64_t first = std::numeric_limits<std::int64_t>::max();
+            for (int i = 0; i < static_cast<int>(n); ++i) first = std::min(first, col_i64(r.get(), i, 1));
+            // The statement numbers the entries first, first + 1, ... in the order given.
+            for (std::size_t i = 0; i < n; ++i) out[i] = appended{lane, first + static_cast<std::int64_t>(i)};
+            return out;
+        }
         result r = pool_->run(c, stmt::append, p, statement_deadline());
         if (PQntuples(r.get()) != static_cast<int>(n)) {
             throw pg_failure("append_entries returned " + std::to_string(PQntuples(r.get())) + " rows for " +
                                  std::to_string(n) + " entries",
                              false);
         }
-        std::vector<appended> out(n);
         for (int i = 0; i < static_cast<int>(n); ++i) {
             auto ord = col_i32(r.get(), i, 0);
             if (ord < 1 || ord > static_cast<int>(n)) throw pg_failure("append_entries: bad ordinal", false);
@@ -1296,9 +1342,6 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
             }
             if (!is_duplicate(e)) throw;
         }
-        std::vector<std::string_view> ids;
-        ids.reserve(n);
-        for (const auto& e : entries) ids.emplace_back(e.idempotency_id);
         params q;
         q.text_array(ids);
         result r = pool_->run(*l, stmt::lookup_ids, q, statement_deadline());

@@ -7,11 +7,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -119,6 +122,25 @@ private:
     int fd_ = -1;
     int port_ = 0;
 };
+
+// SIGSTOP takes effect asynchronously: chroma_server::pause() can return while some of the
+// server's threads still run (and answer one more request). True once every thread of `pid`
+// is stopped, read from /proc.
+bool all_threads_stopped(pid_t pid) {
+    std::error_code ec;
+    bool any = false;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream in(task.path() / "stat");
+        std::string stat;
+        std::getline(in, stat);
+        const std::size_t paren = stat.rfind(')');  // "tid (comm) S ...": the state follows the name
+        if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+        const char state = stat[paren + 2];
+        if (state != 'T' && state != 't') return false;
+        any = true;
+    }
+    return any && !ec;
+}
 
 cw::record_set points(const std::vector<std::string>& ids, const std::vector<float>& flat, std::size_t dim) {
     cw::record_set r;
@@ -549,6 +571,9 @@ TEST_CASE("a hung server -> timeout_error within about the request timeout; afte
         chromawal_test::chroma_server& s;
         ~resume_on_exit() { s.resume(); }
     } resume_guard{server};
+    const auto stop_deadline = steady::now() + 5s;
+    while (!all_threads_stopped(server.pid()) && steady::now() < stop_deadline) std::this_thread::yield();
+    REQUIRE(all_threads_stopped(server.pid()));
 
     auto expect_timeout = [&](const char* what, const std::function<void()>& f) {
         CAPTURE(what);

@@ -92,12 +92,6 @@ private:
     PGconn* c_;
 };
 
-/// The SQL path of append(), for driving transactions by hand.
-std::string append_sql(const std::string& schema, const lane_key& k, const std::string& id) {
-    return "SELECT out_position FROM " + schema + ".append_entries(ARRAY['" + k.tenant + "'], ARRAY['" + k.database +
-           "'], ARRAY['" + k.collection + "'], ARRAY['" + id + "'], ARRAY[1]::int2[], ARRAY['\\x00'::bytea])";
-}
-
 /// Reads everything after the instance's applied position, the way an applier does, and
 /// advances past it. Returns the positions seen.
 std::vector<std::int64_t> drain(pg_log_store& store, const std::string& instance, std::int64_t lane) {
@@ -317,78 +311,88 @@ TEST_CASE("pg_log_store: positions are gapless under 8 concurrent appenders", "[
 
 // The ordering contract. With a sequence or BIGSERIAL, transaction B (started after A) would get
 // position p+1 and commit while A is still open; a reader that keeps `position > last` would
-// then see p+1, move past it, and never see p. Here the lane counter is taken inside the
-// appending transaction, so B waits for A: p becomes visible before p+1.
-TEST_CASE("pg_log_store: a later transaction cannot commit a position before an earlier one", "[pg_log_store]") {
+// then see p+1, move past it, and never see p. Here A is the store's own append, held open
+// after it took its position by a test trigger that waits for an advisory lock the test holds;
+// B is a second append to the same lane. B must wait for A, and the reader must see p, p+1.
+TEST_CASE("pg_log_store: a later append cannot commit a position before an earlier one", "[pg_log_store]") {
     auto& pg = shared_pg();
     const std::string schema = fresh_schema();
-    pg_log_store store(pg.uri(), schema);
+    pg_log_store store(pg.uri(), schema, 8);
     store.migrate();
-    const lane_key k{"t", "d", "ordered"};
-    const std::int64_t lane = store.lane_id(k);
-
-    raw_conn a(pg.uri());
-    raw_conn b(pg.uri());
+    raw_conn gate(pg.uri());
     raw_conn watcher(pg.uri());
-    a.exec("BEGIN");
-    const std::string pa = a.exec(append_sql(schema, k, unique_id("tx-a")));
-    CHECK(pa == "1");
+    gate.exec("CREATE FUNCTION " + schema +
+              ".stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+              "IF NEW.idempotency_id LIKE 'stall-%' THEN PERFORM pg_advisory_xact_lock(4242, 4242); END IF; "
+              "RETURN NEW; END $$");
+    gate.exec("CREATE TRIGGER stall BEFORE INSERT ON " + schema + ".entries FOR EACH ROW EXECUTE FUNCTION " + schema +
+              ".stall()");
 
-    // B starts after A took its position, and tries to commit first.
-    b.exec("BEGIN");
-    REQUIRE(PQsendQuery(b.get(), append_sql(schema, k, unique_id("tx-b")).c_str()) == 1);
-    auto b_finished = [&] {
-        REQUIRE(PQconsumeInput(b.get()) == 1);
-        return PQisBusy(b.get()) == 0;
-    };
-    auto take_b_result = [&] {
-        std::string value;
-        while (PGresult* r = PQgetResult(b.get())) {
-            if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) value = PQgetvalue(r, 0, 0);
-            PQclear(r);
+    const lane_key k{"t", "d", "ordered"};
+    const lane_key other{"t", "d", "other"};
+    const std::int64_t lane = store.lane_id(k);
+    std::int64_t expected_a = 1;
+
+    // A single-lane append (one statement) and a multi-lane one (the append_entries function).
+    for (bool multi_lane : {false, true}) {
+        INFO("A spans several lanes: " << multi_lane);
+        gate.exec("SELECT pg_advisory_lock(4242, 4242)");
+
+        std::vector<new_entry> a_entries = {make_entry(k)};
+        a_entries[0].idempotency_id = unique_id("stall");
+        if (multi_lane) a_entries.insert(a_entries.begin(), make_entry(other));
+        std::vector<appended> a_out;
+        std::atomic<bool> a_done{false};
+        std::thread a([&] {
+            try {
+                a_out = store.append(a_entries);
+            } catch (const std::exception&) {
+            }
+            a_done = true;
+        });
+        // A has its position and waits in the trigger.
+        std::string a_waits;
+        for (auto t0 = steady::now(); a_waits.empty() && elapsed_ms(t0) < 10000;) {
+            a_waits = watcher.exec("SELECT pid FROM pg_stat_activity WHERE application_name = 'chromawal' "
+                                   "AND wait_event = 'advisory'");
+            if (a_waits.empty()) std::this_thread::sleep_for(5ms);
         }
-        return value;
-    };
-    auto t0 = steady::now();
-    bool b_done_while_a_open = false;
-    while (elapsed_ms(t0) < 1000) {
-        if (b_finished()) {
-            b_done_while_a_open = true;
-            break;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    std::string pb;
-    if (b_done_while_a_open) {
-        pb = take_b_result();  // what a sequence-based log allows: B is done, and commits first
-        b.exec("COMMIT");
-    } else {
-        // B is waiting for A's lane lock.
-        CHECK(watcher.exec("SELECT wait_event_type FROM pg_stat_activity WHERE pid = " +
-                           std::to_string(PQbackendPID(b.get()))) == "Lock");
-    }
+        REQUIRE_FALSE(a_waits.empty());
 
-    // A reader applying in order, between the two commits.
-    std::vector<std::int64_t> seen = drain(store, "reader", lane);
-    auto behind = store.lanes_behind("reader");
+        // B starts later and would commit first if nothing made it wait.
+        std::vector<appended> b_out;
+        std::atomic<bool> b_done{false};
+        std::thread b([&] {
+            try {
+                b_out = store.append({make_entry(k)});
+            } catch (const std::exception&) {
+            }
+            b_done = true;
+        });
+        auto t0 = steady::now();
+        while (!b_done && elapsed_ms(t0) < 1000) std::this_thread::sleep_for(5ms);
+        const bool b_done_while_a_open = b_done;
 
-    a.exec("COMMIT");
-    if (!b_done_while_a_open) {
-        auto t1 = steady::now();
-        while (!b_finished()) {
-            REQUIRE(elapsed_ms(t1) < 10000);
-            std::this_thread::sleep_for(5ms);
-        }
-        pb = take_b_result();
-        b.exec("COMMIT");
+        // A reader applying in order, while A is open.
+        std::vector<std::int64_t> seen = drain(store, "reader", lane);
+        const auto behind_while_open = store.lanes_behind("reader");
+
+        gate.exec("SELECT pg_advisory_unlock(4242, 4242)");
+        a.join();
+        b.join();
+        auto later = drain(store, "reader", lane);
+        seen.insert(seen.end(), later.begin(), later.end());
+
+        CHECK_FALSE(b_done_while_a_open);
+        CHECK(behind_while_open.empty());  // the head does not move before A commits either
+        REQUIRE(a_out.size() == a_entries.size());
+        REQUIRE(b_out.size() == 1);
+        const std::int64_t pa = a_out.back().position;
+        CHECK(pa == expected_a);
+        CHECK(b_out[0].position == pa + 1);
+        CHECK(seen == std::vector<std::int64_t>{pa, pa + 1});  // nothing skipped
+        expected_a = pa + 2;
     }
-    auto later = drain(store, "reader", lane);
-    seen.insert(seen.end(), later.begin(), later.end());
-
-    CHECK_FALSE(b_done_while_a_open);
-    CHECK(behind.empty());  // nothing committed yet: the head did not move either
-    CHECK(pb == "2");
-    CHECK(seen == std::vector<std::int64_t>{1, 2});  // nothing skipped
 }
 
 TEST_CASE("pg_log_store: a reader that keeps position > last never skips an entry", "[pg_log_store]") {

@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -81,7 +81,7 @@ struct batch_data {
 
 // `n` records "prefix-0".."prefix-(n-1)" of dimension 4 with a document_id metadata value.
 std::unique_ptr<batch_data> make_batch(const std::string& prefix, int n, const std::string& document_id = "d0",
-                                      float scale = 1.0f) {
+                                       float scale = 1.0f) {
     auto b = std::make_unique<batch_data>();
     for (int i = 0; i < n; ++i) {
         b->records.ids.push_back(prefix + "-" + std::to_string(i));

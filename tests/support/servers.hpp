@@ -22,60 +22,60 @@ namespace chromawal_test {
 // exec's), so kill9() is a real crash of the server.
 // Chroma ignores SIGTERM: stop() therefore always ends with SIGKILL after 5 s.
 class chroma_server {
- public:
-  explicit chroma_server(std::string name = "chroma");
-  ~chroma_server();  // SIGKILL if running, then removes T
-  chroma_server(const chroma_server&) = delete;
-  chroma_server& operator=(const chroma_server&) = delete;
+public:
+    explicit chroma_server(std::string name = "chroma");
+    ~chroma_server();  // SIGKILL if running, then removes T
+    chroma_server(const chroma_server&) = delete;
+    chroma_server& operator=(const chroma_server&) = delete;
 
-  // Picks a free port the first time, installs Chroma if needed (outside the
-  // deadline), spawns the server and waits for GET /api/v2/heartbeat (60 s).
-  // Throws std::runtime_error with the log tail on failure. No-op if running.
-  void start();
-  void kill9();    // SIGKILL (works on a paused server too) + reap
-  void stop();     // SIGCONT, SIGTERM, 5 s grace, SIGKILL; reap
-  void restart();  // kill9() if running, then start() on the same port and data dir
-  void pause();    // SIGSTOP: a real hang (connections are accepted, nothing answers)
-  void resume();   // SIGCONT
+    // Picks a free port the first time, installs Chroma if needed (outside the
+    // deadline), spawns the server and waits for GET /api/v2/heartbeat (60 s).
+    // Throws std::runtime_error with the log tail on failure. No-op if running.
+    void start();
+    void kill9();    // SIGKILL (works on a paused server too) + reap
+    void stop();     // SIGCONT, SIGTERM, 5 s grace, SIGKILL; reap
+    void restart();  // kill9() if running, then start() on the same port and data dir
+    void pause();    // SIGSTOP: a real hang (connections are accepted, nothing answers)
+    void resume();   // SIGCONT
 
-  bool running() const;  // the child has not exited (a paused server is running)
-  int port() const;      // 0 before the first start()
-  pid_t pid() const;     // -1 when not running
-  std::string url() const;  // "http://127.0.0.1:PORT"
-  const std::string& data_dir() const;
-  const std::string& log_path() const;
+    bool running() const;     // the child has not exited (a paused server is running)
+    int port() const;         // 0 before the first start()
+    pid_t pid() const;        // -1 when not running
+    std::string url() const;  // "http://127.0.0.1:PORT"
+    const std::string& data_dir() const;
+    const std::string& log_path() const;
 
- private:
-  std::string name_;
-  std::string tmp_dir_;
-  std::string data_dir_;
-  std::string log_path_;
-  int port_ = 0;
-  mutable pid_t pid_ = -1;
+private:
+    std::string name_;
+    std::string tmp_dir_;
+    std::string data_dir_;
+    std::string log_path_;
+    int port_ = 0;
+    mutable pid_t pid_ = -1;
 };
 
 // A throwaway PostgreSQL cluster (scripts/postgres.sh) in a temp directory,
 // database "chromawal", superuser "postgres", trust auth on 127.0.0.1.
 class postgres_server {
- public:
-  postgres_server();
-  ~postgres_server();  // stop immediate + remove the directory
-  postgres_server(const postgres_server&) = delete;
-  postgres_server& operator=(const postgres_server&) = delete;
+public:
+    postgres_server();
+    ~postgres_server();  // stop immediate + remove the directory
+    postgres_server(const postgres_server&) = delete;
+    postgres_server& operator=(const postgres_server&) = delete;
 
-  void start();           // creates the cluster the first time; same port afterwards
-  void stop_immediate();  // crash-like stop (pg_ctl -m immediate)
-  void stop_fast();       // clean stop (pg_ctl -m fast)
-  void restart();         // stop_fast() + start()
+    void start();           // creates the cluster the first time; same port afterwards
+    void stop_immediate();  // crash-like stop (pg_ctl -m immediate)
+    void stop_fast();       // clean stop (pg_ctl -m fast)
+    void restart();         // stop_fast() + start()
 
-  std::string uri() const;  // "postgresql://postgres@127.0.0.1:PORT/chromawal"
-  int port() const;         // 0 before the first start()
-  const std::string& dir() const;
+    std::string uri() const;  // "postgresql://postgres@127.0.0.1:PORT/chromawal"
+    int port() const;         // 0 before the first start()
+    const std::string& dir() const;
 
- private:
-  std::string tmp_dir_;
-  std::string dir_;
-  int port_ = 0;
+private:
+    std::string tmp_dir_;
+    std::string dir_;
+    int port_ = 0;
 };
 
 // One Chroma server per test process, started lazily on first use (thread
