@@ -818,7 +818,10 @@ int run(const options& o) {
     }
     if (!p4.empty()) {
         double best_shared = 0, best_own = 0;
-        for (const auto& r : p4) (r.shared_lane ? best_shared : best_own) = std::max(r.shared_lane ? best_shared : best_own, r.per_second);
+        for (const auto& r : p4) {
+            double& best = r.shared_lane ? best_shared : best_own;
+            best = std::max(best, r.per_second);
+        }
         std::printf("  4. log appends/s, one lane (best)    %6.0f   goal >= 3000  %s\n", best_shared,
                     verdict(best_shared >= 3000));
         std::printf("     log appends/s, lane per thread    %6.0f   goal >= 3000  %s\n", best_own,

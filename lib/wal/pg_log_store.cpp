@@ -1448,7 +1448,8 @@ std::unique_ptr<lane_lock> pg_log_store::lock_lane(std::string_view instance, st
     for (int attempt = 0;; ++attempt) {
         bool may_retry = false;
         try {
-            pool::lease l(pool_, pool_->acquire(attempt > 0, statement_deadline()));
+            // A pool exhausted by other lane locks is not worth a long wait either.
+            pool::lease l(pool_, pool_->acquire(attempt > 0, until + 1s));
             may_retry = attempt == 0 && l->reused;
             bool got = false;
             try {

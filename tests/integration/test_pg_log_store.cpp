@@ -2,6 +2,7 @@
 // first use). Each test case works in its own schema.
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -842,6 +844,28 @@ TEST_CASE("pg_log_store: log_unavailable fast while the server is down, and reco
     auto relock = store.lock_lane("i", lane, 1s);
     REQUIRE(relock);
     CHECK(relock->read(10, 1000).size() == 2);
+
+    // A hung server (the postmaster stopped: connections are accepted, nothing answers):
+    // connecting gives up after connect_timeout.
+    std::ifstream pid_file(pg.dir() + "/data/postmaster.pid");
+    pid_t postmaster = 0;
+    REQUIRE(pid_file >> postmaster);
+    REQUIRE(::kill(postmaster, SIGSTOP) == 0);
+    std::string error;
+    auto t0 = steady::now();
+    try {
+        pg_log_store fresh(pg.uri(), "cw_down", 2, 1s);
+        fresh.counts();
+    } catch (const chromawal::log_unavailable& e) {
+        error = e.what();
+    }
+    auto waited = elapsed_ms(t0);
+    ::kill(postmaster, SIGCONT);
+    INFO(error);
+    CHECK_FALSE(error.empty());
+    CHECK(waited >= 900);
+    CHECK(waited < 4000);
+    CHECK(store.counts().pending == 2);
 }
 
 TEST_CASE("pg_log_store: passwords never appear in error messages", "[pg_log_store]") {

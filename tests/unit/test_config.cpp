@@ -1,0 +1,138 @@
+// Replication configuration: validation names the bad setting; from_env reads every variable.
+#include <catch2/catch.hpp>
+#include <chromawal/client.hpp>
+
+#include <cstdlib>
+#include <string>
+
+namespace cw = chromawal;
+
+namespace {
+
+cw::client_config two_instances() {
+    cw::client_config c;
+    c.log_url = "postgresql://nobody@127.0.0.1:1/none";  // never reached: validation comes first
+    c.instances.resize(2);
+    c.instances[0].name = "a";
+    c.instances[0].connection.base_url = "http://127.0.0.1:1";
+    c.instances[1].name = "b";
+    c.instances[1].connection.base_url = "http://127.0.0.1:2";
+    return c;
+}
+
+// Sets environment variables for one test and removes them afterwards.
+struct env_guard {
+    std::vector<std::string> names;
+    void set(const std::string& name, const std::string& value) {
+        ::setenv(name.c_str(), value.c_str(), 1);
+        names.push_back(name);
+    }
+    ~env_guard() {
+        for (const auto& n : names) ::unsetenv(n.c_str());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a bad configuration is refused with the setting's name", "[config]") {
+    auto expect = [](cw::client_config c, const std::string& setting) {
+        CHECK_THROWS_WITH(cw::client(std::move(c)), Catch::Contains(setting));
+    };
+    {
+        auto c = two_instances();
+        c.instances.clear();
+        expect(c, "instances");
+    }
+    {
+        auto c = two_instances();
+        c.instances[1].name = "a";
+        expect(c, "instances[1].name");
+    }
+    {
+        auto c = two_instances();
+        c.instances[0].name = "bad name";
+        expect(c, "instances[0].name");
+    }
+    {
+        auto c = two_instances();
+        c.instances[1].connection.base_url = "ftp://x";
+        expect(c, "instances[1].connection.base_url");
+    }
+    {
+        auto c = two_instances();
+        c.write_quorum = 3;
+        expect(c, "write_quorum");
+    }
+    {
+        auto c = two_instances();
+        c.write_quorum = 0;
+        expect(c, "write_quorum");
+    }
+    {
+        auto c = two_instances();
+        c.replica_read_ratio = 1.5;
+        expect(c, "replica_read_ratio");
+    }
+    {
+        auto c = two_instances();
+        c.sync_interval = std::chrono::milliseconds(0);
+        expect(c, "sync_interval");
+    }
+    {
+        auto c = two_instances();
+        c.instances[0].role = cw::instance_config::role::primary;
+        c.instances[1].role = cw::instance_config::role::primary;
+        expect(c, "at most one instance may be the primary");
+    }
+    CHECK_THROWS_AS(cw::client(cw::client_config{}), cw::invalid_argument);
+}
+
+TEST_CASE("from_env reads instances, log URL, quorum, read policy, timeouts and an auth header", "[config]") {
+    env_guard env;
+    env.set("CHROMAWAL_INSTANCES", "primary=http://10.0.0.1:8000,replica=https://r.example:8443/chroma");
+    env.set("CHROMAWAL_LOG_URL", "postgresql://u@db/log");
+    env.set("CHROMAWAL_WRITE_QUORUM", "2");
+    env.set("CHROMAWAL_READ_REPLICA_RATIO", "0.8");
+    env.set("CHROMAWAL_SYNC_INTERVAL_MS", "250");
+    env.set("CHROMAWAL_REQUEST_TIMEOUT_MS", "1500");
+    env.set("CHROMAWAL_QUEUE_WHEN_UNAVAILABLE", "true");
+    env.set("CHROMAWAL_AUTH_HEADER", "X-Chroma-Token: abc");
+    const auto c = cw::client_config::from_env();
+    REQUIRE(c.instances.size() == 2);
+    CHECK(c.instances[0].name == "primary");
+    CHECK(c.instances[0].role == cw::instance_config::role::primary);
+    CHECK(c.instances[1].role == cw::instance_config::role::replica);
+    CHECK(c.instances[1].connection.base_url == "https://r.example:8443/chroma");
+    CHECK(c.log_url == "postgresql://u@db/log");
+    CHECK(c.write_quorum == 2);
+    CHECK(c.read_policy == cw::read_policy::replica_ratio);  // like the old READ_REPLICA_RATIO
+    CHECK(c.replica_read_ratio == Approx(0.8));
+    CHECK(c.sync_interval == std::chrono::milliseconds(250));
+    CHECK(c.instances[1].connection.request_timeout == std::chrono::milliseconds(1500));
+    CHECK(c.queue_when_unavailable);
+    REQUIRE(c.instances[0].connection.headers.size() == 1);
+    CHECK(c.instances[0].connection.headers[0] == std::make_pair(std::string("X-Chroma-Token"), std::string("abc")));
+}
+
+TEST_CASE("from_env names the variable that is wrong", "[config]") {
+    SECTION("missing instances") { CHECK_THROWS_WITH(cw::client_config::from_env(), Catch::Contains("CHROMAWAL_INSTANCES")); }
+    SECTION("malformed instance") {
+        env_guard env;
+        env.set("CHROMAWAL_INSTANCES", "just-a-url");
+        CHECK_THROWS_WITH(cw::client_config::from_env(), Catch::Contains("CHROMAWAL_INSTANCES"));
+    }
+    SECTION("bad numbers and words") {
+        env_guard env;
+        env.set("CHROMAWAL_INSTANCES", "a=http://x:1");
+        for (auto [name, value] : {std::pair<const char*, const char*>{"CHROMAWAL_WRITE_QUORUM", "two"},
+                                   {"CHROMAWAL_READ_POLICY", "random"},
+                                   {"CHROMAWAL_READ_REPLICA_RATIO", "2"},
+                                   {"CHROMAWAL_SYNC_INTERVAL_MS", "-5"},
+                                   {"CHROMAWAL_QUEUE_WHEN_UNAVAILABLE", "maybe"},
+                                   {"CHROMAWAL_AUTH_HEADER", "no-colon"}}) {
+            env_guard one;
+            one.set(name, value);
+            CHECK_THROWS_WITH(cw::client_config::from_env(), Catch::Contains(name));
+        }
+    }
+}
