@@ -471,6 +471,17 @@ struct recovery {
     double converged = -1; ///< from then until status() showed it healthy with lag 0
     std::size_t polls = 0;
     double status_ms_mean = 0, status_ms_max = 0;
+    /// (seconds since the server answered, entries still behind) at every change of the lag.
+    std::vector<std::pair<double, std::int64_t>> progress;
+    std::string progress_text() const {
+        std::string out;
+        char buf[64];
+        for (const auto& [t, lag] : progress) {
+            std::snprintf(buf, sizeof buf, "%s%.2fs:%lld", out.empty() ? "" : " ", t, static_cast<long long>(lag));
+            out += buf;
+        }
+        return out;
+    }
 };
 
 const chromawal::instance_status* find_instance(const chromawal::status& st, const std::string& name) {
@@ -496,6 +507,9 @@ recovery restart_and_wait(servers& s, chromawal::client& client, double limit_s 
         r.status_ms_max = std::max(r.status_ms_max, ms);
         ++r.polls;
         const auto* b = find_instance(st, "chroma-b");
+        if (b && (r.progress.empty() || r.progress.back().second != b->lag_entries)) {
+            r.progress.emplace_back(since(t0), b->lag_entries);
+        }
         if (b && b->healthy && r.healthy < 0) r.healthy = since(t0);
         if (b && b->healthy && b->lag_entries == 0 && st.log.reachable) {
             r.converged = since(t0);
@@ -568,6 +582,7 @@ part2_result run_part2(servers& s, const options& o, const dataset& data, chroma
     std::printf("    CPU during catch-up: client %.2f s, chroma-b %.2f s, postgres %.2f s; %zu status() polls, "
                 "%.1f ms mean, %.1f ms max each\n",
                 c1.self - c0.self, c1.b - c0.b, c1.pg - c0.pg, r.polls, r.status_ms_mean, r.status_ms_max);
+    std::printf("    progress (seconds since the server answered: entries behind): %s\n", r.progress_text().c_str());
     std::printf("RESULT part=catchup records=%zu boot_s=%.3f healthy_s=%.3f converged_s=%.3f catch_up_rps=%.1f "
                 "catch_up_rps_from_healthy=%.1f direct_rps=%.1f ratio=%.3f status_ms_mean=%.2f\n",
                 n, r.boot, r.healthy, r.converged, out.catch_up_rps, out.catch_up_rps_from_healthy, direct_rps,

@@ -23,18 +23,39 @@ void write_records(chroma_connection& c, const collection_info& info, const reco
     const preflight_info pf = c.get_preflight();
     const bool base64 = c.options.use_base64 && pf.supports_base64_encoding;
     const std::size_t n = r.ids.size();
-    std::size_t per_request = pf.max_batch_size ? pf.max_batch_size : n;
-    if (!r.embeddings.empty()) {
-        const std::size_t bytes_per_record = std::max<std::size_t>(1, r.embeddings.dim() * (base64 ? 6 : 12));
-        per_request =
-            std::min(per_request, std::max<std::size_t>(1, max_embedding_bytes_per_request / bytes_per_record));
-    }
+    const std::size_t max_records = pf.max_batch_size ? pf.max_batch_size : n;
+    const std::size_t embedding_bytes = r.embeddings.empty() ? 0 : r.embeddings.dim() * (base64 ? 6 : 12);
+    // Estimated encoded size of record i: ids, documents, uris and metadata count too, so
+    // that no request approaches Chroma's 40 MiB body limit.
+    auto record_bytes = [&](std::size_t i) {
+        std::size_t b = 16 + r.ids[i].size() + embedding_bytes;
+        if (i < r.documents.size() && r.documents[i]) b += r.documents[i]->size() + 8;
+        if (i < r.uris.size() && r.uris[i]) b += r.uris[i]->size() + 8;
+        if (i < r.metadatas.size() && r.metadatas[i]) {
+            for (const auto& [k, v] : *r.metadatas[i]) {
+                b += k.size() + 24;
+                if (const auto* str = v.get_if<std::string>()) b += str->size();
+                if (const auto* arr = v.get_if<metadata_value::array_string>()) {
+                    for (const auto& x : *arr) b += x.size() + 4;
+                }
+            }
+        }
+        return b;
+    };
     const std::string url = c.collection_url(info.id) + "/" + op_name(op);
     std::string body;
-    for (std::size_t first = 0; first < n; first += per_request) {
+    for (std::size_t first = 0; first < n;) {
+        std::size_t count = 0, bytes = 0;
+        while (first + count < n && count < max_records) {
+            const std::size_t b = record_bytes(first + count);
+            if (count > 0 && bytes + b > max_request_bytes) break;
+            bytes += b;
+            ++count;
+        }
         body.clear();
-        chroma::encode_records(body, r, first, std::min(per_request, n - first), base64);
+        chroma::encode_records(body, r, first, count, base64);
         c.call(method::post, url, body, what);
+        first += count;
     }
 }
 
@@ -119,7 +140,7 @@ void chroma_collection::modify(const modify_options& changes) {
     if (changes.metadata) detail::validate_collection_metadata(*changes.metadata, "modify");
     if (!changes.configuration_json.empty()) {
         try {
-            (void)json::compact_object(changes.configuration_json, 1);
+            (void)json::compact_object(changes.configuration_json, 0);
         } catch (const json::decode_error& e) {
             throw invalid_argument(
                 fmt::format("Expected configuration_json to be a JSON object in modify: {}", e.what()));
@@ -167,14 +188,9 @@ void check_create_options(const collection_options& o) {
     }
     if (!o.configuration_json.empty()) {
         try {
-            (void)json::compact_object(o.configuration_json, 1);
-        } catch (const json::decode_error&) {
-            // Several top-level keys (hnsw + spann) are fine; only require an object.
-            try {
-                (void)json::compact_object(o.configuration_json, 2);
-            } catch (const json::decode_error& e) {
-                throw invalid_argument(fmt::format("Expected configuration_json to be a JSON object: {}", e.what()));
-            }
+            (void)json::compact_object(o.configuration_json, 0);
+        } catch (const json::decode_error& e) {
+            throw invalid_argument(fmt::format("Expected configuration_json to be a JSON object: {}", e.what()));
         }
     }
 }

@@ -21,8 +21,8 @@ namespace chromawal::detail {
 
 using http::method;
 
-// Chroma refuses bodies over 40 MiB; stay well below with the embeddings alone.
-inline constexpr std::size_t max_embedding_bytes_per_request = 16u << 20;
+// Chroma refuses bodies over 40 MiB; requests are cut well below that.
+inline constexpr std::size_t max_request_bytes = 16u << 20;
 
 inline std::string normalise_base_url(std::string url) {
     auto starts = [&url](std::string_view p) { return url.compare(0, p.size(), p) == 0; };
@@ -65,8 +65,10 @@ public:
     }
 
     /// One request; a non-2xx status becomes the matching exception, named with `what`.
-    http::response call(method m, const std::string& url, std::string_view body, const std::string& what) {
-        http::response r = transport.request(m, url, body);
+    /// `timeout` overrides the request timeout for this call (0: the configured one).
+    http::response call(method m, const std::string& url, std::string_view body, const std::string& what,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+        http::response r = timeout.count() > 0 ? transport.request(m, url, body, timeout) : transport.request(m, url, body);
         if (r.status >= 200 && r.status < 300) return r;
         const chroma::error_body e = chroma::decode_error(r.body);
         const int status = static_cast<int>(r.status);

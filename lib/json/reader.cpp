@@ -148,7 +148,8 @@ std::string compact_object(std::string_view text, std::size_t keys) {
     if (ec) throw decode_error(fmt::format("not valid JSON ({})", simdjson::error_message(ec)));
     simdjson::dom::object obj;
     if (root.get_object().get(obj)) throw decode_error("not a JSON object");
-    if (obj.size() != keys)
+    if (keys == 0 && obj.size() == 0) throw decode_error("an empty JSON object");
+    if (keys != 0 && obj.size() != keys)
         throw decode_error(fmt::format("a JSON object with {} key(s) expected, got {}", keys, obj.size()));
     return simdjson::minify(root);
 }

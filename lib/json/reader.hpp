@@ -47,7 +47,7 @@ std::optional<std::string> read_optional_string(od::value v);
 /// True when `s` is valid UTF-8.
 bool valid_utf8(std::string_view s) noexcept;
 
-/// Checks that `text` is a JSON object with exactly `keys` keys, and returns it in compact
+/// Checks that `text` is a JSON object with exactly `keys` keys (any number but none when 0), and returns it in compact
 /// form (whitespace outside strings removed). @throws decode_error naming the problem.
 std::string compact_object(std::string_view text, std::size_t keys);
 

@@ -51,6 +51,14 @@ const char* route(wal::op_kind op) {
 
 bool skipped_state(wal::entry_state s) { return s == wal::entry_state::rejected || s == wal::entry_state::abandoned; }
 
+// The time left before `deadline`, for one request (0: no deadline, the configured timeout).
+std::chrono::milliseconds remaining(clock::time_point deadline, const std::string& what) {
+    if (deadline == clock::time_point::max()) return std::chrono::milliseconds(0);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0) throw timeout_error(fmt::format("{}: out of time for this write", what));
+    return left;
+}
+
 double now_epoch() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -181,12 +189,17 @@ write_receipt replicated_client::write_entry(const std::string& collection, wal:
     }
     std::vector<apply_result> results(targets.size());
     std::vector<std::future<apply_result>> others;
+    const auto started = clock::now();
+    auto deadline_for = [started](instance_state* i) { return started + i->conn().options.request_timeout; };
     for (std::size_t k = 1; k < targets.size(); ++k) {
-        others.push_back(std::async(std::launch::async, [this, &fresh, &ne, inst = targets[k]] {
-            return apply_through(*inst, fresh.lane_id, ne.lane, fresh.position, &fresh, true);
+        others.push_back(std::async(std::launch::async, [this, &fresh, &ne, inst = targets[k], d = deadline_for(targets[k])] {
+            return apply_through(*inst, fresh.lane_id, ne.lane, fresh.position, &fresh, true, d);
         }));
     }
-    if (!targets.empty()) results[0] = apply_through(*targets[0], fresh.lane_id, ne.lane, fresh.position, &fresh, true);
+    if (!targets.empty()) {
+        results[0] = apply_through(*targets[0], fresh.lane_id, ne.lane, fresh.position, &fresh, true,
+                                   deadline_for(targets[0]));
+    }
     for (std::size_t k = 1; k < targets.size(); ++k) results[k] = others[k - 1].get();
 
     const apply_result* rejection = nullptr;
@@ -239,13 +252,17 @@ write_receipt replicated_client::write_entry(const std::string& collection, wal:
 
 // Brings `inst` up to `target` in one lane, holding the lane lock (in-process and in the log).
 apply_result replicated_client::apply_through(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
-                                              std::int64_t target, const wal::entry* fresh, bool live) {
+                                              std::int64_t target, const wal::entry* fresh, bool live,
+                                              clock::time_point deadline) {
     apply_result result;
     if (inst.known_applied(lane_id) >= target) {
         result.outcome = apply_outcome::applied;
         return result;
     }
-    const auto wait = inst.conn().options.request_timeout;
+    const auto wait = deadline == clock::time_point::max()
+                          ? inst.conn().options.request_timeout
+                          : std::max(std::chrono::milliseconds(1),
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
     auto mutex = inst.lane_mutex(lane_id);
     std::unique_lock<std::timed_mutex> local(*mutex, std::defer_lock);
     if (!local.try_lock_for(wait)) {
@@ -291,7 +308,7 @@ apply_result replicated_client::apply_through(instance_state& inst, std::int64_t
                 std::size_t used;
                 const auto started = clock::now();
                 try {
-                    used = apply_front(inst, key, rest);
+                    used = apply_front(inst, key, rest, deadline);
                 } catch (const server_rejected& e) {
                     if (!is_invalid_request(e) && e.status() != 404) throw;
                     const wal::entry& bad = rest.front();
@@ -342,12 +359,12 @@ apply_result replicated_client::apply_through(instance_state& inst, std::int64_t
 }
 
 std::size_t replicated_client::apply_front(instance_state& inst, const wal::lane_key& key,
-                                           const std::vector<wal::entry>& batch) {
+                                           const std::vector<wal::entry>& batch, clock::time_point deadline) {
     // Entries that are never applied are stepped over.
     if (skipped_state(batch.front().state)) return 1;
     const wal::entry& first = batch.front();
     if (!is_record_op(first.op)) {
-        apply_single(inst, key, first);
+        apply_single(inst, key, first, deadline);
         return 1;
     }
     // Merge following entries of the same operation with disjoint ids into one request; the
@@ -407,7 +424,8 @@ std::size_t replicated_client::apply_front(instance_state& inst, const wal::lane
         for (int attempt = 0;; ++attempt) {
             chroma_collection c = inst.resolve(key.collection);
             try {
-                inst.conn().call(method::post, inst.conn().collection_url(c.id()) + "/" + route(first.op), body, what);
+                inst.conn().call(method::post, inst.conn().collection_url(c.id()) + "/" + route(first.op), body, what,
+                                 remaining(deadline, what));
                 return;
             } catch (const not_found&) {
                 inst.forget(key.collection);  // the UUID may be stale (deleted and re-created)
@@ -425,20 +443,21 @@ std::size_t replicated_client::apply_front(instance_state& inst, const wal::lane
     return used;
 }
 
-void replicated_client::apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e) {
+void replicated_client::apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
+                                     clock::time_point deadline) {
     chroma_connection& conn = inst.conn();
     const std::string what =
         fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), key.collection, inst.name());
     switch (e.op) {
         case wal::op_kind::create_collection: {
-            auto r = conn.call(method::post, conn.collections_base, e.payload, what);
+            auto r = conn.call(method::post, conn.collections_base, e.payload, what, remaining(deadline, what));
             inst.remember(chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
             return;
         }
         case wal::op_kind::delete_collection:
             inst.forget(key.collection);
             try {
-                conn.call(method::del, conn.collection_url(key.collection), {}, what);
+                conn.call(method::del, conn.collection_url(key.collection), {}, what, remaining(deadline, what));
             } catch (const not_found&) {
                 // Already gone: deleting is idempotent.
             }
@@ -465,10 +484,10 @@ void replicated_client::apply_single(instance_state& inst, const wal::lane_key& 
                 }
                 try {
                     if (e.op == wal::op_kind::modify_collection) {
-                        conn.call(method::put, conn.collection_url(id), e.payload, what);
+                        conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
                         inst.forget(key.collection);
                     } else {
-                        conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what);
+                        conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what, remaining(deadline, what));
                     }
                     return;
                 } catch (const not_found&) {
@@ -605,7 +624,7 @@ std::size_t replicated_client::replay_dead_letters() {
         try {
             std::vector<wal::entry> one{*e};
             one.front().state = wal::entry_state::pending;
-            apply_front(**it, d.key, one);
+            apply_front(**it, d.key, one, clock::time_point::max());
             store_->remove_dead_letter(d.instance, d.lane_id, d.position);
             ++ok;
         } catch (const error&) {

@@ -4,24 +4,36 @@ namespace chromawal::wal {
 
 const char* to_string(op_kind op) noexcept {
     switch (op) {
-        case op_kind::add: return "add";
-        case op_kind::upsert: return "upsert";
-        case op_kind::update: return "update";
-        case op_kind::delete_records: return "delete_records";
-        case op_kind::create_collection: return "create_collection";
-        case op_kind::delete_collection: return "delete_collection";
-        case op_kind::modify_collection: return "modify_collection";
+        case op_kind::add:
+            return "add";
+        case op_kind::upsert:
+            return "upsert";
+        case op_kind::update:
+            return "update";
+        case op_kind::delete_records:
+            return "delete_records";
+        case op_kind::create_collection:
+            return "create_collection";
+        case op_kind::delete_collection:
+            return "delete_collection";
+        case op_kind::modify_collection:
+            return "modify_collection";
     }
     return "unknown";
 }
 
 const char* to_string(entry_state s) noexcept {
     switch (s) {
-        case entry_state::pending: return "pending";
-        case entry_state::applied: return "applied";
-        case entry_state::rejected: return "rejected";
-        case entry_state::abandoned: return "abandoned";
-        case entry_state::dead: return "dead";
+        case entry_state::pending:
+            return "pending";
+        case entry_state::applied:
+            return "applied";
+        case entry_state::rejected:
+            return "rejected";
+        case entry_state::abandoned:
+            return "abandoned";
+        case entry_state::dead:
+            return "dead";
     }
     return "unknown";
 }

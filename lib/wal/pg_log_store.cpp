@@ -8,10 +8,10 @@
 #include <cctype>
 #include <cerrno>
 #include <condition_variable>
-#include <iterator>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -56,7 +56,9 @@ constexpr Oid oid_text_array = 1009;
 class pg_failure : public std::runtime_error {
 public:
     pg_failure(const std::string& message, bool broken, std::string sqlstate = {}, std::string constraint = {})
-        : std::runtime_error(message), broken_(broken), sqlstate_(std::move(sqlstate)),
+        : std::runtime_error(message),
+          broken_(broken),
+          sqlstate_(std::move(sqlstate)),
           constraint_(std::move(constraint)) {}
     /// The connection is unusable (or its state unknown) and must be discarded.
     bool broken() const noexcept { return broken_; }
@@ -381,7 +383,7 @@ constexpr const char* entry_columns =
 
 std::array<statement, stmt_count> make_statements(const std::string& quoted) {
     std::array<statement, stmt_count> s;
-    auto def = [&](stmt id, std::string sql, std::vector<Oid> types) {
+    auto def = [&](stmt id, const std::string& sql, std::vector<Oid> types) {
         auto& st = s[static_cast<std::size_t>(id)];
         st.name = "chromawal_" + std::to_string(static_cast<int>(id));
         st.sql = in_schema(sql, quoted);
@@ -693,7 +695,9 @@ void noop_notice_processor(void*, const char*) {}
 
 struct pg_log_store::pool : std::enable_shared_from_this<pg_log_store::pool> {
     pool(std::string conninfo_, std::string schema_, std::size_t max_, std::chrono::milliseconds connect_timeout_)
-        : conninfo(std::move(conninfo_)), schema(std::move(schema_)), max_connections(max_),
+        : conninfo(std::move(conninfo_)),
+          schema(std::move(schema_)),
+          max_connections(max_),
           connect_timeout(connect_timeout_) {
         quoted_schema = "\"" + schema + "\"";
         statements = make_statements(quoted_schema);
@@ -728,13 +732,12 @@ struct pg_log_store::pool : std::enable_shared_from_this<pg_log_store::pool> {
     std::unique_ptr<connection> connect() const {
         using namespace std::string_literals;
         const std::string keepalive_ms = std::to_string(statement_timeout.count());
-        const std::string connect_s =
-            std::to_string(std::max<long long>(2, (connect_timeout.count() + 999) / 1000));
+        const std::string connect_s = std::to_string(std::max<long long>(2, (connect_timeout.count() + 999) / 1000));
         // Defaults before the caller's string (which may override them), forced settings after.
-        std::vector<const char*> keys = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                                         "keepalives_count", "tcp_user_timeout", "fallback_application_name"};
-        std::vector<const char*> values = {connect_s.c_str(), "1", "30", "10", "3", keepalive_ms.c_str(),
-                                           "chromawal"};
+        std::vector<const char*> keys = {"connect_timeout",          "keepalives",       "keepalives_idle",
+                                         "keepalives_interval",      "keepalives_count", "tcp_user_timeout",
+                                         "fallback_application_name"};
+        std::vector<const char*> values = {connect_s.c_str(), "1", "30", "10", "3", keepalive_ms.c_str(), "chromawal"};
         if (!conninfo.empty()) {
             keys.push_back("dbname");
             values.push_back(conninfo.c_str());
@@ -792,8 +795,7 @@ struct pg_log_store::pool : std::enable_shared_from_this<pg_log_store::pool> {
             while (PQisBusy(pc) != 0) {
                 if (!wait_socket(pc, true, false, deadline)) {
                     c.broken = true;
-                    throw pg_failure("no answer within " + std::to_string(client_deadline.count() / 1000) + " s",
-                                     true);
+                    throw pg_failure("no answer within " + std::to_string(client_deadline.count() / 1000) + " s", true);
                 }
                 if (PQconsumeInput(pc) == 0) fail_broken(c, "connection lost");
             }
@@ -1054,7 +1056,11 @@ class pg_lane_lock final : public lane_lock {
 public:
     pg_lane_lock(std::shared_ptr<pool_t> p, std::unique_ptr<connection> c, std::string instance, std::int64_t lane_id,
                  std::int32_t key1, std::int32_t key2)
-        : pool_(std::move(p)), c_(std::move(c)), instance_(std::move(instance)), lane_id_(lane_id), key1_(key1),
+        : pool_(std::move(p)),
+          c_(std::move(c)),
+          instance_(std::move(instance)),
+          lane_id_(lane_id),
+          key1_(key1),
           key2_(key2) {}
 
     ~pg_lane_lock() override {
@@ -1156,8 +1162,9 @@ bool same_key(const lane_key& k, const PGresult* r, int row) {
 pg_log_store::pg_log_store(std::string conninfo, std::string schema, std::size_t max_connections,
                            std::chrono::milliseconds connect_timeout) {
     if (!valid_schema(schema)) {
-        throw chromawal::invalid_argument("PostgreSQL log store: schema name must match [a-z_][a-z0-9_]* "
-                                          "(at most 63 characters)");
+        throw chromawal::invalid_argument(
+            "PostgreSQL log store: schema name must match [a-z_][a-z0-9_]* "
+            "(at most 63 characters)");
     }
     if (max_connections == 0) throw chromawal::invalid_argument("PostgreSQL log store: max_connections must be > 0");
     if (connect_timeout.count() <= 0) {
@@ -1231,16 +1238,29 @@ void pg_log_store::migrate() {
     });
 }
 
-std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries) {
-    if (entries.empty()) return {};
+namespace {
+
+/// An idempotency id is already in the log (from another append): nothing was committed.
+class duplicate_append : public std::runtime_error {
+public:
+    duplicate_append() : std::runtime_error("an idempotency id is already in the log") {}
+};
+
+bool is_duplicate(const pg_failure& e) {
+    return e.sqlstate() == "23505" && e.constraint() == "entries_idempotency_id_key";
+}
+
+/// One append transaction for `entries`. Throws duplicate_append, pg_failure (the server
+/// refused the statement: nothing committed) or chromawal::log_unavailable.
+std::vector<appended> append_now(const std::shared_ptr<pool_t>& pool, const std::vector<const new_entry*>& entries) {
     const std::size_t n = entries.size();
-    const lane_key& first_lane = entries.front().lane;
+    const lane_key& first_lane = entries.front()->lane;
     const bool one_lane =
-        std::all_of(entries.begin(), entries.end(), [&](const new_entry& e) { return e.lane == first_lane; });
+        std::all_of(entries.begin(), entries.end(), [&](const new_entry* e) { return e->lane == first_lane; });
 
     std::vector<std::string_view> ids;
     ids.reserve(n);
-    for (const auto& e : entries) ids.emplace_back(e.idempotency_id);
+    for (const auto* e : entries) ids.emplace_back(e->idempotency_id);
     params p;
     if (one_lane) {
         p.text(first_lane.tenant).text(first_lane.database).text(first_lane.collection).text_array(ids);
@@ -1249,29 +1269,29 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
         tenants.reserve(n);
         databases.reserve(n);
         collections.reserve(n);
-        for (const auto& e : entries) {
-            tenants.emplace_back(e.lane.tenant);
-            databases.emplace_back(e.lane.database);
-            collections.emplace_back(e.lane.collection);
+        for (const auto* e : entries) {
+            tenants.emplace_back(e->lane.tenant);
+            databases.emplace_back(e->lane.database);
+            collections.emplace_back(e->lane.collection);
         }
         p.text_array(tenants).text_array(databases).text_array(collections).text_array(ids);
     }
-    p.array(oid_int2, entries, [](std::string& s, const new_entry& e) {
-        put_u16(s, static_cast<std::uint16_t>(static_cast<std::int16_t>(e.op)));
+    p.array(oid_int2, entries, [](std::string& s, const new_entry* e) {
+        put_u16(s, static_cast<std::uint16_t>(static_cast<std::int16_t>(e->op)));
     });
-    p.array(oid_bytea, entries, [](std::string& s, const new_entry& e) { s += e.payload; });
+    p.array(oid_bytea, entries, [](std::string& s, const new_entry* e) { s += e->payload; });
 
     // One statement, hence one transaction and one round trip (two when a lane is new).
     auto run_append = [&](connection& c) {
         std::vector<appended> out(n);
         if (one_lane) {
-            result r = pool_->run(c, stmt::append_one_lane, p, statement_deadline());
+            result r = pool->run(c, stmt::append_one_lane, p, statement_deadline());
             if (PQntuples(r.get()) == 0) {
                 // A new lane: create it (nothing was written), then append again.
                 params k;
                 k.text(first_lane.tenant).text(first_lane.database).text(first_lane.collection);
-                pool_->run(c, stmt::lane_insert, k, statement_deadline());
-                r = pool_->run(c, stmt::append_one_lane, p, statement_deadline());
+                pool->run(c, stmt::lane_insert, k, statement_deadline());
+                r = pool->run(c, stmt::append_one_lane, p, statement_deadline());
             }
             if (PQntuples(r.get()) != static_cast<int>(n)) {
                 throw pg_failure("append wrote " + std::to_string(PQntuples(r.get())) + " rows for " +
@@ -1285,7 +1305,7 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
             for (std::size_t i = 0; i < n; ++i) out[i] = appended{lane, first + static_cast<std::int64_t>(i)};
             return out;
         }
-        result r = pool_->run(c, stmt::append, p, statement_deadline());
+        result r = pool->run(c, stmt::append, p, statement_deadline());
         if (PQntuples(r.get()) != static_cast<int>(n)) {
             throw pg_failure("append_entries returned " + std::to_string(PQntuples(r.get())) + " rows for " +
                                  std::to_string(n) + " entries",
@@ -1298,30 +1318,23 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
         }
         return out;
     };
-    auto is_duplicate = [](const pg_failure& e) {
-        return e.sqlstate() == "23505" && e.constraint() == "entries_idempotency_id_key";
-    };
-    auto duplicate = [] {
-        return chromawal::invalid_argument("PostgreSQL log store: append refused: an idempotency id is already in "
-                                           "the log");
-    };
 
     std::string first_failure;
     {
         std::unique_ptr<connection> c;
         try {
-            c = pool_->acquire(false, statement_deadline());
+            c = pool->acquire(false, statement_deadline());
         } catch (const pg_failure& e) {
-            pool::unavailable("append", e);  // could not connect: nothing was sent
+            pool_t::unavailable("append", e);  // could not connect: nothing was sent
         }
-        pool::lease l(pool_, std::move(c));
+        pool_t::lease l(pool, std::move(c));
         try {
             return run_append(*l);
         } catch (const pg_failure& e) {
-            if (is_duplicate(e)) throw duplicate();
-            if (!e.broken()) pool::unavailable("append", e);  // the server refused it: rolled back
+            if (is_duplicate(e)) throw duplicate_append();
+            if (!e.broken()) throw;  // the server refused it: rolled back
             l->broken = true;
-            pool_->drop_idle();
+            pool->drop_idle();
             first_failure = e.what();
         }
     }
@@ -1331,36 +1344,36 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
     // hits the unique idempotency ids (after the first attempt's lane locks are gone) and we
     // return what the first attempt wrote; otherwise the retry is the one append.
     try {
-        pool::lease l(pool_, pool_->acquire(true, statement_deadline()));
+        pool_t::lease l(pool, pool->acquire(true, statement_deadline()));
         try {
             return run_append(*l);
         } catch (const pg_failure& e) {
             if (e.broken()) {
                 l->broken = true;
-                pool_->drop_idle();
+                pool->drop_idle();
                 throw;
             }
             if (!is_duplicate(e)) throw;
         }
         params q;
         q.text_array(ids);
-        result r = pool_->run(*l, stmt::lookup_ids, q, statement_deadline());
+        result r = pool->run(*l, stmt::lookup_ids, q, statement_deadline());
         std::vector<appended> out(n);
         std::size_t matched = 0;
         int rows = PQntuples(r.get());
         for (std::size_t i = 0; i < n; ++i) {
             for (int row = 0; row < rows; ++row) {
-                if (col_bytes(r.get(), row, 0) != entries[i].idempotency_id) continue;
-                if (same_key(entries[i].lane, r.get(), row) &&
-                    col_i16(r.get(), row, 6) == static_cast<std::int16_t>(entries[i].op) &&
-                    col_bytes(r.get(), row, 7) == entries[i].payload) {
+                if (col_bytes(r.get(), row, 0) != entries[i]->idempotency_id) continue;
+                if (same_key(entries[i]->lane, r.get(), row) &&
+                    col_i16(r.get(), row, 6) == static_cast<std::int16_t>(entries[i]->op) &&
+                    col_bytes(r.get(), row, 7) == entries[i]->payload) {
                     out[i] = appended{col_i64(r.get(), row, 1), col_i64(r.get(), row, 2)};
                     ++matched;
                 }
                 break;
             }
         }
-        if (matched != n) throw duplicate();
+        if (matched != n) throw duplicate_append();
         return out;
     } catch (const pg_failure& e) {
         throw chromawal::log_unavailable("PostgreSQL log store: append failed: " + first_failure +
@@ -1368,6 +1381,153 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
                                          " (if the first attempt reached the server, the entries' idempotency ids "
                                          "show whether it committed)");
     }
+}
+
+/// The exception the caller of append() sees for the one being handled.
+std::exception_ptr public_append_error() {
+    try {
+        throw;
+    } catch (const duplicate_append&) {
+        return std::make_exception_ptr(chromawal::invalid_argument(
+            "PostgreSQL log store: append refused: an idempotency id is already in the log"));
+    } catch (const pg_failure& e) {
+        return std::make_exception_ptr(
+            chromawal::log_unavailable(std::string("PostgreSQL log store: append failed: ") + e.what()));
+    } catch (...) {
+        return std::current_exception();
+    }
+}
+
+std::vector<const new_entry*> pointers(const std::vector<new_entry>& entries) {
+    std::vector<const new_entry*> out;
+    out.reserve(entries.size());
+    for (const auto& e : entries) out.push_back(&e);
+    return out;
+}
+
+}  // namespace
+
+// Appends of one lane serialise on the lane's row lock until they commit, so concurrent
+// single-lane appends from several threads would each pay a whole commit in turn. Instead,
+// calls that arrive while an append of their lane is running queue up, and the first of them
+// then appends the whole queue in one transaction (group commit): each call still gets
+// consecutive positions, in one transaction, durable on return. If such a combined append is
+// refused (a duplicate id), its calls are appended one by one, so only the offender fails.
+struct pg_log_store::append_request {
+    const std::vector<new_entry>* entries = nullptr;
+    std::vector<appended> out;
+    std::exception_ptr error;
+    bool done = false;
+    bool lead = false;
+    std::condition_variable wake;
+};
+
+std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries) {
+    if (entries.empty()) return {};
+    const lane_key& lane = entries.front().lane;
+    const bool one_lane =
+        std::all_of(entries.begin(), entries.end(), [&](const new_entry& e) { return e.lane == lane; });
+    if (!one_lane) {
+        try {
+            return append_now(pool_, pointers(entries));
+        } catch (...) {
+            std::rethrow_exception(public_append_error());
+        }
+    }
+
+    std::string key = lane.tenant;
+    key += '\0';
+    key += lane.database;
+    key += '\0';
+    key += lane.collection;
+    append_request self;
+    self.entries = &entries;
+
+    std::unique_lock<std::mutex> lock(append_mutex_);
+    auto it = append_queues_.find(key);
+    if (it == append_queues_.end()) {
+        it = append_queues_.emplace(key, std::deque<append_request*>()).first;
+    } else {
+        it->second.push_back(&self);
+        self.wake.wait(lock, [&] { return self.done || self.lead; });
+        if (self.done) {
+            if (self.error) std::rethrow_exception(self.error);
+            return std::move(self.out);
+        }
+        it = append_queues_.find(key);  // still there: a lane's queue lives while it has a leader
+    }
+
+    // Leader: this call and whatever queued behind the previous round, within limits.
+    constexpr std::size_t max_round_entries = 5000;
+    constexpr std::size_t max_round_bytes = 8u << 20;
+    std::vector<append_request*> round{&self};
+    std::size_t round_entries = entries.size();
+    std::size_t round_bytes = 0;
+    for (const auto& e : entries) round_bytes += e.payload.size();
+    auto& waiting = it->second;
+    while (!waiting.empty()) {
+        std::size_t bytes = 0;
+        for (const auto& e : *waiting.front()->entries) bytes += e.payload.size();
+        if (round_entries + waiting.front()->entries->size() > max_round_entries ||
+            round_bytes + bytes > max_round_bytes) {
+            break;
+        }
+        round_entries += waiting.front()->entries->size();
+        round_bytes += bytes;
+        round.push_back(waiting.front());
+        waiting.pop_front();
+    }
+    lock.unlock();
+
+    auto run_alone = [&](append_request& r) {
+        try {
+            r.out = append_now(pool_, pointers(*r.entries));
+        } catch (...) {
+            r.error = public_append_error();
+        }
+    };
+    if (round.size() == 1) {
+        run_alone(self);
+    } else {
+        std::vector<const new_entry*> all;
+        all.reserve(round_entries);
+        for (auto* r : round) {
+            for (const auto& e : *r->entries) all.push_back(&e);
+        }
+        try {
+            auto out = append_now(pool_, all);
+            std::size_t at = 0;
+            for (auto* r : round) {
+                r->out.assign(out.begin() + static_cast<std::ptrdiff_t>(at),
+                              out.begin() + static_cast<std::ptrdiff_t>(at + r->entries->size()));
+                at += r->entries->size();
+            }
+        } catch (const chromawal::log_unavailable&) {
+            auto error = std::current_exception();  // the store is away: the same for every call
+            for (auto* r : round) r->error = error;
+        } catch (...) {
+            // Refused (nothing committed): find out which call it was.
+            for (auto* r : round) run_alone(*r);
+        }
+    }
+
+    lock.lock();
+    for (auto* r : round) {
+        if (r == &self) continue;
+        r->done = true;
+        r->wake.notify_one();
+    }
+    if (waiting.empty()) {
+        append_queues_.erase(key);  // not `it`: other lanes' insertions may have rehashed the map
+    } else {
+        append_request* next = waiting.front();
+        waiting.pop_front();
+        next->lead = true;
+        next->wake.notify_one();
+    }
+    lock.unlock();
+    if (self.error) std::rethrow_exception(self.error);
+    return std::move(self.out);
 }
 
 std::int64_t pg_log_store::lane_id(const lane_key& key) {

@@ -18,6 +18,9 @@
 // inside the appending transaction. The row lock serialises appenders of one lane until they
 // commit, so a position becomes visible only after every smaller one of the same lane has.
 // Lanes of one append are locked in key order, so concurrent multi-lane appends cannot deadlock.
+// Because of that lock, appends to one lane commit one after the other; so single-lane append()
+// calls that arrive while another of their lane is running are combined into one transaction
+// (group commit; each call still gets consecutive positions and returns once durable).
 //
 // Failures: every method throws chromawal::log_unavailable when the store cannot be reached or
 // fails the statement, with the operation and libpq's message (secrets removed). A connection
@@ -32,8 +35,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "wal/log_store.hpp"
 
@@ -85,7 +91,11 @@ public:
     struct pool;  // implementation detail, shared with lane locks
 
 private:
+    struct append_request;
     std::shared_ptr<pool> pool_;
+    std::mutex append_mutex_;
+    /// Per lane with an append running: the calls waiting to go in the next round.
+    std::unordered_map<std::string, std::deque<append_request*>> append_queues_;
 };
 
 }  // namespace chromawal::wal

@@ -70,9 +70,7 @@ long long elapsed_ms(steady::time_point since) {
 /// A plain libpq connection for looking behind the store's back.
 class raw_conn {
 public:
-    explicit raw_conn(const std::string& uri) : c_(PQconnectdb(uri.c_str())) {
-        REQUIRE(PQstatus(c_) == CONNECTION_OK);
-    }
+    explicit raw_conn(const std::string& uri) : c_(PQconnectdb(uri.c_str())) { REQUIRE(PQstatus(c_) == CONNECTION_OK); }
     ~raw_conn() { PQfinish(c_); }
     raw_conn(const raw_conn&) = delete;
     raw_conn& operator=(const raw_conn&) = delete;
@@ -311,89 +309,207 @@ TEST_CASE("pg_log_store: positions are gapless under 8 concurrent appenders", "[
     }
 }
 
+namespace {
+
+/// Holds appends open inside their transaction: a test trigger on the entries table waits, for
+/// entries whose idempotency id starts with "stall-", on an advisory lock that hold() takes.
+class stall_gate {
+public:
+    stall_gate(const std::string& uri, const std::string& schema) : gate_(uri), watcher_(uri) {
+        gate_.exec("CREATE FUNCTION " + schema +
+                   ".stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   "IF NEW.idempotency_id LIKE 'stall-%' THEN PERFORM pg_advisory_xact_lock(4242, 4242); END IF; "
+                   "RETURN NEW; END $$");
+        gate_.exec("CREATE TRIGGER stall BEFORE INSERT ON " + schema + ".entries FOR EACH ROW EXECUTE FUNCTION " +
+                   schema + ".stall()");
+    }
+    void hold() { gate_.exec("SELECT pg_advisory_lock(4242, 4242)"); }
+    void release() { gate_.exec("SELECT pg_advisory_unlock(4242, 4242)"); }
+    /// Waits until an append of the store waits at the gate (it has taken its positions).
+    bool wait_until_stalled() {
+        for (auto t0 = steady::now(); elapsed_ms(t0) < 10000; std::this_thread::sleep_for(5ms)) {
+            if (!watcher_
+                     .exec("SELECT pid FROM pg_stat_activity WHERE application_name = 'chromawal' "
+                           "AND wait_event = 'advisory'")
+                     .empty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+    raw_conn& watcher() { return watcher_; }
+
+private:
+    raw_conn gate_;
+    raw_conn watcher_;
+};
+
+/// append() on a thread; the outcome is read after join().
+class async_append {
+public:
+    async_append(pg_log_store& store, std::vector<new_entry> entries)
+        : entries_(std::move(entries)), thread_([this, &store] {
+              try {
+                  out_ = store.append(entries_);
+              } catch (const chromawal::invalid_argument&) {
+                  refused_ = true;
+              } catch (const std::exception& e) {
+                  error_ = e.what();
+              }
+              done_ = true;
+          }) {}
+    ~async_append() {
+        if (thread_.joinable()) thread_.join();
+    }
+    async_append(const async_append&) = delete;
+    async_append& operator=(const async_append&) = delete;
+    bool done() const { return done_; }
+    void join() { thread_.join(); }
+    const std::vector<appended>& out() const { return out_; }
+    bool refused() const { return refused_; }
+    const std::string& error() const { return error_; }
+
+private:
+    std::vector<new_entry> entries_;
+    std::vector<appended> out_;
+    bool refused_ = false;
+    std::string error_;
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
+
+new_entry stalling_entry(const lane_key& lane) {
+    auto e = make_entry(lane);
+    e.idempotency_id = unique_id("stall");
+    return e;
+}
+
+}  // namespace
+
 // The ordering contract. With a sequence or BIGSERIAL, transaction B (started after A) would get
 // position p+1 and commit while A is still open; a reader that keeps `position > last` would
-// then see p+1, move past it, and never see p. Here A is the store's own append, held open
-// after it took its position by a test trigger that waits for an advisory lock the test holds;
-// B is a second append to the same lane. B must wait for A, and the reader must see p, p+1.
+// then see p+1, move past it, and never see p. Here A is a store's own append, held open after
+// it took its position by a test trigger; B is an append to the same lane by another store (as
+// from another process). B must wait for A, and the reader must see p, then p+1.
 TEST_CASE("pg_log_store: a later append cannot commit a position before an earlier one", "[pg_log_store]") {
     auto& pg = shared_pg();
     const std::string schema = fresh_schema();
-    pg_log_store store(pg.uri(), schema, 8);
-    store.migrate();
-    raw_conn gate(pg.uri());
-    raw_conn watcher(pg.uri());
-    gate.exec("CREATE FUNCTION " + schema +
-              ".stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-              "IF NEW.idempotency_id LIKE 'stall-%' THEN PERFORM pg_advisory_xact_lock(4242, 4242); END IF; "
-              "RETURN NEW; END $$");
-    gate.exec("CREATE TRIGGER stall BEFORE INSERT ON " + schema + ".entries FOR EACH ROW EXECUTE FUNCTION " + schema +
-              ".stall()");
+    pg_log_store store_a(pg.uri(), schema);
+    pg_log_store store_b(pg.uri(), schema);
+    store_a.migrate();
+    stall_gate gate(pg.uri(), schema);
 
     const lane_key k{"t", "d", "ordered"};
     const lane_key other{"t", "d", "other"};
-    const std::int64_t lane = store.lane_id(k);
+    const std::int64_t lane = store_a.lane_id(k);
     std::int64_t expected_a = 1;
 
     // A single-lane append (one statement) and a multi-lane one (the append_entries function).
     for (bool multi_lane : {false, true}) {
         INFO("A spans several lanes: " << multi_lane);
-        gate.exec("SELECT pg_advisory_lock(4242, 4242)");
-
-        std::vector<new_entry> a_entries = {make_entry(k)};
-        a_entries[0].idempotency_id = unique_id("stall");
+        gate.hold();
+        std::vector<new_entry> a_entries = {stalling_entry(k)};
         if (multi_lane) a_entries.insert(a_entries.begin(), make_entry(other));
-        std::vector<appended> a_out;
-        std::atomic<bool> a_done{false};
-        std::thread a([&] {
-            try {
-                a_out = store.append(a_entries);
-            } catch (const std::exception&) {
-            }
-            a_done = true;
-        });
-        // A has its position and waits in the trigger.
-        std::string a_waits;
-        for (auto t0 = steady::now(); a_waits.empty() && elapsed_ms(t0) < 10000;) {
-            a_waits = watcher.exec("SELECT pid FROM pg_stat_activity WHERE application_name = 'chromawal' "
-                                   "AND wait_event = 'advisory'");
-            if (a_waits.empty()) std::this_thread::sleep_for(5ms);
-        }
-        REQUIRE_FALSE(a_waits.empty());
+        async_append a(store_a, a_entries);
+        REQUIRE(gate.wait_until_stalled());  // A has its position, and is not committed
 
         // B starts later and would commit first if nothing made it wait.
-        std::vector<appended> b_out;
-        std::atomic<bool> b_done{false};
-        std::thread b([&] {
-            try {
-                b_out = store.append({make_entry(k)});
-            } catch (const std::exception&) {
-            }
-            b_done = true;
-        });
+        async_append b(store_b, {make_entry(k)});
         auto t0 = steady::now();
-        while (!b_done && elapsed_ms(t0) < 1000) std::this_thread::sleep_for(5ms);
-        const bool b_done_while_a_open = b_done;
+        while (!b.done() && elapsed_ms(t0) < 1000) std::this_thread::sleep_for(5ms);
+        const bool b_done_while_a_open = b.done();
+        if (!b_done_while_a_open) {
+            CHECK(gate.watcher().exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chromawal' "
+                                      "AND wait_event_type = 'Lock' AND wait_event = 'transactionid'") == "1");
+        }
 
         // A reader applying in order, while A is open.
-        std::vector<std::int64_t> seen = drain(store, "reader", lane);
-        const auto behind_while_open = store.lanes_behind("reader");
+        std::vector<std::int64_t> seen = drain(store_a, "reader", lane);
+        const auto behind_while_open = store_a.lanes_behind("reader");
 
-        gate.exec("SELECT pg_advisory_unlock(4242, 4242)");
+        gate.release();
         a.join();
         b.join();
-        auto later = drain(store, "reader", lane);
+        auto later = drain(store_a, "reader", lane);
         seen.insert(seen.end(), later.begin(), later.end());
 
         CHECK_FALSE(b_done_while_a_open);
         CHECK(behind_while_open.empty());  // the head does not move before A commits either
-        REQUIRE(a_out.size() == a_entries.size());
-        REQUIRE(b_out.size() == 1);
-        const std::int64_t pa = a_out.back().position;
+        INFO(a.error() << " / " << b.error());
+        REQUIRE(a.out().size() == a_entries.size());
+        REQUIRE(b.out().size() == 1);
+        const std::int64_t pa = a.out().back().position;
         CHECK(pa == expected_a);
-        CHECK(b_out[0].position == pa + 1);
+        CHECK(b.out()[0].position == pa + 1);
         CHECK(seen == std::vector<std::int64_t>{pa, pa + 1});  // nothing skipped
         expected_a = pa + 2;
+    }
+}
+
+TEST_CASE("pg_log_store: concurrent appends to one lane are combined into one transaction", "[pg_log_store]") {
+    auto& pg = shared_pg();
+    const std::string schema = fresh_schema();
+    pg_log_store store(pg.uri(), schema, 8);
+    store.migrate();
+    stall_gate gate(pg.uri(), schema);
+    const lane_key k{"t", "d", "group"};
+    raw_conn raw(pg.uri());
+
+    SECTION("all succeed, in one transaction, each call's entries consecutive") {
+        gate.hold();
+        async_append a(store, {stalling_entry(k)});
+        REQUIRE(gate.wait_until_stalled());
+        async_append b(store, {make_entry(k), make_entry(k)});
+        async_append c(store, {make_entry(k)});
+        async_append d(store, {make_entry(k), make_entry(k), make_entry(k)});
+        std::this_thread::sleep_for(300ms);  // b, c and d queue behind a
+        CHECK_FALSE(b.done());
+        gate.release();
+        a.join();
+        b.join();
+        c.join();
+        d.join();
+        INFO(a.error() << b.error() << c.error() << d.error());
+        REQUIRE(a.out().size() == 1);
+        REQUIRE(b.out().size() == 2);
+        REQUIRE(c.out().size() == 1);
+        REQUIRE(d.out().size() == 3);
+        CHECK(a.out()[0].position == 1);
+        std::vector<std::int64_t> all;
+        for (const auto* x : {&b, &c, &d}) {
+            for (std::size_t i = 0; i < x->out().size(); ++i) {
+                CHECK(x->out()[i].position == x->out()[0].position + static_cast<std::int64_t>(i));
+                all.push_back(x->out()[i].position);
+            }
+        }
+        std::sort(all.begin(), all.end());
+        CHECK(all == std::vector<std::int64_t>{2, 3, 4, 5, 6, 7});
+        CHECK(raw.exec("SELECT count(DISTINCT xmin::text) FROM " + schema + ".entries WHERE position > 1") == "1");
+    }
+    SECTION("a refused call fails alone") {
+        const auto existing = make_entry(k);
+        store.append({existing});
+        gate.hold();
+        async_append a(store, {stalling_entry(k)});
+        REQUIRE(gate.wait_until_stalled());
+        async_append b(store, {make_entry(k)});
+        async_append c(store, {make_entry(k), existing});  // duplicate id
+        async_append d(store, {make_entry(k)});
+        std::this_thread::sleep_for(300ms);
+        gate.release();
+        a.join();
+        b.join();
+        c.join();
+        d.join();
+        INFO(a.error() << b.error() << c.error() << d.error());
+        CHECK(a.out().size() == 1);
+        CHECK(c.refused());
+        REQUIRE(b.out().size() == 1);
+        REQUIRE(d.out().size() == 1);
+        std::vector<std::int64_t> got = {a.out()[0].position, b.out()[0].position, d.out()[0].position};
+        std::sort(got.begin(), got.end());
+        CHECK(got == std::vector<std::int64_t>{2, 3, 4});
+        CHECK(store.all_lanes("x")[0].head == 4);
     }
 }
 
@@ -773,8 +889,9 @@ TEST_CASE("pg_log_store: an append whose connection dies mid-way is applied exac
         }
     });
     // Wait for the append to block on the lane row, then kill its backend.
-    const std::string waiting = "SELECT pid FROM pg_stat_activity WHERE application_name = 'chromawal' "
-                                "AND wait_event_type = 'Lock' LIMIT 1";
+    const std::string waiting =
+        "SELECT pid FROM pg_stat_activity WHERE application_name = 'chromawal' "
+        "AND wait_event_type = 'Lock' LIMIT 1";
     std::string pid;
     for (auto t0 = steady::now(); pid.empty() && elapsed_ms(t0) < 10000;) {
         pid = admin.exec(waiting);
@@ -813,7 +930,10 @@ TEST_CASE("pg_log_store: log_unavailable fast while the server is down, and reco
 
     std::vector<std::pair<const char*, std::function<void()>>> calls = {
         {"append", [&] { store.append({make_entry(k)}); }},
-        {"lane_id", [&] { store.lane_id({"t", "d", "new"}); }},
+        {"lane_id",
+         [&] {
+             store.lane_id({"t", "d", "new"});
+         }},
         {"lanes_behind", [&] { store.lanes_behind("i"); }},
         {"all_lanes", [&] { store.all_lanes("i"); }},
         {"counts", [&] { store.counts(); }},
@@ -885,7 +1005,9 @@ TEST_CASE("pg_log_store: passwords never appear in error messages", "[pg_log_sto
         pg_log_store store(conninfo, "chromawal", 2, 2s);
         std::vector<std::function<void()>> calls = {
             [&] { store.migrate(); },
-            [&] { store.append({make_entry({"t", "d", "c"})}); },
+            [&] {
+                store.append({make_entry({"t", "d", "c"})});
+            },
             [&] { store.lock_lane("i", 1, 50ms); },
             [&] { store.counts(); },
         };

@@ -1,6 +1,7 @@
 #include "servers.hpp"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -377,7 +378,30 @@ void chroma_server::restart() {
 }
 
 void chroma_server::pause() {
-    if (running()) kill(pid_, SIGSTOP);
+    if (!running()) return;
+    kill(pid_, SIGSTOP);
+    // SIGSTOP takes effect asynchronously: wait (with a deadline) until every thread of the
+    // server is stopped, so that no request is answered after pause() returns.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+        bool all_stopped = true;
+        if (DIR* d = opendir(("/proc/" + std::to_string(pid_) + "/task").c_str())) {
+            while (dirent* e = readdir(d)) {
+                if (e->d_name[0] == '.') continue;
+                std::ifstream stat("/proc/" + std::to_string(pid_) + "/task/" + e->d_name + "/stat");
+                std::string line;
+                std::getline(stat, line);
+                const auto close = line.rfind(')');
+                if (close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'T' &&
+                    line[close + 2] != 't') {
+                    all_stopped = false;
+                }
+            }
+            closedir(d);
+        }
+        if (all_stopped) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
 }
 
 void chroma_server::resume() {

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Replication benchmark: chromawal writing to two Chroma servers through its PostgreSQL log,
+# against a direct write to one server and a naive parallel write to both; catch-up after an
+# outage; restart-to-converged time; raw log appends per second. See docs/benchmarks.md
+# ("Replication").
+#
+# Usage:
+#   bench/run_replication_bench.sh [PATH/TO/chromawal_replication_bench] [-- BENCH FLAGS...]
+#       (default binary: build/release/bench/chromawal_replication_bench; this script builds
+#        nothing. Build it with, e.g.:
+#          cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHROMAWAL_BUILD_TESTS=OFF
+#          cmake --build build/release --target chromawal_replication_bench -j)
+#
+# The program starts its own PostgreSQL (scripts/postgres.sh) and two Chroma servers
+# (scripts/chroma.sh) in temporary directories, and removes them at the end.
+#
+# Environment (defaults in brackets), passed on as flags:
+#   ROUNDS [3]          rounds of part 1 (direct-one, naive-two, chromawal-two, rotating order)
+#   RECORDS [10000]  DIM [384]  BATCH [100]
+#   BACKLOG [10000]     records written while an instance is down (part 2)
+#   SMALL_BACKLOG [20]  entries written while an instance is down (part 3)  REPEATS [3]
+#   APPEND_SECONDS [5]  APPEND_THREADS [1,4,16]   (part 4)
+#   PARTS [1234]        which parts to run
+#   CHROMAWAL_TEST_TMP  where the servers' temporary directories go [/tmp]
+#   CHROMAWAL_CACHE_DIR where scripts/chroma.sh caches the Chroma server
+# Takes about 4-6 minutes on a 2-core machine with the defaults.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+bin="$root/build/release/bench/chromawal_replication_bench"
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then bin="$1"; shift; fi
+if [ $# -gt 0 ] && [ "$1" = "--" ]; then shift; fi
+
+die() { echo "run_replication_bench.sh: error: $*" >&2; exit 1; }
+
+[ -x "$bin" ] || die "benchmark binary '$bin' not found or not executable (build the target chromawal_replication_bench, or pass its path)"
+[ -f "$root/scripts/chroma.sh" ] || die "$root/scripts/chroma.sh not found"
+[ -f "$root/scripts/postgres.sh" ] || die "$root/scripts/postgres.sh not found"
+
+ROUNDS="${ROUNDS:-3}"
+RECORDS="${RECORDS:-10000}"
+DIM="${DIM:-384}"
+BATCH="${BATCH:-100}"
+BACKLOG="${BACKLOG:-10000}"
+SMALL_BACKLOG="${SMALL_BACKLOG:-20}"
+REPEATS="${REPEATS:-3}"
+APPEND_SECONDS="${APPEND_SECONDS:-5}"
+APPEND_THREADS="${APPEND_THREADS:-1,4,16}"
+PARTS="${PARTS:-1234}"
+for v in ROUNDS RECORDS DIM BATCH BACKLOG SMALL_BACKLOG REPEATS APPEND_SECONDS; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
+done
+[[ "$APPEND_THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "APPEND_THREADS must be a comma-separated list of positive integers"
+[[ "$PARTS" =~ ^[1-4]+$ ]] || die "PARTS must be made of the digits 1-4"
+
+# The servers find the repository's scripts through this (the compiled-in path may be stale
+# when the binary was built from another checkout).
+export CHROMAWAL_SOURCE_DIR="${CHROMAWAL_SOURCE_DIR:-$root}"
+
+echo "binary:   $bin"
+echo "os:       $( (. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}") || echo unknown)"
+exec "$bin" --rounds "$ROUNDS" --records "$RECORDS" --dim "$DIM" --batch "$BATCH" --backlog "$BACKLOG" \
+  --small-backlog "$SMALL_BACKLOG" --repeats "$REPEATS" --append-seconds "$APPEND_SECONDS" \
+  --append-threads "$APPEND_THREADS" --parts "$PARTS" "$@"

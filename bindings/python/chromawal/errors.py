@@ -1,0 +1,341 @@
+"""Exception classes of chromawal.
+
+The classes of chromadb's ``chromadb.errors`` are defined here under the same names, with the
+same ``code()`` / ``name()`` / ``message()`` methods, so that code written against chromadb
+catches the same errors. Errors reported by a Chroma server are mapped by the server's error
+name, as chromadb does (``{"error": "NotFoundError", ...}`` -> :class:`NotFoundError`), and
+``str(e)`` is the server's message, as with chromadb.
+
+chromawal adds:
+
+* :class:`ValidationError` (a :class:`ValueError` *and* an :class:`InvalidArgumentError`):
+  input that breaks a rule, found before anything was sent or logged, by checks that
+  chromadb leaves to the server (empty ids, NaN embeddings, None metadata values in add...).
+* :class:`ChromaConnectionError` / :class:`ChromaTimeoutError` (also the built-in
+  ``ConnectionError`` / ``TimeoutError``): a server could not be reached or did not answer.
+* The outcomes of replication, all :class:`ReplicationError`: :class:`LogUnavailableError`,
+  :class:`NoInstanceAvailableError`, :class:`WriteRejectedError`, :class:`QuorumNotReachedError`.
+
+Every :class:`ChromaError` raised by chromawal has the attributes ``status`` (HTTP status or
+None), ``error_name`` (Chroma's error name or None), ``server_message`` and ``detail`` (the
+full description from the C++ library, with the operation and the server it concerns).
+"""
+from typing import Dict, Optional, Type
+
+__all__ = [
+    "ChromaError",
+    "InvalidDimensionException",
+    "IDAlreadyExistsError",
+    "ChromaAuthError",
+    "DuplicateIDError",
+    "InvalidArgumentError",
+    "InvalidUUIDError",
+    "InvalidHTTPVersion",
+    "AuthorizationError",
+    "NotFoundError",
+    "UniqueConstraintError",
+    "BatchSizeExceededError",
+    "VersionMismatchError",
+    "InternalError",
+    "RateLimitError",
+    "BackoffError",
+    "QuotaError",
+    "StaleReadError",
+    "ValidationError",
+    "ChromaConnectionError",
+    "ChromaTimeoutError",
+    "ReplicationError",
+    "LogUnavailableError",
+    "NoInstanceAvailableError",
+    "WriteRejectedError",
+    "QuorumNotReachedError",
+    "error_types",
+]
+
+
+class ChromaError(Exception):
+    """Base of every error chromawal raises for a failed operation (as chromadb's)."""
+
+    trace_id: Optional[str] = None
+    status: Optional[int] = None
+    error_name: Optional[str] = None
+    server_message: Optional[str] = None
+    detail: Optional[str] = None
+
+    _code: int = 400
+    _name: str = "ChromaError"
+
+    def code(self) -> int:
+        """An appropriate HTTP status for this error (chromadb's, per class)."""
+        return self._code
+
+    def message(self) -> str:
+        return ", ".join(str(a) for a in self.args)
+
+    @classmethod
+    def name(cls) -> str:
+        """The error's name (chromadb's, per class)."""
+        return cls._name
+
+
+class InvalidDimensionException(ChromaError):
+    _code = 400
+    _name = "InvalidDimension"
+
+
+class IDAlreadyExistsError(ChromaError):
+    _code = 409
+    _name = "IDAlreadyExists"
+
+
+class ChromaAuthError(ChromaError):
+    _code = 403
+    _name = "AuthError"
+
+
+class DuplicateIDError(ChromaError):
+    _code = 400
+    _name = "DuplicateID"
+
+
+class InvalidArgumentError(ChromaError):
+    _code = 400
+    _name = "InvalidArgument"
+
+
+class InvalidUUIDError(ChromaError):
+    _code = 400
+    _name = "InvalidUUID"
+
+
+class InvalidHTTPVersion(ChromaError):
+    _code = 400
+    _name = "InvalidHTTPVersion"
+
+
+class AuthorizationError(ChromaError):
+    _code = 401
+    _name = "AuthorizationError"
+
+
+class NotFoundError(ChromaError):
+    _code = 404
+    _name = "NotFoundError"
+
+
+class UniqueConstraintError(ChromaError):
+    _code = 409
+    _name = "UniqueConstraintError"
+
+
+class BatchSizeExceededError(ChromaError):
+    _code = 413
+    _name = "BatchSizeExceededError"
+
+
+class VersionMismatchError(ChromaError):
+    _code = 500
+    _name = "VersionMismatchError"
+
+
+class InternalError(ChromaError):
+    _code = 500
+    _name = "InternalError"
+
+
+class RateLimitError(ChromaError):
+    _code = 429
+    _name = "RateLimitError"
+
+
+class BackoffError(ChromaError):
+    _code = 429
+    _name = "Backoff"
+
+
+class QuotaError(ChromaError):
+    _code = 400
+    _name = "QuotaError"
+
+
+class StaleReadError(ChromaError):
+    _code = 412
+    _name = "StaleReadError"
+
+
+# chromadb's table from the server's error name to the class.
+error_types: Dict[str, Type[ChromaError]] = {
+    "InvalidDimension": InvalidDimensionException,
+    "InvalidArgumentError": InvalidArgumentError,
+    "IDAlreadyExists": IDAlreadyExistsError,
+    "DuplicateID": DuplicateIDError,
+    "InvalidUUID": InvalidUUIDError,
+    "InvalidHTTPVersion": InvalidHTTPVersion,
+    "AuthorizationError": AuthorizationError,
+    "NotFoundError": NotFoundError,
+    "BatchSizeExceededError": BatchSizeExceededError,
+    "VersionMismatchError": VersionMismatchError,
+    "RateLimitError": RateLimitError,
+    "Backoff": BackoffError,
+    "AuthError": ChromaAuthError,
+    "UniqueConstraintError": UniqueConstraintError,
+    "QuotaError": QuotaError,
+    "StaleReadError": StaleReadError,
+    "InternalError": InternalError,
+    "ChromaError": ChromaError,
+}
+
+
+# ---- chromawal's own ----
+
+
+class ValidationError(InvalidArgumentError, ValueError):
+    """The input broke a rule, found before any request was sent or anything was logged.
+
+    Both a ValueError (what chromadb raises for its client-side checks) and an
+    InvalidArgumentError (what chromadb gets from the server for the checks it leaves to
+    the server)."""
+
+    _code = 400
+    _name = "InvalidArgumentError"
+
+
+class ChromaConnectionError(ChromaError, ConnectionError):
+    """A Chroma server could not be reached, or the connection broke before a full answer.
+    A write that failed this way may or may not have been applied."""
+
+    _code = 503
+    _name = "ConnectionError"
+
+
+class ChromaTimeoutError(ChromaConnectionError, TimeoutError):
+    """No complete answer within the request timeout (a hung or overloaded server)."""
+
+    _code = 504
+    _name = "TimeoutError"
+
+
+class ReplicationError(ChromaError):
+    """Base of the outcomes of the replicated write path."""
+
+    _code = 503
+    _name = "ReplicationError"
+
+
+class LogUnavailableError(ReplicationError):
+    """The write-ahead log (PostgreSQL) could not be reached: nothing was logged or applied.
+    Retry later."""
+
+    _code = 503
+    _name = "LogUnavailableError"
+
+
+class NoInstanceAvailableError(ReplicationError):
+    """No instance could apply a logged write (or serve a read).
+
+    ``queued`` is True when the write stays pending in the log and will be applied when an
+    instance returns (``queue_when_unavailable=True``, or a read that waits for this client's
+    last write); False when the entry was abandoned and will never be applied.
+    ``position`` is the entry's position in its collection's lane of the log."""
+
+    queued: bool = False
+    position: int = 0
+    _code = 503
+    _name = "NoInstanceAvailableError"
+
+
+class WriteRejectedError(ReplicationError):
+    """An instance rejected a logged write as invalid (e.g. a dimension mismatch); the entry
+    is marked rejected and never replayed. The instance's error is also raised as its chromadb
+    class: ``except InvalidArgumentError`` catches a rejected dimension mismatch too."""
+
+    _code = 400
+    _name = "WriteRejectedError"
+
+
+class QuorumNotReachedError(ReplicationError):
+    """The write is logged and was applied to fewer instances than ``write_quorum``. It stays
+    pending and is applied when the instances return: do not retry it.
+    ``position``: its log position; ``applied_count``: how many instances applied it."""
+
+    position: int = 0
+    applied_count: int = 0
+    _code = 503
+    _name = "QuorumNotReachedError"
+
+
+_rejected_classes: Dict[Type[ChromaError], Type[WriteRejectedError]] = {}
+
+
+def _write_rejected_class(base: Type[ChromaError]) -> Type[WriteRejectedError]:
+    """WriteRejectedError that is also `base` (the chromadb class of the server's error)."""
+    if base is ChromaError:
+        return WriteRejectedError
+    cls = _rejected_classes.get(base)
+    if cls is None:
+        cls = type(
+            "WriteRejected" + base.__name__,
+            (WriteRejectedError, base),
+            {"__module__": __name__, "__doc__": WriteRejectedError.__doc__},
+        )
+        _rejected_classes[base] = cls
+    return cls
+
+
+def _server_class(kind: str, status: Optional[int], error_name: Optional[str]) -> Type[ChromaError]:
+    if kind == "not_found":
+        return NotFoundError
+    if kind == "already_exists":
+        return UniqueConstraintError
+    cls = error_types.get(error_name or "")
+    if cls is not None and cls is not ChromaError:
+        return cls
+    if kind == "server_error" and (cls is None):
+        return InternalError
+    return ChromaError
+
+
+def _from_native(
+    kind: str,
+    message: str,
+    status: Optional[int] = None,
+    error_name: Optional[str] = None,
+    server_message: Optional[str] = None,
+    queued: Optional[bool] = None,
+    position: Optional[int] = None,
+    applied_count: Optional[int] = None,
+) -> BaseException:
+    """Builds the Python exception for a C++ exception (called by the extension module)."""
+    exc: ChromaError
+    if kind == "invalid_argument":
+        cls: Type[ChromaError] = (
+            DuplicateIDError if message.startswith("Expected IDs to be unique") else ValidationError
+        )
+        exc = cls(message)
+    elif kind in ("not_found", "already_exists", "server_rejected", "server_error", "write_rejected"):
+        base = _server_class(kind, status, error_name)
+        cls = _write_rejected_class(base) if kind == "write_rejected" else base
+        exc = cls(server_message or message)
+        exc.status = status
+        exc.error_name = error_name or None
+        exc.server_message = server_message
+    elif kind == "timeout":
+        exc = ChromaTimeoutError(message)
+    elif kind == "connection":
+        exc = ChromaConnectionError(message)
+    elif kind == "log_unavailable":
+        exc = LogUnavailableError(message)
+    elif kind == "no_instance_available":
+        nia = NoInstanceAvailableError(message)
+        nia.queued = bool(queued)
+        nia.position = int(position or 0)
+        exc = nia
+    elif kind == "quorum_not_reached":
+        q = QuorumNotReachedError(message)
+        q.position = int(position or 0)
+        q.applied_count = int(applied_count or 0)
+        exc = q
+    else:
+        exc = ChromaError(message)
+    exc.detail = message
+    return exc
