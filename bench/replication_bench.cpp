@@ -110,14 +110,22 @@ options parse_args(int argc, char** argv) {
             usage(argv[0], 2);
         }
         const std::string v = argv[++i];
-        if (a == "--records") o.records = parse_size(argv[0], a.c_str(), v);
-        else if (a == "--dim") o.dim = parse_size(argv[0], a.c_str(), v);
-        else if (a == "--batch") o.batch = parse_size(argv[0], a.c_str(), v);
-        else if (a == "--rounds") o.rounds = parse_size(argv[0], a.c_str(), v);
-        else if (a == "--backlog") o.backlog = parse_size(argv[0], a.c_str(), v);
-        else if (a == "--small-backlog") o.small_backlog = parse_size(argv[0], a.c_str(), v);
-        else if (a == "--repeats") o.repeats = parse_size(argv[0], a.c_str(), v);
-        else if (a == "--append-seconds") o.append_seconds = static_cast<double>(parse_size(argv[0], a.c_str(), v));
+        if (a == "--records")
+            o.records = parse_size(argv[0], a.c_str(), v);
+        else if (a == "--dim")
+            o.dim = parse_size(argv[0], a.c_str(), v);
+        else if (a == "--batch")
+            o.batch = parse_size(argv[0], a.c_str(), v);
+        else if (a == "--rounds")
+            o.rounds = parse_size(argv[0], a.c_str(), v);
+        else if (a == "--backlog")
+            o.backlog = parse_size(argv[0], a.c_str(), v);
+        else if (a == "--small-backlog")
+            o.small_backlog = parse_size(argv[0], a.c_str(), v);
+        else if (a == "--repeats")
+            o.repeats = parse_size(argv[0], a.c_str(), v);
+        else if (a == "--append-seconds")
+            o.append_seconds = static_cast<double>(parse_size(argv[0], a.c_str(), v));
         else if (a == "--append-threads") {
             o.append_threads.clear();
             std::stringstream ss(v);
@@ -154,8 +162,8 @@ bool read_proc_stat(long pid, proc_stat& out) {
     if (close == std::string::npos) return false;
     // After "pid (comm) ": state (3), ppid (4), ..., utime (14), stime (15), cutime (16), cstime (17).
     long long cu = 0, cs = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &out.ppid,
-                    &out.utime, &out.stime, &cu, &cs) != 5) {
+    if (std::sscanf(stat.c_str() + close + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
+                    &out.ppid, &out.utime, &out.stime, &cu, &cs) != 5) {
         return false;
     }
     out.cutime = static_cast<unsigned long long>(std::max(0LL, cu));
@@ -290,7 +298,8 @@ struct dataset {
                 const std::size_t n = b * batch + k;
                 const std::size_t row = row0 + k;
                 rs.ids.push_back(prefix + "-" + std::to_string(n));
-                rs.documents.emplace_back("document " + std::to_string(n) + " about topic " + std::to_string(topics[row]));
+                rs.documents.emplace_back("document " + std::to_string(n) + " about topic " +
+                                          std::to_string(topics[row]));
                 chromawal::metadata m;
                 m.emplace("source", "bench");
                 m.emplace("index", static_cast<std::int64_t>(n));
@@ -368,26 +377,31 @@ void print_phase(const phase_result& r, std::size_t round) {
     const double n = static_cast<double>(r.records);
     std::printf("  %-15s %9.1f %8.2f %11.1f %11.1f %11.1f %11.1f\n", r.variant.c_str(), r.rps(), r.wall,
                 r.cpu.self * 1e6 / n, r.cpu.a * 1e6 / n, r.cpu.b * 1e6 / n, r.cpu.pg * 1e6 / n);
-    std::printf("RESULT part=add variant=%s round=%zu records=%zu wall_s=%.3f records_per_s=%.1f client_cpu_s=%.3f "
-                "chroma_a_cpu_s=%.2f chroma_b_cpu_s=%.2f pg_cpu_s=%.2f\n",
-                r.variant.c_str(), round, r.records, r.wall, r.rps(), r.cpu.self, r.cpu.a, r.cpu.b, r.cpu.pg);
+    std::printf(
+        "RESULT part=add variant=%s round=%zu records=%zu wall_s=%.3f records_per_s=%.1f client_cpu_s=%.3f "
+        "chroma_a_cpu_s=%.2f chroma_b_cpu_s=%.2f pg_cpu_s=%.2f\n",
+        r.variant.c_str(), round, r.records, r.wall, r.rps(), r.cpu.self, r.cpu.a, r.cpu.b, r.cpu.pg);
     std::fflush(stdout);
 }
 
 struct part1_result {
     double direct = 0, naive = 0, replicated = 0;  // medians, records/s
+    // Medians of the CPU time of all four processes (client, both Chroma, PostgreSQL) per
+    // record: unlike records/s, hardly touched by other load on the machine.
+    double direct_cpu_us = 0, naive_cpu_us = 0, replicated_cpu_us = 0;
 };
 
 part1_result run_part1(servers& s, const options& o, const dataset& data, chromawal::client& client) {
-    std::printf("\n== 1. add throughput: %zu records x %zu dims, batches of %zu, a fresh collection per variant;"
-                " %zu rounds in rotating order\n",
-                o.records, o.dim, o.batch, o.rounds);
+    std::printf(
+        "\n== 1. add throughput: %zu records x %zu dims, batches of %zu, a fresh collection per variant;"
+        " %zu rounds in rotating order\n",
+        o.records, o.dim, o.batch, o.rounds);
     std::printf("  (CPU columns: microseconds of CPU per record during the phase, per process)\n");
     const std::size_t nb = (o.records + o.batch - 1) / o.batch;
     const auto batches = data.batches("id", 0, nb);
     const std::size_t n = nb * o.batch;
     chromawal::chroma_client ca(conn(s.a.url())), cb(conn(s.b.url()));
-    std::map<std::string, std::vector<double>> rps;
+    std::map<std::string, std::vector<double>> rps, cpu_us;
 
     auto direct = [&](std::size_t r) {
         const std::string name = "direct_r" + std::to_string(r);
@@ -445,20 +459,35 @@ part1_result run_part1(servers& s, const options& o, const dataset& data, chroma
             auto res = variants[(r + k) % variants.size()](r);
             print_phase(res, r + 1);
             rps[res.variant].push_back(res.rps());
+            cpu_us[res.variant].push_back((res.cpu.self + res.cpu.a + res.cpu.b + res.cpu.pg) * 1e6 /
+                                          static_cast<double>(res.records));
         }
     }
     part1_result out;
     out.direct = median(rps["direct-one"]);
     out.naive = median(rps["naive-two"]);
     out.replicated = median(rps["chromawal-two"]);
+    out.direct_cpu_us = median(cpu_us["direct-one"]);
+    out.naive_cpu_us = median(cpu_us["naive-two"]);
+    out.replicated_cpu_us = median(cpu_us["chromawal-two"]);
     std::printf(" medians over %zu rounds: direct-one %.1f, naive-two %.1f, chromawal-two %.1f records/s\n", o.rounds,
                 out.direct, out.naive, out.replicated);
-    std::printf("   chromawal/direct = %.3f (goal >= 0.9)   chromawal/naive = %.3f (the log's own cost; goal ~1)"
-                "   naive/direct = %.3f\n",
-                out.replicated / out.direct, out.replicated / out.naive, out.naive / out.direct);
-    std::printf("RESULT part=add summary direct_rps=%.1f naive_rps=%.1f chromawal_rps=%.1f chromawal_over_direct=%.3f "
-                "chromawal_over_naive=%.3f\n",
-                out.direct, out.naive, out.replicated, out.replicated / out.direct, out.replicated / out.naive);
+    std::printf(
+        "   chromawal/direct = %.3f (goal >= 0.9)   chromawal/naive = %.3f (the log's own cost; goal ~1)"
+        "   naive/direct = %.3f\n",
+        out.replicated / out.direct, out.replicated / out.naive, out.naive / out.direct);
+    std::printf(
+        " CPU per record, all four processes (medians): direct-one %.0f us, naive-two %.0f us, chromawal-two "
+        "%.0f us\n   naive/chromawal CPU = %.3f (the throughput ratio to expect when the CPU is the limit)\n",
+        out.direct_cpu_us, out.naive_cpu_us, out.replicated_cpu_us, out.naive_cpu_us / out.replicated_cpu_us);
+    std::printf(
+        "RESULT part=add summary direct_cpu_us_per_record=%.1f naive_cpu_us_per_record=%.1f "
+        "chromawal_cpu_us_per_record=%.1f\n",
+        out.direct_cpu_us, out.naive_cpu_us, out.replicated_cpu_us);
+    std::printf(
+        "RESULT part=add summary direct_rps=%.1f naive_rps=%.1f chromawal_rps=%.1f chromawal_over_direct=%.3f "
+        "chromawal_over_naive=%.3f\n",
+        out.direct, out.naive, out.replicated, out.replicated / out.direct, out.replicated / out.naive);
     std::fflush(stdout);
     return out;
 }
@@ -466,9 +495,9 @@ part1_result run_part1(servers& s, const options& o, const dataset& data, chroma
 // --- parts 2 and 3: recovery -----------------------------------------------------------------
 
 struct recovery {
-    double boot = 0;       ///< restart() until the server answered its heartbeat (not the library's time)
-    double healthy = -1;   ///< from then until status() showed it healthy
-    double converged = -1; ///< from then until status() showed it healthy with lag 0
+    double boot = 0;        ///< restart() until the server answered its heartbeat (not the library's time)
+    double healthy = -1;    ///< from then until status() showed it healthy
+    double converged = -1;  ///< from then until status() showed it healthy with lag 0
     std::size_t polls = 0;
     double status_ms_mean = 0, status_ms_max = 0;
     /// (seconds since the server answered, entries still behind) at every change of the lag.
@@ -539,6 +568,7 @@ struct part2_result {
     double catch_up_rps = 0;
     double catch_up_rps_from_healthy = 0;
     double write_one_rps = 0;
+    double adjacent_direct_rps = 0;
 };
 
 part2_result run_part2(servers& s, const options& o, const dataset& data, chromawal::client& client,
@@ -551,16 +581,18 @@ part2_result run_part2(servers& s, const options& o, const dataset& data, chroma
     auto c = client.create_collection(name);
     s.settle();
     kill_b(s, client);
-    std::printf("  chroma-b killed (-9) and marked down; writing the backlog through chromawal (applied to chroma-a)\n");
+    std::printf(
+        "  chroma-b killed (-9) and marked down; writing the backlog through chromawal (applied to chroma-a)\n");
     phase_timer t(s);
     std::size_t on_a = 0;
     for (const auto& rs : batches) on_a += c.add(rs).applied.size() == 1 ? 1 : 0;
     const auto w = t.done("chromawal-one", n);
     std::printf("  writes with one instance up: %.1f records/s (%zu of %zu applied to chroma-a alone)\n", w.rps(), on_a,
                 batches.size());
-    std::printf("RESULT part=catchup phase=write_one_up records=%zu wall_s=%.3f records_per_s=%.1f client_cpu_s=%.3f "
-                "chroma_a_cpu_s=%.2f pg_cpu_s=%.2f\n",
-                n, w.wall, w.rps(), w.cpu.self, w.cpu.a, w.cpu.pg);
+    std::printf(
+        "RESULT part=catchup phase=write_one_up records=%zu wall_s=%.3f records_per_s=%.1f client_cpu_s=%.3f "
+        "chroma_a_cpu_s=%.2f pg_cpu_s=%.2f\n",
+        n, w.wall, w.rps(), w.cpu.self, w.cpu.a, w.cpu.pg);
     s.settle();
     const cpu_sample c0 = s.sample();
     const recovery r = restart_and_wait(s, client);
@@ -568,7 +600,22 @@ part2_result run_part2(servers& s, const options& o, const dataset& data, chroma
     chromawal::chroma_client cb(conn(s.b.url()));
     check_count(name + " on chroma-b after catch-up", cb.get_collection(name).count(), n);
 
+    // The same records ingested directly by the same server right after, for a reference taken
+    // under the same conditions (the machine's load drifts within a run).
+    s.settle();
+    double adjacent_rps = 0;
+    {
+        const std::string ref = "direct_ref_b";
+        auto d = cb.create_collection(ref);
+        phase_timer rt(s);
+        for (const auto& rs : batches) d.add(rs);
+        adjacent_rps = rt.done("direct-one-b", n).rps();
+        check_count(ref + " on chroma-b", d.count(), n);
+        cb.delete_collection(ref);
+    }
+
     part2_result out;
+    out.adjacent_direct_rps = adjacent_rps;
     out.write_one_rps = w.rps();
     out.catch_up_rps = static_cast<double>(n) / r.converged;
     out.catch_up_rps_from_healthy = static_cast<double>(n) / (r.converged - r.healthy);
@@ -579,14 +626,21 @@ part2_result run_part2(servers& s, const options& o, const dataset& data, chroma
                 out.catch_up_rps, out.catch_up_rps_from_healthy, direct_rps);
     std::printf("    catch-up/direct = %.3f (goal >= 0.8); from healthy: %.3f\n", out.catch_up_rps / direct_rps,
                 out.catch_up_rps_from_healthy / direct_rps);
-    std::printf("    CPU during catch-up: client %.2f s, chroma-b %.2f s, postgres %.2f s; %zu status() polls, "
-                "%.1f ms mean, %.1f ms max each\n",
-                c1.self - c0.self, c1.b - c0.b, c1.pg - c0.pg, r.polls, r.status_ms_mean, r.status_ms_max);
+    std::printf(
+        "    reference taken right after: direct-one ingest of the same records into chroma-b %.1f records/s;"
+        " catch-up/that = %.3f\n",
+        adjacent_rps, out.catch_up_rps / adjacent_rps);
+    std::printf(
+        "    CPU during catch-up: client %.2f s, chroma-b %.2f s, postgres %.2f s; %zu status() polls, "
+        "%.1f ms mean, %.1f ms max each\n",
+        c1.self - c0.self, c1.b - c0.b, c1.pg - c0.pg, r.polls, r.status_ms_mean, r.status_ms_max);
     std::printf("    progress (seconds since the server answered: entries behind): %s\n", r.progress_text().c_str());
-    std::printf("RESULT part=catchup records=%zu boot_s=%.3f healthy_s=%.3f converged_s=%.3f catch_up_rps=%.1f "
-                "catch_up_rps_from_healthy=%.1f direct_rps=%.1f ratio=%.3f status_ms_mean=%.2f\n",
-                n, r.boot, r.healthy, r.converged, out.catch_up_rps, out.catch_up_rps_from_healthy, direct_rps,
-                out.catch_up_rps / direct_rps, r.status_ms_mean);
+    std::printf(
+        "RESULT part=catchup records=%zu boot_s=%.3f healthy_s=%.3f converged_s=%.3f catch_up_rps=%.1f "
+        "catch_up_rps_from_healthy=%.1f direct_rps=%.1f ratio=%.3f adjacent_direct_rps=%.1f adjacent_ratio=%.3f "
+        "status_ms_mean=%.2f\n",
+        n, r.boot, r.healthy, r.converged, out.catch_up_rps, out.catch_up_rps_from_healthy, direct_rps,
+        out.catch_up_rps / direct_rps, adjacent_rps, out.catch_up_rps / adjacent_rps, r.status_ms_mean);
     std::fflush(stdout);
     client.delete_collection(name);
     return out;
@@ -613,11 +667,13 @@ part3_result run_part3_config(servers& s, const options& o, const dataset& data,
         s.settle();
         const recovery r = restart_and_wait(s, client);
         times.push_back(r.converged);
-        std::printf("  repeat %zu: server answered after %.2f s (not counted); then healthy after %.3f s, "
-                    "lag 0 after %.3f s\n",
-                    rep + 1, r.boot, r.healthy, r.converged);
-        std::printf("RESULT part=converge config=%s repeat=%zu entries=%zu boot_s=%.3f healthy_s=%.3f converged_s=%.3f\n",
-                    label.c_str(), rep + 1, o.small_backlog, r.boot, r.healthy, r.converged);
+        std::printf(
+            "  repeat %zu: server answered after %.2f s (not counted); then healthy after %.3f s, "
+            "lag 0 after %.3f s\n",
+            rep + 1, r.boot, r.healthy, r.converged);
+        std::printf(
+            "RESULT part=converge config=%s repeat=%zu entries=%zu boot_s=%.3f healthy_s=%.3f converged_s=%.3f\n",
+            label.c_str(), rep + 1, o.small_backlog, r.boot, r.healthy, r.converged);
         std::fflush(stdout);
     }
     chromawal::chroma_client cb(conn(s.b.url()));
@@ -705,9 +761,10 @@ append_result run_appends(const servers& s, std::size_t threads, bool shared_lan
 }
 
 std::vector<append_result> run_part4(const servers& s, const options& o) {
-    std::printf("\n== 4. log appends per second (wal::pg_log_store::append, one entry of 200 bytes per call, "
-                "%.0f s per run)\n",
-                o.append_seconds);
+    std::printf(
+        "\n== 4. log appends per second (wal::pg_log_store::append, one entry of 200 bytes per call, "
+        "%.0f s per run)\n",
+        o.append_seconds);
     std::printf("  %-8s %-17s %12s %10s %10s\n", "threads", "lanes", "appends/s", "p50 ms", "p99 ms");
     std::vector<append_result> out;
     int run = 0;
@@ -716,8 +773,8 @@ std::vector<append_result> run_part4(const servers& s, const options& o) {
             auto r = run_appends(s, threads, shared, o.append_seconds, run++);
             std::printf("  %-8zu %-17s %12.0f %10.2f %10.2f\n", threads, shared ? "one (shared)" : "one per thread",
                         r.per_second, r.p50_ms, r.p99_ms);
-            std::printf("RESULT part=appends threads=%zu lanes=%s appends_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n", threads,
-                        shared ? "shared" : "per_thread", r.per_second, r.p50_ms, r.p99_ms);
+            std::printf("RESULT part=appends threads=%zu lanes=%s appends_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n",
+                        threads, shared ? "shared" : "per_thread", r.per_second, r.p50_ms, r.p99_ms);
             std::fflush(stdout);
             out.push_back(r);
         }
@@ -770,16 +827,18 @@ int run(const options& o) {
     s.a.start();
     s.b.start();
     chromawal::chroma_client probe(conn(s.a.url()));
-    std::printf("servers:  PostgreSQL %s (defaults: fsync on, synchronous_commit on) on port %d; chroma-a %s, "
-                "chroma-b %s (Chroma API %s, max_batch_size %zu)\n",
-                file_text(s.pg.dir() + "/data/PG_VERSION").c_str(), s.pg.port(), s.a.url().c_str(), s.b.url().c_str(),
-                probe.version().c_str(), probe.max_batch_size());
+    std::printf(
+        "servers:  PostgreSQL %s (defaults: fsync on, synchronous_commit on) on port %d; chroma-a %s, "
+        "chroma-b %s (Chroma API %s, max_batch_size %zu)\n",
+        file_text(s.pg.dir() + "/data/PG_VERSION").c_str(), s.pg.port(), s.a.url().c_str(), s.b.url().c_str(),
+        probe.version().c_str(), probe.max_batch_size());
     const chromawal::client_config defaults;
-    std::printf("client:   chromawal::client defaults: sync_interval %lld ms, health_interval %lld ms, "
-                "down_after_failures %d, up_after_successes %d, write_quorum %zu\n",
-                static_cast<long long>(defaults.sync_interval.count()),
-                static_cast<long long>(defaults.health_interval.count()), defaults.down_after_failures,
-                defaults.up_after_successes, defaults.write_quorum);
+    std::printf(
+        "client:   chromawal::client defaults: sync_interval %lld ms, health_interval %lld ms, "
+        "down_after_failures %d, up_after_successes %d, write_quorum %zu\n",
+        static_cast<long long>(defaults.sync_interval.count()),
+        static_cast<long long>(defaults.health_interval.count()), defaults.down_after_failures,
+        defaults.up_after_successes, defaults.write_quorum);
     std::fflush(stdout);
 
     const auto want = [&](char p) { return o.parts.find(p) != std::string::npos; };
@@ -822,10 +881,14 @@ int run(const options& o) {
         std::printf("  1. chromawal-two / direct-one        %6.3f   goal >= 0.9   %s\n", r, verdict(r >= 0.9));
         const double q = p1.replicated / p1.naive;
         std::printf("     chromawal-two / naive-two         %6.3f   goal ~1 (>= 0.95) %s\n", q, verdict(q >= 0.95));
+        const double c = p1.naive_cpu_us / p1.replicated_cpu_us;
+        std::printf("     naive-two / chromawal-two CPU     %6.3f   goal ~1 (>= 0.95) %s\n", c, verdict(c >= 0.95));
     }
     if (p2) {
         const double r = p2->catch_up_rps / p1.direct;
         std::printf("  2. catch-up / direct ingest          %6.3f   goal >= 0.8   %s\n", r, verdict(r >= 0.8));
+        const double a = p2->catch_up_rps / p2->adjacent_direct_rps;
+        std::printf("     catch-up / direct, taken after    %6.3f   goal >= 0.8   %s\n", a, verdict(a >= 0.8));
     }
     for (const auto& r : p3) {
         std::printf("  3. restart -> converged (%-11s) %6.3f s goal <= 2 s  %s\n", r.label.c_str(), r.median_converged,

@@ -21,7 +21,9 @@
 #   SMALL_BACKLOG [20]  entries written while an instance is down (part 3)  REPEATS [3]
 #   APPEND_SECONDS [5]  APPEND_THREADS [1,4,16]   (part 4)
 #   PARTS [1234]        which parts to run
-#   CHROMAWAL_TEST_TMP  where the servers' temporary directories go [/tmp]
+#   CHROMAWAL_TEST_TMP  where the servers' temporary directories go [/tmp]; the script
+#                       makes a private folder there and removes it (and stops any
+#                       PostgreSQL left in it) at the end, also after an interruption
 #   CHROMAWAL_CACHE_DIR where scripts/chroma.sh caches the Chroma server
 # Takes about 4-6 minutes on a 2-core machine with the defaults.
 set -euo pipefail
@@ -59,8 +61,23 @@ done
 # when the binary was built from another checkout).
 export CHROMAWAL_SOURCE_DIR="${CHROMAWAL_SOURCE_DIR:-$root}"
 
+# The servers' directories go into a private folder, so that whatever an interrupted run leaves
+# (a PostgreSQL cluster outlives a killed parent; Chroma does not) is stopped and removed here.
+tmp="$(mktemp -d "${CHROMAWAL_TEST_TMP:-${TMPDIR:-/tmp}}/chromawal-repl-bench.XXXXXX")"
+chmod 0755 "$tmp"  # PostgreSQL runs as user postgres when we are root
+cleanup() {
+  local d
+  for d in "$tmp"/chromawal-pg-*/cluster; do
+    [ -d "$d" ] && bash "$root/scripts/postgres.sh" stop "$d" immediate >/dev/null 2>&1 || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export CHROMAWAL_TEST_TMP="$tmp"
+
 echo "binary:   $bin"
 echo "os:       $( (. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}") || echo unknown)"
-exec "$bin" --rounds "$ROUNDS" --records "$RECORDS" --dim "$DIM" --batch "$BATCH" --backlog "$BACKLOG" \
+"$bin" --rounds "$ROUNDS" --records "$RECORDS" --dim "$DIM" --batch "$BATCH" --backlog "$BACKLOG" \
   --small-backlog "$SMALL_BACKLOG" --repeats "$REPEATS" --append-seconds "$APPEND_SECONDS" \
   --append-threads "$APPEND_THREADS" --parts "$PARTS" "$@"

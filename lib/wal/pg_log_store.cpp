@@ -730,7 +730,6 @@ struct pg_log_store::pool : std::enable_shared_from_this<pg_log_store::pool> {
     }
 
     std::unique_ptr<connection> connect() const {
-        using namespace std::string_literals;
         const std::string keepalive_ms = std::to_string(statement_timeout.count());
         const std::string connect_s = std::to_string(std::max<long long>(2, (connect_timeout.count() + 999) / 1000));
         // Defaults before the caller's string (which may override them), forced settings after.

@@ -3,35 +3,38 @@
 //
 // Thread-safety: one pg_log_store may be shared by any number of threads; it owns a pool of
 // connections (at most max_connections, created on demand, idle ones reused; a caller waits
-// when all are busy). A lane_lock owns one pooled connection until it is destroyed; it may
-// outlive the store (it shares the pool).
+// when all are busy, up to about the statement timeout). A lane_lock owns one pooled connection
+// until it is destroyed; it may outlive the store (it shares the pool). A thread that holds a
+// lane_lock and calls the store needs a second connection: keep max_connections above the
+// number of lane locks held at once.
 //
 // Cost of construction: none beyond parsing the connection string; the first call connects.
 //
-// Layout in the database (schema `schema`, created by migrate()):
-//   schema_version, lanes, entries, instance_positions, dead_letters, and two functions,
-//   append_entries (the whole append in one statement and one round trip) and
-//   lock_lane (an advisory lock with a lock_timeout). No credential or request header is
-//   stored anywhere.
+// Layout in the database (schema `schema`, created by migrate(), versioned in schema_version):
+// tables lanes, entries, instance_positions, dead_letters; functions append_entries (an append
+// spanning several lanes, in one statement), lock_lane (an advisory lock with a lock_timeout)
+// and abandon_if_unapplied. No credential, connection string or request header is stored.
 //
 // Order: an append takes its positions with `UPDATE lanes SET next_position = next_position + n`
-// inside the appending transaction. The row lock serialises appenders of one lane until they
-// commit, so a position becomes visible only after every smaller one of the same lane has.
-// Lanes of one append are locked in key order, so concurrent multi-lane appends cannot deadlock.
-// Because of that lock, appends to one lane commit one after the other; so single-lane append()
-// calls that arrive while another of their lane is running are combined into one transaction
-// (group commit; each call still gets consecutive positions and returns once durable).
+// inside the appending transaction (one statement: one round trip). The row lock serialises
+// appenders of one lane until they commit, so a position becomes visible only after every
+// smaller one of the same lane has. An append spanning several lanes locks them in key order,
+// so concurrent ones cannot deadlock. Because of that lock, appends to one lane commit one after
+// the other; so single-lane append() calls that arrive while another of their lane is running
+// are combined into one transaction (group commit: each call still gets consecutive positions,
+// in one transaction, and returns once durable; a refused combination is redone call by call).
 //
 // Failures: every method throws chromawal::log_unavailable when the store cannot be reached or
-// fails the statement, with the operation and libpq's message (secrets removed). A connection
-// that broke is discarded, with every idle one (after a server restart they are all dead), and
-// reads and idempotent writes are retried once on a fresh connection. append() is retried only
-// when the connection broke, and the retry is safe because idempotency ids are unique: if the
-// first attempt did commit, the retry finds its entries (same lane, op and payload) and returns
-// their positions instead of appending twice.
+// fails the statement, naming the operation, with libpq's message (secrets removed). A
+// connection that broke is discarded, with every idle one (after a server restart they are all
+// dead); reads and idempotent writes that hit a dead idle connection are retried once on a new
+// one. append() is retried only when its connection broke, and the retry is safe because
+// idempotency ids are unique: if the first attempt did commit, the retry finds its entries (same
+// lane, op and payload) and returns their positions instead of appending twice.
 // Connecting gives up after connect_timeout; every statement has a server-side
 // statement_timeout (30 s) and a client-side deadline a little longer, so a hung server or
-// network never blocks a caller for ever.
+// network never blocks a caller for ever. Keepalives and tcp_user_timeout are set unless the
+// connection string sets them.
 
 #include <chrono>
 #include <cstddef>

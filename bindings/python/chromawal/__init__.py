@@ -1,0 +1,93 @@
+"""chromawal: two or more Chroma servers used as one, through a write-ahead log in PostgreSQL.
+
+A drop-in replacement for the chromadb Python client::
+
+    import chromawal
+    client = chromawal.Client(
+        instances=[("a", "http://10.0.0.1:8000"), ("b", "http://10.0.0.2:8000")],
+        log_url="postgresql://chromawal@10.0.0.3/chromawal",
+    )
+    docs = client.get_or_create_collection("docs")
+    docs.add(ids=["a1"], embeddings=[[0.1, 0.2, 0.3]], documents=["hello"], metadatas=[{"document_id": "d1"}])
+    docs.query(query_embeddings=[0.1, 0.2, 0.3], n_results=5, where={"document_id": "d1"})
+
+``chromawal.HttpClient(host, port, ...)`` is the same API on one server without a log.
+See docs/python.md.
+"""
+from . import _chromawal
+from ._client import Client, HttpClient
+from ._collection import Collection
+from .errors import (
+    AuthorizationError,
+    BatchSizeExceededError,
+    ChromaAuthError,
+    ChromaConnectionError,
+    ChromaError,
+    ChromaTimeoutError,
+    DuplicateIDError,
+    IDAlreadyExistsError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidDimensionException,
+    LogUnavailableError,
+    NoInstanceAvailableError,
+    NotFoundError,
+    QuorumNotReachedError,
+    ReplicationError,
+    UniqueConstraintError,
+    ValidationError,
+    VersionMismatchError,
+    WriteRejectedError,
+    _from_native,
+)
+from .types import (
+    DEFAULT_DATABASE,
+    DEFAULT_TENANT,
+    DeleteResult,
+    GetResult,
+    Include,
+    QueryResult,
+    VerifyReport,
+    WriteReceipt,
+)
+
+_chromawal._set_error_factory(_from_native)
+
+__version__ = "0.1.0"
+library_version = _chromawal.library_version
+
+__all__ = [
+    "Client",
+    "HttpClient",
+    "Collection",
+    "ChromaError",
+    "AuthorizationError",
+    "BatchSizeExceededError",
+    "ChromaAuthError",
+    "ChromaConnectionError",
+    "ChromaTimeoutError",
+    "DuplicateIDError",
+    "IDAlreadyExistsError",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidDimensionException",
+    "LogUnavailableError",
+    "NoInstanceAvailableError",
+    "NotFoundError",
+    "QuorumNotReachedError",
+    "ReplicationError",
+    "UniqueConstraintError",
+    "ValidationError",
+    "VersionMismatchError",
+    "WriteRejectedError",
+    "GetResult",
+    "QueryResult",
+    "DeleteResult",
+    "WriteReceipt",
+    "VerifyReport",
+    "Include",
+    "DEFAULT_TENANT",
+    "DEFAULT_DATABASE",
+    "library_version",
+    "__version__",
+]

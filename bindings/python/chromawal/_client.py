@@ -1,0 +1,672 @@
+"""Clients: chromawal.Client (two or more Chroma servers as one, through the write-ahead log)
+and chromawal.HttpClient (one server, like chromadb.HttpClient)."""
+import atexit
+import json
+import re
+import threading
+import weakref
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _chromawal
+from . import _validation as v
+from ._collection import Collection
+from .errors import (
+    ChromaConnectionError,
+    ChromaError,
+    NoInstanceAvailableError,
+    NotFoundError,
+)
+from .types import DEFAULT_DATABASE, DEFAULT_TENANT, VerifyReport
+
+InstanceSpec = Union[str, Tuple[str, str], Tuple[str, str, str], Mapping[str, Any]]
+
+_READ_POLICIES = ("primary_only", "primary_preferred", "replica_ratio", "nearest")
+
+
+def _headers_list(headers: Optional[Union[Mapping[str, str], Sequence[Tuple[str, str]]]]) -> List[Tuple[str, str]]:
+    if headers is None:
+        return []
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out = []
+    for k, val in items:
+        if not isinstance(k, str) or not isinstance(val, str):
+            raise TypeError(f"Expected headers to map str to str, got {k!r}: {val!r}")
+        out.append((k, val))
+    return out
+
+
+def _check_collection_args(embedding_function: Any, schema: Any) -> None:
+    if schema is not None:
+        raise ValueError("chromawal does not support collection schemas; use metadata and configuration")
+    if embedding_function is not None and not callable(embedding_function):
+        raise ValueError(f"Expected embedding_function to be callable, got {embedding_function}")
+
+
+def _ef_from(configuration: Optional[Dict[str, Any]], embedding_function: Any) -> Any:
+    if embedding_function is None and isinstance(configuration, dict):
+        ef = configuration.get("embedding_function")
+        if callable(ef):
+            return ef
+    return embedding_function
+
+
+class _ClientBase:
+    """What both clients share: chromadb's collection calls on the client."""
+
+    tenant: str = DEFAULT_TENANT
+    database: str = DEFAULT_DATABASE
+    _allow_reset: bool = False
+
+    # Implemented by each client.
+    def _native_create(self, name: str, metadata: Any, configuration_json: Optional[str], get_or_create: bool) -> Any:
+        raise NotImplementedError
+
+    def _native_get(self, name: str) -> Any:
+        raise NotImplementedError
+
+    def _describe(self, name: str) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def _wrap(self, native: Any, embedding_function: Any = None, data_loader: Any = None) -> Collection:
+        raise NotImplementedError
+
+    def _names(self, limit: Optional[int], offset: int) -> List[str]:
+        raise NotImplementedError
+
+    # ---- collections ----
+
+    def create_collection(
+        self,
+        name: str,
+        configuration: Optional[Dict[str, Any]] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        embedding_function: Optional[Callable[..., Any]] = None,
+        data_loader: Optional[Callable[..., Any]] = None,
+        get_or_create: bool = False,
+        schema: Any = None,
+    ) -> Collection:
+        """Creates a collection (UniqueConstraintError, a ChromaError, when it exists, unless
+        get_or_create). `configuration`: e.g. ``{"hnsw": {"space": "cosine"}}``; the legacy
+        ``metadata={"hnsw:space": "cosine"}`` works too. `embedding_function` (any chromadb
+        embedding function, or a callable ``f(input=[...]) -> embeddings``) computes embeddings
+        client-side when documents are given without embeddings."""
+        _check_collection_args(embedding_function, schema)
+        conf = v.configuration_json(configuration)
+        native = self._native_create(name, metadata, conf, bool(get_or_create))
+        return self._wrap(native, _ef_from(configuration, embedding_function), data_loader)
+
+    def get_or_create_collection(
+        self,
+        name: str,
+        configuration: Optional[Dict[str, Any]] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        embedding_function: Optional[Callable[..., Any]] = None,
+        data_loader: Optional[Callable[..., Any]] = None,
+        schema: Any = None,
+    ) -> Collection:
+        """The existing collection (metadata and configuration ignored), or a new one."""
+        return self.create_collection(
+            name, configuration, metadata, embedding_function, data_loader, get_or_create=True, schema=schema
+        )
+
+    def get_collection(
+        self,
+        name: str,
+        embedding_function: Optional[Callable[..., Any]] = None,
+        data_loader: Optional[Callable[..., Any]] = None,
+    ) -> Collection:
+        """An existing collection; NotFoundError when there is none."""
+        _check_collection_args(embedding_function, None)
+        return self._wrap(self._native_get(name), embedding_function, data_loader)
+
+    def list_collections(self, limit: Optional[int] = None, offset: Optional[int] = None) -> List[Collection]:
+        lim = v.validate_limit(limit, "limit")
+        off = v.validate_limit(offset, "offset") or 0
+        return self._list(lim, off)
+
+    def _list(self, limit: Optional[int], offset: int) -> List[Collection]:
+        raise NotImplementedError
+
+    def count_collections(self) -> int:
+        raise NotImplementedError
+
+    def delete_collection(self, name: str) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> bool:
+        """Deletes every collection of this tenant and database. Allowed only when the client
+        was created with ``allow_reset=True`` (chromadb's server needs allow_reset too)."""
+        if not self._allow_reset:
+            err = ChromaError("Reset is disabled by config")
+            err.status = 403
+            raise err
+        for c in self.list_collections():
+            try:
+                self.delete_collection(c.name)
+            except NotFoundError:
+                pass
+        return True
+
+    def __enter__(self) -> "_ClientBase":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# One server
+
+
+class HttpClient(_ClientBase):
+    """A client for one Chroma server, with chromadb.HttpClient's arguments and methods.
+
+    ``chromawal.HttpClient(host, port, ssl, headers, settings, tenant, database)`` connects
+    like ``chromadb.HttpClient`` (and checks that the tenant and database exist). There is no
+    log: use :class:`chromawal.Client` for replication. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 8000,
+        ssl: bool = False,
+        headers: Optional[Mapping[str, str]] = None,
+        settings: Any = None,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        *,
+        connect_timeout: float = 5.0,
+        request_timeout: float = 30.0,
+        verify_tls: bool = True,
+        ca_file: Optional[str] = None,
+        allow_reset: Optional[bool] = None,
+    ) -> None:
+        host = str(host)
+        port = int(port)
+        ssl = bool(ssl)
+        if "://" in host:
+            base_url = host.rstrip("/")
+            if not re.search(r":\d+$", base_url.split("://", 1)[1].split("/", 1)[0]):
+                base_url = f"{base_url}:{port}"
+        else:
+            h = f"[{host}]" if ":" in host and not host.startswith("[") else host
+            base_url = f"{'https' if ssl else 'http'}://{h}:{port}"
+        if allow_reset is None:
+            allow_reset = bool(getattr(settings, "allow_reset", False))
+        self._allow_reset = allow_reset
+        self._options: Dict[str, Any] = {
+            "base_url": base_url,
+            "headers": _headers_list(headers),
+            "connect_timeout": float(connect_timeout),
+            "request_timeout": float(request_timeout),
+            "verify_tls": bool(verify_tls),
+            "ca_file": ca_file or "",
+        }
+        self._set(str(tenant), str(database))
+
+    @classmethod
+    def _from_native(cls, native: Any, allow_reset: bool = False) -> "HttpClient":
+        self = cls.__new__(cls)
+        opts = native.options()
+        self._options = {"base_url": opts["base_url"]}
+        self._native = native
+        self.tenant = opts["tenant"]
+        self.database = opts["database"]
+        self._allow_reset = allow_reset
+        return self
+
+    def _make_native(self, tenant: str, database: str) -> Any:
+        return _chromawal.HttpClient(dict(self._options, tenant=tenant, database=database))
+
+    def _set(self, tenant: str, database: str) -> None:
+        native = self._make_native(tenant, database)
+        try:
+            native.get_tenant(tenant)
+            native.get_database(database)
+        except ChromaConnectionError:
+            raise ValueError("Could not connect to a Chroma server. Are you sure it is running?") from None
+        self._native = native
+        self.tenant = tenant
+        self.database = database
+
+    def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
+        self._set(tenant, database)
+
+    def set_database(self, database: str) -> None:
+        self._set(self.tenant, database)
+
+    @property
+    def base_url(self) -> str:
+        return str(self._options["base_url"])
+
+    def __repr__(self) -> str:
+        return f"HttpClient({self.base_url!r}, tenant={self.tenant!r}, database={self.database!r})"
+
+    # ---- server ----
+
+    def heartbeat(self) -> int:
+        """The server's heartbeat in nanoseconds."""
+        return int(self._native.heartbeat())
+
+    def get_version(self) -> str:
+        return str(self._native.version())
+
+    def get_max_batch_size(self) -> int:
+        return int(self._native.preflight()["max_batch_size"])
+
+    def get_pre_flight_checks(self) -> Dict[str, Any]:
+        return dict(self._native.preflight())
+
+    def get_user_identity(self) -> Dict[str, Any]:
+        return dict(self._native.identity())
+
+    # ---- collections ----
+
+    def _native_create(self, name: str, metadata: Any, configuration_json: Optional[str], get_or_create: bool) -> Any:
+        return self._native.create_collection(name, metadata, configuration_json, get_or_create)
+
+    def _native_get(self, name: str) -> Any:
+        return self._native.get_collection(name)
+
+    def _native_get_by_id(self, id: str) -> Any:
+        return self._native.get_collection_by_id(id)
+
+    def _describe(self, name: str) -> Dict[str, Any]:
+        return dict(self._native.get_collection(name).info())
+
+    def _wrap(self, native: Any, embedding_function: Any = None, data_loader: Any = None) -> Collection:
+        return Collection(self, native, None, embedding_function, data_loader, replicated=False)
+
+    def get_collection_by_id(
+        self,
+        id: Any,
+        embedding_function: Optional[Callable[..., Any]] = None,
+        data_loader: Optional[Callable[..., Any]] = None,
+    ) -> Collection:
+        return self._wrap(self._native.get_collection_by_id(str(id)), embedding_function, data_loader)
+
+    def _list(self, limit: Optional[int], offset: int) -> List[Collection]:
+        return [self._wrap(c) for c in self._native.list_collections(limit, offset)]
+
+    def count_collections(self) -> int:
+        return int(self._native.count_collections())
+
+    def delete_collection(self, name: str) -> None:
+        self._native.delete_collection(name)
+
+    # ---- databases and tenants (chromadb's AdminClient calls) ----
+
+    def _for_tenant(self, tenant: Optional[str]) -> Any:
+        if tenant is None or tenant == self.tenant:
+            return self._native
+        return self._make_native(tenant, self.database)
+
+    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        self._for_tenant(tenant).create_database(name)
+
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, Any]:
+        return dict(self._for_tenant(tenant).get_database(name))
+
+    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        self._for_tenant(tenant).delete_database(name)
+
+    def list_databases(
+        self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT
+    ) -> List[Dict[str, Any]]:
+        lim = v.validate_limit(limit, "limit")
+        off = v.validate_limit(offset, "offset") or 0
+        return [dict(d) for d in self._for_tenant(tenant).list_databases(lim, off)]
+
+    def create_tenant(self, name: str) -> None:
+        self._native.create_tenant(name)
+
+    def get_tenant(self, name: str) -> Dict[str, Any]:
+        return {"name": str(self._native.get_tenant(name))}
+
+
+# ---------------------------------------------------------------------------------------------
+# Replicated
+
+_open_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+_open_lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    # Stop background threads while the interpreter is still fully alive.
+    with _open_lock:
+        clients = list(_open_clients)
+    for c in clients:
+        try:
+            c.close()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+def _name_from_url(url: str) -> str:
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    return re.sub(r"[^A-Za-z0-9._-]", "_", host) or "instance"
+
+
+def _instances(
+    instances: Sequence[InstanceSpec],
+    headers: List[Tuple[str, str]],
+    connect_timeout: float,
+    request_timeout: float,
+    verify_tls: bool,
+    ca_file: Optional[str],
+) -> List[Dict[str, Any]]:
+    if isinstance(instances, (str, bytes)) or not isinstance(instances, (list, tuple)):
+        raise TypeError(
+            "Expected instances to be a list of URLs, (name, url) tuples or dicts, "
+            f"got {type(instances).__name__}"
+        )
+    out: List[Dict[str, Any]] = []
+    for i, spec in enumerate(instances):
+        d: Dict[str, Any]
+        if isinstance(spec, str):
+            d = {"url": spec}
+        elif isinstance(spec, (tuple, list)) and 2 <= len(spec) <= 3 and all(isinstance(x, str) for x in spec):
+            d = {"name": spec[0], "url": spec[1]}
+            if len(spec) == 3:
+                d["role"] = spec[2]
+        elif isinstance(spec, Mapping):
+            d = dict(spec)
+            if "url" not in d and "base_url" in d:
+                d["url"] = d.pop("base_url")
+            if "url" not in d:
+                raise ValueError(f"Expected instances[{i}] to have a 'url', got {spec}")
+        else:
+            raise TypeError(f"Expected instances[{i}] to be a URL, a (name, url) tuple or a dict, got {spec!r}")
+        url = str(d["url"]).rstrip("/")
+        if "://" not in url:
+            url = "http://" + url
+        role = d.get("role")
+        if role not in (None, "primary", "replica"):
+            raise ValueError(f"Expected instances[{i}] role to be 'primary' or 'replica', got {role!r}")
+        out.append(
+            {
+                "name": str(d.get("name") or _name_from_url(url)),
+                "base_url": url,
+                "role": role,
+                "headers": _headers_list(d["headers"]) if d.get("headers") is not None else list(headers),
+                "connect_timeout": float(d.get("connect_timeout", connect_timeout)),
+                "request_timeout": float(d.get("request_timeout", request_timeout)),
+                "verify_tls": bool(d.get("verify_tls", verify_tls)),
+                "ca_file": d.get("ca_file", ca_file) or "",
+            }
+        )
+    # The first instance is the primary unless a role is given.
+    if out and not any(x["role"] == "primary" for x in out) and not any(x["role"] for x in out):
+        out[0]["role"] = "primary"
+    for x in out:
+        x["role"] = x["role"] or "replica"
+    return out
+
+
+class Client(_ClientBase):
+    """Two or more Chroma servers used as one, through a write-ahead log in PostgreSQL.
+
+    A drop-in for ``chromadb.HttpClient``: the same collection calls, each write validated,
+    appended to the log, applied to every healthy instance and replayed, in order, to any
+    instance that missed it. Reads go to a healthy instance that has this client's last write.
+
+    ``instances``: a list of URLs (``"http://10.0.0.1:8000"``), ``(name, url)`` tuples or
+    dicts (``{"name", "url", "role": "primary"|"replica", "headers", "request_timeout", ...}``).
+    Names key each instance's progress in the log: keep them stable (for a URL alone the name
+    is derived from its host and port). The first instance is the primary unless roles are given.
+
+    ``log_url``: the PostgreSQL connection (``"postgresql://user@host/db"`` or a libpq conninfo;
+    None uses libpq's PG* environment variables). Construction connects to the log and creates
+    or migrates its schema; it does not need any Chroma instance to be up.
+
+    Thread-safe. ``close()`` (or the end of a ``with`` block, or interpreter exit) stops the
+    background threads; entries still pending stay in the log for the next client.
+    """
+
+    def __init__(
+        self,
+        instances: Optional[Sequence[InstanceSpec]] = None,
+        log_url: Optional[str] = None,
+        *,
+        write_quorum: int = 1,
+        read_policy: str = "primary_preferred",
+        replica_read_ratio: float = 0.8,
+        queue_when_unavailable: bool = False,
+        tenant: str = DEFAULT_TENANT,
+        database: str = DEFAULT_DATABASE,
+        headers: Optional[Mapping[str, str]] = None,
+        log_schema: str = "chromawal",
+        connect_timeout: float = 5.0,
+        request_timeout: float = 30.0,
+        verify_tls: bool = True,
+        ca_file: Optional[str] = None,
+        sync_interval: float = 0.5,
+        health_interval: float = 1.0,
+        down_after_failures: int = 2,
+        up_after_successes: int = 1,
+        max_attempts: int = 8,
+        retention_hours: int = 24 * 7,
+        background_threads: bool = True,
+        backlog_alert_threshold: int = 10000,
+        on_event: Optional[Callable[[Dict[str, str]], None]] = None,
+        allow_reset: bool = False,
+    ) -> None:
+        self._allow_reset = bool(allow_reset)
+        if instances is None:
+            if log_url is not None:
+                raise ValueError("Expected instances together with log_url (or neither, to read CHROMAWAL_* variables)")
+            native = _chromawal.ReplicatedClient.from_env()
+        else:
+            if read_policy not in _READ_POLICIES:
+                raise ValueError(f"Expected read_policy to be one of {', '.join(_READ_POLICIES)}, got {read_policy!r}")
+            if on_event is not None and not callable(on_event):
+                raise TypeError("Expected on_event to be callable")
+            for label, value in (
+                ("write_quorum", write_quorum),
+                ("down_after_failures", down_after_failures),
+                ("up_after_successes", up_after_successes),
+                ("max_attempts", max_attempts),
+                ("retention_hours", retention_hours),
+                ("backlog_alert_threshold", backlog_alert_threshold),
+            ):
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise TypeError(f"Expected {label} to be an int, got {value!r}")
+            if write_quorum < 1:
+                raise ValueError(f"Expected write_quorum to be at least 1, got {write_quorum}")
+            config = {
+                "instances": _instances(
+                    instances, _headers_list(headers), connect_timeout, request_timeout, verify_tls, ca_file
+                ),
+                "log_url": log_url or "",
+                "log_schema": log_schema,
+                "tenant": tenant,
+                "database": database,
+                "write_quorum": write_quorum,
+                "read_policy": read_policy,
+                "replica_read_ratio": float(replica_read_ratio),
+                "queue_when_unavailable": bool(queue_when_unavailable),
+                "sync_interval": float(sync_interval),
+                "health_interval": float(health_interval),
+                "down_after_failures": down_after_failures,
+                "up_after_successes": up_after_successes,
+                "max_attempts": max_attempts,
+                "retention_hours": retention_hours,
+                "background_threads": bool(background_threads),
+                "backlog_alert_threshold": backlog_alert_threshold,
+                "on_event": on_event,
+            }
+            native = _chromawal.ReplicatedClient(config)
+        self._native = native
+        self.tenant = native.tenant
+        self.database = native.database
+        self._instance_info = [dict(i) for i in native.instances()]
+        self._direct = [native.instance(i) for i in range(len(self._instance_info))]
+        with _open_lock:
+            _open_clients.add(self)
+
+    @classmethod
+    def from_env(cls, *, allow_reset: bool = False) -> "Client":
+        """The configuration from CHROMAWAL_INSTANCES ("name=url,name=url"; the first is the
+        primary), CHROMAWAL_LOG_URL, CHROMAWAL_WRITE_QUORUM, CHROMAWAL_READ_POLICY, ... (see
+        docs/python.md)."""
+        return cls(allow_reset=allow_reset)
+
+    def close(self) -> None:
+        """Stops the health monitor and the sync thread. Idempotent."""
+        self._native.close()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._native.closed)
+
+    def __repr__(self) -> str:
+        names = ", ".join(f"{i['name']}={i['url']}" for i in self._instance_info)
+        return f"Client([{names}], tenant={self.tenant!r}, database={self.database!r})"
+
+    # ---- instances ----
+
+    @property
+    def instances(self) -> List[Dict[str, Any]]:
+        """The instances: name, url, primary."""
+        return [dict(i) for i in self._instance_info]
+
+    def _index(self, instance: Union[int, str]) -> int:
+        if isinstance(instance, int):
+            if not 0 <= instance < len(self._instance_info):
+                raise IndexError(f"instance index {instance} out of range")
+            return instance
+        for i, info in enumerate(self._instance_info):
+            if info["name"] == instance:
+                return i
+        raise KeyError(f"no instance named {instance!r}")
+
+    def instance(self, instance: Union[int, str]) -> HttpClient:
+        """A one-server client for one instance (by name or index), bypassing the log: for
+        inspection and tests. Writes made through it are not replicated."""
+        return HttpClient._from_native(self._direct[self._index(instance)])
+
+    def _first_answer(self, what: str, f: Callable[[Any], Any]) -> Any:
+        errors = []
+        for i, d in enumerate(self._direct):
+            try:
+                return f(d)
+            except ChromaConnectionError as e:
+                errors.append(f"{self._instance_info[i]['name']}: {e}")
+        raise NoInstanceAvailableError(f"{what}: no instance answered ({'; '.join(errors)})")
+
+    def heartbeat(self) -> int:
+        """The heartbeat (ns) of the first instance that answers (primary first)."""
+        return int(self._first_answer("heartbeat", lambda d: d.heartbeat()))
+
+    def get_version(self) -> str:
+        return str(self._first_answer("get_version", lambda d: d.version()))
+
+    def get_max_batch_size(self) -> int:
+        """The smallest max batch size among the instances that answer. chromawal splits
+        larger batches itself, so this is informational."""
+        sizes = []
+        for d in self._direct:
+            try:
+                sizes.append(int(d.preflight()["max_batch_size"]))
+            except ChromaConnectionError:
+                pass
+        if not sizes:
+            raise NoInstanceAvailableError("get_max_batch_size: no instance answered")
+        return min(sizes)
+
+    # ---- collections ----
+
+    def _native_create(self, name: str, metadata: Any, configuration_json: Optional[str], get_or_create: bool) -> Any:
+        return self._native.create_collection(name, metadata, configuration_json, get_or_create)
+
+    def _native_get(self, name: str) -> Any:
+        return self._native.get_collection(name)
+
+    def _describe(self, name: str) -> Dict[str, Any]:
+        not_found: Optional[BaseException] = None
+        errors = []
+        for i, d in enumerate(self._direct):
+            try:
+                return dict(d.get_collection(name).info())
+            except NotFoundError as e:
+                not_found = not_found or e
+            except ChromaConnectionError as e:
+                errors.append(f"{self._instance_info[i]['name']}: {e}")
+        if not_found is not None:
+            raise not_found
+        raise NoInstanceAvailableError(f"describe collection '{name}': no instance answered ({'; '.join(errors)})")
+
+    def _wrap(self, native: Any, embedding_function: Any = None, data_loader: Any = None) -> Collection:
+        return Collection(self, native, None, embedding_function, data_loader, replicated=True)
+
+    def collection(
+        self,
+        name: str,
+        embedding_function: Optional[Callable[..., Any]] = None,
+        data_loader: Optional[Callable[..., Any]] = None,
+    ) -> Collection:
+        """A handle by name without any I/O (the collection may not exist): for writers that
+        must keep logging while every instance is away (with queue_when_unavailable=True)."""
+        return self._wrap(self._native.collection(name), embedding_function, data_loader)
+
+    def _list(self, limit: Optional[int], offset: int) -> List[Collection]:
+        return [self._wrap(self._native.collection(n)) for n in self._native.list_collections(limit, offset)]
+
+    def count_collections(self) -> int:
+        return len(self._native.list_collections(None, 0))
+
+    def delete_collection(self, name: str) -> None:
+        """Deletes the collection on every instance, through the log."""
+        self._native.delete_collection(name)
+
+    # ---- replication ----
+
+    def status(self) -> Dict[str, Any]:
+        """Health and progress: ``{"sync_running", "log": {"reachable", "pending", "applied",
+        "rejected", "abandoned", "dead", "oldest_pending_age_seconds"}, "instances": [{"name",
+        "url", "primary", "healthy", "last_error", "success_rate", "latency_ms", "applied",
+        "lag_entries", "lag_seconds"}]}``."""
+        return dict(json.loads(self._native.status_json()))
+
+    def status_prometheus(self) -> str:
+        """The status in Prometheus' text format."""
+        return str(self._native.status_prometheus())
+
+    def sync_now(self) -> None:
+        """One synchronous sync pass over every instance (the background thread does this too)."""
+        self._native.sync_now()
+
+    def wait_until_synced(self, timeout: float = 30.0) -> bool:
+        """Waits until every instance is healthy and has applied every entry; False when the
+        timeout (seconds) passes first."""
+        return bool(self._native.wait_until_synced(float(timeout)))
+
+    def replay_dead_letters(self) -> int:
+        """Applies the entries dead-lettered on an instance to it again; returns how many succeeded."""
+        return int(self._native.replay_dead_letters())
+
+    def verify(
+        self,
+        collection_name: str,
+        a: Optional[Union[int, str]] = None,
+        b: Optional[Union[int, str]] = None,
+        page_size: int = 1000,
+        max_listed: int = 100,
+    ) -> VerifyReport:
+        """Compares the stored records (ids, documents, metadata, embeddings bit for bit) of a
+        collection on two instances (default: the first two). Returns a dict with
+        ``identical``, record counts, ``only_in_a``, ``only_in_b``, ``different`` and a
+        ``summary``."""
+        if len(self._direct) < 2 and (a is None or b is None):
+            raise ValueError("verify needs two instances")
+        ia = self._index(0 if a is None else a)
+        ib = self._index(1 if b is None else b)
+        report = dict(_chromawal.verify(self._direct[ia], self._direct[ib], collection_name, page_size, max_listed))
+        report["a"] = self._instance_info[ia]["name"]
+        report["b"] = self._instance_info[ib]["name"]
+        return report  # type: ignore[return-value]

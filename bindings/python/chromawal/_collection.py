@@ -1,0 +1,450 @@
+"""Collection: chromadb's Collection API (names, arguments, defaults, result dicts) over
+chromawal's native collections (one server, or the replicated set)."""
+import json
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Union
+
+import numpy as np
+
+from . import _validation as v
+from .types import DeleteResult, GetResult, Include, QueryResult, WriteReceipt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._client import _ClientBase
+
+_READ_LEVELS = ("index_and_wal", "index_only", "index_and_bounded_wal")
+
+
+def _embed(ef: Optional[Callable[..., Any]], inputs: List[Any], is_query: bool = False) -> Any:
+    if ef is None:
+        raise ValueError(
+            "You must provide an embedding function to compute embeddings."
+            "https://docs.trychroma.com/guides/embeddings"
+        )
+    if is_query and hasattr(ef, "embed_query"):
+        return ef.embed_query(input=inputs)
+    return ef(input=inputs)
+
+
+class Collection:
+    """A collection, with the methods of chromadb's ``Collection``.
+
+    Returned by a client's ``create_collection`` / ``get_collection`` /
+    ``get_or_create_collection`` / ``list_collections``. Safe to use from many threads.
+
+    On a replicated :class:`chromawal.Client`, writes (add, upsert, update, delete, modify)
+    go through the write-ahead log; ``last_receipt`` is this thread's receipt of its last
+    write through this object. Reads accept ``allow_stale=True`` to read from an instance that
+    has not applied this client's last write yet.
+    """
+
+    def __init__(
+        self,
+        client: "_ClientBase",
+        native: Any,
+        model: Optional[Dict[str, Any]] = None,
+        embedding_function: Optional[Callable[..., Any]] = None,
+        data_loader: Optional[Callable[..., Any]] = None,
+        replicated: bool = False,
+    ) -> None:
+        self._client = client
+        self._native = native
+        self._replicated = replicated
+        self._model_cache = model
+        self._embedding_function = embedding_function
+        self._data_loader = data_loader
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    # ---- description ----
+
+    @property
+    def _model(self) -> Dict[str, Any]:
+        if not self._replicated:
+            return dict(self._native.info())  # the one-server handle holds its description
+        with self._lock:
+            model = self._model_cache
+        if model is None:
+            model = self._client._describe(self.name)
+            with self._lock:
+                self._model_cache = model
+        return model
+
+    @property
+    def name(self) -> str:
+        if self._replicated:
+            return str(self._native.name)
+        return str(self._native.info()["name"])
+
+    @property
+    def id(self) -> uuid.UUID:
+        """The collection's UUID. On a replicated client each instance has its own UUID; this
+        is the one of the instance that described the collection (the primary when it is up)."""
+        return uuid.UUID(self._model["id"])
+
+    @property
+    def metadata(self) -> Optional[Dict[str, Any]]:
+        return self._model.get("metadata")
+
+    @property
+    def configuration_json(self) -> Dict[str, Any]:
+        text = self._model.get("configuration_json") or "{}"
+        return json.loads(text) if isinstance(text, str) else text
+
+    @property
+    def configuration(self) -> Dict[str, Any]:
+        return self.configuration_json
+
+    @property
+    def dimension(self) -> Optional[int]:
+        return self._model.get("dimension")
+
+    @property
+    def tenant(self) -> str:
+        return self._client.tenant
+
+    @property
+    def database(self) -> str:
+        return self._client.database
+
+    @property
+    def schema(self) -> None:
+        return None
+
+    @property
+    def last_receipt(self) -> Optional[WriteReceipt]:
+        """The receipt of this thread's last write through this object (replicated client
+        only): log position, entry id, instances that applied it, queued."""
+        return getattr(self._local, "receipt", None)
+
+    def get_model(self) -> Dict[str, Any]:
+        """The collection's description: id, name, metadata, configuration_json, dimension,
+        tenant, database (a fresh read from the server for a one-server client's handle)."""
+        return dict(self._model)
+
+    def refresh(self) -> None:
+        """Reads the collection's description (metadata, configuration, ...) again."""
+        if not self._replicated:
+            self._native = self._client._native_get_by_id(self._native.info()["id"])
+            return
+        with self._lock:
+            self._model_cache = None
+
+    def __repr__(self) -> str:
+        return f"Collection(name={self.name})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Collection):
+            return False
+        return self._client is other._client and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash((id(self._client), self.name))
+
+    # ---- reads ----
+
+    def count(self, read_level: str = "index_and_wal", *, allow_stale: bool = False) -> int:
+        """The number of records. ``read_level`` is accepted for chromadb compatibility (a
+        local Chroma server always reads index and WAL)."""
+        level = getattr(read_level, "value", read_level)
+        if level not in _READ_LEVELS:
+            raise ValueError(f"Expected read_level to be one of {', '.join(_READ_LEVELS)}, got {read_level}")
+        if self._replicated:
+            return int(self._native.count(allow_stale))
+        return int(self._native.count())
+
+    @v.validation_context("get")
+    def _prepare_get(self, ids: Any, where: Any, where_document: Any, limit: Any, offset: Any, include: Any) -> Any:
+        unpacked = v.maybe_cast_one_to_many(ids)
+        w, wd = v.filter_json(where, where_document)
+        v.validate_include(include, ["distances"])
+        if "data" in include and self._data_loader is None:
+            raise ValueError("You must set a data loader on the collection if loading from URIs.")
+        return unpacked, w, wd, v.validate_limit(limit, "limit"), v.validate_limit(offset, "offset") or 0
+
+    def get(
+        self,
+        ids: Optional[Union[str, List[str]]] = None,
+        where: Optional[Dict[str, Any]] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        where_document: Optional[Dict[str, Any]] = None,
+        include: Include = ["metadatas", "documents"],  # noqa: B006 (chromadb's signature; never mutated)
+        *,
+        allow_stale: bool = False,
+    ) -> GetResult:
+        """Records by id and/or filters, in storage order. Embeddings come back as one 2-D
+        float32 numpy array."""
+        include = list(include) if isinstance(include, (list, tuple)) else include
+        unpacked, w, wd, lim, off = self._prepare_get(ids, where, where_document, limit, offset, include)
+        mask = v.include_mask(include)
+        if self._replicated:
+            r = self._native.get(unpacked, w, wd, lim, off, mask, allow_stale)
+        else:
+            r = self._native.get(unpacked, w, wd, lim, off, mask)
+        return self._finish_get(r, include)
+
+    def peek(self, limit: int = 10, *, allow_stale: bool = False) -> GetResult:
+        """The first `limit` records with embeddings, documents and metadata."""
+        lim = v.validate_limit(limit, "limit")
+        if self._replicated:
+            r = self._native.peek(lim, allow_stale)
+        else:
+            r = self._native.peek(lim)
+        include = ["metadatas", "documents", "embeddings"]
+        r["data"] = None
+        r["included"] = include
+        return r  # type: ignore[return-value]
+
+    def _finish_get(self, r: Dict[str, Any], include: List[str]) -> GetResult:
+        r["data"] = None
+        if "data" in include and self._data_loader is not None and r["uris"] is not None:
+            r["data"] = self._data_loader(r["uris"])
+        if "uris" not in include:
+            r["uris"] = None
+        r["included"] = include
+        return r  # type: ignore[return-value]
+
+    @v.validation_context("query")
+    def _prepare_query(
+        self,
+        query_embeddings: Any,
+        query_texts: Any,
+        query_images: Any,
+        query_uris: Any,
+        ids: Any,
+        n_results: Any,
+        where: Any,
+        where_document: Any,
+        include: Any,
+    ) -> Any:
+        embeddings = v.to_embedding_array(query_embeddings)
+        texts = v.maybe_cast_one_to_many(query_texts)
+        images = v.maybe_cast_one_to_many(query_images)
+        uris = v.maybe_cast_one_to_many(query_uris)
+        v.check_lengths({"embeddings": embeddings, "documents": texts, "images": images, "uris": uris})
+        w, wd = v.filter_json(where, where_document)
+        v.validate_include(include)
+        v.validate_n_results(n_results)
+        if "data" in include and self._data_loader is None:
+            raise ValueError("You must set a data loader on the collection if loading from URIs.")
+        if embeddings is None:
+            embeddings = self._embed_inputs(texts, images, uris, ("documents", "images", "uris"), is_query=True)
+        return embeddings, v.maybe_cast_one_to_many(ids), w, wd
+
+    def query(
+        self,
+        query_embeddings: Optional[Any] = None,
+        query_texts: Optional[Union[str, List[str]]] = None,
+        query_images: Optional[Any] = None,
+        query_uris: Optional[Union[str, List[str]]] = None,
+        ids: Optional[Union[str, List[str]]] = None,
+        n_results: int = 10,
+        where: Optional[Dict[str, Any]] = None,
+        where_document: Optional[Dict[str, Any]] = None,
+        include: Include = ["metadatas", "documents", "distances"],  # noqa: B006
+        *,
+        allow_stale: bool = False,
+    ) -> QueryResult:
+        """The `n_results` nearest neighbours of each query embedding. Every field of the
+        result is a list with one entry per query; embeddings are a list of 2-D float32 arrays."""
+        include = list(include) if isinstance(include, (list, tuple)) else include
+        embeddings, filter_ids, w, wd = self._prepare_query(
+            query_embeddings, query_texts, query_images, query_uris, ids, n_results, where, where_document, include
+        )
+        mask = v.include_mask(include)
+        if self._replicated:
+            r = self._native.query(embeddings, n_results, filter_ids, w, wd, mask, allow_stale)
+        else:
+            r = self._native.query(embeddings, n_results, filter_ids, w, wd, mask)
+        r["data"] = None
+        if "data" in include and self._data_loader is not None and r["uris"] is not None:
+            r["data"] = [self._data_loader(u) for u in r["uris"]]
+        if "uris" not in include:
+            r["uris"] = None
+        r["included"] = include
+        return r  # type: ignore[return-value]
+
+    # ---- writes ----
+
+    def _embed_inputs(
+        self,
+        documents: Any,
+        images: Any,
+        uris: Any,
+        fields: "tuple[str, ...]" = ("documents", "images", "uris"),
+        is_query: bool = False,
+    ) -> np.ndarray:
+        given = [name for name, value in (("documents", documents), ("images", images), ("uris", uris)) if value is not None]
+        if len(given) != 1:
+            raise ValueError(f"Exactly one of {', '.join(fields)} must be provided")
+        if given[0] == "uris":
+            if self._data_loader is None:
+                raise ValueError("You must set a data loader on the collection if loading from URIs.")
+            inputs = self._data_loader(uris)
+        else:
+            inputs = documents if documents is not None else images
+        arr = v.to_embedding_array(_embed(self._embedding_function, inputs, is_query))
+        assert arr is not None
+        return arr
+
+    def _prepare_records(
+        self, op: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any, images: Any, uris: Any
+    ) -> Any:
+        @v.validation_context(op)
+        def prepare() -> Any:
+            id_list = v.maybe_cast_one_to_many(ids)
+            arr = v.to_embedding_array(embeddings)
+            metas = v.maybe_cast_one_to_many(metadatas)
+            docs = v.maybe_cast_one_to_many(documents)
+            imgs = v.maybe_cast_one_to_many(images)
+            uri_list = v.maybe_cast_one_to_many(uris)
+            v.check_lengths(
+                {
+                    "ids": id_list,
+                    "metadatas": metas,
+                    "embeddings": arr,
+                    "documents": docs,
+                    "images": imgs,
+                    "uris": uri_list,
+                }
+            )
+            if arr is None:
+                # chromadb computes embeddings with the collection's embedding function: add from
+                # exactly one of documents / images / uris, upsert from documents or images,
+                # update only when documents or images change. Without an embedding function,
+                # chromawal updates documents without new embeddings.
+                if op == "add":
+                    arr = self._embed_inputs(docs, imgs, uri_list, ("documents", "images", "uris"))
+                elif op == "upsert":
+                    arr = self._embed_inputs(docs, imgs, None, ("documents", "images"))
+                elif imgs is not None or (docs is not None and self._embedding_function is not None):
+                    arr = self._embed_inputs(docs, imgs, None, ("documents", "images"))
+            return id_list, arr, metas, docs, uri_list
+
+        return prepare()
+
+    def _write(
+        self, op: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any, images: Any, uris: Any
+    ) -> None:
+        id_list, arr, metas, docs, uri_list = self._prepare_records(
+            op, ids, embeddings, metadatas, documents, images, uris
+        )
+        receipt = self._native.write(op, id_list, arr, metas, docs, uri_list)
+        if self._replicated:
+            self._local.receipt = receipt
+
+    def add(
+        self,
+        ids: Union[str, List[str]],
+        embeddings: Optional[Any] = None,
+        metadatas: Optional[Union[Mapping[str, Any], List[Optional[Mapping[str, Any]]]]] = None,
+        documents: Optional[Union[str, List[Optional[str]]]] = None,
+        images: Optional[Any] = None,
+        uris: Optional[Union[str, List[Optional[str]]]] = None,
+    ) -> None:
+        """Adds records (ids that already exist are left unchanged, as Chroma does). Batches
+        above the server's max batch size are split, not refused."""
+        self._write("add", ids, embeddings, metadatas, documents, images, uris)
+
+    def upsert(
+        self,
+        ids: Union[str, List[str]],
+        embeddings: Optional[Any] = None,
+        metadatas: Optional[Union[Mapping[str, Any], List[Optional[Mapping[str, Any]]]]] = None,
+        documents: Optional[Union[str, List[Optional[str]]]] = None,
+        images: Optional[Any] = None,
+        uris: Optional[Union[str, List[Optional[str]]]] = None,
+    ) -> None:
+        """Inserts new records and updates existing ones (metadata merged key by key)."""
+        self._write("upsert", ids, embeddings, metadatas, documents, images, uris)
+
+    def update(
+        self,
+        ids: Union[str, List[str]],
+        embeddings: Optional[Any] = None,
+        metadatas: Optional[Union[Mapping[str, Any], List[Optional[Mapping[str, Any]]]]] = None,
+        documents: Optional[Union[str, List[Optional[str]]]] = None,
+        images: Optional[Any] = None,
+        uris: Optional[Union[str, List[Optional[str]]]] = None,
+    ) -> None:
+        """Updates existing records (missing ids are ignored by the server). Without an
+        embedding function, documents are updated without new embeddings."""
+        self._write("update", ids, embeddings, metadatas, documents, images, uris)
+
+    @v.validation_context("delete")
+    def _prepare_delete(self, ids: Any, where: Any, where_document: Any, limit: Any) -> Any:
+        if ids is None and where is None and where_document is None:
+            raise ValueError("At least one of ids, where, or where_document must be provided")
+        if limit is not None:
+            if not isinstance(limit, int) or isinstance(limit, bool):
+                raise TypeError("limit must be a non-negative integer")
+            if limit < 0:
+                raise ValueError("limit must be a non-negative integer")
+        if limit is not None and where is None and where_document is None:
+            raise ValueError("limit can only be specified when a where or where_document clause is provided")
+        request_ids = v.maybe_cast_one_to_many(ids)
+        w, wd = v.filter_json(where, where_document)
+        return request_ids, w, wd
+
+    def delete(
+        self,
+        ids: Optional[Union[str, List[str]]] = None,
+        where: Optional[Dict[str, Any]] = None,
+        where_document: Optional[Dict[str, Any]] = None,
+        limit: Optional[int] = None,
+    ) -> DeleteResult:
+        """Deletes the selected records; returns ``{"deleted": n}`` like chromadb.
+
+        On a replicated client the count is known without a server answer only for an ids-only
+        delete (Chroma counts the ids sent); for a filter delete ``deleted`` is None, and
+        ``last_receipt`` tells where the delete was applied."""
+        request_ids, w, wd = self._prepare_delete(ids, where, where_document, limit)
+        r = self._native.delete(request_ids, w, wd, limit)
+        if self._replicated:
+            self._local.receipt = r
+            deleted = len(request_ids) if request_ids is not None and w is None and wd is None else None
+            return {"deleted": deleted}  # type: ignore[typeddict-item]
+        return {"deleted": int(r)}
+
+    def delete_document(self, document_id: str, key: str = "document_id") -> DeleteResult:
+        """Deletes every record whose metadata ``key`` equals ``document_id`` (all chunks of one
+        document): ``delete(where={key: document_id})``."""
+        if not isinstance(document_id, str) or not isinstance(key, str):
+            raise TypeError("delete_document expects str document_id and key")
+        if self._replicated:
+            self._local.receipt = self._native.delete_document(document_id, key)
+            return {"deleted": None}  # type: ignore[typeddict-item]
+        return self.delete(where={key: document_id})
+
+    def modify(
+        self,
+        name: Optional[str] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+        configuration: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        """Renames the collection and/or replaces its metadata (Chroma does not merge it)
+        and/or updates its configuration (e.g. ``{"hnsw": {"ef_search": 64}}``)."""
+        if metadata is not None:
+            if "hnsw:space" in metadata if isinstance(metadata, dict) else False:
+                raise ValueError(
+                    "Changing the distance function of a collection once it is created is not supported currently."
+                )
+        conf = v.configuration_json(configuration)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Expected name to be a str, got {name}")
+        r = self._native.modify(name, metadata, conf)
+        if not self._replicated:
+            if conf is not None:
+                self.refresh()
+            return
+        self._local.receipt = r
+        with self._lock:
+            if self._model_cache is not None:
+                if name:
+                    self._model_cache["name"] = name
+                if metadata:
+                    self._model_cache["metadata"] = dict(metadata)
+                if conf is not None:
+                    self._model_cache = None
