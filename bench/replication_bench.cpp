@@ -210,8 +210,21 @@ long postmaster_pid(const chromawal_test::postgres_server& pg) {
 }
 
 /// The processes whose CPU time is reported: this client, chroma-a, chroma-b, PostgreSQL.
+/// Non-idle CPU seconds of the whole machine, all cores (/proc/stat): what our four processes
+/// did not use of it is other load, which shows how disturbed a measurement was.
+double machine_busy_seconds() {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+    return static_cast<double>(user + nice + system + irq + softirq + steal) /
+           static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 struct cpu_sample {
     double self = 0, a = 0, b = 0, pg = 0;
+    double machine = 0;  ///< non-idle CPU of the whole machine
+    double ours() const { return self + a + b + pg; }
 };
 
 struct servers {
@@ -221,7 +234,7 @@ struct servers {
 
     cpu_sample sample() const {
         return {self_cpu_seconds(), tree_cpu_seconds(a.pid()), tree_cpu_seconds(b.pid()),
-                tree_cpu_seconds(postmaster_pid(pg))};
+                tree_cpu_seconds(postmaster_pid(pg)), machine_busy_seconds()};
     }
     /// Waits until the servers are idle: under 0.1 of a core together over 300 ms (Chroma goes
     /// on indexing after add has returned), at most `limit`. Returns the seconds waited.
@@ -355,6 +368,8 @@ struct phase_result {
     cpu_sample cpu;  // CPU seconds used during the phase
     std::size_t records = 0;
     double rps() const { return static_cast<double>(records) / wall; }
+    /// Cores used by other processes on the machine during the phase, on average.
+    double other_cores() const { return std::max(0.0, cpu.machine - cpu.ours()) / wall; }
 };
 
 struct phase_timer {
@@ -366,7 +381,7 @@ struct phase_timer {
         phase_result r;
         r.wall = since(t0);
         const cpu_sample c1 = s.sample();
-        r.cpu = {c1.self - c0.self, c1.a - c0.a, c1.b - c0.b, c1.pg - c0.pg};
+        r.cpu = {c1.self - c0.self, c1.a - c0.a, c1.b - c0.b, c1.pg - c0.pg, c1.machine - c0.machine};
         r.variant = std::move(variant);
         r.records = records;
         return r;
@@ -375,12 +390,12 @@ struct phase_timer {
 
 void print_phase(const phase_result& r, std::size_t round) {
     const double n = static_cast<double>(r.records);
-    std::printf("  %-15s %9.1f %8.2f %11.1f %11.1f %11.1f %11.1f\n", r.variant.c_str(), r.rps(), r.wall,
-                r.cpu.self * 1e6 / n, r.cpu.a * 1e6 / n, r.cpu.b * 1e6 / n, r.cpu.pg * 1e6 / n);
+    std::printf("  %-15s %9.1f %8.2f %11.1f %11.1f %11.1f %11.1f %11.2f\n", r.variant.c_str(), r.rps(), r.wall,
+                r.cpu.self * 1e6 / n, r.cpu.a * 1e6 / n, r.cpu.b * 1e6 / n, r.cpu.pg * 1e6 / n, r.other_cores());
     std::printf(
         "RESULT part=add variant=%s round=%zu records=%zu wall_s=%.3f records_per_s=%.1f client_cpu_s=%.3f "
-        "chroma_a_cpu_s=%.2f chroma_b_cpu_s=%.2f pg_cpu_s=%.2f\n",
-        r.variant.c_str(), round, r.records, r.wall, r.rps(), r.cpu.self, r.cpu.a, r.cpu.b, r.cpu.pg);
+        "chroma_a_cpu_s=%.2f chroma_b_cpu_s=%.2f pg_cpu_s=%.2f other_load_cores=%.2f\n",
+        r.variant.c_str(), round, r.records, r.wall, r.rps(), r.cpu.self, r.cpu.a, r.cpu.b, r.cpu.pg, r.other_cores());
     std::fflush(stdout);
 }
 
@@ -396,7 +411,9 @@ part1_result run_part1(servers& s, const options& o, const dataset& data, chroma
         "\n== 1. add throughput: %zu records x %zu dims, batches of %zu, a fresh collection per variant;"
         " %zu rounds in rotating order\n",
         o.records, o.dim, o.batch, o.rounds);
-    std::printf("  (CPU columns: microseconds of CPU per record during the phase, per process)\n");
+    std::printf(
+        "  (us columns: microseconds of CPU per record during the phase, per process; other load: cores\n"
+        "   busy with other processes on the machine during the phase, on average)\n");
     const std::size_t nb = (o.records + o.batch - 1) / o.batch;
     const auto batches = data.batches("id", 0, nb);
     const std::size_t n = nb * o.batch;
@@ -450,8 +467,8 @@ part1_result run_part1(servers& s, const options& o, const dataset& data, chroma
     };
     const std::vector<std::function<phase_result(std::size_t)>> variants{direct, naive, replicated};
 
-    std::printf("  %-15s %9s %8s %11s %11s %11s %11s\n", "variant", "records/s", "wall s", "client us", "chroma-a us",
-                "chroma-b us", "postgres us");
+    std::printf("  %-15s %9s %8s %11s %11s %11s %11s %11s\n", "variant", "records/s", "wall s", "client us",
+                "chroma-a us", "chroma-b us", "postgres us", "other load");
     for (std::size_t r = 0; r < o.rounds; ++r) {
         std::printf(" round %zu\n", r + 1);
         for (std::size_t k = 0; k < variants.size(); ++k) {
@@ -690,19 +707,31 @@ part3_result run_part3_config(servers& s, const options& o, const dataset& data,
 struct append_result {
     std::size_t threads = 0;
     bool shared_lane = true;
-    double per_second = 0;
-    double p50_ms = 0, p99_ms = 0;
+    std::size_t appends = 0;
+    double wall = 0;
+    double other_cpu = 0;  ///< CPU seconds other processes used meanwhile
+    std::vector<double> latencies_ms;
+    std::vector<double> slice_rates;
+    double per_second() const { return wall > 0 ? static_cast<double>(appends) / wall : 0; }
 };
 
-append_result run_appends(const servers& s, std::size_t threads, bool shared_lane, double seconds, int run) {
+/// One slice: `threads` threads append single entries for `seconds`; adds to `acc`.
+void run_appends(const servers& s, append_result& acc, double seconds, int run) {
     namespace wal = chromawal::wal;
+    const std::size_t threads = acc.threads;
     wal::pg_log_store store(s.pg.uri(), "bench_appends", threads + 1);
     store.migrate();
+    // The heads of the lanes say how many entries were really appended: a check on the count.
+    auto total_head = [&store] {
+        std::int64_t sum = 0;
+        for (const auto& l : store.all_lanes("bench")) sum += l.head;
+        return sum;
+    };
+    const std::int64_t head0 = total_head();
     const std::string payload(200, '\x5a');
     std::atomic<std::size_t> ready{0};
     std::atomic<bool> go{false}, stop{false};
     std::vector<std::vector<double>> latencies(threads);
-    std::vector<std::size_t> counts(threads, 0);
     std::vector<std::thread> pool;
     std::exception_ptr failure;
     std::mutex failure_mutex;
@@ -711,7 +740,7 @@ append_result run_appends(const servers& s, std::size_t threads, bool shared_lan
             try {
                 wal::new_entry e;
                 e.lane = {"default_tenant", "default_database",
-                          shared_lane ? "append_bench" : "append_bench_" + std::to_string(t)};
+                          acc.shared_lane ? "append_bench" : "append_bench_" + std::to_string(t)};
                 e.op = wal::op_kind::add;
                 e.payload = payload;
                 const std::string prefix = "r" + std::to_string(run) + "-t" + std::to_string(t) + "-";
@@ -721,14 +750,13 @@ append_result run_appends(const servers& s, std::size_t threads, bool shared_lan
                 ++ready;
                 while (!go) std::this_thread::yield();
                 auto& lat = latencies[t];
-                lat.reserve(65536);
+                lat.reserve(16384);
                 while (!stop.load(std::memory_order_relaxed)) {
                     e.idempotency_id = prefix + std::to_string(k++);
                     const auto a0 = steady::now();
                     store.append({e});
                     lat.push_back(since(a0) * 1e3);
                 }
-                counts[t] = lat.size();
             } catch (...) {
                 std::lock_guard<std::mutex> lock(failure_mutex);
                 if (!failure) failure = std::current_exception();
@@ -737,48 +765,66 @@ append_result run_appends(const servers& s, std::size_t threads, bool shared_lan
         });
     }
     while (ready < threads) std::this_thread::sleep_for(1ms);
+    const cpu_sample c0 = s.sample();
     const auto t0 = steady::now();
     go = true;
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     stop = true;
     for (auto& th : pool) th.join();
     const double wall = since(t0);
+    const cpu_sample c1 = s.sample();
     if (failure) std::rethrow_exception(failure);
-    std::vector<double> all;
     std::size_t total = 0;
-    for (std::size_t t = 0; t < threads; ++t) {
-        total += counts[t];
-        all.insert(all.end(), latencies[t].begin(), latencies[t].end());
+    for (const auto& lat : latencies) {
+        total += lat.size();
+        acc.latencies_ms.insert(acc.latencies_ms.end(), lat.begin(), lat.end());
     }
-    std::sort(all.begin(), all.end());
-    append_result r;
-    r.threads = threads;
-    r.shared_lane = shared_lane;
-    r.per_second = static_cast<double>(total) / wall;
-    r.p50_ms = percentile(all, 0.5);
-    r.p99_ms = percentile(all, 0.99);
-    return r;
+    check_count("log appends (lane heads)", static_cast<std::size_t>(total_head() - head0), total + threads);
+    acc.appends += total;
+    acc.wall += wall;
+    acc.other_cpu += std::max(0.0, (c1.machine - c0.machine) - (c1.ours() - c0.ours()));
+    acc.slice_rates.push_back(static_cast<double>(total) / wall);
 }
 
 std::vector<append_result> run_part4(const servers& s, const options& o) {
+    constexpr int slices = 5;
     std::printf(
-        "\n== 4. log appends per second (wal::pg_log_store::append, one entry of 200 bytes per call, "
-        "%.0f s per run)\n",
-        o.append_seconds);
-    std::printf("  %-8s %-17s %12s %10s %10s\n", "threads", "lanes", "appends/s", "p50 ms", "p99 ms");
+        "\n== 4. log appends per second (wal::pg_log_store::append, one entry of 200 bytes per call);\n"
+        "  %.1f s per configuration, in %d slices interleaved across the configurations (against drift)\n",
+        o.append_seconds, slices);
     std::vector<append_result> out;
-    int run = 0;
     for (bool shared : {true, false}) {
         for (std::size_t threads : o.append_threads) {
-            auto r = run_appends(s, threads, shared, o.append_seconds, run++);
-            std::printf("  %-8zu %-17s %12.0f %10.2f %10.2f\n", threads, shared ? "one (shared)" : "one per thread",
-                        r.per_second, r.p50_ms, r.p99_ms);
-            std::printf("RESULT part=appends threads=%zu lanes=%s appends_per_s=%.0f p50_ms=%.3f p99_ms=%.3f\n",
-                        threads, shared ? "shared" : "per_thread", r.per_second, r.p50_ms, r.p99_ms);
-            std::fflush(stdout);
-            out.push_back(r);
+            append_result r;
+            r.threads = threads;
+            r.shared_lane = shared;
+            out.push_back(std::move(r));
         }
     }
+    int run = 0;
+    for (int slice = 0; slice < slices; ++slice) {
+        for (std::size_t k = 0; k < out.size(); ++k) {
+            // Reverse the order every other slice.
+            auto& r = out[slice % 2 ? out.size() - 1 - k : k];
+            run_appends(s, r, o.append_seconds / slices, run++);
+        }
+    }
+    std::printf("  %-8s %-17s %10s %17s %9s %9s %11s\n", "threads", "lanes", "appends/s", "slices min..max", "p50 ms",
+                "p99 ms", "other load");
+    for (auto& r : out) {
+        std::sort(r.latencies_ms.begin(), r.latencies_ms.end());
+        const auto [lo, hi] = std::minmax_element(r.slice_rates.begin(), r.slice_rates.end());
+        const double p50 = percentile(r.latencies_ms, 0.5), p99 = percentile(r.latencies_ms, 0.99);
+        std::printf("  %-8zu %-17s %10.0f %8.0f..%-8.0f %9.2f %9.2f %11.2f\n", r.threads,
+                    r.shared_lane ? "one (shared)" : "one per thread", r.per_second(), *lo, *hi, p50, p99,
+                    r.other_cpu / r.wall);
+        std::printf(
+            "RESULT part=appends threads=%zu lanes=%s appends_per_s=%.0f slice_min=%.0f slice_max=%.0f "
+            "p50_ms=%.3f p99_ms=%.3f other_load_cores=%.2f\n",
+            r.threads, r.shared_lane ? "shared" : "per_thread", r.per_second(), *lo, *hi, p50, p99,
+            r.other_cpu / r.wall);
+    }
+    std::fflush(stdout);
     return out;
 }
 
@@ -898,7 +944,7 @@ int run(const options& o) {
         double best_shared = 0, best_own = 0;
         for (const auto& r : p4) {
             double& best = r.shared_lane ? best_shared : best_own;
-            best = std::max(best, r.per_second);
+            best = std::max(best, r.per_second());
         }
         std::printf("  4. log appends/s, one lane (best)    %6.0f   goal >= 3000  %s\n", best_shared,
                     verdict(best_shared >= 3000));

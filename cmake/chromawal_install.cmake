@@ -22,10 +22,10 @@ install(FILES ${PROJECT_BINARY_DIR}/chromawal-config.cmake ${PROJECT_BINARY_DIR}
 
 # pkg-config: a static library needs its private dependencies on the consumer's link line.
 if(BUILD_SHARED_LIBS)
-  set(CHROMAWAL_PC_REQUIRES_PRIVATE "libcurl simdjson fmt")
+  set(CHROMAWAL_PC_REQUIRES_PRIVATE "libcurl libpq simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES "")
 else()
-  set(CHROMAWAL_PC_REQUIRES "libcurl simdjson fmt")
+  set(CHROMAWAL_PC_REQUIRES "libcurl libpq simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES_PRIVATE "")
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/chromawal.pc.in ${PROJECT_BINARY_DIR}/chromawal.pc @ONLY)

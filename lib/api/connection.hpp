@@ -68,7 +68,8 @@ public:
     /// `timeout` overrides the request timeout for this call (0: the configured one).
     http::response call(method m, const std::string& url, std::string_view body, const std::string& what,
                         std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
-        http::response r = timeout.count() > 0 ? transport.request(m, url, body, timeout) : transport.request(m, url, body);
+        http::response r =
+            timeout.count() > 0 ? transport.request(m, url, body, timeout) : transport.request(m, url, body);
         if (r.status >= 200 && r.status < 300) return r;
         const chroma::error_body e = chroma::decode_error(r.body);
         const int status = static_cast<int>(r.status);

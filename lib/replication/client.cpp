@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -113,7 +114,10 @@ write_receipt collection::modify(const modify_options& changes) {
 
 client::client(client_config config) {
     check_config(config);
-    auto store = std::make_unique<wal::pg_log_store>(config.log_url, config.log_schema);
+    // Each concurrent apply holds one connection for its lane lock and may need a second one to
+    // record an outcome: size the pool for every instance applying at once, with room to spare.
+    const std::size_t connections = std::max<std::size_t>(16, config.instances.size() * 4 + 4);
+    auto store = std::make_unique<wal::pg_log_store>(config.log_url, config.log_schema, connections);
     impl_ = std::make_shared<detail::replicated_client>(std::move(config), std::move(store));
     impl_->start_background();
 }

@@ -192,13 +192,14 @@ write_receipt replicated_client::write_entry(const std::string& collection, wal:
     const auto started = clock::now();
     auto deadline_for = [started](instance_state* i) { return started + i->conn().options.request_timeout; };
     for (std::size_t k = 1; k < targets.size(); ++k) {
-        others.push_back(std::async(std::launch::async, [this, &fresh, &ne, inst = targets[k], d = deadline_for(targets[k])] {
-            return apply_through(*inst, fresh.lane_id, ne.lane, fresh.position, &fresh, true, d);
-        }));
+        others.push_back(
+            std::async(std::launch::async, [this, &fresh, &ne, inst = targets[k], d = deadline_for(targets[k])] {
+                return apply_through(*inst, fresh.lane_id, ne.lane, fresh.position, &fresh, true, d);
+            }));
     }
     if (!targets.empty()) {
-        results[0] = apply_through(*targets[0], fresh.lane_id, ne.lane, fresh.position, &fresh, true,
-                                   deadline_for(targets[0]));
+        results[0] =
+            apply_through(*targets[0], fresh.lane_id, ne.lane, fresh.position, &fresh, true, deadline_for(targets[0]));
     }
     for (std::size_t k = 1; k < targets.size(); ++k) results[k] = others[k - 1].get();
 
@@ -487,7 +488,8 @@ void replicated_client::apply_single(instance_state& inst, const wal::lane_key& 
                         conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
                         inst.forget(key.collection);
                     } else {
-                        conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what, remaining(deadline, what));
+                        conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
+                                  remaining(deadline, what));
                     }
                     return;
                 } catch (const not_found&) {

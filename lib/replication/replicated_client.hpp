@@ -71,9 +71,10 @@ private:
     write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload);
     /// `deadline`: a live write's apply never outlasts one request timeout in total (lock waits
     /// included), so a hung instance cannot stall a writer longer than that.
-    apply_result apply_through(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
-                               std::int64_t target, const wal::entry* fresh, bool live,
-                               std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+    apply_result apply_through(
+        instance_state& inst, std::int64_t lane_id, const wal::lane_key& key, std::int64_t target,
+        const wal::entry* fresh, bool live,
+        std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
     /// Applies entries from the front of `batch` (at least one) and returns how many it consumed.
     std::size_t apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
                             std::chrono::steady_clock::time_point deadline);

@@ -1239,6 +1239,12 @@ void pg_log_store::migrate() {
 
 namespace {
 
+/// The append statement ran, but its answer made no sense: the entries may be committed.
+class unexpected_append_result : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// An idempotency id is already in the log (from another append): nothing was committed.
 class duplicate_append : public std::runtime_error {
 public:
@@ -1281,7 +1287,7 @@ std::vector<appended> append_now(const std::shared_ptr<pool_t>& pool, const std:
     p.array(oid_bytea, entries, [](std::string& s, const new_entry* e) { s += e->payload; });
 
     // One statement, hence one transaction and one round trip (two when a lane is new).
-    auto run_append = [&](connection& c) {
+    auto run_statement = [&](connection& c) {
         std::vector<appended> out(n);
         if (one_lane) {
             result r = pool->run(c, stmt::append_one_lane, p, statement_deadline());
@@ -1316,6 +1322,16 @@ std::vector<appended> append_now(const std::shared_ptr<pool_t>& pool, const std:
             out[static_cast<std::size_t>(ord - 1)] = appended{col_i64(r.get(), i, 1), col_i64(r.get(), i, 2)};
         }
         return out;
+    };
+
+    // A result that cannot be read comes after the commit: never "refused".
+    auto run_append = [&](connection& c) {
+        try {
+            return run_statement(c);
+        } catch (const pg_failure& e) {
+            if (e.sqlstate().empty() && !e.broken()) throw unexpected_append_result(e.what());
+            throw;
+        }
     };
 
     std::string first_failure;
@@ -1389,6 +1405,10 @@ std::exception_ptr public_append_error() {
     } catch (const duplicate_append&) {
         return std::make_exception_ptr(chromawal::invalid_argument(
             "PostgreSQL log store: append refused: an idempotency id is already in the log"));
+    } catch (const unexpected_append_result& e) {
+        return std::make_exception_ptr(chromawal::error(
+            std::string("PostgreSQL log store: append: unexpected answer (the entries may be committed): ") +
+            e.what()));
     } catch (const pg_failure& e) {
         return std::make_exception_ptr(
             chromawal::log_unavailable(std::string("PostgreSQL log store: append failed: ") + e.what()));
@@ -1459,11 +1479,41 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
     // Leader: this call and whatever queued behind the previous round, within limits.
     constexpr std::size_t max_round_entries = 5000;
     constexpr std::size_t max_round_bytes = 8u << 20;
-    std::vector<append_request*> round{&self};
+    std::deque<append_request*>& waiting = it->second;
+    std::vector<append_request*> round;
+    // However this ends, the calls of the round learn their outcome and the next waiting call
+    // leads the next round (or the lane's queue goes).
+    struct hand_over {
+        pg_log_store& store;
+        const std::string& key;
+        std::deque<append_request*>& waiting;
+        std::vector<append_request*>& round;
+        append_request& self;
+        ~hand_over() {
+            std::lock_guard<std::mutex> guard(store.append_mutex_);
+            for (auto* r : round) {
+                if (r == &self) continue;
+                if (!r->error && r->out.size() != r->entries->size()) {
+                    r->error = std::make_exception_ptr(chromawal::error("PostgreSQL log store: append failed"));
+                }
+                r->done = true;
+                r->wake.notify_one();
+            }
+            if (waiting.empty()) {
+                store.append_queues_.erase(key);
+            } else {
+                append_request* next = waiting.front();
+                waiting.pop_front();
+                next->lead = true;
+                next->wake.notify_one();
+            }
+        }
+    };
+    round.reserve(waiting.size() + 1);
+    round.push_back(&self);
     std::size_t round_entries = entries.size();
     std::size_t round_bytes = 0;
     for (const auto& e : entries) round_bytes += e.payload.size();
-    auto& waiting = it->second;
     while (!waiting.empty()) {
         std::size_t bytes = 0;
         for (const auto& e : *waiting.front()->entries) bytes += e.payload.size();
@@ -1477,54 +1527,52 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
         waiting.pop_front();
     }
     lock.unlock();
-
-    auto run_alone = [&](append_request& r) {
-        try {
-            r.out = append_now(pool_, pointers(*r.entries));
-        } catch (...) {
-            r.error = public_append_error();
-        }
-    };
-    if (round.size() == 1) {
-        run_alone(self);
-    } else {
-        std::vector<const new_entry*> all;
-        all.reserve(round_entries);
-        for (auto* r : round) {
-            for (const auto& e : *r->entries) all.push_back(&e);
-        }
-        try {
-            auto out = append_now(pool_, all);
-            std::size_t at = 0;
-            for (auto* r : round) {
-                r->out.assign(out.begin() + static_cast<std::ptrdiff_t>(at),
-                              out.begin() + static_cast<std::ptrdiff_t>(at + r->entries->size()));
-                at += r->entries->size();
+    {
+        hand_over done{*this, key, waiting, round, self};
+        auto run_alone = [&](append_request& r) {
+            try {
+                r.out = append_now(pool_, pointers(*r.entries));
+            } catch (...) {
+                r.error = public_append_error();
             }
-        } catch (const chromawal::log_unavailable&) {
-            auto error = std::current_exception();  // the store is away: the same for every call
-            for (auto* r : round) r->error = error;
-        } catch (...) {
-            // Refused (nothing committed): find out which call it was.
-            for (auto* r : round) run_alone(*r);
+        };
+        if (round.size() == 1) {
+            run_alone(self);
+        } else {
+            try {
+                std::vector<const new_entry*> all;
+                all.reserve(round_entries);
+                for (auto* r : round) {
+                    for (const auto& e : *r->entries) all.push_back(&e);
+                }
+                bool refused = false;
+                std::vector<appended> out;
+                try {
+                    out = append_now(pool_, all);
+                } catch (const duplicate_append&) {
+                    refused = true;
+                } catch (const pg_failure&) {
+                    refused = true;  // the server refused the statement: nothing was committed
+                }
+                if (refused) {
+                    // Find out which call it was: each on its own.
+                    for (auto* r : round) run_alone(*r);
+                } else {
+                    std::size_t at = 0;
+                    for (auto* r : round) {
+                        r->out.assign(out.begin() + static_cast<std::ptrdiff_t>(at),
+                                      out.begin() + static_cast<std::ptrdiff_t>(at + r->entries->size()));
+                        at += r->entries->size();
+                    }
+                }
+            } catch (...) {
+                auto error = public_append_error();  // e.g. the store is away: the same for every call
+                for (auto* r : round) {
+                    if (r->out.size() != r->entries->size()) r->error = error;
+                }
+            }
         }
     }
-
-    lock.lock();
-    for (auto* r : round) {
-        if (r == &self) continue;
-        r->done = true;
-        r->wake.notify_one();
-    }
-    if (waiting.empty()) {
-        append_queues_.erase(key);  // not `it`: other lanes' insertions may have rehashed the map
-    } else {
-        append_request* next = waiting.front();
-        waiting.pop_front();
-        next->lead = true;
-        next->wake.notify_one();
-    }
-    lock.unlock();
     if (self.error) std::rethrow_exception(self.error);
     return std::move(self.out);
 }

@@ -115,7 +115,9 @@ TEST_CASE("from_env reads instances, log URL, quorum, read policy, timeouts and 
 }
 
 TEST_CASE("from_env names the variable that is wrong", "[config]") {
-    SECTION("missing instances") { CHECK_THROWS_WITH(cw::client_config::from_env(), Catch::Contains("CHROMAWAL_INSTANCES")); }
+    SECTION("missing instances") {
+        CHECK_THROWS_WITH(cw::client_config::from_env(), Catch::Contains("CHROMAWAL_INSTANCES"));
+    }
     SECTION("malformed instance") {
         env_guard env;
         env.set("CHROMAWAL_INSTANCES", "just-a-url");

@@ -64,6 +64,9 @@ class _ClientBase:
     def _native_get(self, name: str) -> Any:
         raise NotImplementedError
 
+    def _native_get_by_id(self, id: str) -> Any:
+        raise NotImplementedError
+
     def _describe(self, name: str) -> Dict[str, Any]:
         raise NotImplementedError
 

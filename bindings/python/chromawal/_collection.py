@@ -3,12 +3,26 @@ chromawal's native collections (one server, or the replicated set)."""
 import json
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _validation as v
-from .types import DeleteResult, GetResult, Include, QueryResult, WriteReceipt
+from .types import (
+    DeleteResult,
+    Embeddings,
+    GetResult,
+    Include,
+    OneOrManyDocuments,
+    OneOrManyIDs,
+    OneOrManyMetadatas,
+    OneOrManyURIs,
+    QueryResult,
+    Where,
+    WhereDocument,
+    WriteReceipt,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import _ClientBase
@@ -90,7 +104,7 @@ class Collection:
     @property
     def configuration_json(self) -> Dict[str, Any]:
         text = self._model.get("configuration_json") or "{}"
-        return json.loads(text) if isinstance(text, str) else text
+        return cast(Dict[str, Any], json.loads(text) if isinstance(text, str) else text)
 
     @property
     def configuration(self) -> Dict[str, Any]:
@@ -165,11 +179,11 @@ class Collection:
 
     def get(
         self,
-        ids: Optional[Union[str, List[str]]] = None,
-        where: Optional[Dict[str, Any]] = None,
+        ids: Optional[OneOrManyIDs] = None,
+        where: Optional[Where] = None,
         limit: Optional[int] = None,
         offset: Optional[int] = None,
-        where_document: Optional[Dict[str, Any]] = None,
+        where_document: Optional[WhereDocument] = None,
         include: Include = ["metadatas", "documents"],  # noqa: B006 (chromadb's signature; never mutated)
         *,
         allow_stale: bool = False,
@@ -195,16 +209,16 @@ class Collection:
         include = ["metadatas", "documents", "embeddings"]
         r["data"] = None
         r["included"] = include
-        return r  # type: ignore[return-value]
+        return cast(GetResult, r)
 
-    def _finish_get(self, r: Dict[str, Any], include: List[str]) -> GetResult:
+    def _finish_get(self, r: Dict[str, Any], include: Sequence[str]) -> GetResult:
         r["data"] = None
         if "data" in include and self._data_loader is not None and r["uris"] is not None:
             r["data"] = self._data_loader(r["uris"])
         if "uris" not in include:
             r["uris"] = None
         r["included"] = include
-        return r  # type: ignore[return-value]
+        return cast(GetResult, r)
 
     @v.validation_context("query")
     def _prepare_query(
@@ -235,14 +249,14 @@ class Collection:
 
     def query(
         self,
-        query_embeddings: Optional[Any] = None,
-        query_texts: Optional[Union[str, List[str]]] = None,
+        query_embeddings: Optional[Embeddings] = None,
+        query_texts: Optional[OneOrManyDocuments] = None,
         query_images: Optional[Any] = None,
-        query_uris: Optional[Union[str, List[str]]] = None,
-        ids: Optional[Union[str, List[str]]] = None,
+        query_uris: Optional[OneOrManyURIs] = None,
+        ids: Optional[OneOrManyIDs] = None,
         n_results: int = 10,
-        where: Optional[Dict[str, Any]] = None,
-        where_document: Optional[Dict[str, Any]] = None,
+        where: Optional[Where] = None,
+        where_document: Optional[WhereDocument] = None,
         include: Include = ["metadatas", "documents", "distances"],  # noqa: B006
         *,
         allow_stale: bool = False,
@@ -264,7 +278,7 @@ class Collection:
         if "uris" not in include:
             r["uris"] = None
         r["included"] = include
-        return r  # type: ignore[return-value]
+        return cast(QueryResult, r)
 
     # ---- writes ----
 
@@ -275,7 +289,7 @@ class Collection:
         uris: Any,
         fields: "tuple[str, ...]" = ("documents", "images", "uris"),
         is_query: bool = False,
-    ) -> np.ndarray:
+    ) -> npt.NDArray[np.float32]:
         given = [name for name, value in (("documents", documents), ("images", images), ("uris", uris)) if value is not None]
         if len(given) != 1:
             raise ValueError(f"Exactly one of {', '.join(fields)} must be provided")
@@ -337,12 +351,12 @@ class Collection:
 
     def add(
         self,
-        ids: Union[str, List[str]],
-        embeddings: Optional[Any] = None,
-        metadatas: Optional[Union[Mapping[str, Any], List[Optional[Mapping[str, Any]]]]] = None,
-        documents: Optional[Union[str, List[Optional[str]]]] = None,
+        ids: OneOrManyIDs,
+        embeddings: Optional[Embeddings] = None,
+        metadatas: Optional[OneOrManyMetadatas] = None,
+        documents: Optional[OneOrManyDocuments] = None,
         images: Optional[Any] = None,
-        uris: Optional[Union[str, List[Optional[str]]]] = None,
+        uris: Optional[OneOrManyURIs] = None,
     ) -> None:
         """Adds records (ids that already exist are left unchanged, as Chroma does). Batches
         above the server's max batch size are split, not refused."""
@@ -350,24 +364,24 @@ class Collection:
 
     def upsert(
         self,
-        ids: Union[str, List[str]],
-        embeddings: Optional[Any] = None,
-        metadatas: Optional[Union[Mapping[str, Any], List[Optional[Mapping[str, Any]]]]] = None,
-        documents: Optional[Union[str, List[Optional[str]]]] = None,
+        ids: OneOrManyIDs,
+        embeddings: Optional[Embeddings] = None,
+        metadatas: Optional[OneOrManyMetadatas] = None,
+        documents: Optional[OneOrManyDocuments] = None,
         images: Optional[Any] = None,
-        uris: Optional[Union[str, List[Optional[str]]]] = None,
+        uris: Optional[OneOrManyURIs] = None,
     ) -> None:
         """Inserts new records and updates existing ones (metadata merged key by key)."""
         self._write("upsert", ids, embeddings, metadatas, documents, images, uris)
 
     def update(
         self,
-        ids: Union[str, List[str]],
-        embeddings: Optional[Any] = None,
-        metadatas: Optional[Union[Mapping[str, Any], List[Optional[Mapping[str, Any]]]]] = None,
-        documents: Optional[Union[str, List[Optional[str]]]] = None,
+        ids: OneOrManyIDs,
+        embeddings: Optional[Embeddings] = None,
+        metadatas: Optional[OneOrManyMetadatas] = None,
+        documents: Optional[OneOrManyDocuments] = None,
         images: Optional[Any] = None,
-        uris: Optional[Union[str, List[Optional[str]]]] = None,
+        uris: Optional[OneOrManyURIs] = None,
     ) -> None:
         """Updates existing records (missing ids are ignored by the server). Without an
         embedding function, documents are updated without new embeddings."""
@@ -390,9 +404,9 @@ class Collection:
 
     def delete(
         self,
-        ids: Optional[Union[str, List[str]]] = None,
-        where: Optional[Dict[str, Any]] = None,
-        where_document: Optional[Dict[str, Any]] = None,
+        ids: Optional[OneOrManyIDs] = None,
+        where: Optional[Where] = None,
+        where_document: Optional[WhereDocument] = None,
         limit: Optional[int] = None,
     ) -> DeleteResult:
         """Deletes the selected records; returns ``{"deleted": n}`` like chromadb.
@@ -405,7 +419,7 @@ class Collection:
         if self._replicated:
             self._local.receipt = r
             deleted = len(request_ids) if request_ids is not None and w is None and wd is None else None
-            return {"deleted": deleted}  # type: ignore[typeddict-item]
+            return {"deleted": deleted}
         return {"deleted": int(r)}
 
     def delete_document(self, document_id: str, key: str = "document_id") -> DeleteResult:
@@ -415,7 +429,7 @@ class Collection:
             raise TypeError("delete_document expects str document_id and key")
         if self._replicated:
             self._local.receipt = self._native.delete_document(document_id, key)
-            return {"deleted": None}  # type: ignore[typeddict-item]
+            return {"deleted": None}
         return self.delete(where={key: document_id})
 
     def modify(

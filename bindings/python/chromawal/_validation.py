@@ -7,9 +7,10 @@ checks on the shape of a call. Embeddings become ONE C-contiguous 2-D float32 nu
 """
 import functools
 import json
-from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _chromawal
 from .errors import InvalidArgumentError
@@ -59,7 +60,7 @@ def maybe_cast_one_to_many(target: Any) -> Optional[List[Any]]:
 # ---- embeddings ----
 
 
-def _check_dtype(arr: np.ndarray, row: Any) -> None:
+def _check_dtype(arr: npt.NDArray[Any], row: Any) -> None:
     if arr.dtype not in _EMBEDDING_DTYPES:
         raise ValueError(
             "Expected each value in the embedding to be a int or float, got an embedding with "
@@ -67,7 +68,7 @@ def _check_dtype(arr: np.ndarray, row: Any) -> None:
         )
 
 
-def _rows_of_arrays(target: List[Any]) -> np.ndarray:
+def _rows_of_arrays(target: List[Any]) -> npt.NDArray[Any]:
     for i, e in enumerate(target):
         if not isinstance(e, np.ndarray):
             raise ValueError(
@@ -96,7 +97,7 @@ def _rows_of_arrays(target: List[Any]) -> np.ndarray:
     return out
 
 
-def to_embedding_array(target: Any) -> Optional[np.ndarray]:
+def to_embedding_array(target: Any) -> Optional[npt.NDArray[Any]]:
     """chromadb's normalize_embeddings + validate_embeddings, producing one C-contiguous 2-D
     float32 array (no Python object per value)."""
     if target is None:
@@ -108,7 +109,7 @@ def to_embedding_array(target: Any) -> Optional[np.ndarray]:
     if empty:
         raise ValueError(f"Expected Embeddings to be non-empty list or numpy array, got {target}")
 
-    arr: Optional[np.ndarray] = None
+    arr: Optional[npt.NDArray[Any]] = None
     if isinstance(target, np.ndarray):
         if target.ndim == 1:
             arr = target.reshape(1, -1)
@@ -158,14 +159,14 @@ def to_embedding_array(target: Any) -> Optional[np.ndarray]:
     )
 
 
-def embedding_count(arr: Optional[np.ndarray]) -> Optional[int]:
+def embedding_count(arr: Optional[npt.NDArray[Any]]) -> Optional[int]:
     return None if arr is None else int(arr.shape[0])
 
 
 # ---- record sets ----
 
 
-def check_lengths(fields: Dict[str, Optional[Sequence[Any]]]) -> None:
+def check_lengths(fields: Dict[str, Any]) -> None:
     """chromadb's _validate_record_set_length_consistency; `fields` in chromadb's key order,
     embeddings as a 2-D array (rows count)."""
     lengths = {k: len(v) for k, v in fields.items() if v is not None}
@@ -289,7 +290,7 @@ def validate_where_document(where_document: Any) -> None:
             )
 
 
-def filter_json(where: Any, where_document: Any) -> "tuple[Optional[str], Optional[str]]":
+def filter_json(where: Any, where_document: Any) -> Tuple[Optional[str], Optional[str]]:
     """Validates both filters and returns their JSON text (None when not given)."""
     w = wd = None
     if where is not None:
@@ -317,7 +318,7 @@ def validate_include(include: Any, disallowed: Optional[List[str]] = None) -> No
             raise ValueError(f"Include item cannot be one of {', '.join(disallowed)}, got {item}")
 
 
-def include_mask(include: List[str]) -> int:
+def include_mask(include: Sequence[str]) -> int:
     mask = 0
     for item in include:
         mask |= _INCLUDE_BITS[item]
@@ -358,5 +359,3 @@ def configuration_json(configuration: Optional[Dict[str, Any]]) -> Optional[str]
         return None
     return json.dumps(conf, separators=(",", ":"))
 
-
-Embeddable = Union[List[str], List[Any]]

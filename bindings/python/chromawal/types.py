@@ -1,8 +1,9 @@
 """Result and argument types, shaped like chromadb's (chromadb.api.types)."""
 import sys
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import numpy as np
+import numpy.typing as npt
 
 if sys.version_info >= (3, 8):
     from typing import Literal, TypedDict
@@ -18,18 +19,23 @@ URIs = List[Optional[URI]]
 MetadataValue = Union[str, int, float, bool, None, List[str], List[int], List[float], List[bool]]
 Metadata = Dict[str, MetadataValue]
 Metadatas = List[Optional[Metadata]]
+# The one-or-many argument forms of chromadb (a single item, or a list).
+OneOrManyIDs = Union[ID, List[ID]]
+OneOrManyDocuments = Union[Document, List[Document], List[Optional[Document]]]
+OneOrManyURIs = Union[URI, List[URI], List[Optional[URI]]]
+OneOrManyMetadatas = Union[Mapping[str, Any], List[Dict[str, Any]], List[Optional[Dict[str, Any]]]]
 Where = Dict[str, Any]
 WhereDocument = Dict[str, Any]
 IncludeItem = Literal["documents", "embeddings", "metadatas", "distances", "uris", "data"]
 Include = List[IncludeItem]
 # Accepted embedding forms: one vector (list of numbers or 1-D array), a list of vectors,
 # a 2-D array, or a list of 1-D arrays.
-Embeddings = Union[List[float], List[List[float]], np.ndarray, List[np.ndarray]]
+Embeddings = Union[List[float], List[List[float]], npt.NDArray[Any], List[npt.NDArray[Any]]]
 
 
 class GetResult(TypedDict):
     ids: List[ID]
-    embeddings: Optional[np.ndarray]  # 2-D float32 (rows x dim)
+    embeddings: Optional[npt.NDArray[np.float32]]  # 2-D float32 (rows x dim)
     documents: Optional[List[Optional[Document]]]
     uris: Optional[List[Optional[URI]]]
     data: Optional[Any]
@@ -39,7 +45,7 @@ class GetResult(TypedDict):
 
 class QueryResult(TypedDict):
     ids: List[List[ID]]
-    embeddings: Optional[List[np.ndarray]]  # one 2-D float32 array per query
+    embeddings: Optional[List[npt.NDArray[np.float32]]]  # one 2-D float32 array per query
     documents: Optional[List[List[Optional[Document]]]]
     uris: Optional[List[List[Optional[URI]]]]
     data: Optional[List[Any]]

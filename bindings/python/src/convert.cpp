@@ -121,7 +121,7 @@ chromawal::metadata_value list_value(PyObject* list, const std::string& key, con
     value_error("unreachable", op);
 }
 
-chromawal::metadata_value scalar_value(PyObject* v, PyObject* key_obj, const std::string& key, const char* op) {
+chromawal::metadata_value scalar_value(PyObject* v, const std::string& key, const char* op) {
     if (v == Py_None) return chromawal::metadata_value(nullptr);
     if (PyBool_Check(v)) return chromawal::metadata_value(v == Py_True);
     if (PyLong_Check(v)) {
@@ -145,7 +145,6 @@ chromawal::metadata_value scalar_value(PyObject* v, PyObject* key_obj, const std
                             op);
         }
     }
-    (void)key_obj;
     value_error("Expected metadata value to be a str, int, float, bool, SparseVector, list, or None, got " +
                     str_of(v) + " which is a " + type_name(v),
                 op);
@@ -249,7 +248,7 @@ std::optional<chromawal::metadata> to_metadata(const py::handle& value, const ch
             type_error("Expected metadata key to be a str, got " + str_of(key) + " which is a " + type_name(key), op);
         }
         std::string k(utf8_view(key));
-        chromawal::metadata_value mv = scalar_value(v, key, k, op);
+        chromawal::metadata_value mv = scalar_value(v, k, op);
         out.emplace(std::move(k), std::move(mv));
     }
     return out;

@@ -23,7 +23,7 @@ def coll(client, name):
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [
-        (dict(ids=[], embeddings=[]), ValueError, r"Non-empty lists are required for \['ids', 'embeddings'\] in add\."),
+        (dict(ids=[], documents=[]), ValueError, r"^Non-empty lists are required for \['ids', 'documents'\] in add\.$"),
         (dict(ids=["a", "b"], embeddings=[[1.0, 2.0, 3.0]]), ValueError,
          r"^Unequal lengths for fields: ids: 2, embeddings: 1 in add\.$"),
         (dict(ids=[1], embeddings=[[1.0, 2.0, 3.0]]), ValueError, r"^Expected ID to be a str, got 1 in add\.$"),
@@ -50,7 +50,7 @@ def coll(client, name):
         (dict(ids=["c"], embeddings=np.array([[True, False, True]])), ValueError,
          r"Expected each value in the embedding to be a int or float"),
         (dict(ids=["c"], embeddings=[np.array([])]), ValueError, r"with at least 1 int/float value"),
-        (dict(ids=["c"]), ValueError, r"You must provide an embedding function to compute embeddings"),
+        (dict(ids=["c"]), ValueError, r"^Exactly one of documents, images, uris must be provided in add\.$"),
         (dict(ids=["c"], documents=["no embedding function"]), ValueError,
          r"You must provide an embedding function to compute embeddings"),
     ],

@@ -1,0 +1,274 @@
+"""Replication from Python against real servers: two Chroma instances of its own (killed with
+SIGKILL and restarted here) and PostgreSQL. Every scenario ends with both instances compared
+record by record (Client.verify)."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import chromawal
+
+from conftest import ChromaServer, make_replicated, unique, wait_for
+
+DIM = 16
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_root, chroma_install):
+    s = [ChromaServer(tmp_root, "fo-a"), ChromaServer(tmp_root, "fo-b")]
+    try:
+        for x in s:
+            x.start()
+        yield s
+    finally:
+        for x in s:
+            x.stop()
+
+
+@pytest.fixture
+def up(cluster):
+    """Both instances running at the start (and end) of each test."""
+    for s in cluster:
+        if not s.running():
+            s.restart()
+    yield cluster
+    for s in cluster:
+        if not s.running():
+            s.restart()
+
+
+def batch(prefix, n, doc_id="d0"):
+    rng = np.random.default_rng(abs(hash(prefix)) % (2**32))
+    return dict(
+        ids=[f"{prefix}-{i}" for i in range(n)],
+        embeddings=rng.random((n, DIM), dtype=np.float32),
+        documents=[f"chunk {i} of {doc_id}" for i in range(n)],
+        metadatas=[{"document_id": doc_id, "chunk": i} for i in range(n)],
+    )
+
+
+def healthy(client, instance_name):
+    return next(i["healthy"] for i in client.status()["instances"] if i["name"] == instance_name)
+
+
+def assert_identical(client, name, records=None):
+    assert client.wait_until_synced(60), client.status()
+    report = client.verify(name)
+    assert report["identical"], report["summary"]
+    if records is not None:
+        assert report["records_a"] == records == report["records_b"]
+    return report
+
+
+def test_status_receipts_and_quorum(up, postgres):
+    with make_replicated(up, postgres, write_quorum=2) as client:
+        assert [i["name"] for i in client.instances] == ["a", "b"]
+        assert client.instances[0]["primary"] and not client.instances[1]["primary"]
+        coll = client.create_collection(unique("status"))
+        coll.add(**batch("s", 10))
+        r = coll.last_receipt
+        assert r["position"] == 2 and sorted(r["applied"]) == ["a", "b"] and r["queued"] is False
+        assert len(r["entry_id"]) == 36
+        s = client.status()
+        assert s["sync_running"] is True
+        assert s["log"]["reachable"] is True
+        assert s["log"]["pending"] + s["log"]["applied"] >= 2
+        assert [i["name"] for i in s["instances"]] == ["a", "b"]
+        for i in s["instances"]:
+            assert set(i) >= {"name", "url", "primary", "healthy", "last_error", "success_rate", "latency_ms",
+                              "applied", "lag_entries", "lag_seconds"}
+            assert i["healthy"] is True and i["applied"] >= 2
+        assert "chromawal_instance_healthy" in client.status_prometheus()
+        assert client.heartbeat() > 0 and client.get_version() and client.get_max_batch_size() > 0
+        assert_identical(client, coll.name, 10)
+
+
+@pytest.mark.parametrize("victim", [1, 0], ids=["replica", "primary"])
+def test_instance_killed_during_writes(up, postgres, victim):
+    """One instance dies (SIGKILL) in the middle of a stream of writes; the writes go on, reads
+    fail over, and after its restart the sync thread catches it up: both identical."""
+    with make_replicated(up, postgres) as client:
+        name = unique("failover")
+        coll = client.create_collection(name)
+        total_batches, per_batch = 40, 25
+        errors, receipts = [], []
+        progress = threading.Event()
+
+        def writer():
+            try:
+                for b in range(total_batches):
+                    coll.add(**batch(f"w{b}", per_batch, doc_id=f"doc{b % 5}"))
+                    receipts.append(coll.last_receipt)
+                    if b == 8:
+                        progress.set()
+                    time.sleep(0.01)
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+                progress.set()
+
+        t = threading.Thread(target=writer)
+        t.start()
+        assert progress.wait(60)
+        up[victim].kill9()
+        # Reads keep working (fail over to the survivor) while the writer goes on.
+        counts = [coll.count() for _ in range(3)]
+        t.join(120)
+        assert not t.is_alive()
+        assert errors == []
+        assert counts == sorted(counts)
+        survivor = client.instances[1 - victim]["name"]
+        assert all(survivor in r["applied"] for r in receipts)
+        assert any(len(r["applied"]) == 1 for r in receipts)  # some writes found the victim gone
+        assert coll.count() == total_batches * per_batch
+        assert wait_for(lambda: not healthy(client, client.instances[victim]["name"]))
+        lag = next(i for i in client.status()["instances"] if i["name"] == client.instances[victim]["name"])
+        assert lag["lag_entries"] >= 1
+
+        up[victim].restart()
+        assert_identical(client, name, total_batches * per_batch)
+        # And a whole document deleted after the recovery reaches both.
+        coll.delete_document("doc3")
+        assert_identical(client, name, (total_batches - total_batches // 5) * per_batch)
+
+
+def test_queue_when_unavailable(up, postgres):
+    with make_replicated(up, postgres, queue_when_unavailable=True) as client:
+        name = unique("queued")
+        client.create_collection(name)
+        for s in up:
+            s.kill9()
+        coll = client.collection(name)  # no I/O
+        coll.add(**batch("q1", 20))
+        assert coll.last_receipt["queued"] is True and coll.last_receipt["applied"] == []
+        coll.add(**batch("q2", 20))
+        assert client.status()["log"]["pending"] >= 2
+        # A read cannot see this client's queued writes yet.
+        with pytest.raises(chromawal.NoInstanceAvailableError):
+            coll.count()
+        for s in up:
+            s.restart()
+        assert_identical(client, name, 40)
+        assert coll.count() == 40
+
+
+def test_no_instance_available(up, postgres):
+    with make_replicated(up, postgres) as client:
+        name = unique("abandon")
+        coll = client.create_collection(name)
+        for s in up:
+            s.kill9()
+        with pytest.raises(chromawal.NoInstanceAvailableError) as e:
+            coll.add(**batch("x", 5))
+        assert e.value.queued is False and e.value.position >= 2
+        assert "abandoned" in str(e.value)
+        for s in up:
+            s.restart()
+        assert client.wait_until_synced(60)
+        assert coll.count() == 0  # an abandoned write is never applied
+        assert client.status()["log"]["abandoned"] >= 1
+
+
+def test_quorum_not_reached(up, postgres):
+    with make_replicated(up, postgres, write_quorum=2) as client:
+        name = unique("quorum")
+        coll = client.create_collection(name)
+        up[1].kill9()
+        with pytest.raises(chromawal.QuorumNotReachedError) as e:
+            coll.add(**batch("qq", 8))
+        assert e.value.applied_count == 1 and e.value.position >= 2
+        up[1].restart()
+        assert_identical(client, name, 8)  # applied to b on its return, not retried
+
+
+def test_log_unavailable(up, postgres):
+    with make_replicated(up, postgres) as client:
+        name = unique("nolog")
+        coll = client.create_collection(name)
+        coll.add(**batch("before", 5))
+        postgres.stop_immediate()
+        try:
+            with pytest.raises(chromawal.LogUnavailableError):
+                coll.add(**batch("during", 5))
+            assert client.status()["log"]["reachable"] is False
+            assert coll.count(allow_stale=True) == 5  # reads need no log
+        finally:
+            postgres.start()
+        coll.add(**batch("after", 5))
+        assert_identical(client, name, 10)
+
+
+def test_rejected_write_and_verify_divergence(up, postgres):
+    with make_replicated(up, postgres) as client:
+        name = unique("reject")
+        coll = client.create_collection(name)
+        coll.add(**batch("r", 4))
+        with pytest.raises(chromawal.WriteRejectedError) as e:
+            coll.add(ids=["bad"], embeddings=[[1.0, 2.0]])
+        assert isinstance(e.value, chromawal.InvalidArgumentError) and e.value.status == 400
+        assert client.status()["log"]["rejected"] >= 1
+        assert_identical(client, name, 4)
+
+        # A write behind chromawal's back, straight to instance a: verify sees it.
+        client.instance("a").get_collection(name).add(ids=["sneaky"], embeddings=[[0.0] * DIM])
+        report = client.verify(name)
+        assert report["identical"] is False
+        assert report["only_in_a"] == ["sneaky"] and report["only_in_b"] == []
+        assert report["records_a"] == 5 and report["records_b"] == 4
+        assert "sneaky" in report["summary"] or "1" in report["summary"]
+        client.instance("a").get_collection(name).delete(ids=["sneaky"])
+        assert client.verify(name, "b", "a")["identical"]
+
+
+def test_events_and_read_policy(up, postgres):
+    events = []
+    with make_replicated(up, postgres, read_policy="primary_only", on_event=events.append) as client:
+        name = unique("events")
+        coll = client.create_collection(name)
+        coll.add(**batch("e", 3))
+        up[0].kill9()
+        assert wait_for(lambda: any(e["type"] == "instance_down" and e["instance"] == "a" for e in events))
+        assert wait_for(lambda: not healthy(client, "a"))
+        with pytest.raises(chromawal.NoInstanceAvailableError):
+            coll.count()
+        up[0].restart()
+        assert wait_for(lambda: any(e["type"] == "instance_up" and e["instance"] == "a" for e in events))
+        assert coll.count() == 3
+        assert set(events[0]) == {"type", "instance", "message"}
+
+
+def test_reset_and_configuration(up, postgres, monkeypatch):
+    with make_replicated(up, postgres, allow_reset=False) as client:
+        client.create_collection(unique("keep"))
+        with pytest.raises(chromawal.ChromaError, match="Reset is disabled"):
+            client.reset()
+    with make_replicated(up, postgres) as client:
+        assert client.reset() is True
+        assert client.list_collections() == [] and client.count_collections() == 0
+        assert client.instance("b").count_collections() == 0
+
+    with pytest.raises(ValueError, match="write_quorum"):
+        make_replicated(up, postgres, write_quorum=3)
+    with pytest.raises(ValueError, match="read_policy"):
+        make_replicated(up, postgres, read_policy="random")
+    with pytest.raises(ValueError, match="name"):
+        make_replicated(up, postgres, instances=[("bad name", up[0].url)])
+    with pytest.raises(chromawal.LogUnavailableError):
+        make_replicated(up, postgres, log_url="postgresql://postgres@127.0.0.1:1/none?connect_timeout=2")
+
+    # Plain URLs: names derived from host and port; the first is the primary.
+    with make_replicated(up, postgres, instances=[s.url for s in up]) as client:
+        assert client.instances[0]["name"] == f"127.0.0.1_{up[0].port}" and client.instances[0]["primary"]
+    with make_replicated(up, postgres, instances=[{"name": "x", "url": up[0].url},
+                                                   {"name": "y", "url": up[1].url, "role": "primary"}]) as client:
+        assert [i["primary"] for i in client.instances] == [False, True]
+
+    # From the environment, like the C++ client_config::from_env.
+    monkeypatch.setenv("CHROMAWAL_INSTANCES", f"a={up[0].url},b={up[1].url}")
+    monkeypatch.setenv("CHROMAWAL_LOG_URL", postgres.uri)
+    monkeypatch.setenv("CHROMAWAL_WRITE_QUORUM", "2")
+    with chromawal.Client.from_env() as client:
+        assert [i["name"] for i in client.instances] == ["a", "b"]
+        name = unique("env")
+        client.create_collection(name).add(**batch("env", 3))
+        assert_identical(client, name, 3)
