@@ -134,6 +134,45 @@ struct instance_status {
     std::int64_t applied = 0;   ///< entries applied (sum over lanes)
     std::int64_t lag_entries = 0;
     double lag_seconds = 0;  ///< age of the oldest entry it has not applied
+    /// It missed entries that retention has already pruned: only verify-and-repair
+    /// (client::repair) can bring it back to identical.
+    bool needs_repair = false;
+};
+
+/// One dead-lettered entry: an instance kept failing it and stepped over it.
+struct dead_letter_info {
+    std::string instance;
+    std::string collection;
+    std::int64_t position = 0;
+    std::string operation;
+    std::string error;
+    double age_seconds = 0;
+};
+
+/// What client::verify found.
+struct verify_result {
+    std::vector<verify_report> collections;
+    [[nodiscard]] bool identical() const noexcept {
+        for (const auto& c : collections) {
+            if (!c.identical()) return false;
+        }
+        return true;
+    }
+};
+
+struct verify_options {
+    /// Collections to compare; empty means every collection on either instance.
+    std::vector<std::string> collections;
+    /// Called after each collection (for progress output on long runs).
+    std::function<void(const verify_report& done, std::size_t index, std::size_t total)> progress;
+};
+
+/// What client::repair logged.
+struct repair_result {
+    std::vector<std::string> collections;  ///< collections that needed changes
+    std::size_t upserted = 0;              ///< records copied from the source
+    std::size_t deleted = 0;               ///< records removed from the target
+    std::vector<write_receipt> receipts;
 };
 
 struct log_status {
@@ -222,6 +261,21 @@ public:
     bool wait_until_synced(std::chrono::milliseconds timeout);
     /// Applies the entries dead-lettered on an instance to it again; returns how many succeeded.
     std::size_t replay_dead_letters();
+    /// The dead-lettered entries, oldest first.
+    std::vector<dead_letter_info> dead_letters(std::size_t limit = 100) const;
+
+    /// Compares the stored records of two instances (by name): order-independent digests
+    /// first, per-id differences only where the digests differ.
+    /// @throws invalid_argument for an unknown instance name; transport errors.
+    verify_result verify(std::string_view instance_a, std::string_view instance_b, const verify_options& options = {});
+    /// Makes `target` identical to `source` (every collection, or the named ones) by logging
+    /// the upserts and deletes it needs, so that the repair is audited and ordered like any
+    /// write. A target that missed pruned entries is first moved to the head of each lane.
+    repair_result repair(std::string_view source, std::string_view target,
+                         const std::vector<std::string>& collections = {});
+    /// Applies retention now: deletes entries applied everywhere and older than
+    /// client_config::retention, in small batches. Returns the number of entries removed.
+    std::int64_t prune();
 
 private:
     std::shared_ptr<detail::replicated_client> impl_;
