@@ -16,7 +16,7 @@ jobs=${CHROMAWAL_JOBS:-$(nproc)}
 step() { printf '\n==> %s\n' "$*"; }
 
 step "dependencies"
-bash scripts/install-deps.sh --dev
+bash scripts/install-deps.sh --dev --python
 bash scripts/chroma.sh install
 
 step "format check"
@@ -33,5 +33,12 @@ step "release build: examples, benchmarks, install + find_package / pkg-config c
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHROMAWAL_WERROR=ON >/dev/null
 cmake --build build/release -j "$jobs"
 (cd build/release && ctest --output-on-failure --no-tests=error)
+
+step "Python bindings: pip install (no package index), pytest against real servers, example"
+CHROMAWAL_PY_BUILD_DIR="$root/build/python/cmake" CHROMAWAL_JOBS="$jobs" \
+  /usr/bin/python3 -m pip install -q --no-build-isolation --no-index --no-deps --upgrade \
+  --target build/python/site ./bindings/python
+PYTHONPATH="$root/build/python/site" /usr/bin/python3 -m pytest -q -p no:cacheprovider bindings/python/tests
+PYTHONPATH="$root/build/python/site" /usr/bin/python3 examples/python/ingest.py
 
 step "all tests passed"

@@ -327,13 +327,17 @@ def main() -> int:
         for (name, phase), m in sorted(med.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             print(f"{name:<22} {phase:<6} {m['per_s']:>10.1f} {m['cpu_us']:>18.1f} {m['server_us']:>18.1f}")
         print("\n== ratios to plain-http (records/s: higher is better; client CPU: lower is better)")
+        print("   of the medians, and in brackets the median of the ratios within each round")
         for name in ("chromawal-http", "chromawal-replicated"):
             for phase in ("add", "query"):
                 if (name, phase) not in med:
                     continue
                 m, p = med[(name, phase)], med[("plain-http", phase)]
-                print(f"{name:<22} {phase:<6} records/s x{m['per_s'] / p['per_s']:.2f}   "
-                      f"client CPU x{m['cpu_us'] / p['cpu_us']:.2f}")
+                mine, base = results[(name, phase)], results[("plain-http", phase)]
+                paired_rate = statistics.median(a["per_s"] / b["per_s"] for a, b in zip(mine, base))
+                paired_cpu = statistics.median(a["cpu_us"] / b["cpu_us"] for a, b in zip(mine, base))
+                print(f"{name:<22} {phase:<6} records/s x{m['per_s'] / p['per_s']:.2f} (x{paired_rate:.2f})   "
+                      f"client CPU x{m['cpu_us'] / p['cpu_us']:.2f} (x{paired_cpu:.2f})")
         return 0
     finally:
         if servers:

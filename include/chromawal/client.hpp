@@ -14,6 +14,7 @@
 #include <chromawal/filter.hpp>
 #include <chromawal/options.hpp>
 #include <chromawal/types.hpp>
+#include <chromawal/verify.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -87,8 +88,15 @@ struct client_config {
     /// Keep a write that no instance could apply pending (applied on recovery) instead of
     /// abandoning it with an error.
     bool queue_when_unavailable = false;
-    /// Entries applied everywhere are pruned after this age.
-    std::chrono::hours retention{24 * 7};
+    /// Entries applied everywhere (on every instance that was healthy; see docs/design.md) are
+    /// pruned after this age. An instance away longer than this is caught up by repair().
+    std::chrono::seconds retention{std::chrono::hours(24 * 7)};
+    /// How often the sync thread applies retention (at most once per interval, the first time
+    /// on its first pass); zero: only when client::prune() is called.
+    std::chrono::milliseconds prune_interval{std::chrono::minutes(5)};
+    /// Record every advance of an instance's applied position, in the same transaction, for
+    /// client::apply_history() (tests and audits; costs one row per applied request).
+    bool record_apply_history = false;
     /// Run the sync thread and health monitor (off only for tools and tests that drive
     /// sync_now() themselves).
     bool background_threads = true;
@@ -102,7 +110,7 @@ struct client_config {
     /// CHROMAWAL_DATABASE, CHROMAWAL_WRITE_QUORUM, CHROMAWAL_READ_POLICY
     /// (primary_only|primary_preferred|replica_ratio|nearest), CHROMAWAL_READ_REPLICA_RATIO,
     /// CHROMAWAL_SYNC_INTERVAL_MS, CHROMAWAL_HEALTH_INTERVAL_MS, CHROMAWAL_REQUEST_TIMEOUT_MS,
-    /// CHROMAWAL_QUEUE_WHEN_UNAVAILABLE (true|false), CHROMAWAL_AUTH_HEADER
+    /// CHROMAWAL_QUEUE_WHEN_UNAVAILABLE (true|false), CHROMAWAL_RETENTION_SECONDS, CHROMAWAL_AUTH_HEADER
     /// ("Header-Name: value", sent to every instance).
     /// @throws invalid_argument naming the variable that is wrong.
     static client_config from_env();
@@ -165,6 +173,14 @@ struct verify_options {
     std::vector<std::string> collections;
     /// Called after each collection (for progress output on long runs).
     std::function<void(const verify_report& done, std::size_t index, std::size_t total)> progress;
+};
+
+/// One advance of an instance's applied position in a collection's lane (apply history).
+struct apply_history_entry {
+    std::int64_t from = 0;  ///< the applied position the applier started from
+    std::int64_t to = 0;    ///< the applied position it recorded (from + 1 .. to were applied)
+    bool skipped = false;   ///< moved past pruned entries by repair(), not applied
+    double at = 0;          ///< seconds since the Unix epoch
 };
 
 /// What client::repair logged.
@@ -276,6 +292,11 @@ public:
     /// Applies retention now: deletes entries applied everywhere and older than
     /// client_config::retention, in small batches. Returns the number of entries removed.
     std::int64_t prune();
+    /// The recorded advances of `instance` in the collection's lane, oldest first (only those
+    /// made while client_config::record_apply_history was on). When every apply was exclusive
+    /// and in order, each `from` is the previous `to`.
+    /// @throws invalid_argument for an unknown instance name; log_unavailable.
+    std::vector<apply_history_entry> apply_history(std::string_view instance, std::string_view collection) const;
 
 private:
     std::shared_ptr<detail::replicated_client> impl_;

@@ -48,6 +48,8 @@ void check_config(const client_config& c) {
     if (c.down_after_failures < 1) bad("down_after_failures", "must be at least 1");
     if (c.up_after_successes < 1) bad("up_after_successes", "must be at least 1");
     if (c.max_attempts < 1) bad("max_attempts", "must be at least 1");
+    if (c.retention.count() < 0) bad("retention", "must not be negative");
+    if (c.prune_interval.count() < 0) bad("prune_interval", "must not be negative (zero: no automatic pruning)");
     if (c.tenant.empty()) bad("tenant", "must not be empty");
     if (c.database.empty()) bad("database", "must not be empty");
 }
@@ -179,5 +181,21 @@ status client::status() const { return impl_->status(); }
 void client::sync_now() { impl_->sync_pass(); }
 bool client::wait_until_synced(std::chrono::milliseconds timeout) { return impl_->wait_until_synced(timeout); }
 std::size_t client::replay_dead_letters() { return impl_->replay_dead_letters(); }
+std::vector<dead_letter_info> client::dead_letters(std::size_t limit) const { return impl_->dead_letters(limit); }
+
+verify_result client::verify(std::string_view instance_a, std::string_view instance_b, const verify_options& options) {
+    return impl_->verify(instance_a, instance_b, options);
+}
+
+repair_result client::repair(std::string_view source, std::string_view target,
+                             const std::vector<std::string>& collections) {
+    return impl_->repair(source, target, collections);
+}
+
+std::int64_t client::prune() { return impl_->prune(); }
+
+std::vector<apply_history_entry> client::apply_history(std::string_view instance, std::string_view collection) const {
+    return impl_->apply_history(instance, collection);
+}
 
 }  // namespace chromawal

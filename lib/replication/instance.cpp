@@ -130,4 +130,27 @@ void instance_state::set_known_applied(std::int64_t lane_id, std::int64_t positi
     v = std::max(v, position);
 }
 
+bool instance_state::needs_repair(const std::string& collection) const {
+    if (!any_needs_repair_.load(std::memory_order_acquire)) return false;
+    std::lock_guard<std::mutex> lock(lanes_mutex_);
+    return needs_repair_.count(collection) > 0;
+}
+
+void instance_state::set_needs_repair(const std::string& collection, bool needed) {
+    if (!needed && !any_needs_repair_.load(std::memory_order_acquire)) return;
+    std::lock_guard<std::mutex> lock(lanes_mutex_);
+    if (needed) {
+        needs_repair_.insert(collection);
+    } else {
+        needs_repair_.erase(collection);
+    }
+    any_needs_repair_.store(!needs_repair_.empty(), std::memory_order_release);
+}
+
+void instance_state::set_needs_repair(std::set<std::string> collections) {
+    std::lock_guard<std::mutex> lock(lanes_mutex_);
+    needs_repair_ = std::move(collections);
+    any_needs_repair_.store(!needs_repair_.empty(), std::memory_order_release);
+}
+
 }  // namespace chromawal::detail

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -62,6 +63,12 @@ public:
     std::int64_t known_applied(std::int64_t lane_id) const;
     void set_known_applied(std::int64_t lane_id, std::int64_t position);
 
+    // ---- collections whose lane this instance cannot replay (it missed pruned entries) ----
+    bool needs_repair(const std::string& collection) const;
+    void set_needs_repair(const std::string& collection, bool needed);
+    /// Replaces the whole set (the sync pass sees every lane the instance is behind in).
+    void set_needs_repair(std::set<std::string> collections);
+
 private:
     std::string name_;
     bool primary_;
@@ -85,6 +92,8 @@ private:
     mutable std::mutex lanes_mutex_;
     std::unordered_map<std::int64_t, std::shared_ptr<std::timed_mutex>> lane_mutexes_;
     std::unordered_map<std::int64_t, std::int64_t> known_applied_;
+    std::set<std::string> needs_repair_;
+    std::atomic<bool> any_needs_repair_{false};  // reads skip the lock in the usual case
 };
 
 /// The URL without user:password@ (for status and messages).

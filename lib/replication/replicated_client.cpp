@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <future>
 #include <random>
+#include <set>
 
 namespace chromawal::detail {
 
@@ -80,6 +81,7 @@ replicated_client::replicated_client(client_config config, std::unique_ptr<wal::
         instances_.push_back(std::move(inst));
     }
     store_->migrate();
+    store_->set_record_apply_history(config_.record_apply_history);
 }
 
 replicated_client::~replicated_client() { stop_background(); }
@@ -290,6 +292,16 @@ apply_result replicated_client::apply_through(instance_state& inst, std::int64_t
     try {
         std::int64_t applied = lock->applied();
         inst.set_known_applied(lane_id, applied);
+        if (applied < lock->pruned_through()) {
+            // Entries it never applied are gone: replaying the rest would build on a wrong base.
+            inst.set_needs_repair(key.collection, true);
+            result.outcome = apply_outcome::needs_repair;
+            result.error = fmt::format(
+                "{}: missed entries of collection '{}' that retention pruned (up to position "
+                "{}); it needs a repair",
+                inst.name(), key.collection, lock->pruned_through());
+            return result;
+        }
         if (live && target - applied > live_catch_up_limit) {
             result.outcome = apply_outcome::behind;
             result.error = fmt::format("{}: {} entries behind; left to the sync thread", inst.name(), target - applied);
@@ -527,6 +539,8 @@ void replicated_client::sync_loop() {
         } catch (const std::exception&) {
             // The log store is away: try again on the next wake-up.
         }
+        if (stopping_) break;
+        maybe_prune();
     }
 }
 
@@ -534,19 +548,32 @@ void replicated_client::sync_pass() {
     std::lock_guard<std::mutex> pass(pass_mutex_);
     bool all_caught_up = true;
     std::int64_t backlog = 0;
+    std::vector<std::string> healthy;
     for (auto& inst_ptr : instances_) {
         instance_state& inst = *inst_ptr;
         if (stopping_) return;
-        if (!inst.healthy() || !inst.may_sync_now(clock::now())) {
+        if (!inst.healthy()) continue;
+        healthy.push_back(inst.name());
+        if (!inst.may_sync_now(clock::now())) {
             all_caught_up = false;
             continue;
         }
         std::vector<wal::lane_progress> lanes = store_->lanes_behind(inst.name());
+        std::set<std::string> unrepaired;
+        for (const auto& lane : lanes) {
+            if (lane.needs_repair() && lane.key.tenant == config_.tenant && lane.key.database == config_.database)
+                unrepaired.insert(lane.key.collection);
+        }
+        inst.set_needs_repair(unrepaired);
         bool failed = false;
         for (const auto& lane : lanes) {
             if (stopping_) return;
             backlog += lane.head - lane.applied;
+            // Left for repair() (status says so). It does not stop the other lanes from being
+            // marked applied: mark_applied goes by each lane's lowest position.
+            if (lane.needs_repair()) continue;
             auto r = apply_through(inst, lane.lane_id, lane.key, lane.head, nullptr, false);
+            if (r.outcome == apply_outcome::needs_repair) continue;
             if (r.outcome == apply_outcome::busy) {
                 all_caught_up = false;
                 continue;
@@ -568,7 +595,10 @@ void replicated_client::sync_pass() {
     } else if (backlog <= config_.backlog_alert_threshold) {
         backlog_alerted_ = 0;
     }
-    if (all_caught_up) store_->mark_applied(instance_names_);
+    // "Applied everywhere" means on every instance that is healthy now: an instance that is
+    // away does not hold the log back for ever. It replays what it missed when it returns,
+    // unless retention pruned those entries first; then it needs a repair.
+    if (all_caught_up && !healthy.empty()) store_->mark_applied(healthy);
 }
 
 void replicated_client::health_loop(std::size_t index) {
@@ -689,6 +719,21 @@ void replicated_client::read(const std::string& collection, read_options options
     if (candidates.empty()) {
         throw no_instance_available(fmt::format("read of collection '{}': no healthy instance", collection), false, 0);
     }
+    if (!options.allow_stale) {
+        // An instance that missed pruned entries of this collection holds an unknown state.
+        std::vector<instance_state*> repaired;
+        for (auto* i : candidates) {
+            if (!i->needs_repair(collection)) repaired.push_back(i);
+        }
+        if (repaired.empty()) {
+            throw no_instance_available(
+                fmt::format("read of collection '{}': every healthy instance needs a repair of it (see status); "
+                            "pass read_options{{true}} for a stale read",
+                            collection),
+                false, 0);
+        }
+        candidates = std::move(repaired);
+    }
     std::vector<instance_state*> usable;
     if (!options.allow_stale && needed > 0) {
         for (auto* i : candidates) {
@@ -796,6 +841,7 @@ chromawal::status replicated_client::status() {
             try {
                 double oldest = 0;
                 for (const auto& l : store_->all_lanes(inst->name())) {
+                    if (l.needs_repair()) is.needs_repair = true;
                     is.applied += l.applied;
                     is.lag_entries += std::max<std::int64_t>(0, l.head - l.applied);
                     if (l.head > l.applied && l.oldest_unapplied_created_at > 0 &&

@@ -20,7 +20,9 @@
 namespace chromawal::detail {
 
 /// What one attempt to bring an instance up to a position achieved.
-enum class apply_outcome { applied, failed, rejected, busy, behind };
+/// needs_repair: the instance missed entries of the lane that retention pruned; it must not
+/// replay the rest (only repair() brings it back).
+enum class apply_outcome { applied, failed, rejected, busy, behind, needs_repair };
 
 struct apply_result {
     apply_outcome outcome = apply_outcome::failed;
@@ -62,6 +64,13 @@ public:
     chromawal::status status();
     const client_config& config() const noexcept { return config_; }
 
+    // ---- verify, repair, retention, audit (repair.cpp) ----
+    verify_result verify(std::string_view a, std::string_view b, const verify_options& options);
+    repair_result repair(std::string_view source, std::string_view target, const std::vector<std::string>& only);
+    std::int64_t prune();
+    std::vector<dead_letter_info> dead_letters(std::size_t limit);
+    std::vector<apply_history_entry> apply_history(std::string_view instance, std::string_view collection);
+
 private:
     struct lane_ref {
         wal::lane_key key;
@@ -85,6 +94,15 @@ private:
     void emit(event::kind kind, const std::string& instance, const std::string& message);
     void note_written(const std::string& collection, std::int64_t lane_id, std::int64_t position);
     std::vector<instance_state*> read_order();
+    instance_state& instance_named(std::string_view name, const char* what);
+    /// Moves `inst` past the pruned entries of a lane (to its head), under the lane lock.
+    void skip_pruned(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key);
+    /// Brings `inst` up to `position` in the lane (sync-thread style); throws when it cannot.
+    void catch_up(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key, std::int64_t position,
+                  const char* why);
+    void repair_collection(instance_state& source, instance_state& target, const std::string& collection,
+                           std::int64_t lane_id, repair_result& out);
+    void maybe_prune();
 
     client_config config_;
     std::unique_ptr<wal::log_store> store_;
@@ -106,6 +124,8 @@ private:
     std::mutex health_sleep_mutex_;
     std::condition_variable health_cv_;
     std::atomic<std::int64_t> backlog_alerted_{0};
+    std::mutex prune_mutex_;
+    std::chrono::steady_clock::time_point next_prune_{};  // the sync thread's next retention run
 };
 
 }  // namespace chromawal::detail

@@ -38,6 +38,7 @@ std::string status::to_json() const {
         w.key("applied").integer(i.applied);
         w.key("lag_entries").integer(i.lag_entries);
         w.key("lag_seconds").floating(i.lag_seconds);
+        w.key("needs_repair").boolean(i.needs_repair);
         w.end_object();
     }
     w.end_array();
@@ -65,7 +66,8 @@ std::string status::to_prometheus() const {
     const char* metrics[][2] = {
         {"chromawal_instance_healthy", "gauge"},      {"chromawal_instance_lag_entries", "gauge"},
         {"chromawal_instance_lag_seconds", "gauge"},  {"chromawal_instance_applied_entries", "counter"},
-        {"chromawal_instance_success_rate", "gauge"}, {"chromawal_instance_latency_ms", "gauge"}};
+        {"chromawal_instance_success_rate", "gauge"}, {"chromawal_instance_latency_ms", "gauge"},
+        {"chromawal_instance_needs_repair", "gauge"}};
     for (const auto& m : metrics) {
         out += fmt::format("# TYPE {} {}\n", m[0], m[1]);
         for (const auto& i : instances) {
@@ -82,6 +84,8 @@ std::string status::to_prometheus() const {
                 v = static_cast<double>(i.applied);
             else if (name == "chromawal_instance_success_rate")
                 v = i.success_rate;
+            else if (name == "chromawal_instance_needs_repair")
+                v = i.needs_repair ? 1 : 0;
             else
                 v = i.latency_ms;
             line(m[0], labels, v);
@@ -172,6 +176,8 @@ client_config client_config::from_env() {
     c.health_interval =
         std::chrono::milliseconds(env_int("CHROMAWAL_HEALTH_INTERVAL_MS", 1, 3600000, c.health_interval.count()));
     const auto timeout = std::chrono::milliseconds(env_int("CHROMAWAL_REQUEST_TIMEOUT_MS", 1, 3600000, 30000));
+    c.retention =
+        std::chrono::seconds(env_int("CHROMAWAL_RETENTION_SECONDS", 0, 100LL * 365 * 24 * 3600, c.retention.count()));
     if (const char* v = env("CHROMAWAL_QUEUE_WHEN_UNAVAILABLE")) {
         const std::string q(v);
         if (q == "true" || q == "1" || q == "yes")

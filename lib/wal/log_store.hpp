@@ -82,6 +82,20 @@ struct lane_progress {
     std::int64_t head = 0;                   ///< highest committed position
     std::int64_t applied = 0;                ///< the instance's applied position
     double oldest_unapplied_created_at = 0;  ///< of the entry at applied + 1; 0 when none
+    /// Every entry at or below this position has been pruned (retention): the oldest remaining
+    /// entry is at pruned_through + 1. An instance with applied < pruned_through missed
+    /// entries that are gone; only verify-and-repair can bring it back.
+    std::int64_t pruned_through = 0;
+    [[nodiscard]] bool needs_repair() const noexcept { return applied < pruned_through; }
+};
+
+/// One recorded advance of an instance's applied position in a lane (see
+/// log_store::set_record_apply_history).
+struct apply_step {
+    std::int64_t from = 0;  ///< the applied position the applier started from (read under the lock)
+    std::int64_t to = 0;    ///< the position it recorded
+    bool skipped = false;   ///< moved by repair (lane_lock::skip_to_head), not applied
+    double at = 0;          ///< seconds since the Unix epoch
 };
 
 struct dead_letter {
@@ -106,10 +120,19 @@ public:
     virtual ~lane_lock() = default;
     /// The instance's applied position in this lane (read under the lock).
     virtual std::int64_t applied() = 0;
+    /// The lane's pruned_through, as read by the last applied() (same round trip). An instance
+    /// whose applied() is below it must not replay the lane: entries it never saw are gone.
+    virtual std::int64_t pruned_through() const = 0;
     /// Up to max_entries entries after applied(), in position order, with any state.
     virtual std::vector<entry> read(std::size_t max_entries, std::size_t max_bytes) = 0;
-    /// Durably records that every entry up to `position` was applied (or skipped).
+    /// Durably records that every entry up to `position` was applied (or skipped). With apply
+    /// history on, appends (applied() or the last advance, position) to it in the same
+    /// transaction.
     virtual void advance(std::int64_t position) = 0;
+    /// Moves the applied position to the lane's head without applying anything (for a repair
+    /// that will make the instance identical by other means); recorded in the apply history
+    /// as skipped. Returns the new applied position.
+    virtual std::int64_t skip_to_head() = 0;
 };
 
 class log_store {
@@ -148,12 +171,28 @@ public:
     virtual void add_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position,
                                  std::string_view error) = 0;
     virtual std::vector<dead_letter> dead_letters(std::size_t limit) = 0;
+    /// Removes one dead letter; when it was the entry's last, a dead entry becomes pending again
+    /// (so that it is marked applied, and pruned, like any other).
     virtual void remove_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position) = 0;
     virtual std::optional<entry> read_entry(std::int64_t lane_id, std::int64_t position) = 0;
 
     /// Marks pending entries that every listed instance has applied as applied.
     virtual std::int64_t mark_applied(const std::vector<std::string>& instances) = 0;
     virtual log_counts counts() = 0;
+
+    /// Retention: deletes, lane by lane from the lane's start, entries that are applied,
+    /// rejected or abandoned, not dead-lettered anywhere and older than `older_than`, stopping
+    /// in each lane at the first entry that must stay (so what is deleted is always a prefix,
+    /// recorded as the lane's pruned_through). Works in short transactions of at most
+    /// `batch_size` entries. Also deletes apply history older than `older_than`. Returns the
+    /// number of entries deleted.
+    virtual std::int64_t prune(std::chrono::milliseconds older_than, std::size_t batch_size) = 0;
+
+    /// When on, every advance of an applied position is also recorded in the apply history, in
+    /// the same transaction (off by default: it costs a row per applied request).
+    virtual void set_record_apply_history(bool on) = 0;
+    /// The recorded advances of one instance in one lane, in the order they happened.
+    virtual std::vector<apply_step> apply_history(std::string_view instance, std::int64_t lane_id) = 0;
 };
 
 }  // namespace chromawal::wal

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <condition_variable>
@@ -38,6 +39,7 @@ constexpr std::chrono::milliseconds idle_in_transaction_timeout = 60s;
 constexpr std::chrono::milliseconds lock_wait_chunk = 10s;
 constexpr std::int32_t migrate_lock_key = 0x63774d31;  // "cwM1"
 constexpr std::int64_t mark_applied_batch = 10000;
+constexpr std::int64_t history_prune_batch = 5000;
 constexpr std::size_t max_error_text = 4096;
 
 // Type OIDs (pg_type.dat; stable across releases).
@@ -349,6 +351,10 @@ enum class stmt : int {
     read_entry,
     mark_applied,
     counts,
+    prune_lanes,
+    prune_lane,
+    prune_history,
+    history,
     count_  // number of statements
 };
 constexpr std::size_t stmt_count = static_cast<std::size_t>(stmt::count_);
@@ -418,14 +424,18 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
     def(stmt::progress,
         "SELECT l.lane_id, l.tenant, l.database, l.collection, l.next_position - 1, COALESCE(p.applied_position, 0), "
         "COALESCE((SELECT extract(epoch FROM e.created_at)::float8 FROM S.entries e "
-        "          WHERE e.lane_id = l.lane_id AND e.position = COALESCE(p.applied_position, 0) + 1), 0) "
+        "          WHERE e.lane_id = l.lane_id AND e.position = COALESCE(p.applied_position, 0) + 1), 0), "
+        "l.pruned_through "
         "FROM S.lanes l LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = $1 "
         "WHERE NOT $2 OR l.next_position - 1 > COALESCE(p.applied_position, 0) ORDER BY l.lane_id",
         {oid_text, oid_bool});
     def(stmt::try_lock, "SELECT pg_try_advisory_lock($1, $2)", {oid_int4, oid_int4});
     def(stmt::wait_lock, "SELECT S.lock_lane($1, $2, $3)", {oid_int4, oid_int4, oid_int4});
     def(stmt::unlock, "SELECT pg_advisory_unlock($1, $2)", {oid_int4, oid_int4});
-    def(stmt::applied, "SELECT applied_position FROM S.instance_positions WHERE instance = $1 AND lane_id = $2",
+    // The applied position and, in the same round trip, how far the lane has been pruned.
+    def(stmt::applied,
+        "SELECT COALESCE(p.applied_position, 0), l.pruned_through FROM S.lanes l "
+        "LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = $1 WHERE l.lane_id = $2",
         {oid_text, oid_int8});
     // The running byte total stops the batch before max_bytes, but keeps at least one entry.
     def(stmt::read,
@@ -439,13 +449,20 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
             "WHERE n = 1 OR running_bytes <= $4 ORDER BY position",
         {oid_text, oid_int8, oid_int8, oid_int8});
     // Never backwards (the WHERE of DO UPDATE) and never beyond the head (the WHERE of SELECT).
+    // With $5, the advance ($4 -> $3; $6: skipped) goes into the apply history in the same
+    // statement, hence the same transaction.
     def(stmt::advance,
-        "INSERT INTO S.instance_positions AS p (instance, lane_id, applied_position, updated_at) "
-        "SELECT $1, l.lane_id, $3, now() FROM S.lanes l WHERE l.lane_id = $2 AND $3 < l.next_position "
-        "ON CONFLICT (instance, lane_id) DO UPDATE SET applied_position = EXCLUDED.applied_position, "
-        "updated_at = EXCLUDED.updated_at WHERE p.applied_position < EXCLUDED.applied_position "
-        "RETURNING 1",
-        {oid_text, oid_int8, oid_int8});
+        "WITH up AS ("
+        "  INSERT INTO S.instance_positions AS p (instance, lane_id, applied_position, updated_at) "
+        "  SELECT $1, l.lane_id, $3, now() FROM S.lanes l WHERE l.lane_id = $2 AND $3 < l.next_position "
+        "  ON CONFLICT (instance, lane_id) DO UPDATE SET applied_position = EXCLUDED.applied_position, "
+        "  updated_at = EXCLUDED.updated_at WHERE p.applied_position < EXCLUDED.applied_position "
+        "  RETURNING 1), "
+        "history AS ("
+        "  INSERT INTO S.apply_history (instance, lane_id, from_position, to_position, skipped) "
+        "  SELECT $1, $2, $4, $3, $6 FROM up WHERE $5) "
+        "SELECT 1 FROM up",
+        {oid_text, oid_int8, oid_int8, oid_int8, oid_bool, oid_bool});
     def(stmt::head, "SELECT next_position - 1 FROM S.lanes WHERE lane_id = $1", {oid_int8});
     def(stmt::set_state,
         "UPDATE S.entries SET state = $3, last_error = COALESCE($4, last_error), updated_at = now() "
@@ -468,7 +485,15 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         "JOIN S.entries e ON e.lane_id = d.lane_id AND e.position = d.position "
         "ORDER BY d.at, d.lane_id, d.position, d.instance LIMIT $1",
         {oid_int8});
-    def(stmt::remove_dead, "DELETE FROM S.dead_letters WHERE instance = $1 AND lane_id = $2 AND position = $3",
+    // The entry's last dead letter gone: a dead entry is pending again (then marked applied and
+    // pruned like any other). The snapshot still sees the deleted row: other instances only.
+    def(stmt::remove_dead,
+        "WITH d AS (DELETE FROM S.dead_letters WHERE instance = $1 AND lane_id = $2 AND position = $3 "
+        "           RETURNING lane_id, position) "
+        "UPDATE S.entries e SET state = 0, updated_at = now() FROM d "
+        "WHERE e.lane_id = d.lane_id AND e.position = d.position AND e.state = 4 "
+        "AND NOT EXISTS (SELECT 1 FROM S.dead_letters x "
+        "                WHERE x.lane_id = d.lane_id AND x.position = d.position AND x.instance <> $1)",
         {oid_text, oid_int8, oid_int8});
     def(stmt::read_entry,
         std::string("SELECT ") + entry_columns + " FROM S.entries WHERE lane_id = $1 AND position = $2",
@@ -491,6 +516,47 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         "count(*) FILTER (WHERE state = 2), count(*) FILTER (WHERE state = 3), count(*) FILTER (WHERE state = 4), "
         "COALESCE(extract(epoch FROM min(created_at) FILTER (WHERE state = 0))::float8, 0) FROM S.entries",
         {});
+    // Retention. $1 (or $2): the age in milliseconds. Lanes whose first entry may go: one index
+    // probe per lane.
+    def(stmt::prune_lanes,
+        "SELECT l.lane_id FROM S.lanes l CROSS JOIN LATERAL ("
+        "  SELECT e.state, e.created_at FROM S.entries e WHERE e.lane_id = l.lane_id ORDER BY e.position LIMIT 1) f "
+        "WHERE f.state IN (1, 2, 3) AND f.created_at < now() - ($1::float8 / 1000) * interval '1 second' "
+        "ORDER BY l.lane_id",
+        {oid_int8});
+    // One batch of one lane: the first $3 entries; those before the first that must stay
+    // (pending, dead, dead-lettered somewhere, or too young) are deleted, and the lane's
+    // pruned_through moves to the last of them. The DELETE re-checks the state of rows that
+    // changed meanwhile.
+    def(stmt::prune_lane,
+        "WITH cand AS ("
+        "  SELECT e.position, (e.state IN (1, 2, 3) "
+        "         AND e.created_at < now() - ($2::float8 / 1000) * interval '1 second' "
+        "         AND NOT EXISTS (SELECT 1 FROM S.dead_letters d "
+        "                         WHERE d.lane_id = e.lane_id AND d.position = e.position)) AS ok "
+        "  FROM S.entries e WHERE e.lane_id = $1 ORDER BY e.position LIMIT $3), "
+        "stop AS (SELECT min(position) AS position FROM cand WHERE NOT ok), "
+        "del AS ("
+        "  DELETE FROM S.entries e WHERE e.lane_id = $1 AND e.state IN (1, 2, 3) AND e.position IN ("
+        "    SELECT c.position FROM cand c "
+        "    WHERE c.ok AND c.position < COALESCE((SELECT position FROM stop), 9223372036854775807)) "
+        "  RETURNING e.position), "
+        "mark AS ("
+        "  UPDATE S.lanes l SET pruned_through = GREATEST(l.pruned_through, t.top) "
+        "  FROM (SELECT max(position) AS top FROM del) t WHERE l.lane_id = $1 AND t.top IS NOT NULL) "
+        "SELECT count(*) FROM del",
+        {oid_int8, oid_int8, oid_int8});
+    // The oldest $2 history rows, those older than the retention.
+    def(stmt::prune_history,
+        "WITH cand AS (SELECT id, at FROM S.apply_history ORDER BY id LIMIT $2), "
+        "del AS (DELETE FROM S.apply_history h WHERE h.id IN ("
+        "  SELECT id FROM cand WHERE at < now() - ($1::float8 / 1000) * interval '1 second') RETURNING 1) "
+        "SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM cand)",
+        {oid_int8, oid_int8});
+    def(stmt::history,
+        "SELECT from_position, to_position, skipped, extract(epoch FROM at)::float8 FROM S.apply_history "
+        "WHERE instance = $1 AND lane_id = $2 ORDER BY id",
+        {oid_text, oid_int8});
     return s;
 }
 
@@ -641,11 +707,29 @@ BEGIN
 END
 $fn$)sql",
          }},
+        // Version 2: retention and apply history. Adding a column with a constant default
+        // does not rewrite the table.
+        {2,
+         {
+             "ALTER TABLE S.lanes ADD COLUMN pruned_through bigint NOT NULL DEFAULT 0",
+             // One row per advance of an applied position, written in the advancing
+             // transaction when client_config::record_apply_history is on; id gives the order.
+             R"sql(CREATE TABLE S.apply_history (
+    id bigserial PRIMARY KEY,
+    instance text NOT NULL,
+    lane_id bigint NOT NULL,
+    from_position bigint NOT NULL,
+    to_position bigint NOT NULL,
+    skipped boolean NOT NULL DEFAULT false,
+    at timestamptz NOT NULL DEFAULT now()
+))sql",
+             "CREATE INDEX apply_history_lane ON S.apply_history (instance, lane_id, id)",
+         }},
     };
     return all;
 }
 
-constexpr int latest_schema_version = 1;
+constexpr int latest_schema_version = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Connections
@@ -711,6 +795,7 @@ struct pg_log_store::pool : std::enable_shared_from_this<pg_log_store::pool> {
     std::chrono::milliseconds connect_timeout;
     std::vector<std::string> secrets;  ///< passwords to strip from every message
     std::array<statement, stmt_count> statements;
+    std::atomic<bool> record_history{false};  ///< apply history on (set_record_apply_history)
 
     std::mutex mutex;
     std::condition_variable available;
@@ -1085,9 +1170,14 @@ public:
             params p;
             p.text(instance_).i64(lane_id_);
             result r = pool_->run(*c_, stmt::applied, p, statement_deadline());
-            return PQntuples(r.get()) == 0 ? std::int64_t{0} : col_i64(r.get(), 0, 0);
+            const bool found = PQntuples(r.get()) > 0;
+            known_ = found ? col_i64(r.get(), 0, 0) : 0;
+            pruned_through_ = found ? col_i64(r.get(), 0, 1) : 0;
+            return known_;
         });
     }
+
+    std::int64_t pruned_through() const override { return pruned_through_; }
 
     std::vector<entry> read(std::size_t max_entries, std::size_t max_bytes) override {
         if (max_entries == 0) return {};
@@ -1103,12 +1193,32 @@ public:
         });
     }
 
-    void advance(std::int64_t position) override {
+    void advance(std::int64_t position) override { advance_to(position, false); }
+
+    std::int64_t skip_to_head() override {
+        const std::int64_t head = guarded("lane lock: skip_to_head", [&] {
+            params h;
+            h.i64(lane_id_);
+            result r = pool_->run(*c_, stmt::head, h, statement_deadline());
+            return PQntuples(r.get()) == 0 ? std::int64_t{0} : col_i64(r.get(), 0, 0);
+        });
+        if (known_ < 0) applied();
+        if (head > known_) advance_to(head, true);
+        return std::max(head, known_);
+    }
+
+private:
+    void advance_to(std::int64_t position, bool skipped) {
+        if (known_ < 0 && pool_->record_history.load(std::memory_order_relaxed)) applied();
         bool beyond_head = guarded("lane lock: advance", [&] {
             params p;
-            p.text(instance_).i64(lane_id_).i64(position);
+            p.text(instance_).i64(lane_id_).i64(position).i64(std::max<std::int64_t>(known_, 0));
+            p.boolean(pool_->record_history.load(std::memory_order_relaxed)).boolean(skipped);
             result r = pool_->run(*c_, stmt::advance, p, statement_deadline());
-            if (PQntuples(r.get()) > 0) return false;
+            if (PQntuples(r.get()) > 0) {
+                known_ = position;
+                return false;
+            }
             // Nothing written: either not forward (fine), or beyond the head (a caller bug).
             params h;
             h.i64(lane_id_);
@@ -1121,7 +1231,6 @@ public:
         }
     }
 
-private:
     template <class F>
     auto guarded(const char* op, F&& f) -> decltype(f()) {
         if (!c_ || c_->broken) {
@@ -1147,6 +1256,8 @@ private:
     std::int64_t lane_id_;
     std::int32_t key1_;
     std::int32_t key2_;
+    std::int64_t known_ = -1;  ///< the applied position as last read or advanced by this holder
+    std::int64_t pruned_through_ = 0;
 };
 
 bool same_key(const lane_key& k, const PGresult* r, int row) {
@@ -1607,6 +1718,7 @@ std::vector<lane_progress> progress_rows(const PGresult* r) {
         lp.head = col_i64(r, i, 4);
         lp.applied = col_i64(r, i, 5);
         lp.oldest_unapplied_created_at = col_f64(r, i, 6);
+        lp.pruned_through = col_i64(r, i, 7);
         out.push_back(std::move(lp));
     }
     return out;
@@ -1800,6 +1912,68 @@ log_counts pg_log_store::counts() {
             out.abandoned = col_i64(r.get(), 0, 3);
             out.dead = col_i64(r.get(), 0, 4);
             out.oldest_pending_created_at = col_f64(r.get(), 0, 5);
+        }
+        return out;
+    });
+}
+
+std::int64_t pg_log_store::prune(std::chrono::milliseconds older_than, std::size_t batch_size) {
+    const std::int64_t age_ms = std::max<std::int64_t>(0, older_than.count());
+    const std::int64_t batch = std::max<std::int64_t>(1, clamp_size(batch_size));
+    std::vector<std::int64_t> lanes = pool_->with_connection("prune", true, [&](connection& c) {
+        params p;
+        p.i64(age_ms);
+        result r = pool_->run(c, stmt::prune_lanes, p, statement_deadline());
+        std::vector<std::int64_t> out;
+        for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(col_i64(r.get(), i, 0));
+        return out;
+    });
+    std::int64_t total = 0;
+    for (std::int64_t lane : lanes) {
+        for (;;) {
+            // One short transaction per batch; retried on a dead idle connection (deleting
+            // again what is already gone is harmless).
+            std::int64_t n = pool_->with_connection("prune", true, [&](connection& c) {
+                params p;
+                p.i64(lane).i64(age_ms).i64(batch);
+                result r = pool_->run(c, stmt::prune_lane, p, statement_deadline());
+                return PQntuples(r.get()) == 1 ? col_i64(r.get(), 0, 0) : std::int64_t{0};
+            });
+            total += n;
+            if (n < batch) break;
+        }
+    }
+    for (;;) {
+        auto [deleted, seen] = pool_->with_connection("prune", true, [&](connection& c) {
+            params p;
+            p.i64(age_ms).i64(history_prune_batch);
+            result r = pool_->run(c, stmt::prune_history, p, statement_deadline());
+            return PQntuples(r.get()) == 1 ? std::make_pair(col_i64(r.get(), 0, 0), col_i64(r.get(), 0, 1))
+                                           : std::make_pair(std::int64_t{0}, std::int64_t{0});
+        });
+        // Rows are in time order: stop at the first batch that kept a row (or was short).
+        if (deleted < seen || seen < history_prune_batch) break;
+    }
+    return total;
+}
+
+void pg_log_store::set_record_apply_history(bool on) { pool_->record_history.store(on); }
+
+std::vector<apply_step> pg_log_store::apply_history(std::string_view instance, std::int64_t lane_id) {
+    return pool_->with_connection("apply_history", true, [&](connection& c) {
+        params p;
+        p.text(instance).i64(lane_id);
+        result r = pool_->run(c, stmt::history, p, statement_deadline());
+        std::vector<apply_step> out;
+        const int rows = PQntuples(r.get());
+        out.reserve(static_cast<std::size_t>(rows));
+        for (int i = 0; i < rows; ++i) {
+            apply_step a;
+            a.from = col_i64(r.get(), i, 0);
+            a.to = col_i64(r.get(), i, 1);
+            a.skipped = col_bool(r.get(), i, 2);
+            a.at = col_f64(r.get(), i, 3);
+            out.push_back(a);
         }
         return out;
     });

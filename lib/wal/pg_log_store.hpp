@@ -11,7 +11,8 @@
 // Cost of construction: none beyond parsing the connection string; the first call connects.
 //
 // Layout in the database (schema `schema`, created by migrate(), versioned in schema_version):
-// tables lanes, entries, instance_positions, dead_letters; functions append_entries (an append
+// tables lanes, entries, instance_positions, dead_letters, apply_history (version 2: also
+// lanes.pruned_through); functions append_entries (an append
 // spanning several lanes, in one statement), lock_lane (an advisory lock with a lock_timeout)
 // and abandon_if_unapplied. No credential, connection string or request header is stored.
 //
@@ -90,6 +91,12 @@ public:
     std::int64_t mark_applied(const std::vector<std::string>& instances) override;
     /// One scan of the entries table.
     log_counts counts() override;
+    /// Finds the lanes whose first entry may go (one statement), then deletes each one's
+    /// prefix in batches (one short statement each, which also moves lanes.pruned_through), so
+    /// no long transaction holds locks and the table's dead rows are spread for vacuum.
+    std::int64_t prune(std::chrono::milliseconds older_than, std::size_t batch_size) override;
+    void set_record_apply_history(bool on) override;
+    std::vector<apply_step> apply_history(std::string_view instance, std::int64_t lane_id) override;
 
     struct pool;  // implementation detail, shared with lane locks
 

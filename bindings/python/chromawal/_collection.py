@@ -192,6 +192,8 @@ class Collection:
         float32 numpy array."""
         include = list(include) if isinstance(include, (list, tuple)) else include
         unpacked, w, wd, lim, off = self._prepare_get(ids, where, where_document, limit, offset, include)
+        if "data" in include and "uris" not in include:
+            include.append("uris")  # as chromadb: the data loader reads the uris, which are returned too
         mask = v.include_mask(include)
         if self._replicated:
             r = self._native.get(unpacked, w, wd, lim, off, mask, allow_stale)
@@ -267,6 +269,8 @@ class Collection:
         embeddings, filter_ids, w, wd = self._prepare_query(
             query_embeddings, query_texts, query_images, query_uris, ids, n_results, where, where_document, include
         )
+        if "data" in include and "uris" not in include:
+            include.append("uris")
         mask = v.include_mask(include)
         if self._replicated:
             r = self._native.query(embeddings, n_results, filter_ids, w, wd, mask, allow_stale)

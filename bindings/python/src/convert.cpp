@@ -12,9 +12,7 @@ namespace {
 
 std::string str_of(const py::handle& h) { return py::str(h).cast<std::string>(); }
 
-std::string type_name(const py::handle& h) {
-    return py::type::handle_of(h).attr("__name__").cast<std::string>();
-}
+std::string type_name(const py::handle& h) { return py::type::handle_of(h).attr("__name__").cast<std::string>(); }
 
 [[noreturn]] void value_error(const std::string& message, const char* op) {
     throw py::value_error(message + " in " + op + ".");
@@ -116,7 +114,8 @@ chromawal::metadata_value list_value(PyObject* list, const std::string& key, con
             for (Py_ssize_t i = 0; i < n; ++i) a.emplace_back(utf8_view(PyList_GET_ITEM(list, i)));
             return chromawal::metadata_value(std::move(a));
         }
-        case item_kind::other: break;
+        case item_kind::other:
+            break;
     }
     value_error("unreachable", op);
 }
@@ -142,11 +141,11 @@ chromawal::metadata_value scalar_value(PyObject* v, const std::string& key, cons
             value_error("Expected metadata value for key '" + key +
                             "' to be a str, int, float, bool, list, or None: chromawal does not support "
                             "SparseVector metadata values",
-                            op);
+                        op);
         }
     }
-    value_error("Expected metadata value to be a str, int, float, bool, SparseVector, list, or None, got " +
-                    str_of(v) + " which is a " + type_name(v),
+    value_error("Expected metadata value to be a str, int, float, bool, SparseVector, list, or None, got " + str_of(v) +
+                    " which is a " + type_name(v),
                 op);
 }
 
@@ -184,8 +183,8 @@ std::vector<std::string> to_ids(const py::handle& ids, const char* op) {
             for (std::size_t i = dups.size() - 5; i < dups.size(); ++i) {
                 last += (i + 5 == dups.size() ? "" : ", ") + std::string(dups[i]);
             }
-            message = "Expected IDs to be unique, found " + std::to_string(dups.size()) +
-                      " duplicated IDs: " + first + ", ..., " + last;
+            message = "Expected IDs to be unique, found " + std::to_string(dups.size()) + " duplicated IDs: " + first +
+                      ", ..., " + last;
         }
         raise_python_error("DuplicateIDError", message + " in " + op + ".");
     }
@@ -198,8 +197,7 @@ chromawal::embedding_view to_embedding_view(const py::handle& embeddings, const 
         type_error(std::string("internal: ") + field + " must reach the extension as a numpy array", op);
     }
     auto arr = py::reinterpret_borrow<py::array>(embeddings);
-    if (arr.ndim() != 2 || !arr.dtype().is(py::dtype::of<float>()) ||
-        !(arr.flags() & py::array::c_style)) {
+    if (arr.ndim() != 2 || !arr.dtype().is(py::dtype::of<float>()) || !(arr.flags() & py::array::c_style)) {
         type_error(std::string("internal: ") + field + " must reach the extension as a C-contiguous 2-D float32 array",
                    op);
     }
@@ -320,11 +318,16 @@ py::list metadatas(const std::vector<std::optional<chromawal::metadata>>& v) {
 py::object from_metadata_value(const chromawal::metadata_value& v) {
     using kind = chromawal::metadata_value::kind;
     switch (v.type()) {
-        case kind::null: return py::none();
-        case kind::boolean: return py::bool_(v.get<bool>());
-        case kind::integer: return py::int_(v.get<std::int64_t>());
-        case kind::floating: return py::float_(v.get<double>());
-        case kind::string: return make_str(v.get<std::string>());
+        case kind::null:
+            return py::none();
+        case kind::boolean:
+            return py::bool_(v.get<bool>());
+        case kind::integer:
+            return py::int_(v.get<std::int64_t>());
+        case kind::floating:
+            return py::float_(v.get<double>());
+        case kind::string:
+            return make_str(v.get<std::string>());
         case kind::bool_array: {
             const auto& a = v.get<chromawal::metadata_value::array_bool>();
             py::list out(a.size());
@@ -339,7 +342,8 @@ py::object from_metadata_value(const chromawal::metadata_value& v) {
         case kind::float_array:
             return list_of(v.get<chromawal::metadata_value::array_float>(),
                            [](double d) -> py::object { return py::float_(d); });
-        case kind::string_array: return strings(v.get<chromawal::metadata_value::array_string>());
+        case kind::string_array:
+            return strings(v.get<chromawal::metadata_value::array_string>());
     }
     return py::none();
 }
@@ -356,8 +360,8 @@ py::array from_embeddings(chromawal::embedding_matrix&& m) {
     const auto dim = static_cast<py::ssize_t>(m.dim());
     auto* owned = new std::vector<float>(std::move(m.values()));
     py::capsule owner(owned, [](void* p) { delete static_cast<std::vector<float>*>(p); });
-    return py::array_t<float>({rows, dim}, {dim * static_cast<py::ssize_t>(sizeof(float)),
-                                            static_cast<py::ssize_t>(sizeof(float))},
+    return py::array_t<float>({rows, dim},
+                              {dim * static_cast<py::ssize_t>(sizeof(float)), static_cast<py::ssize_t>(sizeof(float))},
                               owned->data(), owner);
 }
 
@@ -386,7 +390,8 @@ py::dict from_query_result(chromawal::query_result&& r) {
         if (has(inc, include::embeddings)) {
             PyList_SET_ITEM(embeddings.ptr(), at, from_embeddings(std::move(h.embeddings)).release().ptr());
         }
-        if (has(inc, include::documents)) PyList_SET_ITEM(documents.ptr(), at, optional_strings(h.documents).release().ptr());
+        if (has(inc, include::documents))
+            PyList_SET_ITEM(documents.ptr(), at, optional_strings(h.documents).release().ptr());
         if (has(inc, include::uris)) PyList_SET_ITEM(uris.ptr(), at, optional_strings(h.uris).release().ptr());
         if (has(inc, include::metadatas)) PyList_SET_ITEM(metas.ptr(), at, metadatas(h.metadatas).release().ptr());
         if (has(inc, include::distances)) {

@@ -129,26 +129,36 @@ chromawal::read_policy to_read_policy(const std::string& s) {
     if (s == "primary_preferred") return chromawal::read_policy::primary_preferred;
     if (s == "replica_ratio") return chromawal::read_policy::replica_ratio;
     if (s == "nearest") return chromawal::read_policy::nearest;
-    throw chromawal::invalid_argument("invalid configuration: read_policy: expected one of primary_only, "
-                                      "primary_preferred, replica_ratio, nearest, got '" + s + "'");
+    throw chromawal::invalid_argument(
+        "invalid configuration: read_policy: expected one of primary_only, "
+        "primary_preferred, replica_ratio, nearest, got '" +
+        s + "'");
 }
 
 const char* read_policy_name(chromawal::read_policy p) {
     switch (p) {
-        case chromawal::read_policy::primary_only: return "primary_only";
-        case chromawal::read_policy::primary_preferred: return "primary_preferred";
-        case chromawal::read_policy::replica_ratio: return "replica_ratio";
-        case chromawal::read_policy::nearest: return "nearest";
+        case chromawal::read_policy::primary_only:
+            return "primary_only";
+        case chromawal::read_policy::primary_preferred:
+            return "primary_preferred";
+        case chromawal::read_policy::replica_ratio:
+            return "replica_ratio";
+        case chromawal::read_policy::nearest:
+            return "nearest";
     }
     return "primary_preferred";
 }
 
 const char* event_name(chromawal::event::kind k) {
     switch (k) {
-        case chromawal::event::kind::instance_down: return "instance_down";
-        case chromawal::event::kind::instance_up: return "instance_up";
-        case chromawal::event::kind::entry_dead_lettered: return "entry_dead_lettered";
-        case chromawal::event::kind::backlog_over_threshold: return "backlog_over_threshold";
+        case chromawal::event::kind::instance_down:
+            return "instance_down";
+        case chromawal::event::kind::instance_up:
+            return "instance_up";
+        case chromawal::event::kind::entry_dead_lettered:
+            return "entry_dead_lettered";
+        case chromawal::event::kind::backlog_over_threshold:
+            return "backlog_over_threshold";
     }
     return "unknown";
 }
@@ -179,7 +189,7 @@ chromawal::client_config to_client_config(const py::dict& d) {
         ic.name = i["name"].cast<std::string>();
         ic.connection = to_connection(i);
         ic.role = get_or<std::string>(i, "role", "replica") == "primary" ? chromawal::instance_config::role::primary
-                                                                          : chromawal::instance_config::role::replica;
+                                                                         : chromawal::instance_config::role::replica;
         c.instances.push_back(std::move(ic));
     }
     c.log_url = get_or<std::string>(d, "log_url", c.log_url);
@@ -268,8 +278,7 @@ chromawal::delete_options to_delete_options(const py::handle& ids, const py::han
 }
 
 chromawal::query_options to_query_options(const py::handle& embeddings, std::size_t n_results, const py::handle& ids,
-                                          const py::handle& where, const py::handle& where_document,
-                                          unsigned include) {
+                                          const py::handle& where, const py::handle& where_document, unsigned include) {
     chromawal::query_options o;
     o.query_embeddings = to_embedding_view(embeddings, "query_embeddings", "query");
     o.n_results = n_results;
@@ -451,7 +460,8 @@ struct replicated_collection {
     std::string name;
     std::mutex name_mutex;  // modify() renames
 
-    replicated_collection(std::shared_ptr<replicated_state> s, std::string n) : state(std::move(s)), name(std::move(n)) {}
+    replicated_collection(std::shared_ptr<replicated_state> s, std::string n)
+        : state(std::move(s)), name(std::move(n)) {}
 
     std::string current_name() {
         std::lock_guard<std::mutex> lock(name_mutex);
@@ -482,8 +492,8 @@ struct replicated_collection {
 
     py::dict delete_document(const std::string& document_id, const std::string& key) {
         const std::string n = current_name();
-        auto r = with_client(*state,
-                             [&](chromawal::client& c) { return c.collection_by_name(n).delete_document(document_id, key); });
+        auto r = with_client(
+            *state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_document(document_id, key); });
         return from_receipt(r);
     }
 
@@ -491,7 +501,8 @@ struct replicated_collection {
                  const py::handle& limit, std::size_t offset, unsigned include, bool allow_stale) {
         auto o = to_get_options(ids, where, where_document, limit, offset, include);
         const std::string n = current_name();
-        auto r = with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).get(o, reading(allow_stale)); });
+        auto r = with_client(
+            *state, [&](chromawal::client& c) { return c.collection_by_name(n).get(o, reading(allow_stale)); });
         return from_get_result(std::move(r));
     }
 
@@ -499,20 +510,21 @@ struct replicated_collection {
                    const py::handle& where_document, unsigned include, bool allow_stale) {
         auto o = to_query_options(embeddings, n_results, ids, where, where_document, include);
         const std::string n = current_name();
-        auto r = with_client(*state,
-                             [&](chromawal::client& c) { return c.collection_by_name(n).query(o, reading(allow_stale)); });
+        auto r = with_client(
+            *state, [&](chromawal::client& c) { return c.collection_by_name(n).query(o, reading(allow_stale)); });
         return from_query_result(std::move(r));
     }
 
     std::size_t count(bool allow_stale) {
         const std::string n = current_name();
-        return with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).count(reading(allow_stale)); });
+        return with_client(*state,
+                           [&](chromawal::client& c) { return c.collection_by_name(n).count(reading(allow_stale)); });
     }
 
     py::dict peek(std::size_t limit, bool allow_stale) {
         const std::string n = current_name();
-        auto r = with_client(*state,
-                             [&](chromawal::client& c) { return c.collection_by_name(n).peek(limit, reading(allow_stale)); });
+        auto r = with_client(
+            *state, [&](chromawal::client& c) { return c.collection_by_name(n).peek(limit, reading(allow_stale)); });
         return from_get_result(std::move(r));
     }
 
@@ -667,7 +679,8 @@ PYBIND11_MODULE(_chromawal, m) {
                 return out;
             },
             py::arg("limit"), py::arg("offset"))
-        .def("count_collections", [](const http_client& s) { return s.nogil([](auto& c) { return c.count_collections(); }); })
+        .def("count_collections",
+             [](const http_client& s) { return s.nogil([](auto& c) { return c.count_collections(); }); })
         .def(
             "delete_collection",
             [](const http_client& s, const std::string& name) { s.nogil([&](auto& c) { c.delete_collection(name); }); },
@@ -795,7 +808,8 @@ PYBIND11_MODULE(_chromawal, m) {
              [](const replicated_client& s) {
                  return with_client(*s.state, [](chromawal::client& c) { return c.status().to_prometheus(); });
              })
-        .def("sync_now", [](const replicated_client& s) { with_client(*s.state, [](chromawal::client& c) { c.sync_now(); }); })
+        .def("sync_now",
+             [](const replicated_client& s) { with_client(*s.state, [](chromawal::client& c) { c.sync_now(); }); })
         .def(
             "wait_until_synced",
             [](const replicated_client& s, double timeout) {

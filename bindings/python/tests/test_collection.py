@@ -319,7 +319,9 @@ def test_data_loader_and_uris(client, name):
     coll.add(ids=["a"], embeddings=[[1.0, 1.0]], uris=["file://x"])
     r = coll.get(include=["data"])
     assert r["data"] == ["FILE://X"]
-    assert r["uris"] is None
+    assert r["uris"] == ["file://x"] and r["included"] == ["data", "uris"]  # as chromadb
+    r = coll.get(include=["documents"])
+    assert r["uris"] is None and r["data"] is None
     r = coll.get(include=["data", "uris"])
     assert r["uris"] == ["file://x"]
     q = coll.query(query_embeddings=[1.0, 1.0], n_results=1, include=["data"])
