@@ -615,8 +615,13 @@ void replicated_client::health_loop(std::size_t index) {
         } catch (const std::exception& e) {
             if (inst.report_failure(e.what())) emit(event::kind::instance_down, inst.name(), e.what());
         }
+        // A down instance is probed more often, so that its return is noticed (and the sync
+        // thread woken) within a fraction of a second.
+        const auto period = inst.healthy() ? config_.health_interval
+                                           : std::min<std::chrono::milliseconds>(config_.health_interval,
+                                                                                 std::chrono::milliseconds(200));
         std::unique_lock<std::mutex> lock(health_sleep_mutex_);
-        health_cv_.wait_until(lock, started + config_.health_interval, [this] { return stopping_.load(); });
+        health_cv_.wait_until(lock, started + period, [this] { return stopping_.load(); });
     }
 }
 

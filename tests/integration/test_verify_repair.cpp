@@ -505,7 +505,9 @@ TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
 
     chromawal::wal::pg_log_store store(shared_pg().uri(), schema);
     store.migrate();
-    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "2");
+    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "3");
+    CHECK(raw.exec("SELECT attstorage FROM pg_attribute WHERE attrelid = '" + schema +
+                   ".entries'::regclass AND attname = 'payload'") == "e");
     auto lanes = store.all_lanes("a");
     REQUIRE(lanes.size() == 1);
     CHECK(lanes[0].applied == 1);
