@@ -103,13 +103,20 @@ options parse_args(int argc, char** argv) {
             usage(argv[0], 2);
         }
         const char* v = argv[++i];
-        if (!std::strcmp(a, "--url")) o.url = v;
-        else if (!std::strcmp(a, "--records")) o.records = parse_size(argv[0], a, v);
-        else if (!std::strcmp(a, "--dim")) o.dim = parse_size(argv[0], a, v);
-        else if (!std::strcmp(a, "--batch")) o.batch = parse_size(argv[0], a, v);
-        else if (!std::strcmp(a, "--queries")) o.queries = parse_size(argv[0], a, v);
-        else if (!std::strcmp(a, "--collection")) o.collection = v;
-        else if (!std::strcmp(a, "--server-pid")) o.server_pid = static_cast<long>(parse_size(argv[0], a, v));
+        if (!std::strcmp(a, "--url"))
+            o.url = v;
+        else if (!std::strcmp(a, "--records"))
+            o.records = parse_size(argv[0], a, v);
+        else if (!std::strcmp(a, "--dim"))
+            o.dim = parse_size(argv[0], a, v);
+        else if (!std::strcmp(a, "--batch"))
+            o.batch = parse_size(argv[0], a, v);
+        else if (!std::strcmp(a, "--queries"))
+            o.queries = parse_size(argv[0], a, v);
+        else if (!std::strcmp(a, "--collection"))
+            o.collection = v;
+        else if (!std::strcmp(a, "--server-pid"))
+            o.server_pid = static_cast<long>(parse_size(argv[0], a, v));
         else {
             std::fprintf(stderr, "%s: unknown argument: %s\n", argv[0], a);
             usage(argv[0], 2);
@@ -154,9 +161,10 @@ struct phase_timer {
         const double cpu = cpu_seconds() - cpu0;
         const double server1 = server_pid ? process_cpu_seconds(server_pid) : -1;
         const auto per = static_cast<double>(n);
-        std::printf("RESULT client=chromawal phase=%s records=%zu wall_s=%.6f records_per_s=%.2f cpu_s=%.6f "
-                    "cpu_us_per_record=%.3f",
-                    phase, n, wall, per / wall, cpu, cpu * 1e6 / per);
+        std::printf(
+            "RESULT client=chromawal phase=%s records=%zu wall_s=%.6f records_per_s=%.2f cpu_s=%.6f "
+            "cpu_us_per_record=%.3f",
+            phase, n, wall, per / wall, cpu, cpu * 1e6 / per);
         if (server0 >= 0 && server1 >= 0) {
             std::printf(" server_cpu_s=%.2f server_cpu_us_per_record=%.1f", server1 - server0,
                         (server1 - server0) * 1e6 / per);
