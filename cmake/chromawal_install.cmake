@@ -28,5 +28,8 @@ else()
   set(CHROMAWAL_PC_REQUIRES "libcurl libpq simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES_PRIVATE "")
 endif()
+# Relocatable: the prefix is found from the .pc file's own place, so `cmake --install --prefix`
+# to any folder gives a working file.
+file(RELATIVE_PATH CHROMAWAL_PC_PREFIX "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/chromawal.pc.in ${PROJECT_BINARY_DIR}/chromawal.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/chromawal.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
