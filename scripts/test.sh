@@ -8,10 +8,15 @@
 # Usage: scripts/test.sh            (from anywhere; build trees go to ./build/)
 # Environment: CHROMAWAL_CACHE_DIR  where the Chroma server is installed (default ~/.cache/chromawal)
 #              CHROMAWAL_JOBS       parallel build jobs (default: number of cores)
+#              CHROMAWAL_LONG=1     long forms of the torture (200 kills) and concurrency (600 ops/thread) tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=${CHROMAWAL_JOBS:-$(nproc)}
+if [ "${CHROMAWAL_LONG:-0}" = 1 ]; then
+  export CHROMAWAL_TORTURE_KILLS="${CHROMAWAL_TORTURE_KILLS:-200}"
+  export CHROMAWAL_CONCURRENCY_OPS="${CHROMAWAL_CONCURRENCY_OPS:-600}"
+fi
 
 step() { printf '\n==> %s\n' "$*"; }
 
