@@ -11,7 +11,7 @@ die() { echo "install-deps.sh: error: $*" >&2; exit 1; }
 
 pkgs=(build-essential cmake pkg-config git curl ca-certificates
       libcurl4-openssl-dev libpq-dev libsimdjson-dev libfmt-dev catch2
-      postgresql)
+      postgresql nginx openssl)
 # node/npm may come from elsewhere (e.g. nodesource); only add Debian's if absent.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)

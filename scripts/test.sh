@@ -39,6 +39,17 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHROMAWAL_WERROR
 cmake --build build/release -j "$jobs"
 (cd build/release && ctest --output-on-failure --no-tests=error)
 
+step "ThreadSanitizer: unit tests, replication tests, concurrent writers"
+cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHROMAWAL_WERROR=ON -DCHROMAWAL_SANITIZE=thread \
+  -DCHROMAWAL_BUILD_BENCH=OFF -DCHROMAWAL_BUILD_EXAMPLES=OFF -DCHROMAWAL_INSTALL=OFF >/dev/null
+cmake --build build/tsan -j "$jobs" --target chromawal_unit_tests chromawal_integration_tests chromawal_concurrency_test
+(cd build/tsan && export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" &&
+  tests/chromawal_unit_tests && tests/chromawal_integration_tests "[replication]" &&
+  tests/torture/chromawal_concurrency_test)
+
+step "fuzzing: libFuzzer targets, 20 s each"
+bash scripts/fuzz.sh 20
+
 step "Python bindings: pip install (no package index), pytest against real servers, example"
 CHROMAWAL_PY_BUILD_DIR="$root/build/python/cmake" CHROMAWAL_JOBS="$jobs" \
   /usr/bin/python3 -m pip install -q --no-build-isolation --no-index --no-deps --upgrade \

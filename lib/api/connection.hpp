@@ -47,6 +47,17 @@ public:
         : options(std::move(o)),
           base(normalise_base_url(options.base_url) + "/api/v2"),
           transport(make_transport(options)) {
+        for (const auto& [name, value] : options.headers) {
+            // A CR or LF would start another header on the wire (header injection).
+            const bool bad_name =
+                name.empty() || name.find_first_of(std::string_view(":\r\n\0", 4)) != std::string::npos;
+            if (bad_name || value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+                throw invalid_argument(
+                    fmt::format("Expected header '{}' to have a non-empty name without ':' and no "
+                                "CR, LF or NUL in its name or value",
+                                bad_name ? std::string("(invalid name)") : name));
+            }
+        }
         validate_name(options.tenant, "tenant");
         validate_name(options.database, "database");
         tenant_base = base + "/tenants/" + http::encode_path_segment(options.tenant);

@@ -22,6 +22,16 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
     return size * count;
 }
 
+// The URL without "user:password@" (for messages).
+std::string without_userinfo(const std::string& url) {
+    const std::size_t scheme = url.find("://");
+    const std::size_t host = scheme == std::string::npos ? 0 : scheme + 3;
+    const std::size_t end = url.find_first_of("/?#", host);
+    const std::size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at == std::string::npos || at < host) return url;
+    return url.substr(0, host) + url.substr(at + 1);
+}
+
 // Spare room after the body so that simdjson can parse it in place.
 constexpr std::size_t parse_padding = 64;
 
@@ -124,10 +134,11 @@ response transport::request(method m, const std::string& url, std::string_view b
     if (rc != CURLE_OK) {
         // The handle's connection state is unknown after a failure: drop the handle.
         const char* detail = h->error[0] ? h->error : curl_easy_strerror(rc);
+        const std::string shown = without_userinfo(url);  // never repeat user:password@
         if (rc == CURLE_OPERATION_TIMEDOUT) {
-            throw timeout_error(fmt::format("no answer from {} within {} ms: {}", url, timeout.count(), detail));
+            throw timeout_error(fmt::format("no answer from {} within {} ms: {}", shown, timeout.count(), detail));
         }
-        throw connection_error(fmt::format("request to {} failed: {}", url, detail));
+        throw connection_error(fmt::format("request to {} failed: {}", shown, detail));
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     release(std::move(h));

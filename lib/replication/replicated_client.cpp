@@ -232,7 +232,20 @@ write_receipt replicated_client::write_entry(const std::string& collection, wal:
             note_written(collection, fresh.lane_id, fresh.position);
             return receipt;
         }
-        if (store_->abandon_if_unapplied(fresh.lane_id, fresh.position, instance_names_)) {
+        bool abandoned = false;
+        try {
+            abandoned = store_->abandon_if_unapplied(fresh.lane_id, fresh.position, instance_names_);
+        } catch (const log_unavailable& e) {
+            // The entry is committed and could not be marked abandoned: it stays pending, and the
+            // sync thread applies it once the log and an instance are back. Never log_unavailable
+            // here: that would tell the caller nothing was logged.
+            throw no_instance_available(fmt::format("{}: no instance could apply it, and the log store went away "
+                                                    "({}); the log entry at position {} stays pending and will be "
+                                                    "applied on recovery",
+                                                    what, e.what(), fresh.position),
+                                        true, fresh.position);
+        }
+        if (abandoned) {
             std::string why;
             for (const auto& r : results) why += (why.empty() ? "" : "; ") + r.error;
             if (why.empty()) why = "every instance is marked down";
@@ -258,7 +271,9 @@ apply_result replicated_client::apply_through(instance_state& inst, std::int64_t
                                               std::int64_t target, const wal::entry* fresh, bool live,
                                               clock::time_point deadline) {
     apply_result result;
-    if (inst.known_applied(lane_id) >= target) {
+    // A live write may trust what this process knows was applied; the sync thread works from the
+    // log, which may lag that knowledge (an advance() that failed), and must record it.
+    if (live && inst.known_applied(lane_id) >= target) {
         result.outcome = apply_outcome::applied;
         return result;
     }
@@ -273,7 +288,7 @@ apply_result replicated_client::apply_through(instance_state& inst, std::int64_t
         result.error = fmt::format("{}: lane busy", inst.name());
         return result;
     }
-    if (inst.known_applied(lane_id) >= target) {
+    if (live && inst.known_applied(lane_id) >= target) {
         result.outcome = apply_outcome::applied;
         return result;
     }
@@ -291,6 +306,11 @@ apply_result replicated_client::apply_through(instance_state& inst, std::int64_t
     }
     try {
         std::int64_t applied = lock->applied();
+        if (const std::int64_t known = inst.known_applied(lane_id); known > applied) {
+            // Recorded late: this process applied up to `known` but could not record it then.
+            lock->advance(known);
+            applied = known;
+        }
         inst.set_known_applied(lane_id, applied);
         if (applied < lock->pruned_through()) {
             // Entries it never applied are gone: replaying the rest would build on a wrong base.
@@ -347,7 +367,17 @@ apply_result replicated_client::apply_through(instance_state& inst, std::int64_t
                 inst.report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started),
                                     false);
                 const std::int64_t last = rest[used - 1].position;
-                lock->advance(last);  // durable before the next request: at most one request re-applied
+                try {
+                    lock->advance(last);  // durable before the next request: at most one request re-applied
+                } catch (const log_unavailable& e) {
+                    // The instance did apply the request; only its record is missing, so it will be
+                    // re-applied once (harmless). Stop here: a second unrecorded request would not be.
+                    // The sync thread records it later (see "recorded late" above).
+                    inst.set_known_applied(lane_id, last);
+                    result.outcome = last >= target ? apply_outcome::applied : apply_outcome::failed;
+                    result.error = e.what();
+                    return result;
+                }
                 applied = last;
                 inst.set_known_applied(lane_id, applied);
                 done += used;

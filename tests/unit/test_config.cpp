@@ -1,5 +1,6 @@
 // Replication configuration: validation names the bad setting; from_env reads every variable.
 #include <catch2/catch.hpp>
+#include <chromawal/chroma_client.hpp>
 #include <chromawal/client.hpp>
 
 #include <cstdlib>
@@ -137,4 +138,19 @@ TEST_CASE("from_env names the variable that is wrong", "[config]") {
             CHECK_THROWS_WITH(cw::client_config::from_env(), Catch::Contains(name));
         }
     }
+}
+
+TEST_CASE("header names and values with CR, LF or NUL are refused (no header injection)", "[config]") {
+    for (const auto& h : {std::pair<std::string, std::string>{"X-Token", "abc\r\nX-Evil: 1"},
+                          {"X-Token", std::string("a\0b", 3)},
+                          {"X-Bad\nName", "v"},
+                          {"", "v"},
+                          {"X:Colon", "v"}}) {
+        cw::connection_options o;
+        o.headers = {h};
+        CHECK_THROWS_AS(cw::chroma_client(o), cw::invalid_argument);
+    }
+    cw::connection_options ok;
+    ok.headers = {{"Authorization", "Bearer abc: def"}};
+    CHECK_NOTHROW(cw::chroma_client(ok));
 }
