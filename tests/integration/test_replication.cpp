@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
 
+#include "cluster.hpp"
 #include "servers.hpp"
 
 #include <unistd.h>
@@ -20,59 +21,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-chromawal_test::postgres_server& shared_pg() {
-    static chromawal_test::postgres_server pg;
-    static std::once_flag once;
-    std::call_once(once, [] { pg.start(); });
-    return pg;
-}
-
-std::string unique_schema() {
-    static std::atomic<int> n{0};
-    return "t" + std::to_string(::getpid()) + "_" + std::to_string(n++);
-}
-
-// Two real Chroma servers and a client over them with its own log schema.
-struct cluster {
-    chromawal_test::chroma_server a{"chroma-a"};
-    chromawal_test::chroma_server b{"chroma-b"};
-    std::string schema = unique_schema();
-
-    cluster() {
-        a.start();
-        b.start();
-    }
-
-    cw::client_config config(bool background = true) const {
-        cw::client_config c;
-        c.log_url = shared_pg().uri();
-        c.log_schema = schema;
-        c.instances.resize(2);
-        c.instances[0].name = "a";
-        c.instances[0].role = cw::instance_config::role::primary;
-        c.instances[0].connection.base_url = a.url();
-        c.instances[1].name = "b";
-        c.instances[1].connection.base_url = b.url();
-        for (auto& i : c.instances) {
-            i.connection.request_timeout = 2s;
-            i.connection.connect_timeout = 1s;
-        }
-        c.health_interval = 100ms;
-        c.sync_interval = 100ms;
-        c.background_threads = background;
-        return c;
-    }
-
-    cw::chroma_client direct(const chromawal_test::chroma_server& s) const {
-        cw::connection_options o;
-        o.base_url = s.url();
-        return cw::chroma_client(o);
-    }
-
-    cw::verify_report verify(const std::string& collection) const {
-        return cw::verify_collection(direct(a), direct(b), collection);
-    }
-};
+using chromawal_test::cluster;
+using chromawal_test::shared_pg;
+using chromawal_test::unique_schema;
 
 struct batch_data {
     std::vector<float> embeddings;

@@ -5,6 +5,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include "api/verify_detail.hpp"
+#include "cluster.hpp"
 #include "servers.hpp"
 #include "wal/pg_log_store.hpp"
 
@@ -26,55 +27,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-chromawal_test::postgres_server& shared_pg() {
-    static chromawal_test::postgres_server pg;
-    static std::once_flag once;
-    std::call_once(once, [] { pg.start(); });
-    return pg;
-}
-
-std::string unique_schema() {
-    static std::atomic<int> n{0};
-    return "vr" + std::to_string(::getpid()) + "_" + std::to_string(n++);
-}
-
-// Two real Chroma servers and clients over them with their own log schema.
-struct cluster {
-    chromawal_test::chroma_server a{"chroma-a"};
-    chromawal_test::chroma_server b{"chroma-b"};
-    std::string schema = unique_schema();
-
-    cluster() {
-        a.start();
-        b.start();
-    }
-
-    cw::client_config config(bool background = true) const {
-        cw::client_config c;
-        c.log_url = shared_pg().uri();
-        c.log_schema = schema;
-        c.instances.resize(2);
-        c.instances[0].name = "a";
-        c.instances[0].role = cw::instance_config::role::primary;
-        c.instances[0].connection.base_url = a.url();
-        c.instances[1].name = "b";
-        c.instances[1].connection.base_url = b.url();
-        for (auto& i : c.instances) {
-            i.connection.request_timeout = 2s;
-            i.connection.connect_timeout = 1s;
-        }
-        c.health_interval = 100ms;
-        c.sync_interval = 100ms;
-        c.background_threads = background;
-        return c;
-    }
-
-    cw::chroma_client direct(const chromawal_test::chroma_server& s) const {
-        cw::connection_options o;
-        o.base_url = s.url();
-        return cw::chroma_client(o);
-    }
-};
+using chromawal_test::cluster;
+using chromawal_test::shared_pg;
+using chromawal_test::unique_schema;
 
 struct batch_data {
     std::vector<float> embeddings;
@@ -169,7 +124,7 @@ private:
 }  // namespace
 
 TEST_CASE("verify finds each kind of difference by digest and repair removes them through the log", "[verify_repair]") {
-    cluster k;
+    cluster k{"vr"};
     cw::client client(k.config());
     auto coll = client.create_collection("diffs");
     auto base = make_batch("r", 12);
@@ -260,7 +215,7 @@ TEST_CASE("verify finds each kind of difference by digest and repair removes the
 }
 
 TEST_CASE("repair of every collection creates, deletes and copies whole collections", "[verify_repair]") {
-    cluster k;
+    cluster k{"vr"};
     cw::client client(k.config());
     auto logged_coll = client.create_collection("through-log");
     auto b1 = make_batch("t", 5);
@@ -310,7 +265,7 @@ TEST_CASE("repair of every collection creates, deletes and copies whole collecti
 }
 
 TEST_CASE("an instance away longer than the retention needs a repair, and repair brings it back", "[verify_repair]") {
-    cluster k;
+    cluster k{"vr"};
     cw::client_config c = k.config();
     c.retention = 0s;
     c.prune_interval = 0ms;  // only explicit prune() calls
@@ -372,7 +327,7 @@ TEST_CASE("an instance away longer than the retention needs a repair, and repair
 }
 
 TEST_CASE("dead letters are listed, and a repair supersedes them", "[verify_repair]") {
-    cluster k;
+    cluster k{"vr"};
     cw::client_config c = k.config();
     c.max_attempts = 2;
     cw::client client(c);
@@ -402,7 +357,7 @@ TEST_CASE("dead letters are listed, and a repair supersedes them", "[verify_repa
 }
 
 TEST_CASE("apply history has no gap, repeat or reordering under a kill -9 of one instance", "[verify_repair]") {
-    cluster k;
+    cluster k{"vr"};
     cw::client_config c = k.config();
     c.record_apply_history = true;
     cw::client client(c);
@@ -440,7 +395,7 @@ TEST_CASE("apply history has no gap, repeat or reordering under a kill -9 of one
 
 TEST_CASE("prune removes only what it may, in batches, and records how far each lane went", "[verify_repair]") {
     using chromawal::wal::entry_state;
-    chromawal::wal::pg_log_store store(shared_pg().uri(), unique_schema());
+    chromawal::wal::pg_log_store store(shared_pg().uri(), unique_schema("vr"));
     store.migrate();
     const chromawal::wal::lane_key k{"t", "d", "prune"};
     std::vector<chromawal::wal::new_entry> ten;
@@ -484,7 +439,7 @@ TEST_CASE("prune removes only what it may, in batches, and records how far each 
 }
 
 TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
-    const std::string schema = unique_schema();
+    const std::string schema = unique_schema("vr");
     const chromawal::wal::lane_key k{"t", "d", "upgrade"};
     std::int64_t lane = 0;
     {
