@@ -57,8 +57,8 @@ void print_status(const chromawal::client& c) {
                     i.lag_seconds, i.last_error.empty() || i.healthy ? "" : "  last error: ",
                     i.healthy ? "" : i.last_error.substr(0, 60).c_str());
     }
-    std::printf("    log: %lld pending, %lld applied everywhere\n", static_cast<long long>(s.log.pending),
-                static_cast<long long>(s.log.applied));
+    std::printf("    log: %lld pending, %lld applied on every healthy instance\n",
+                static_cast<long long>(s.log.pending), static_cast<long long>(s.log.applied));
 }
 
 bool wait_caught_up(chromawal::client& c, const char* who, std::chrono::seconds limit) {

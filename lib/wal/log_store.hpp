@@ -34,8 +34,8 @@ enum class op_kind : std::int16_t {
 const char* to_string(op_kind op) noexcept;
 
 enum class entry_state : std::int16_t {
-    pending = 0,    ///< committed; not yet applied to every instance
-    applied = 1,    ///< applied to every instance
+    pending = 0,    ///< committed; not yet applied to every healthy instance
+    applied = 1,    ///< applied to every instance that was healthy (a down one still catches up)
     rejected = 2,   ///< an instance rejected it as invalid (4xx): never replayed
     abandoned = 3,  ///< no instance could be reached and queueing was off: never replayed
     dead = 4,       ///< an instance kept failing it: skipped there; see dead_letters()
