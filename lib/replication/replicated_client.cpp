@@ -666,7 +666,15 @@ bool replicated_client::wait_until_synced(std::chrono::milliseconds timeout) {
         } catch (const log_unavailable&) {
             synced = false;
         }
-        if (synced) return true;
+        if (synced) {
+            // Every instance has everything: say so in the log too, so that status() shows no
+            // pending entries even without a background sync pass.
+            try {
+                store_->mark_applied(instance_names_);
+            } catch (const log_unavailable&) {
+            }
+            return true;
+        }
         if (clock::now() >= deadline) return false;
         if (config_.background_threads) {
             wake_sync();

@@ -477,3 +477,15 @@ TEST_CASE("two clients sharing one log write concurrently through an outage and 
     CHECK(v.identical());
     CHECK(v.records_a == 10);
 }
+
+TEST_CASE("after wait_until_synced nothing is pending, even without background threads", "[replication]") {
+    cluster k;
+    cw::client client(k.config(false));
+    auto coll = client.create_collection("marked-applied");
+    auto b = make_batch("ma", 3);
+    coll.add(b->records);
+    REQUIRE(client.wait_until_synced(10s));
+    const auto s = client.status();
+    CHECK(s.log.pending == 0);
+    CHECK(s.log.applied == 2);
+}
