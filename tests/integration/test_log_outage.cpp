@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
 
+#include "cluster.hpp"
 #include "pq_session.hpp"
 #include "servers.hpp"
 
@@ -33,10 +34,7 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-std::string unique_schema(const char* tag) {
-    static std::atomic<int> n{0};
-    return std::string(tag) + std::to_string(::getpid()) + "_" + std::to_string(n++);
-}
+using chromawal_test::unique_schema;
 
 double seconds(steady::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -64,22 +62,7 @@ struct outage_cluster {
     }
 
     cw::client_config config() const {
-        cw::client_config c;
-        c.log_url = pg.uri();
-        c.log_schema = schema;
-        c.instances.resize(2);
-        c.instances[0].name = "a";
-        c.instances[0].role = cw::instance_config::role::primary;
-        c.instances[0].connection.base_url = a.url();
-        c.instances[1].name = "b";
-        c.instances[1].connection.base_url = b.url();
-        for (auto& i : c.instances) {
-            i.connection.request_timeout = 5s;
-            i.connection.connect_timeout = 1s;
-        }
-        c.health_interval = 100ms;
-        c.sync_interval = 100ms;
-        return c;
+        return chromawal_test::two_instance_config(pg.uri(), schema, a.url(), b.url(), 5s);
     }
 
     static cw::chroma_client direct(const chromawal_test::chroma_server& s) {

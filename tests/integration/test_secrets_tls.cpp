@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
 
+#include "cluster.hpp"
 #include "pq_session.hpp"
 #include "servers.hpp"
 #include "tls_front.hpp"
@@ -506,21 +507,8 @@ TEST_CASE("TLS: the replicated client honours each instance's CA file", "[tls]")
     chromawal_test::tls_front front(a.port());
     front.start();
 
-    cw::client_config c;
-    c.log_url = pg.uri();
-    c.log_schema = "tls_" + std::to_string(::getpid());
-    c.instances.resize(2);
-    c.instances[0].name = "a";
-    c.instances[0].role = cw::instance_config::role::primary;
-    c.instances[0].connection.base_url = front.url();
-    c.instances[1].name = "b";
-    c.instances[1].connection.base_url = b.url();
-    for (auto& i : c.instances) {
-        i.connection.request_timeout = 5s;
-        i.connection.connect_timeout = 1s;
-    }
-    c.health_interval = 100ms;
-    c.sync_interval = 100ms;
+    cw::client_config c =
+        chromawal_test::two_instance_config(pg.uri(), "tls_" + std::to_string(::getpid()), front.url(), b.url(), 5s);
 
     auto e = embeddings_for(4, 4, 0);
     {

@@ -29,6 +29,31 @@ inline std::string unique_schema(const std::string& prefix = "t") {
     return prefix + std::to_string(::getpid()) + "_" + std::to_string(n++);
 }
 
+/// A replicated configuration over instances "a" (primary, at url_a) and "b" (at url_b), with
+/// short connect timeouts and 100 ms health and sync intervals, so that failures are noticed
+/// quickly.
+inline chromawal::client_config two_instance_config(const std::string& log_url, const std::string& schema,
+                                                    const std::string& url_a, const std::string& url_b,
+                                                    std::chrono::milliseconds request_timeout) {
+    using namespace std::chrono_literals;
+    chromawal::client_config c;
+    c.log_url = log_url;
+    c.log_schema = schema;
+    c.instances.resize(2);
+    c.instances[0].name = "a";
+    c.instances[0].role = chromawal::instance_config::role::primary;
+    c.instances[0].connection.base_url = url_a;
+    c.instances[1].name = "b";
+    c.instances[1].connection.base_url = url_b;
+    for (auto& i : c.instances) {
+        i.connection.request_timeout = request_timeout;
+        i.connection.connect_timeout = 1s;
+    }
+    c.health_interval = 100ms;
+    c.sync_interval = 100ms;
+    return c;
+}
+
 /// Chroma instances "a" (primary) and "b", started by the constructor; short timeouts and
 /// intervals so that failures are noticed quickly.
 struct cluster {
@@ -42,22 +67,7 @@ struct cluster {
     }
 
     chromawal::client_config config(bool background = true) const {
-        using namespace std::chrono_literals;
-        chromawal::client_config c;
-        c.log_url = shared_pg().uri();
-        c.log_schema = schema;
-        c.instances.resize(2);
-        c.instances[0].name = "a";
-        c.instances[0].role = chromawal::instance_config::role::primary;
-        c.instances[0].connection.base_url = a.url();
-        c.instances[1].name = "b";
-        c.instances[1].connection.base_url = b.url();
-        for (auto& i : c.instances) {
-            i.connection.request_timeout = 2s;
-            i.connection.connect_timeout = 1s;
-        }
-        c.health_interval = 100ms;
-        c.sync_interval = 100ms;
+        auto c = two_instance_config(shared_pg().uri(), schema, a.url(), b.url(), std::chrono::seconds(2));
         c.background_threads = background;
         return c;
     }
