@@ -22,13 +22,14 @@
 #include <vector>
 
 #include "chromawal/error.hpp"
+#include "wal/pg/failure.hpp"
 #include "wal/pg/secrets.hpp"
+#include "wal/pg/wire.hpp"
 
 namespace chromawal::wal {
 namespace {
 
-using pg::redact;
-using pg::truncate_utf8;
+using namespace pg;  // NOLINT: the parts of this store (temporary, while splitting)
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -44,37 +45,6 @@ constexpr std::int32_t migrate_lock_key = 0x63774d31;  // "cwM1"
 constexpr std::int64_t mark_applied_batch = 10000;
 constexpr std::int64_t history_prune_batch = 5000;
 constexpr std::size_t max_error_text = 4096;
-
-// Type OIDs (pg_type.dat; stable across releases).
-constexpr Oid oid_bool = 16;
-constexpr Oid oid_bytea = 17;
-constexpr Oid oid_int8 = 20;
-constexpr Oid oid_int2 = 21;
-constexpr Oid oid_int4 = 23;
-constexpr Oid oid_text = 25;
-constexpr Oid oid_bytea_array = 1001;
-constexpr Oid oid_int2_array = 1005;
-constexpr Oid oid_int4_array = 1007;
-constexpr Oid oid_text_array = 1009;
-
-/// A failure of one statement or connection attempt. The message never holds a secret.
-class pg_failure : public std::runtime_error {
-public:
-    pg_failure(const std::string& message, bool broken, std::string sqlstate = {}, std::string constraint = {})
-        : std::runtime_error(message),
-          broken_(broken),
-          sqlstate_(std::move(sqlstate)),
-          constraint_(std::move(constraint)) {}
-    /// The connection is unusable (or its state unknown) and must be discarded.
-    bool broken() const noexcept { return broken_; }
-    const std::string& sqlstate() const noexcept { return sqlstate_; }
-    const std::string& constraint() const noexcept { return constraint_; }
-
-private:
-    bool broken_;
-    std::string sqlstate_;
-    std::string constraint_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Identifiers and lock keys
@@ -107,144 +77,6 @@ std::int32_t instance_lock_key(const std::string& schema, std::string_view insta
 
 std::int32_t lane_lock_key(std::int64_t lane_id) {
     return static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(lane_id)));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Binary wire format of parameters and results
-
-void put_u16(std::string& out, std::uint16_t v) {
-    out += static_cast<char>(v >> 8);
-    out += static_cast<char>(v & 0xff);
-}
-void put_u32(std::string& out, std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
-}
-void put_u64(std::string& out, std::uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
-}
-
-std::uint64_t get_be(const char* p, int n) {
-    std::uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-    return v;
-}
-
-/// Parameters of one statement, every one in binary format.
-class params {
-public:
-    params& i64(std::int64_t v) {
-        std::string s;
-        put_u64(s, static_cast<std::uint64_t>(v));
-        return add(std::move(s));
-    }
-    params& i32(std::int32_t v) {
-        std::string s;
-        put_u32(s, static_cast<std::uint32_t>(v));
-        return add(std::move(s));
-    }
-    params& i16(std::int16_t v) {
-        std::string s;
-        put_u16(s, static_cast<std::uint16_t>(v));
-        return add(std::move(s));
-    }
-    params& boolean(bool v) { return add(std::string(1, v ? '\1' : '\0')); }
-    params& text(std::string_view v) { return add(std::string(v)); }
-    params& bytes(std::string_view v) { return add(std::string(v)); }
-    params& null() {
-        data_.emplace_back();
-        null_.push_back(true);
-        return *this;
-    }
-    /// A one-dimensional array; `elements` are the binary forms of its (non-null) elements.
-    template <class Range, class Encode>
-    params& array(Oid element_type, const Range& elements, Encode encode) {
-        std::string s;
-        std::size_t n = std::size(elements);
-        put_u32(s, n == 0 ? 0 : 1);  // dimensions
-        put_u32(s, 0);               // no nulls
-        put_u32(s, element_type);
-        if (n > 0) {
-            put_u32(s, static_cast<std::uint32_t>(n));
-            put_u32(s, 1);  // lower bound
-        }
-        for (const auto& e : elements) {
-            std::size_t len_at = s.size();
-            put_u32(s, 0);
-            encode(s, e);
-            auto len = static_cast<std::uint32_t>(s.size() - len_at - 4);
-            for (int i = 0; i < 4; ++i) s[len_at + i] = static_cast<char>((len >> (24 - 8 * i)) & 0xff);
-        }
-        return add(std::move(s));
-    }
-    params& text_array(const std::vector<std::string_view>& v) {
-        return array(oid_text, v, [](std::string& s, std::string_view e) { s.append(e.data(), e.size()); });
-    }
-    params& text_array(const std::vector<std::string>& v) {
-        return array(oid_text, v, [](std::string& s, const std::string& e) { s += e; });
-    }
-
-    int size() const { return static_cast<int>(data_.size()); }
-    /// Pointer arrays for libpq; valid until the next change.
-    void bind(std::vector<const char*>& values, std::vector<int>& lengths, std::vector<int>& formats) const {
-        values.clear();
-        lengths.clear();
-        formats.assign(data_.size(), 1);
-        for (std::size_t i = 0; i < data_.size(); ++i) {
-            values.push_back(null_[i] ? nullptr : data_[i].data());
-            lengths.push_back(static_cast<int>(data_[i].size()));
-        }
-    }
-
-private:
-    params& add(std::string s) {
-        data_.push_back(std::move(s));
-        null_.push_back(false);
-        return *this;
-    }
-    std::vector<std::string> data_;
-    std::vector<bool> null_;
-};
-
-struct result_deleter {
-    void operator()(PGresult* r) const { PQclear(r); }
-};
-using result = std::unique_ptr<PGresult, result_deleter>;
-
-[[noreturn]] void bad_column(int col) {
-    throw pg_failure("unexpected binary value in result column " + std::to_string(col), false);
-}
-
-std::int64_t col_i64(const PGresult* r, int row, int col) {
-    if (PQgetisnull(r, row, col)) return 0;
-    if (PQgetlength(r, row, col) != 8) bad_column(col);
-    return static_cast<std::int64_t>(get_be(PQgetvalue(r, row, col), 8));
-}
-std::int32_t col_i32(const PGresult* r, int row, int col) {
-    if (PQgetisnull(r, row, col)) return 0;
-    if (PQgetlength(r, row, col) != 4) bad_column(col);
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(get_be(PQgetvalue(r, row, col), 4)));
-}
-std::int16_t col_i16(const PGresult* r, int row, int col) {
-    if (PQgetisnull(r, row, col)) return 0;
-    if (PQgetlength(r, row, col) != 2) bad_column(col);
-    return static_cast<std::int16_t>(static_cast<std::uint16_t>(get_be(PQgetvalue(r, row, col), 2)));
-}
-double col_f64(const PGresult* r, int row, int col) {
-    if (PQgetisnull(r, row, col)) return 0;
-    if (PQgetlength(r, row, col) != 8) bad_column(col);
-    std::uint64_t bits = get_be(PQgetvalue(r, row, col), 8);
-    double d = 0;
-    std::memcpy(&d, &bits, sizeof d);
-    return d;
-}
-bool col_bool(const PGresult* r, int row, int col) {
-    if (PQgetisnull(r, row, col)) return false;
-    if (PQgetlength(r, row, col) != 1) bad_column(col);
-    return PQgetvalue(r, row, col)[0] != 0;
-}
-std::string col_bytes(const PGresult* r, int row, int col) {
-    if (PQgetisnull(r, row, col)) return {};
-    return std::string(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1055,12 +887,6 @@ entry entry_from_row(const PGresult* r, int row, std::int64_t lane_id) {
     e.last_error = col_bytes(r, row, 6);
     e.created_at = col_f64(r, row, 7);
     return e;
-}
-
-std::int64_t clamp_size(std::size_t n) {
-    return n > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())
-               ? std::numeric_limits<std::int64_t>::max()
-               : static_cast<std::int64_t>(n);
 }
 
 /// Holds the session advisory lock of (instance, lane) on its own connection.
