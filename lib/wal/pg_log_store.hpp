@@ -49,6 +49,10 @@
 
 namespace chromawal::wal {
 
+namespace pg {
+struct pool;  // pg/pool.hpp; shared with lane locks
+}  // namespace pg
+
 class pg_log_store final : public log_store {
 public:
     /// @param conninfo libpq connection string or URI; empty: libpq's PG* environment variables.
@@ -98,11 +102,9 @@ public:
     void set_record_apply_history(bool on) override;
     std::vector<apply_step> apply_history(std::string_view instance, std::int64_t lane_id) override;
 
-    struct pool;  // implementation detail, shared with lane locks
-
 private:
     struct append_request;
-    std::shared_ptr<pool> pool_;
+    std::shared_ptr<pg::pool> pool_;
     std::mutex append_mutex_;
     /// Per lane with an append running: the calls waiting to go in the next round.
     std::unordered_map<std::string, std::deque<append_request*>> append_queues_;
