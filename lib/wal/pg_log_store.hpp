@@ -39,16 +39,14 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "wal/log_store.hpp"
 
 namespace chromawal::wal {
 
+class group_commit;
 namespace pg {
 struct pool;  // pg/pool.hpp; shared with lane locks
 }  // namespace pg
@@ -103,11 +101,8 @@ public:
     std::vector<apply_step> apply_history(std::string_view instance, std::int64_t lane_id) override;
 
 private:
-    struct append_request;
     std::shared_ptr<pg::pool> pool_;
-    std::mutex append_mutex_;
-    /// Per lane with an append running: the calls waiting to go in the next round.
-    std::unordered_map<std::string, std::deque<append_request*>> append_queues_;
+    std::unique_ptr<group_commit> group_commit_;  ///< combines concurrent single-lane appends
 };
 
 }  // namespace chromawal::wal
