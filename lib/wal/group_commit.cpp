@@ -24,6 +24,13 @@ group_commit::group_commit(std::unique_ptr<append_backend> backend, std::string 
 
 group_commit::~group_commit() = default;
 
+std::size_t group_commit::queued() const {
+    std::lock_guard<std::mutex> lock(append_mutex_);
+    std::size_t n = 0;
+    for (const auto& q : append_queues_) n += q.second.size();
+    return n;
+}
+
 struct group_commit::append_request {
     const std::vector<new_entry>* entries = nullptr;
     std::vector<appended> out;

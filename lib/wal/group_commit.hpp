@@ -16,6 +16,7 @@
 // number of threads; one mutex guards the queues and is never held while a transaction runs.
 // At most one transaction per lane runs from here at a time.
 
+#include <cstddef>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -52,12 +53,15 @@ public:
 
     /// log_store::append(): single-lane calls are combined with concurrent ones of their lane.
     std::vector<appended> append(const std::vector<new_entry>& entries);
+    /// How many calls wait behind a running append of their lane (a snapshot; for tests and
+    /// monitoring: the queue lives in this process, so the store cannot show it).
+    std::size_t queued() const;
 
 private:
     struct append_request;
     std::unique_ptr<append_backend> backend_;
     std::string name_;
-    std::mutex append_mutex_;
+    mutable std::mutex append_mutex_;
     /// Per lane with an append running: the calls waiting to go in the next round.
     std::unordered_map<std::string, std::deque<append_request*>> append_queues_;
 };

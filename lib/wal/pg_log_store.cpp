@@ -1,21 +1,16 @@
 #include "wal/pg_log_store.hpp"
 
+// The PostgreSQL log store: its constructor and its queries, each one or a few statements of
+// pg/statements.hpp on a pooled connection. The parts are in pg/: wire format, keys,
+// statements, migrations, pool, lane lock, append (with ../group_commit), secrets.
+
 #include <libpq-fe.h>
-#include <poll.h>
 
 #include <algorithm>
-#include <array>
-#include <atomic>
-#include <cctype>
-#include <cerrno>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
-#include <limits>
-#include <mutex>
-#include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,10 +29,25 @@
 #include "wal/pg/wire.hpp"
 
 namespace chromawal::wal {
-namespace {
 
-using namespace pg;  // NOLINT: the parts of this store (temporary, while splitting)
-using namespace std::chrono_literals;
+using pg::clamp_size;
+using pg::col_bool;
+using pg::col_bytes;
+using pg::col_f64;
+using pg::col_i16;
+using pg::col_i32;
+using pg::col_i64;
+using pg::connection;
+using pg::entry_from_row;
+using pg::params;
+using pg::pg_failure;
+using pg::pool;
+using pg::result;
+using pg::statement_deadline;
+using pg::stmt;
+using pg::truncate_utf8;
+
+namespace {
 
 constexpr std::int64_t mark_applied_batch = 10000;
 constexpr std::int64_t history_prune_batch = 5000;
@@ -49,7 +59,7 @@ constexpr std::size_t max_error_text = 4096;
 
 pg_log_store::pg_log_store(std::string conninfo, std::string schema, std::size_t max_connections,
                            std::chrono::milliseconds connect_timeout) {
-    if (!valid_schema(schema)) {
+    if (!pg::valid_schema(schema)) {
         throw chromawal::invalid_argument(
             "PostgreSQL log store: schema name must match [a-z_][a-z0-9_]* "
             "(at most 63 characters)");
@@ -89,39 +99,39 @@ void pg_log_store::migrate() {
         auto deadline = statement_deadline();
         p.exec_simple(c, "BEGIN", deadline);
         params lock;
-        lock.i32(migrate_lock_key).i32(fnv1a32(p.schema));
-        p.exec_params(c, "SELECT pg_advisory_xact_lock($1, $2)", {oid_int4, oid_int4}, lock, deadline);
+        lock.i32(pg::migrate_lock_key).i32(pg::fnv1a32(p.schema));
+        p.exec_params(c, "SELECT pg_advisory_xact_lock($1, $2)", {pg::oid_int4, pg::oid_int4}, lock, deadline);
 
         // Check before creating: IF NOT EXISTS would still need the CREATE privilege.
         params ns;
         ns.text(p.schema);
-        result r = p.exec_params(c, "SELECT 1 FROM pg_namespace WHERE nspname = $1", {oid_text}, ns, deadline);
+        result r = p.exec_params(c, "SELECT 1 FROM pg_namespace WHERE nspname = $1", {pg::oid_text}, ns, deadline);
         if (PQntuples(r.get()) == 0) p.exec_simple(c, "CREATE SCHEMA " + p.quoted_schema, deadline);
         params reg;
         reg.text(p.quoted_schema + ".schema_version");
-        r = p.exec_params(c, "SELECT to_regclass($1) IS NOT NULL", {oid_text}, reg, deadline);
+        r = p.exec_params(c, "SELECT to_regclass($1) IS NOT NULL", {pg::oid_text}, reg, deadline);
         if (PQntuples(r.get()) != 1 || !col_bool(r.get(), 0, 0)) {
             p.exec_simple(c,
-                          in_schema("CREATE TABLE S.schema_version (version integer PRIMARY KEY, "
-                                    "applied_at timestamptz NOT NULL DEFAULT now())",
-                                    p.quoted_schema),
+                          pg::in_schema("CREATE TABLE S.schema_version (version integer PRIMARY KEY, "
+                                        "applied_at timestamptz NOT NULL DEFAULT now())",
+                                        p.quoted_schema),
                           deadline);
         }
-        r = p.exec_params(c, in_schema("SELECT COALESCE(max(version), 0) FROM S.schema_version", p.quoted_schema), {},
-                          params(), deadline);
+        r = p.exec_params(c, pg::in_schema("SELECT COALESCE(max(version), 0) FROM S.schema_version", p.quoted_schema),
+                          {}, params(), deadline);
         int current = col_i32(r.get(), 0, 0);
-        if (current > latest_schema_version) {
+        if (current > pg::latest_schema_version) {
             throw pg_failure("schema " + p.quoted_schema + " is at version " + std::to_string(current) +
-                                 ", newer than this library's " + std::to_string(latest_schema_version),
+                                 ", newer than this library's " + std::to_string(pg::latest_schema_version),
                              false);
         }
-        for (const auto& m : migrations()) {
+        for (const auto& m : pg::migrations()) {
             if (m.version <= current) continue;
-            for (const char* sql : m.statements) p.exec_simple(c, in_schema(sql, p.quoted_schema), deadline);
+            for (const char* sql : m.statements) p.exec_simple(c, pg::in_schema(sql, p.quoted_schema), deadline);
             params v;
             v.i32(m.version);
-            p.exec_params(c, in_schema("INSERT INTO S.schema_version (version) VALUES ($1)", p.quoted_schema),
-                          {oid_int4}, v, deadline);
+            p.exec_params(c, pg::in_schema("INSERT INTO S.schema_version (version) VALUES ($1)", p.quoted_schema),
+                          {pg::oid_int4}, v, deadline);
         }
         p.exec_simple(c, "COMMIT", deadline);
     });
@@ -130,6 +140,8 @@ void pg_log_store::migrate() {
 std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries) {
     return group_commit_->append(entries);
 }
+
+std::size_t pg_log_store::queued_appends() const { return group_commit_->queued(); }
 
 std::int64_t pg_log_store::lane_id(const lane_key& key) {
     return pool_->with_connection("lane_id", true, [&](connection& c) {
@@ -217,15 +229,16 @@ bool pg_log_store::abandon_if_unapplied(std::int64_t lane_id, std::int64_t posit
                                         const std::vector<std::string>& instances) {
     std::vector<std::int32_t> keys;
     keys.reserve(instances.size());
-    for (const auto& i : instances) keys.push_back(instance_lock_key(pool_->schema, i));
+    for (const auto& i : instances) keys.push_back(pg::instance_lock_key(pool_->schema, i));
     std::sort(keys.begin(), keys.end());  // one global order: no deadlock between two callers
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     // Not retried: a lost answer would leave the outcome unknown to the caller anyway, and a
     // retry returns true for an entry the first attempt abandoned.
     return pool_->with_connection("abandon_if_unapplied", false, [&](connection& c) {
         params p;
-        p.array(oid_int4, keys, [](std::string& s, std::int32_t k) { put_u32(s, static_cast<std::uint32_t>(k)); });
-        p.i32(lane_lock_key(lane_id)).i64(lane_id).i64(position).text_array(instances);
+        p.array(pg::oid_int4, keys,
+                [](std::string& s, std::int32_t k) { pg::put_u32(s, static_cast<std::uint32_t>(k)); });
+        p.i32(pg::lane_lock_key(lane_id)).i64(lane_id).i64(position).text_array(instances);
         result r = pool_->run(c, stmt::abandon, p, statement_deadline());
         return PQntuples(r.get()) == 1 && col_bool(r.get(), 0, 0);
     });

@@ -3,9 +3,8 @@
 //
 // Owns: taking the session advisory lock of (instance, lane) on a pooled connection (keys from
 // keys.hpp; a bounded wait, in server-side waits of at most 10 s each, woken the moment the
-// holder lets go)
-// and the lock object (pg_lane_lock, in the .cpp) that reads and advances the instance's
-// applied position while holding it. Calls: the pool (run, release, drop_idle), the statements
+// holder lets go) and the lock object (pg_lane_lock, in the .cpp) that reads and advances the
+// instance's applied position while holding it. Calls: the pool (run, release, drop_idle), the statements
 // try_lock, wait_lock, unlock, applied, read, advance, head.
 //
 // Thread-safety: a lane lock owns one pooled connection until it is destroyed and is used by
