@@ -15,6 +15,7 @@
 // lanes.pruned_through); functions append_entries (an append
 // spanning several lanes, in one statement), lock_lane (an advisory lock with a lock_timeout)
 // and abandon_if_unapplied. No credential, connection string or request header is stored.
+// The DDL is in pg/migrations.hpp, every other statement in pg/statements.hpp.
 //
 // Order: an append takes its positions with `UPDATE lanes SET next_position = next_position + n`
 // inside the appending transaction (one statement: one round trip). The row lock serialises
@@ -22,32 +23,30 @@
 // smaller one of the same lane has. An append spanning several lanes locks them in key order,
 // so concurrent ones cannot deadlock. Because of that lock, appends to one lane commit one after
 // the other; so single-lane append() calls that arrive while another of their lane is running
-// are combined into one transaction (group commit: each call still gets consecutive positions,
-// in one transaction, and returns once durable; a refused combination is redone call by call).
+// are combined into one transaction (group commit, ../group_commit.hpp; the append transaction
+// itself and its retry are pg/append.hpp).
 //
 // Failures: every method throws chromawal::log_unavailable when the store cannot be reached or
-// fails the statement, naming the operation, with libpq's message (secrets removed). A
-// connection that broke is discarded, with every idle one (after a server restart they are all
-// dead); reads and idempotent writes that hit a dead idle connection are retried once on a new
-// one. append() is retried only when its connection broke, and the retry is safe because
-// idempotency ids are unique: if the first attempt did commit, the retry finds its entries (same
-// lane, op and payload) and returns their positions instead of appending twice.
-// Connecting gives up after connect_timeout; every statement has a server-side
-// statement_timeout (30 s) and a client-side deadline a little longer, so a hung server or
-// network never blocks a caller for ever. Keepalives and tcp_user_timeout are set unless the
-// connection string sets them.
+// fails the statement, naming the operation, with libpq's message (secrets removed). Which
+// calls are retried, the timeouts and keepalives: pg/pool.hpp; append()'s in-doubt retry:
+// pg/append.hpp.
+//
+// Files: this class and its queries are pg_log_store.cpp; its parts are in pg/ (wire format,
+// keys, statements, migrations, pool, lane lock, append, secrets), each saying what it owns.
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "wal/log_store.hpp"
 
 namespace chromawal::wal {
+
+class group_commit;
+namespace pg {
+struct pool;  // pg/pool.hpp; shared with lane locks
+}  // namespace pg
 
 class pg_log_store final : public log_store {
 public:
@@ -98,14 +97,13 @@ public:
     void set_record_apply_history(bool on) override;
     std::vector<apply_step> apply_history(std::string_view instance, std::int64_t lane_id) override;
 
-    struct pool;  // implementation detail, shared with lane locks
+    /// How many append() calls wait behind a running append of their lane (group commit), a
+    /// snapshot. Not part of log_store: for tests and monitoring.
+    std::size_t queued_appends() const;
 
 private:
-    struct append_request;
-    std::shared_ptr<pool> pool_;
-    std::mutex append_mutex_;
-    /// Per lane with an append running: the calls waiting to go in the next round.
-    std::unordered_map<std::string, std::deque<append_request*>> append_queues_;
+    std::shared_ptr<pg::pool> pool_;
+    std::unique_ptr<group_commit> group_commit_;  ///< combines concurrent single-lane appends
 };
 
 }  // namespace chromawal::wal

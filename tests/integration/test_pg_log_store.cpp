@@ -110,6 +110,29 @@ private:
     PGconn* c_;
 };
 
+/// The first column of the first row of `sql` ("" when none or on error). No Catch2 macro, so
+/// a helper thread may call it (on a connection only it uses).
+std::string query_value(PGconn* c, const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    std::string value = (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    return value;
+}
+
+/// Polls `condition` every 5 ms until it holds (true) or `timeout` passed (false): how the
+/// tests wait for something to happen, instead of sleeping for a guessed time.
+bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
+    for (auto t0 = steady::now();; std::this_thread::sleep_for(5ms)) {
+        if (condition()) return true;
+        if (steady::now() - t0 >= timeout) return false;
+    }
+}
+
+/// Sessions of the store ("chromawal") waiting for an advisory lock: lane locks, abandon.
+const std::string advisory_waiters =
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chromawal' "
+    "AND wait_event_type = 'Lock' AND wait_event = 'advisory'";
+
 /// Reads everything after the instance's applied position, the way an applier does, and
 /// advances past it. Returns the positions seen.
 std::vector<std::int64_t> drain(pg_log_store& store, const std::string& instance, std::int64_t lane) {
@@ -435,12 +458,14 @@ TEST_CASE("pg_log_store: a later append cannot commit a position before an earli
 
         // B starts later and would commit first if nothing made it wait.
         async_append b(store_b, {make_entry(k)});
-        auto t0 = steady::now();
-        while (!b.done() && elapsed_ms(t0) < 1000) std::this_thread::sleep_for(5ms);
+        // Until B either finished (wrong) or waits for A's transaction (its lane row lock).
+        const std::string b_waiting =
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chromawal' "
+            "AND wait_event_type = 'Lock' AND wait_event = 'transactionid'";
+        CHECK(poll_until([&] { return b.done() || query_value(gate.watcher().get(), b_waiting) == "1"; }));
         const bool b_done_while_a_open = b.done();
         if (!b_done_while_a_open) {
-            CHECK(gate.watcher().exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chromawal' "
-                                      "AND wait_event_type = 'Lock' AND wait_event = 'transactionid'") == "1");
+            CHECK(gate.watcher().exec(b_waiting) == "1");
         }
 
         // A reader applying in order, while A is open.
@@ -482,7 +507,8 @@ TEST_CASE("pg_log_store: concurrent appends to one lane are combined into one tr
         async_append b(store, {make_entry(k), make_entry(k)});
         async_append c(store, {make_entry(k)});
         async_append d(store, {make_entry(k), make_entry(k), make_entry(k)});
-        std::this_thread::sleep_for(300ms);  // b, c and d queue behind a
+        // b, c and d queue behind a (in the process: they send nothing while they wait).
+        REQUIRE(poll_until([&] { return store.queued_appends() == 3; }));
         CHECK_FALSE(b.done());
         gate.release();
         a.join();
@@ -515,7 +541,7 @@ TEST_CASE("pg_log_store: concurrent appends to one lane are combined into one tr
         async_append b(store, {make_entry(k)});
         async_append c(store, {make_entry(k), existing});  // duplicate id
         async_append d(store, {make_entry(k)});
-        std::this_thread::sleep_for(300ms);
+        REQUIRE(poll_until([&] { return store.queued_appends() == 3; }));  // b, c and d queue behind a
         gate.release();
         a.join();
         b.join();
@@ -612,15 +638,20 @@ TEST_CASE("pg_log_store: lane locks exclude other holders across stores", "[pg_l
     auto l2 = s2.lock_lane("inst", lane, 200ms);
     REQUIRE(l2);
 
-    // A waiter gets the lock as soon as the holder lets go.
+    // A waiter gets the lock as soon as the holder lets go. The releaser waits until the waiter
+    // waits on the server, then holds on for a deliberate 300 ms gap (the waiter must wait it out).
+    raw_conn watch(shared_pg().uri());
+    bool waiter_seen = false;
     joining_thread releaser([&] {
-        std::this_thread::sleep_for(300ms);
+        waiter_seen = poll_until([&] { return query_value(watch.get(), advisory_waiters) == "1"; });
+        std::this_thread::sleep_for(300ms);  // the gap, not a synchronisation
         l2.reset();
     });
     t0 = steady::now();
     auto l3 = s1.lock_lane("inst", lane, 5s);
     auto handoff = elapsed_ms(t0);
     releaser.join();
+    CHECK(waiter_seen);
     CHECK(l3);
     CHECK(handoff >= 250);
     CHECK(handoff < 2000);
@@ -736,8 +767,12 @@ TEST_CASE("pg_log_store: abandon_if_unapplied decides under the lane locks", "[p
     // While "b" holds its lane lock, abandon waits; b applies position 3, then lets go.
     auto held = store.lock_lane("b", lane, 1s);
     REQUIRE(held);
+    raw_conn watch(shared_pg().uri());
+    bool waiter_seen = false;
     joining_thread holder([&] {
-        std::this_thread::sleep_for(300ms);
+        // Until abandon waits for b's lock on the server, then a deliberate 300 ms gap.
+        waiter_seen = poll_until([&] { return query_value(watch.get(), advisory_waiters) == "1"; });
+        std::this_thread::sleep_for(300ms);  // the gap, not a synchronisation
         try {
             held->advance(3);
         } catch (const std::exception&) {
@@ -748,6 +783,7 @@ TEST_CASE("pg_log_store: abandon_if_unapplied decides under the lane locks", "[p
     bool abandoned = store.abandon_if_unapplied(lane, 3, both);
     auto waited = elapsed_ms(t0);
     holder.join();
+    CHECK(waiter_seen);
     CHECK_FALSE(abandoned);
     CHECK(waited >= 250);
     CHECK(store.read_entry(lane, 3)->state == entry_state::pending);
@@ -894,7 +930,12 @@ TEST_CASE("pg_log_store: survives its connections being killed", "[pg_log_store]
             });
         for (auto& t : threads) t.join();
         CHECK(std::stoi(admin.exec(kill_all)) >= 1);
-        std::this_thread::sleep_for(100ms);
+        // Until the killed backends are gone (their sockets closed), as after a server restart.
+        CHECK(poll_until([&] {
+            return admin.exec(
+                       "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chromawal' "
+                       "AND pid <> pg_backend_pid()") == "0";
+        }));
         CHECK(append_one(store, k).position == round);
         CHECK(store.counts().pending == round);
         CHECK(store.lanes_behind("i").size() == 1);

@@ -1,0 +1,172 @@
+#include "wal/pg/migrations.hpp"
+
+namespace chromawal::wal::pg {
+
+const std::vector<migration>& migrations() {
+    static const std::vector<migration> all = {
+        {1,
+         {
+             R"sql(CREATE TABLE S.lanes (
+    lane_id bigserial PRIMARY KEY,
+    tenant text NOT NULL,
+    database text NOT NULL,
+    collection text NOT NULL,
+    next_position bigint NOT NULL DEFAULT 1 CHECK (next_position >= 1),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT lanes_key UNIQUE (tenant, database, collection)
+) WITH (fillfactor = 50))sql",
+             // No foreign keys to lanes: its rows are updated by every append, and a key-share
+             // lock from each insert (or advance) would add a WAL record or a MultiXact to that
+             // hot row. Every writer of lane_id takes it from lanes; lanes are never deleted.
+             R"sql(CREATE TABLE S.entries (
+    lane_id bigint NOT NULL,
+    position bigint NOT NULL,
+    idempotency_id text NOT NULL,
+    op smallint NOT NULL,
+    payload bytea NOT NULL,
+    state smallint NOT NULL DEFAULT 0,
+    attempts integer NOT NULL DEFAULT 0,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT entries_pkey PRIMARY KEY (lane_id, position),
+    CONSTRAINT entries_idempotency_id_key UNIQUE (idempotency_id)
+))sql",
+             "CREATE INDEX entries_pending ON S.entries (lane_id, position) WHERE state = 0",
+             R"sql(CREATE TABLE S.instance_positions (
+    instance text NOT NULL,
+    lane_id bigint NOT NULL,
+    applied_position bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (instance, lane_id)
+))sql",
+             R"sql(CREATE TABLE S.dead_letters (
+    instance text NOT NULL,
+    lane_id bigint NOT NULL,
+    position bigint NOT NULL,
+    error text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (instance, lane_id, position),
+    FOREIGN KEY (lane_id, position) REFERENCES S.entries (lane_id, position) ON DELETE CASCADE
+))sql",
+             // The whole append in one statement: lanes are locked in key order (no deadlock
+             // between multi-lane appends); each lane's row lock is held until commit, which
+             // makes positions gapless in commit order.
+             R"sql(CREATE FUNCTION S.append_entries(p_tenant text[], p_database text[], p_collection text[],
+                                  p_idempotency_id text[], p_op smallint[], p_payload bytea[])
+RETURNS TABLE (out_ord integer, out_lane_id bigint, out_position bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    k record;
+    v_idx integer[];
+    v_lane bigint;
+    v_first bigint;
+    v_count integer := cardinality(p_idempotency_id);
+    v_lanes bigint[];
+    v_positions bigint[];
+BEGIN
+    IF v_count = 0 THEN
+        RETURN;
+    END IF;
+    IF cardinality(p_tenant) <> v_count OR cardinality(p_database) <> v_count
+       OR cardinality(p_collection) <> v_count OR cardinality(p_op) <> v_count
+       OR cardinality(p_payload) <> v_count THEN
+        RAISE EXCEPTION 'append_entries: arrays of different lengths';
+    END IF;
+    v_lanes := array_fill(0::bigint, ARRAY[v_count]);
+    v_positions := array_fill(0::bigint, ARRAY[v_count]);
+    FOR k IN
+        SELECT t.tenant, t.database, t.collection, array_agg(t.i::integer ORDER BY t.i) AS idx
+        FROM unnest(p_tenant, p_database, p_collection) WITH ORDINALITY AS t(tenant, database, collection, i)
+        GROUP BY t.tenant, t.database, t.collection
+        ORDER BY t.tenant, t.database, t.collection
+    LOOP
+        v_idx := k.idx;
+        UPDATE S.lanes AS l SET next_position = l.next_position + cardinality(v_idx)
+        WHERE l.tenant = k.tenant AND l.database = k.database AND l.collection = k.collection
+        RETURNING l.lane_id, l.next_position - cardinality(v_idx) INTO v_lane, v_first;
+        IF NOT FOUND THEN
+            INSERT INTO S.lanes AS l (tenant, database, collection) VALUES (k.tenant, k.database, k.collection)
+            ON CONFLICT DO NOTHING;
+            UPDATE S.lanes AS l SET next_position = l.next_position + cardinality(v_idx)
+            WHERE l.tenant = k.tenant AND l.database = k.database AND l.collection = k.collection
+            RETURNING l.lane_id, l.next_position - cardinality(v_idx) INTO v_lane, v_first;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'append_entries: lane could not be created';
+            END IF;
+        END IF;
+        FOR j IN 1 .. cardinality(v_idx) LOOP
+            v_lanes[v_idx[j]] := v_lane;
+            v_positions[v_idx[j]] := v_first + j - 1;
+        END LOOP;
+    END LOOP;
+    INSERT INTO S.entries (lane_id, position, idempotency_id, op, payload)
+    SELECT u.lane_id, u.position, u.idempotency_id, u.op, u.payload
+    FROM unnest(v_lanes, v_positions, p_idempotency_id, p_op, p_payload)
+        AS u(lane_id, position, idempotency_id, op, payload);
+    RETURN QUERY SELECT t.i::integer, t.lane_id, t.position
+    FROM unnest(v_lanes, v_positions) WITH ORDINALITY AS t(lane_id, position, i);
+END
+$fn$)sql",
+             // A session advisory lock with a bounded wait, in one round trip; woken the moment
+             // the holder releases (no polling).
+             R"sql(CREATE FUNCTION S.lock_lane(p_key1 integer, p_key2 integer, p_wait_ms integer)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM set_config('lock_timeout', greatest(p_wait_ms, 1)::text || 'ms', true);
+    PERFORM pg_advisory_lock(p_key1, p_key2);
+    RETURN true;
+EXCEPTION WHEN lock_not_available THEN
+    RETURN false;
+END
+$fn$)sql",
+             // Decided under every instance's lane lock (transaction-scoped, taken in the
+             // caller's sorted order), so no applier of this lane can be mid-way.
+             R"sql(CREATE FUNCTION S.abandon_if_unapplied(p_keys integer[], p_lane_key integer, p_lane bigint,
+                                        p_position bigint, p_instances text[])
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+    k integer;
+BEGIN
+    FOREACH k IN ARRAY COALESCE(p_keys, '{}') LOOP
+        PERFORM pg_advisory_xact_lock(k, p_lane_key);
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM S.instance_positions p
+               WHERE p.lane_id = p_lane AND p.instance = ANY(p_instances) AND p.applied_position >= p_position) THEN
+        RETURN false;
+    END IF;
+    UPDATE S.entries SET state = 3, updated_at = now()
+    WHERE lane_id = p_lane AND position = p_position AND state IN (0, 3);
+    RETURN FOUND;
+END
+$fn$)sql",
+         }},
+        // Version 2: retention and apply history. Adding a column with a constant default
+        // does not rewrite the table.
+        {2,
+         {
+             "ALTER TABLE S.lanes ADD COLUMN pruned_through bigint NOT NULL DEFAULT 0",
+             // One row per advance of an applied position, written in the advancing
+             // transaction when client_config::record_apply_history is on; id gives the order.
+             R"sql(CREATE TABLE S.apply_history (
+    id bigserial PRIMARY KEY,
+    instance text NOT NULL,
+    lane_id bigint NOT NULL,
+    from_position bigint NOT NULL,
+    to_position bigint NOT NULL,
+    skipped boolean NOT NULL DEFAULT false,
+    at timestamptz NOT NULL DEFAULT now()
+))sql",
+             "CREATE INDEX apply_history_lane ON S.apply_history (instance, lane_id, id)",
+         }},
+        // Payloads hold float32 embeddings, which pglz cannot shrink: skip the attempt (it
+        // cost about 0.1-0.3 ms per append and stored the bytes raw anyway).
+        {3,
+         {
+             "ALTER TABLE S.entries ALTER COLUMN payload SET STORAGE EXTERNAL",
+         }},
+    };
+    return all;
+}
+
+}  // namespace chromawal::wal::pg
