@@ -182,8 +182,7 @@ const std::vector<setting_row>& table() {
              for (auto& i : c.instances) i.connection.request_timeout = t;
          }},
         {{"auth_header", "CHROMAWAL_AUTH_HEADER", "\"NAME: VALUE\"",
-          "a header sent to every instance (e.g. Authorization: Bearer ...); repeatable; never printed", "", true,
-          true},
+          "a header sent to every instance (for authentication); repeatable; never printed", "", true, true},
          [](client_config& c, std::string_view l, std::string_view v) {
              const auto header = parse_header(l, v);
              for (auto& i : c.instances) i.connection.headers.push_back(header);
