@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -227,5 +229,15 @@ TEST_CASE("configuration errors and secrets() never repeat a secret", "[config]"
     const auto secrets = c.secrets();
     for (const std::string& s : {password, std::string("p4ss"), std::string("Bearer tok-123")}) {
         CHECK(std::find(secrets.begin(), secrets.end(), s) != secrets.end());
+    }
+}
+
+TEST_CASE("docs/configuration.md lists every setting and its variable", "[config]") {
+    std::ifstream in(std::string(CHROMAWAL_SOURCE_DIR) + "/docs/configuration.md");
+    REQUIRE(in.good());
+    const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& s : cw::client_config::settings()) {
+        INFO(s.name);
+        CHECK(doc.find(std::string("| `") + s.name + "` | `" + s.env + "` |") != std::string::npos);
     }
 }
