@@ -1,5 +1,6 @@
 // libFuzzer target: configuration and URL parsing.
-// - client_config::from_env() with fuzzed values of every CHROMAWAL_* variable;
+// - client_config::from_env() and validate() with fuzzed values of every CHROMAWAL_* variable
+//   (client_config::settings() lists them);
 // - chromawal::chroma_client construction (base URL, tenant, database, headers; no I/O) with
 //   fuzzed values, and with every instance a parsed configuration names;
 // - the PostgreSQL log store's connection string and schema parsing (no I/O either).
@@ -19,22 +20,6 @@
 
 namespace {
 
-const char* const variables[] = {
-    "CHROMAWAL_INSTANCES",
-    "CHROMAWAL_LOG_URL",
-    "CHROMAWAL_TENANT",
-    "CHROMAWAL_DATABASE",
-    "CHROMAWAL_WRITE_QUORUM",
-    "CHROMAWAL_READ_POLICY",
-    "CHROMAWAL_READ_REPLICA_RATIO",
-    "CHROMAWAL_SYNC_INTERVAL_MS",
-    "CHROMAWAL_HEALTH_INTERVAL_MS",
-    "CHROMAWAL_REQUEST_TIMEOUT_MS",
-    "CHROMAWAL_QUEUE_WHEN_UNAVAILABLE",
-    "CHROMAWAL_RETENTION_SECONDS",
-    "CHROMAWAL_AUTH_HEADER",
-};
-
 void make_client(const chromawal::connection_options& o) {
     try {
         chromawal::chroma_client c(o);
@@ -49,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FuzzedDataProvider in(data, size);
 
     // 1. The environment.
-    for (const char* name : variables) {
+    for (const auto& setting : chromawal::client_config::settings()) {
+        const char* name = setting.env;
         if (in.ConsumeBool()) {
             const std::string value = in.ConsumeRandomLengthString(256);
             setenv(name, value.c_str(), 1);
@@ -60,6 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const chromawal::client_config c = chromawal::client_config::from_env();
         for (const auto& i : c.instances) make_client(i.connection);
+        (void)c.secrets();
+        c.validate();
     } catch (const chromawal::invalid_argument&) {
     }
 

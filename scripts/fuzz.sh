@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 build=${CHROMAWAL_FUZZ_BUILD_DIR:-build/fuzz}
 jobs=${CHROMAWAL_JOBS:-$(nproc)}
-targets=(fuzz_response_decoder fuzz_config fuzz_filters)
+targets=(fuzz_response_decoder fuzz_config fuzz_filters fuzz_redact)
 
 die() { echo "fuzz.sh: error: $*" >&2; exit 1; }
 [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || die "seconds must be a positive integer, got '$seconds'"

@@ -15,12 +15,14 @@
 #include <chromawal/chromawal.hpp>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <iostream>
 #include <map>
@@ -38,96 +40,30 @@ constexpr int exit_differs = 1;
 constexpr int exit_error = 2;
 
 // ---------------------------------------------------------------------------------------------
-// Secrets: redaction of connection strings and a scrubber for everything printed.
+// Secrets: everything printed passes through chromawal::redact with the secrets known so far
+// (those of the environment and the command line before parsing, the configuration's after).
 
-// "postgresql://user:pass@host/db?password=x" -> "postgresql://user:***@host/db?password=***";
-// "host=h password=x user=u" -> "host=h password=*** user=u".
-std::string redact_connection_string(const std::string& s) {
-    std::string out = s;
-    const auto scheme = out.find("://");
-    if (scheme != std::string::npos) {
-        const std::size_t start = scheme + 3;
-        const std::size_t end = out.find_first_of("/?#", start);
-        const std::size_t at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
-        if (at != std::string::npos && at >= start) {
-            const std::size_t colon = out.find(':', start);
-            if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-        }
-    }
-    // key=value forms (conninfo, and URI query parameters).
-    for (std::size_t pos = 0; (pos = out.find("password", pos)) != std::string::npos;) {
-        std::size_t p = pos + 8;
-        while (p < out.size() && out[p] == ' ') ++p;
-        if (p >= out.size() || out[p] != '=') {
-            pos += 8;
-            continue;
-        }
-        ++p;
-        while (p < out.size() && out[p] == ' ') ++p;
-        std::size_t end = p;
-        if (end < out.size() && out[end] == '\'') {
-            ++end;
-            while (end < out.size() && out[end] != '\'') end += (out[end] == '\\' && end + 1 < out.size()) ? 2 : 1;
-            if (end < out.size()) ++end;
-        } else {
-            while (end < out.size() && out[end] != ' ' && out[end] != '&') ++end;
-        }
-        out.replace(p, end - p, "***");
-        pos = p + 3;
-    }
-    return out;
-}
-
-// The password in a libpq conninfo or URI, if any (for scrubbing).
-std::string password_of(const std::string& s) {
-    const auto scheme = s.find("://");
-    if (scheme != std::string::npos) {
-        const std::size_t start = scheme + 3;
-        const std::size_t end = s.find_first_of("/?#", start);
-        const std::size_t at = s.rfind('@', end == std::string::npos ? std::string::npos : end);
-        if (at != std::string::npos && at >= start) {
-            const std::size_t colon = s.find(':', start);
-            if (colon != std::string::npos && colon < at) return s.substr(colon + 1, at - colon - 1);
-        }
-    }
-    const auto key = s.find("password");
-    if (key == std::string::npos) return {};
-    std::size_t p = s.find('=', key);
-    if (p == std::string::npos) return {};
-    ++p;
-    while (p < s.size() && s[p] == ' ') ++p;
-    std::size_t end = p;
-    if (p < s.size() && s[p] == '\'') {
-        ++p;
-        end = s.find('\'', p);
-        if (end == std::string::npos) end = s.size();
-    } else {
-        while (end < s.size() && s[end] != ' ' && s[end] != '&') ++end;
-    }
-    return s.substr(p, end - p);
-}
-
-// Everything printed passes through scrub(): known secret strings become "***".
 std::vector<std::string>& secrets() {
     static std::vector<std::string> s;
     return s;
 }
 
-void add_secret(const std::string& s) {
-    // Very short strings would mangle ordinary output; they are covered by the pattern-based
-    // redaction of connection strings instead.
-    if (s.size() >= 3 && std::find(secrets().begin(), secrets().end(), s) == secrets().end()) secrets().push_back(s);
+void add_secrets(std::vector<std::string> found) {
+    for (auto& f : found) {
+        if (std::find(secrets().begin(), secrets().end(), f) == secrets().end()) secrets().push_back(std::move(f));
+    }
 }
 
-std::string scrub(std::string text) {
-    for (const auto& secret : secrets()) {
-        for (std::size_t pos = 0; (pos = text.find(secret, pos)) != std::string::npos;) {
-            text.replace(pos, secret.size(), "***");
-            pos += 3;
-        }
-    }
-    return text;
+/// The value of a "Name: value" header (every configured header value is a credential).
+std::string header_value(const std::string& h) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos) return h;
+    std::size_t start = colon + 1;
+    while (start < h.size() && h[start] == ' ') ++start;
+    return h.substr(start);
 }
+
+std::string scrub(const std::string& text) { return cw::redact(text, secrets()); }
 
 void print_out(const std::string& s) {
     const std::string clean = scrub(s);
@@ -189,260 +125,165 @@ struct usage_error : std::runtime_error {
 struct options {
     std::string command;
     std::vector<std::string> positional;
-    bool help = false;
     bool json = false;
     bool quiet = false;
-    std::optional<std::string> instances, log_url, log_schema, tenant, database, a, b, source, target;
-    std::vector<std::string> headers;
-    std::optional<long long> timeout_ms, wait_seconds, limit;
-    std::optional<std::chrono::seconds> retention;
+    std::string a, b, source, target;
+    std::optional<long long> wait_seconds, limit;
+    /// Settings given as flags, by setting name (client_config::settings()).
+    std::vector<std::pair<std::string, std::string>> settings;
 };
 
-const char* const general_help = R"(Usage: chromawal [OPTIONS] COMMAND [ARGS]
-
-Operates a set of Chroma servers used as one through chromawal's write-ahead log.
-
-Commands:
-  status    counts of log entries by state, per-instance applied position and lag,
-            needs-repair flags, dead-lettered entries with their errors
-  verify    compare the stored records of two instances (exit 1 when anything differs)
-  repair    make one instance identical to another, through the log
-  replay    retry the dead-lettered entries
-  prune     apply retention: delete entries applied everywhere and older than the retention
-
-Settings (flags override the environment):
-  --instances NAME=URL,...   CHROMAWAL_INSTANCES (the first is the primary)
-  --log-url URL              CHROMAWAL_LOG_URL: PostgreSQL URI or conninfo (never printed)
-  --log-schema NAME          CHROMAWAL_LOG_SCHEMA (default chromawal)
-  --tenant NAME              CHROMAWAL_TENANT
-  --database NAME            CHROMAWAL_DATABASE
-  --header "Name: value"     CHROMAWAL_AUTH_HEADER; sent to every instance, never printed
-                             (repeatable)
-  --timeout-ms N             CHROMAWAL_REQUEST_TIMEOUT_MS: per request
-  --retention DURATION       retention for prune: 3600, 90s, 15m, 24h, 7d (default 7d)
-  -h, --help                 this help; "chromawal COMMAND --help" for a command's
-
-Exit codes: 0 success, 1 differences found or work left undone, 2 error.
-)";
-
-const char* const status_help = R"(Usage: chromawal status [--json] [--limit N] [SETTINGS]
-
+const char* const status_details = R"(
 Prints the log's entry counts by state (pending, applied, rejected, abandoned, dead) and the
 age of the oldest pending entry; for each instance whether it answers a heartbeat now, its
 applied position (entries, summed over collections), its lag in entries and seconds, and
 whether it needs a verify-and-repair (it missed entries that retention already pruned); and
 the dead-lettered entries (at most --limit, default 100) with their errors.
+--json prints one JSON object: {"status": ..., "reachable": {...}, "dead_letters": [...]}.
 
-  --json       one JSON object: {"status": ..., "reachable": {...}, "dead_letters": [...]}
-  --limit N    dead letters listed (default 100)
+Exit code: 0, or 2 when the log cannot be read.)";
 
-Exit code: 0, or 2 when the log cannot be read.
-)";
-
-const char* const verify_help =
-    R"(Usage: chromawal verify [--a NAME] [--b NAME] [--json] [--quiet] [COLLECTION...] [SETTINGS]
-
+const char* const verify_details = R"(
 Compares every collection (or the named ones) on instances a and b (by default the first two
 configured) by their stored records: ids, documents, metadata and embeddings, exactly.
 Progress goes to stderr, one line per collection (--quiet: none).
 
-  --a NAME, --b NAME   the instances to compare
-  --json               the reports as one JSON object on stdout
+Exit code: 0 identical, 1 something differs, 2 error.)";
 
-Exit code: 0 identical, 1 something differs, 2 error.
-)";
-
-const char* const repair_help =
-    R"(Usage: chromawal repair --source NAME --target NAME [--wait-seconds N] [COLLECTION...] [SETTINGS]
-
+const char* const repair_details = R"(
 Makes the target identical to the source, for every collection or the named ones, by logging
 the upserts and deletes it needs (audited and ordered like any write), then waits up to
 --wait-seconds (default 60; 0: do not wait) until every instance has applied the log.
 
 Exit code: 0 repaired (and applied), 1 logged but not applied everywhere within the wait,
-2 error.
-)";
+2 error.)";
 
-const char* const replay_help = R"(Usage: chromawal replay [SETTINGS]
-
+const char* const replay_details = R"(
 Applies the dead-lettered entries to their instances again.
 
-Exit code: 0 when no dead letter remains, 1 when some still fail, 2 error.
-)";
+Exit code: 0 when no dead letter remains, 1 when some still fail, 2 error.)";
 
-const char* const prune_help = R"(Usage: chromawal prune [--retention DURATION] [SETTINGS]
-
+const char* const prune_details = R"(
 Deletes the log entries that every instance has applied and that are older than the
 retention (--retention 3600, 90s, 15m, 24h or 7d; default 7d), in small batches. An instance
 that missed pruned entries is reported by status as needing repair.
 
-Exit code: 0, or 2 on error.
-)";
+Exit code: 0, or 2 on error.)";
 
-const char* help_for(const std::string& command) {
-    if (command == "status") return status_help;
-    if (command == "verify") return verify_help;
-    if (command == "repair") return repair_help;
-    if (command == "replay") return replay_help;
-    if (command == "prune") return prune_help;
-    return general_help;
-}
+const char* const general_details = R"(
+Settings: each flag above has an environment variable (flags override the environment):
+{}
+Every chromawal::client_config setting is listed in docs/configuration.md.
 
-long long parse_int(const std::string& flag, const std::string& v, long long min) {
-    char* end = nullptr;
-    errno = 0;
-    const long long x = std::strtoll(v.c_str(), &end, 10);
-    if (errno || end == v.c_str() || *end || x < min) {
-        throw usage_error(fmt::format("{}: expected an integer >= {}, got '{}'", flag, min, v));
+Exit codes: 0 success, 1 differences found or work left undone, 2 error.)";
+
+/// The command line, on CLI11: the settings' flags come from client_config::settings(), so the
+/// command, the library and the Python binding name each setting the same way.
+class command_line {
+public:
+    command_line()
+        : app_("Operates a set of Chroma servers used as one through chromawal's write-ahead log.", "chromawal") {
+        app_.require_subcommand(0, 1);
+        app_.fallthrough();  // settings may follow the command
+        std::string variables;
+        for (const auto& s : cw::client_config::settings()) {
+            std::string flag = std::string("--") + s.name;
+            std::replace(flag.begin(), flag.end(), '_', '-');
+            std::string names = flag;
+            // The flags of earlier versions stay valid.
+            if (std::string_view(s.name) == "auth_header") names += ",--header";
+            if (std::string_view(s.name) == "request_timeout") names += ",--timeout-ms";
+            auto& values = flag_values_[s.name];
+            std::string help = s.help;
+            if (*s.default_value) help += std::string(" (default ") + s.default_value + ")";
+            app_.add_option(names, values, help)
+                ->type_name(s.value_name)
+                ->expected(1)
+                ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+                ->group("Settings");
+            variables += fmt::format("  {:<26} {}\n", flag, s.env);
+        }
+        app_.footer(fmt::format(general_details, variables));
+
+        auto* status = add("status", "counts by state, per-instance position and lag, dead letters", status_details);
+        status->add_flag("--json", o_.json, "one JSON object");
+        status->add_option("--limit", o_.limit, "dead letters listed (default 100)")->check(CLI::NonNegativeNumber);
+
+        auto* verify = add("verify", "compare two instances' stored records (exit 1 when they differ)", verify_details);
+        verify->add_option("--a", o_.a, "the first instance (default: the first configured)");
+        verify->add_option("--b", o_.b, "the second instance (default: the next configured)");
+        verify->add_flag("--json", o_.json, "the reports as one JSON object on stdout");
+        verify->add_flag("--quiet", o_.quiet, "no progress on stderr");
+        verify->add_option("collections", o_.positional, "collections to compare (default: all)");
+
+        auto* repair = add("repair", "make one instance identical to another, through the log", repair_details);
+        repair->add_option("--source", o_.source, "the instance to copy from")->required();
+        repair->add_option("--target", o_.target, "the instance to repair")->required();
+        repair->add_option("--wait-seconds", o_.wait_seconds, "how long to wait for every instance (default 60)")
+            ->check(CLI::NonNegativeNumber);
+        repair->add_option("collections", o_.positional, "collections to repair (default: all)");
+
+        add("replay", "retry the dead-lettered entries", replay_details);
+        add("prune", "apply retention: delete entries applied everywhere and older than the retention", prune_details);
     }
-    return x;
-}
 
-// "90" or "90s", "15m", "24h", "7d".
-std::chrono::seconds parse_duration(const std::string& flag, std::string v) {
-    long long unit = 1;
-    if (!v.empty() && std::string("smhd").find(v.back()) != std::string::npos) {
-        unit = v.back() == 's' ? 1 : v.back() == 'm' ? 60 : v.back() == 'h' ? 3600 : 86400;
-        v.pop_back();
+    /// @throws usage_error; CLI::CallForHelp and CLI::CallForAllHelp for --help.
+    options parse(int argc, char** argv) {
+        try {
+            app_.parse(argc, argv);
+        } catch (const CLI::CallForHelp&) {
+            throw;
+        } catch (const CLI::ParseError& e) {
+            if (app_.get_subcommands().empty() && !app_.remaining().empty() && app_.remaining().front()[0] != '-')
+                throw usage_error("unknown command '" + app_.remaining().front() + "'");
+            throw usage_error(e.what());
+        }
+        const auto chosen = app_.get_subcommands();
+        if (!chosen.empty()) o_.command = chosen.front()->get_name();
+        for (const auto& s : cw::client_config::settings()) {
+            for (const auto& v : flag_values_[s.name]) o_.settings.emplace_back(s.name, v);
+        }
+        return o_;
     }
-    try {
-        return std::chrono::seconds(parse_int(flag, v, 0) * unit);
-    } catch (const usage_error&) {
-        throw usage_error(flag + ": expected a duration like 3600, 90s, 15m, 24h or 7d");
-    }
-}
 
-options parse(int argc, char** argv) {
-    options o;
-    std::vector<std::string> args(argv + 1, argv + argc);
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string arg = args[i];
-        if (arg == "--") {
-            for (++i; i < args.size(); ++i) o.positional.push_back(args[i]);
-            break;
+    std::string help() const { return app_.help(); }
+    std::string help(const std::string& command) {
+        for (auto* sub : app_.get_subcommands({})) {
+            if (sub->get_name() == command) return sub->help();
         }
-        if (arg == "-h" || arg == "--help") {
-            o.help = true;
-            continue;
-        }
-        if (arg.size() < 2 || arg[0] != '-') {
-            if (o.command.empty()) {
-                o.command = arg;
-            } else {
-                o.positional.push_back(arg);
-            }
-            continue;
-        }
-        std::optional<std::string> inline_value;
-        if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-            inline_value = arg.substr(eq + 1);
-            arg.erase(eq);
-        }
-        if (arg == "--json" || arg == "--quiet") {
-            if (inline_value) throw usage_error(arg + " takes no value");
-            (arg == "--json" ? o.json : o.quiet) = true;
-            continue;
-        }
-        auto value = [&]() -> std::string {
-            if (inline_value) return *inline_value;
-            if (i + 1 >= args.size()) throw usage_error(arg + ": missing value");
-            return args[++i];
-        };
-        if (arg == "--instances") {
-            o.instances = value();
-        } else if (arg == "--log-url") {
-            o.log_url = value();
-            add_secret(password_of(*o.log_url));
-        } else if (arg == "--log-schema") {
-            o.log_schema = value();
-        } else if (arg == "--tenant") {
-            o.tenant = value();
-        } else if (arg == "--database") {
-            o.database = value();
-        } else if (arg == "--header") {
-            o.headers.push_back(value());
-        } else if (arg == "--timeout-ms") {
-            o.timeout_ms = parse_int(arg, value(), 1);
-        } else if (arg == "--retention") {
-            o.retention = parse_duration(arg, value());
-        } else if (arg == "--wait-seconds") {
-            o.wait_seconds = parse_int(arg, value(), 0);
-        } else if (arg == "--limit") {
-            o.limit = parse_int(arg, value(), 0);
-        } else if (arg == "--a") {
-            o.a = value();
-        } else if (arg == "--b") {
-            o.b = value();
-        } else if (arg == "--source") {
-            o.source = value();
-        } else if (arg == "--target") {
-            o.target = value();
-        } else {
-            throw usage_error("unknown option " + arg);
-        }
+        return app_.help();
     }
-    return o;
-}
+    const std::string& command() const { return o_.command; }
 
-std::pair<std::string, std::string> split_header(const std::string& h) {
-    const auto colon = h.find(':');
-    if (colon == std::string::npos || colon == 0) throw usage_error("--header: expected \"Name: value\"");
-    std::size_t v = colon + 1;
-    while (v < h.size() && h[v] == ' ') ++v;
-    return {h.substr(0, colon), h.substr(v)};
-}
-
-// The passwords of the URLs in "name=url,name=url".
-void add_instance_secrets(const std::string& list) {
-    for (std::size_t start = 0; start <= list.size();) {
-        const auto comma = list.find(',', start);
-        add_secret(password_of(list.substr(start, comma == std::string::npos ? comma : comma - start)));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
+private:
+    CLI::App* add(const char* name, const char* summary, const char* details) {
+        CLI::App* sub = app_.add_subcommand(name, summary);
+        sub->footer(std::string(details) + "\n\nSettings (--instances, --log-url, ...): see chromawal --help.");
+        return sub;
     }
-}
 
-// Learns the secrets of the environment's settings before anything can be printed.
-void note_environment_secrets() {
-    if (const char* v = std::getenv("CHROMAWAL_LOG_URL")) add_secret(password_of(v));
-    if (const char* v = std::getenv("CHROMAWAL_AUTH_HEADER")) {
-        const std::string h(v);
-        const auto colon = h.find(':');
-        if (colon != std::string::npos) {
-            std::size_t start = colon + 1;
-            while (start < h.size() && h[start] == ' ') ++start;
-            add_secret(h.substr(start));
-        }
-    }
-    if (const char* v = std::getenv("CHROMAWAL_INSTANCES")) add_instance_secrets(v);
-}
+    CLI::App app_;
+    options o_;
+    std::map<std::string, std::vector<std::string>> flag_values_;
+};
 
 cw::client_config make_config(const options& o) {
-    // The instance list of a flag goes through from_env's parser, so that both forms accept the
-    // same syntax and every other CHROMAWAL_* variable still applies.
-    if (o.instances) {
-        add_instance_secrets(*o.instances);
-        ::setenv("CHROMAWAL_INSTANCES", o.instances->c_str(), 1);
+    // The environment first, then the flags: a setting given as a flag replaces the
+    // environment's (every --header replaces CHROMAWAL_AUTH_HEADER).
+    std::vector<std::pair<std::string, std::string>> values;
+    for (auto& [name, value] : cw::client_config::environment()) {
+        const bool overridden =
+            std::any_of(o.settings.begin(), o.settings.end(), [&, n = name](const auto& f) { return f.first == n; });
+        if (!overridden) values.emplace_back(name, value);
     }
-    if (o.timeout_ms) ::setenv("CHROMAWAL_REQUEST_TIMEOUT_MS", std::to_string(*o.timeout_ms).c_str(), 1);
-    if (!std::getenv("CHROMAWAL_INSTANCES") || !*std::getenv("CHROMAWAL_INSTANCES")) {
+    values.insert(values.end(), o.settings.begin(), o.settings.end());
+    if (std::none_of(values.begin(), values.end(), [](const auto& v) { return v.first == "instances"; }))
         throw usage_error("no instances: give --instances NAME=URL,... or set CHROMAWAL_INSTANCES");
-    }
-    cw::client_config c = cw::client_config::from_env();
-    for (auto& i : c.instances) add_secret(password_of(i.connection.base_url));
-    if (o.log_url) c.log_url = *o.log_url;
-    if (const char* s = std::getenv("CHROMAWAL_LOG_SCHEMA"); s && *s) c.log_schema = s;
-    if (o.log_schema) c.log_schema = *o.log_schema;
-    if (o.tenant) c.tenant = *o.tenant;
-    if (o.database) c.database = *o.database;
-    for (const auto& h : o.headers) {
-        auto header = split_header(h);
-        add_secret(header.second);
-        for (auto& i : c.instances) i.connection.headers.push_back(header);
-    }
-    if (o.retention) c.retention = *o.retention;
+    cw::client_config c = cw::client_config::from_settings(values);
+    add_secrets(c.secrets());
     // A tool drives everything itself: no health monitor, no sync thread.
     c.background_threads = false;
+    c.validate();
     return c;
 }
 
@@ -527,7 +368,7 @@ int cmd_status(const options& o, const cw::client_config& config) {
     }
 
     std::string out;
-    out += fmt::format("log      {} (schema {}): {}\n", redact_connection_string(config.log_url), config.log_schema,
+    out += fmt::format("log      {} (schema {}): {}\n", scrub(config.log_url), config.log_schema,
                        s.log.reachable ? "reachable" : "UNREACHABLE: " + s.log.error);
     if (s.log.reachable) {
         out += fmt::format("entries  pending {}  applied {}  rejected {}  abandoned {}  dead {}", s.log.pending,
@@ -544,8 +385,7 @@ int cmd_status(const options& o, const cw::client_config& config) {
         const std::string err = it == reach.end() ? "" : it->second;
         out += fmt::format("{:<{}}  {:<7}  {:<9}  {:>9}  {:>9}  {:>8}  {:<12}  {}{}\n", i.name, width,
                            i.primary ? "primary" : "replica", err.empty() ? "yes" : "NO", i.applied, i.lag_entries,
-                           seconds(i.lag_seconds), i.needs_repair ? "YES" : "no", redact_connection_string(i.url),
-                           err.empty() ? "" : "  " + err);
+                           seconds(i.lag_seconds), i.needs_repair ? "YES" : "no", i.url, err.empty() ? "" : "  " + err);
     }
     for (const auto& i : s.instances) {
         if (!i.needs_repair) continue;
@@ -588,9 +428,9 @@ std::string id_list(const std::vector<std::string>& ids) {
 }
 
 int cmd_verify(const options& o, const cw::client_config& config) {
-    if (config.instances.size() < 2 && (!o.a || !o.b)) throw usage_error("verify needs two instances");
-    const std::string a = o.a.value_or(config.instances[0].name);
-    const std::string b = o.b.value_or(config.instances[config.instances[0].name == a ? 1 : 0].name);
+    if (config.instances.size() < 2 && (o.a.empty() || o.b.empty())) throw usage_error("verify needs two instances");
+    const std::string a = o.a.empty() ? config.instances[0].name : o.a;
+    const std::string b = o.b.empty() ? config.instances[config.instances[0].name == a ? 1 : 0].name : o.b;
     require_instance(config, a, "--a");
     require_instance(config, b, "--b");
     if (a == b) throw usage_error("--a and --b name the same instance");
@@ -634,18 +474,18 @@ int cmd_verify(const options& o, const cw::client_config& config) {
 }
 
 int cmd_repair(const options& o, const cw::client_config& config) {
-    if (!o.source || !o.target) throw usage_error("repair needs --source NAME and --target NAME");
-    require_instance(config, *o.source, "--source");
-    require_instance(config, *o.target, "--target");
-    if (*o.source == *o.target) throw usage_error("--source and --target name the same instance");
+    if (o.source.empty() || o.target.empty()) throw usage_error("repair needs --source NAME and --target NAME");
+    require_instance(config, o.source, "--source");
+    require_instance(config, o.target, "--target");
+    if (o.source == o.target) throw usage_error("--source and --target name the same instance");
     cw::client client(config);
-    const cw::repair_result r = client.repair(*o.source, *o.target, o.positional);
+    const cw::repair_result r = client.repair(o.source, o.target, o.positional);
     std::string out;
     if (r.collections.empty()) {
-        out += fmt::format("{} already identical to {}: nothing to repair\n", *o.target, *o.source);
+        out += fmt::format("{} already identical to {}: nothing to repair\n", o.target, o.source);
     } else {
         out += fmt::format("repaired {} from {}: {} collections, {} records upserted, {} deleted, {} log entries\n",
-                           *o.target, *o.source, r.collections.size(), r.upserted, r.deleted, r.receipts.size());
+                           o.target, o.source, r.collections.size(), r.upserted, r.deleted, r.receipts.size());
         for (const auto& c : r.collections) out += "  " + c + "\n";
     }
     const long long wait = o.wait_seconds.value_or(60);
@@ -684,25 +524,31 @@ int cmd_prune(const options&, const cw::client_config& config) {
 }
 
 int run(int argc, char** argv) {
-    note_environment_secrets();
+    // Secrets of the environment and the command line are known before anything is printed.
+    for (const auto& [name, value] : cw::client_config::environment()) {
+        add_secrets(cw::secrets_in(value));
+        if (name == "auth_header") add_secrets({header_value(value)});
+    }
+    for (int i = 1; i < argc; ++i) {
+        add_secrets(cw::secrets_in(argv[i]));
+        const std::string_view arg = argv[i];
+        if ((arg == "--header" || arg == "--auth-header") && i + 1 < argc) add_secrets({header_value(argv[i + 1])});
+        for (const char* prefix : {"--header=", "--auth-header="}) {
+            if (arg.rfind(prefix, 0) == 0) add_secrets({header_value(std::string(arg.substr(std::strlen(prefix))))});
+        }
+    }
+    command_line cli;
     options o;
     try {
-        o = parse(argc, argv);
-        if (o.help || o.command.empty() || o.command == "help") {
-            const std::string topic = o.command == "help" && !o.positional.empty() ? o.positional[0] : o.command;
-            if (!o.help && o.command.empty()) {  // no command at all: usage on stderr
-                print_err(help_for(topic));
-                return exit_error;
-            }
-            print_out(help_for(topic));
+        try {
+            o = cli.parse(argc, argv);
+        } catch (const CLI::CallForHelp&) {
+            print_out(cli.help(cli.command()));
             return exit_ok;
         }
-        if (o.command != "status" && o.command != "verify" && o.command != "repair" && o.command != "replay" &&
-            o.command != "prune") {
-            throw usage_error("unknown command '" + o.command + "'");
-        }
-        if (!o.positional.empty() && o.command != "verify" && o.command != "repair") {
-            throw usage_error(o.command + " takes no arguments");
+        if (o.command.empty()) {  // no command at all: usage on stderr
+            print_err(cli.help());
+            return exit_error;
         }
         const cw::client_config config = make_config(o);
         if (o.command == "status") return cmd_status(o, config);
@@ -713,6 +559,9 @@ int run(int argc, char** argv) {
     } catch (const usage_error& e) {
         print_err(fmt::format("chromawal: {}\n(chromawal {}--help for usage)\n", e.what(),
                               o.command.empty() ? "" : o.command + " "));
+        return exit_error;
+    } catch (const cw::invalid_argument& e) {  // a setting's value
+        print_err(fmt::format("chromawal: {}\n(chromawal --help for usage)\n", e.what()));
         return exit_error;
     } catch (const std::exception& e) {
         print_err(fmt::format("chromawal {}: error: {}\n", o.command, e.what()));

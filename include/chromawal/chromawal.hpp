@@ -7,6 +7,7 @@
 #include <chromawal/error.hpp>
 #include <chromawal/filter.hpp>
 #include <chromawal/options.hpp>
+#include <chromawal/redact.hpp>
 #include <chromawal/types.hpp>
 #include <chromawal/verify.hpp>
 #include <chromawal/version.hpp>

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chromawal {
@@ -49,6 +50,20 @@ enum class read_policy {
     primary_preferred,  ///< the primary when usable, otherwise a replica (the default)
     replica_ratio,      ///< a replica with probability replica_read_ratio, otherwise the primary
     nearest,            ///< the lowest recent latency
+};
+
+/// The name of a read policy, as settings and status spell it ("primary_preferred").
+const char* to_string(read_policy p) noexcept;
+
+/// One setting of client_config that can be given as text (see client_config::settings()).
+struct setting_info {
+    const char* name;           ///< for client_config::set(), the command's --flag (with '-' for '_'), Python
+    const char* env;            ///< the environment variable
+    const char* value_name;     ///< what the value looks like, for help text ("N", "DURATION")
+    const char* help;           ///< one line
+    const char* default_value;  ///< as text; empty when none
+    bool secret;                ///< never printed
+    bool repeatable;            ///< every value given counts (auth_header); otherwise the last wins
 };
 
 /// An event for alerting (see client_config::on_event).
@@ -105,15 +120,42 @@ struct client_config {
     /// Backlog (entries behind on some instance) that triggers backlog_over_threshold.
     std::int64_t backlog_alert_threshold = 10000;
 
-    /// Reads the configuration from the environment: CHROMAWAL_INSTANCES
-    /// ("name=url,name=url"; the first is the primary), CHROMAWAL_LOG_URL, CHROMAWAL_TENANT,
-    /// CHROMAWAL_DATABASE, CHROMAWAL_WRITE_QUORUM, CHROMAWAL_READ_POLICY
-    /// (primary_only|primary_preferred|replica_ratio|nearest), CHROMAWAL_READ_REPLICA_RATIO,
-    /// CHROMAWAL_SYNC_INTERVAL_MS, CHROMAWAL_HEALTH_INTERVAL_MS, CHROMAWAL_REQUEST_TIMEOUT_MS,
-    /// CHROMAWAL_QUEUE_WHEN_UNAVAILABLE (true|false), CHROMAWAL_RETENTION_SECONDS, CHROMAWAL_AUTH_HEADER
-    /// ("Header-Name: value", sent to every instance).
+    /// Every setting that can be given as text, once: its name (for set() and from_settings(),
+    /// the command's --flags and the Python keywords), its environment variable, and help. The
+    /// table is also in docs/configuration.md.
+    static const std::vector<setting_info>& settings();
+
+    /// Sets one setting from text, by its name in settings(). Durations take a unit (500ms, 90s,
+    /// 15m, 24h, 7d) or are a number in the unit the variable's name says; booleans are
+    /// true/false/1/0/yes/no/on/off. `request_timeout` and `auth_header` apply to every
+    /// instance configured so far (set `instances` first).
+    /// @throws invalid_argument naming the setting and what was expected (a secret value is
+    ///         never repeated); the configuration is then unchanged except for this setting.
+    void set(std::string_view name, std::string_view value);
+
+    /// A configuration from named settings (names as in settings()), applied in the table's
+    /// order whatever their order here (instances first); for a name given twice, the last
+    /// value wins, except for a repeatable setting (auth_header: each value adds a header). A `replica_read_ratio`
+    /// without a `read_policy` selects replica_ratio.
+    /// @throws invalid_argument naming the setting.
+    static client_config from_settings(const std::vector<std::pair<std::string, std::string>>& values);
+
+    /// The settings given by CHROMAWAL_* environment variables (those set and not empty), as
+    /// (name, value) pairs for from_settings(): the one place chromawal reads the environment.
+    static std::vector<std::pair<std::string, std::string>> environment();
+
+    /// from_settings(environment()), requiring CHROMAWAL_INSTANCES ("name=url,name=url"; the
+    /// first is the primary). Each variable is listed in settings() and docs/configuration.md.
     /// @throws invalid_argument naming the variable that is wrong.
     static client_config from_env();
+
+    /// Checks every rule the client checks at construction, without constructing one.
+    /// @throws invalid_argument naming the setting that is wrong.
+    void validate() const;
+
+    /// The secrets this configuration holds (the log URL's password, instance URL passwords,
+    /// every header value), for chromawal::redact() of anything that might quote them.
+    [[nodiscard]] std::vector<std::string> secrets() const;
 };
 
 /// What a write returns: where it is in the log and where it was applied.

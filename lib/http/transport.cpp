@@ -1,6 +1,7 @@
 #include "http/transport.hpp"
 
 #include <chromawal/error.hpp>
+#include <chromawal/redact.hpp>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -20,16 +21,6 @@ std::size_t on_write(char* data, std::size_t size, std::size_t count, void* user
     auto* out = static_cast<std::string*>(user);
     out->append(data, size * count);
     return size * count;
-}
-
-// The URL without "user:password@" (for messages).
-std::string without_userinfo(const std::string& url) {
-    const std::size_t scheme = url.find("://");
-    const std::size_t host = scheme == std::string::npos ? 0 : scheme + 3;
-    const std::size_t end = url.find_first_of("/?#", host);
-    const std::size_t at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
-    if (at == std::string::npos || at < host) return url;
-    return url.substr(0, host) + url.substr(at + 1);
 }
 
 // Spare room after the body so that simdjson can parse it in place.
@@ -134,7 +125,7 @@ response transport::request(method m, const std::string& url, std::string_view b
     if (rc != CURLE_OK) {
         // The handle's connection state is unknown after a failure: drop the handle.
         const char* detail = h->error[0] ? h->error : curl_easy_strerror(rc);
-        const std::string shown = without_userinfo(url);  // never repeat user:password@
+        const std::string shown = chromawal::redact(url);  // never repeat a password
         if (rc == CURLE_OPERATION_TIMEDOUT) {
             throw timeout_error(fmt::format("no answer from {} within {} ms: {}", shown, timeout.count(), detail));
         }

@@ -13,49 +13,6 @@
 
 namespace chromawal {
 
-namespace {
-
-void check_config(const client_config& c) {
-    auto bad = [](const std::string& setting, const std::string& why) {
-        throw invalid_argument(fmt::format("invalid configuration: {}: {}", setting, why));
-    };
-    if (c.instances.empty()) bad("instances", "at least one Chroma instance is needed");
-    std::set<std::string> names;
-    int primaries = 0;
-    for (std::size_t i = 0; i < c.instances.size(); ++i) {
-        const auto& inst = c.instances[i];
-        const std::string where = fmt::format("instances[{}]", i);
-        if (inst.name.empty()) bad(where + ".name", "must not be empty");
-        for (char ch : inst.name) {
-            if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.')) {
-                bad(where + ".name", fmt::format("'{}' may use only letters, digits, '-', '_' and '.'", inst.name));
-            }
-        }
-        if (!names.insert(inst.name).second) bad(where + ".name", fmt::format("'{}' is used twice", inst.name));
-        if (inst.connection.base_url.rfind("http://", 0) != 0 && inst.connection.base_url.rfind("https://", 0) != 0) {
-            bad(where + ".connection.base_url", "must start with http:// or https://");
-        }
-        if (inst.role == instance_config::role::primary) ++primaries;
-    }
-    if (primaries > 1) bad("instances", "at most one instance may be the primary");
-    if (c.write_quorum < 1 || c.write_quorum > c.instances.size()) {
-        bad("write_quorum", fmt::format("must be between 1 and the number of instances ({}), got {}",
-                                        c.instances.size(), c.write_quorum));
-    }
-    if (c.replica_read_ratio < 0 || c.replica_read_ratio > 1) bad("replica_read_ratio", "must be between 0 and 1");
-    if (c.sync_interval.count() <= 0) bad("sync_interval", "must be positive");
-    if (c.health_interval.count() <= 0) bad("health_interval", "must be positive");
-    if (c.down_after_failures < 1) bad("down_after_failures", "must be at least 1");
-    if (c.up_after_successes < 1) bad("up_after_successes", "must be at least 1");
-    if (c.max_attempts < 1) bad("max_attempts", "must be at least 1");
-    if (c.retention.count() < 0) bad("retention", "must not be negative");
-    if (c.prune_interval.count() < 0) bad("prune_interval", "must not be negative (zero: no automatic pruning)");
-    if (c.tenant.empty()) bad("tenant", "must not be empty");
-    if (c.database.empty()) bad("database", "must not be empty");
-}
-
-}  // namespace
-
 // ---- collection ----
 
 collection::collection(std::shared_ptr<detail::replicated_client> impl, std::string name)
@@ -115,7 +72,7 @@ write_receipt collection::modify(const modify_options& changes) {
 // ---- client ----
 
 client::client(client_config config) {
-    check_config(config);
+    config.validate();
     // Each concurrent apply holds one connection for its lane lock and may need a second one to
     // record an outcome: size the pool for every instance applying at once, with room to spare.
     const std::size_t connections = std::max<std::size_t>(16, config.instances.size() * 4 + 4);

@@ -1,22 +1,11 @@
 #include "replication/instance.hpp"
 
+#include <chromawal/redact.hpp>
+
 #include <algorithm>
 #include <random>
 
 namespace chromawal::detail {
-
-std::string redact_url(const std::string& url) {
-    const auto scheme = url.find("://");
-    const std::size_t host = scheme == std::string::npos ? 0 : scheme + 3;
-    const auto at = url.find('@', host);
-    const auto slash = url.find('/', host);
-    std::string out = url;
-    if (at != std::string::npos && (slash == std::string::npos || at < slash))
-        out = url.substr(0, host) + url.substr(at + 1);
-    const auto query = out.find('?');
-    if (query != std::string::npos) out.erase(query);
-    return out;
-}
 
 namespace {
 connection_options with_identity(connection_options o, const std::string& tenant, const std::string& database) {
@@ -29,7 +18,7 @@ connection_options with_identity(connection_options o, const std::string& tenant
 instance_state::instance_state(const instance_config& config, const std::string& tenant, const std::string& database)
     : name_(config.name),
       primary_(config.role == instance_config::role::primary),
-      display_url_(redact_url(config.connection.base_url)),
+      display_url_(chromawal::redact(config.connection.base_url)),
       conn_(std::make_shared<chroma_connection>(with_identity(config.connection, tenant, database))),
       client_(handle_access::client(conn_)) {}
 

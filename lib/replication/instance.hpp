@@ -96,7 +96,4 @@ private:
     std::atomic<bool> any_needs_repair_{false};  // reads skip the lock in the usual case
 };
 
-/// The URL without user:password@ (for status and messages).
-std::string redact_url(const std::string& url);
-
 }  // namespace chromawal::detail

@@ -22,9 +22,9 @@
 #include "wal/pg/failure.hpp"
 #include "wal/pg/keys.hpp"
 #include "wal/pg/lane_lock.hpp"
+#include "wal/pg/messages.hpp"
 #include "wal/pg/migrations.hpp"
 #include "wal/pg/pool.hpp"
-#include "wal/pg/secrets.hpp"
 #include "wal/pg/statements.hpp"
 #include "wal/pg/wire.hpp"
 

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -240,6 +241,24 @@ TEST_CASE("chromawal: help for every command, usage errors exit 2", "[tools]") {
     const auto no_instances = run_tool({"status"});
     CHECK(no_instances.code == 2);
     CHECK(contains(no_instances.err, "CHROMAWAL_INSTANCES"));
+    // Every setting of the library is a flag, named as in client_config::settings(), with its
+    // variable: the command parses nothing of its own.
+    for (const auto& s : cw::client_config::settings()) {
+        std::string flag = std::string("--") + s.name;
+        std::replace(flag.begin(), flag.end(), '_', '-');
+        INFO(flag);
+        CHECK(contains(help.out, flag));
+        CHECK(contains(help.out, s.env));
+    }
+    // A bad value is refused by the library's parser, naming the setting; a secret is not repeated.
+    const auto bad_value = run_tool({"status", "--instances", "a=http://127.0.0.1:1", "--write-quorum", "two"});
+    CHECK(bad_value.code == 2);
+    CHECK(contains(bad_value.err, "write_quorum"));
+    const auto bad_header =
+        run_tool({"status", "--instances", "a=http://127.0.0.1:1", "--header", "no-colon-hunter2-secret"});
+    CHECK(bad_header.code == 2);
+    CHECK(contains(bad_header.err, "auth_header"));
+    CHECK_FALSE(contains(bad_header.all(), "hunter2"));
 }
 
 TEST_CASE("chromawal status, verify and repair against real servers; exit codes 0, 1, 2", "[tools]") {

@@ -3,7 +3,11 @@
 #include <chromawal/chroma_client.hpp>
 #include <chromawal/client.hpp>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <set>
 #include <string>
 
 namespace cw = chromawal;
@@ -153,4 +157,87 @@ TEST_CASE("header names and values with CR, LF or NUL are refused (no header inj
     cw::connection_options ok;
     ok.headers = {{"Authorization", "Bearer abc: def"}};
     CHECK_NOTHROW(cw::chroma_client(ok));
+}
+
+TEST_CASE("validate() checks a configuration without constructing a client", "[config]") {
+    auto c = two_instances();
+    CHECK_NOTHROW(c.validate());
+    c.log_schema = "Bad-Schema";
+    CHECK_THROWS_WITH(c.validate(), Catch::Contains("log_schema"));
+    c = two_instances();
+    c.max_attempts = 0;
+    CHECK_THROWS_WITH(c.validate(), Catch::Contains("max_attempts"));
+}
+
+TEST_CASE("every setting is named once, with its variable, and settable from text", "[config]") {
+    const auto& all = cw::client_config::settings();
+    REQUIRE(all.size() >= 15);
+    std::set<std::string> names, envs;
+    for (const auto& s : all) {
+        CHECK(names.insert(s.name).second);
+        CHECK(envs.insert(s.env).second);
+        CHECK(std::string(s.env).rfind("CHROMAWAL_", 0) == 0);
+        CHECK_FALSE(std::string(s.help).empty());
+    }
+    CHECK(names.count("log_schema") == 1);  // once read only by the command
+
+    const auto c = cw::client_config::from_settings({{"request_timeout", "2s"},  // applied after instances
+                                                     {"instances", "a=http://h1:1,b=http://h2:2"},
+                                                     {"log_schema", "other_log"},
+                                                     {"retention", "36h"},
+                                                     {"sync_interval", "0.25s"},
+                                                     {"queue_when_unavailable", "on"},
+                                                     {"read_policy", "nearest"},
+                                                     {"write_quorum", "1"},
+                                                     {"write_quorum", "2"}});
+    REQUIRE(c.instances.size() == 2);
+    CHECK(c.instances[1].connection.request_timeout == std::chrono::milliseconds(2000));
+    CHECK(c.log_schema == "other_log");
+    CHECK(c.retention == std::chrono::hours(36));
+    CHECK(c.sync_interval == std::chrono::milliseconds(250));
+    CHECK(c.queue_when_unavailable);
+    CHECK(c.read_policy == cw::read_policy::nearest);
+    CHECK(c.write_quorum == 2);  // the last value wins
+    CHECK_NOTHROW(c.validate());
+
+    cw::client_config d;
+    d.set("read_policy", "primary_only");
+    CHECK(d.read_policy == cw::read_policy::primary_only);
+    CHECK(std::string(cw::to_string(d.read_policy)) == "primary_only");
+    CHECK_THROWS_WITH(d.set("no_such_setting", "1"), Catch::Contains("no_such_setting") && Catch::Contains("log_url"));
+    CHECK_THROWS_WITH(d.set("retention", "forever"), Catch::Contains("retention") && Catch::Contains("7d"));
+}
+
+TEST_CASE("from_env reads CHROMAWAL_LOG_SCHEMA like every other variable", "[config]") {
+    env_guard env;
+    env.set("CHROMAWAL_INSTANCES", "a=http://x:1");
+    env.set("CHROMAWAL_LOG_SCHEMA", "tenant_two");
+    env.set("CHROMAWAL_RETENTION_SECONDS", "3600");
+    CHECK(cw::client_config::from_env().log_schema == "tenant_two");
+    CHECK(cw::client_config::from_env().retention == std::chrono::hours(1));
+}
+
+TEST_CASE("configuration errors and secrets() never repeat a secret", "[config]") {
+    const std::string password = "pw-s3cret-value";
+    CHECK_THROWS_WITH(cw::client_config::from_settings({{"instances", "http://u:" + password + "@h:1"}}),
+                      !Catch::Contains(password) && Catch::Contains("instances"));
+    CHECK_THROWS_WITH(cw::client_config::from_settings({{"instances", "a=http://h:1"}, {"auth_header", password}}),
+                      !Catch::Contains(password) && Catch::Contains("auth_header"));
+    auto c = cw::client_config::from_settings({{"instances", "a=http://u:p4ss@h:1,b=http://h:2"},
+                                               {"log_url", "postgresql://chromawal:" + password + "@db/log"},
+                                               {"auth_header", "Authorization: Bearer tok-123"}});
+    const auto secrets = c.secrets();
+    for (const std::string& s : {password, std::string("p4ss"), std::string("Bearer tok-123")}) {
+        CHECK(std::find(secrets.begin(), secrets.end(), s) != secrets.end());
+    }
+}
+
+TEST_CASE("docs/configuration.md lists every setting and its variable", "[config]") {
+    std::ifstream in(std::string(CHROMAWAL_SOURCE_DIR) + "/docs/configuration.md");
+    REQUIRE(in.good());
+    const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& s : cw::client_config::settings()) {
+        INFO(s.name);
+        CHECK(doc.find(std::string("| `") + s.name + "` | `" + s.env + "` |") != std::string::npos);
+    }
 }

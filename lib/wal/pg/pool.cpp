@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "chromawal/error.hpp"
-#include "wal/pg/secrets.hpp"
+#include "wal/pg/messages.hpp"
 
 namespace chromawal::wal::pg {
 namespace {
@@ -49,7 +49,7 @@ pool::pool(std::string conninfo_, std::string schema_, std::size_t max_, std::ch
     statements = make_statements(quoted_schema);
 }
 
-std::string pool::clean(const std::string& message) const { return redact(message, secrets); }
+std::string pool::clean(const std::string& message) const { return safe_message(message, secrets); }
 
 std::string pool::conn_message(PGconn* c) const {
     std::string m = clean(c != nullptr ? PQerrorMessage(c) : "out of memory");

@@ -7,7 +7,7 @@
 // max_connections, created on demand, idle ones reused, a caller waits when all are busy, up to
 // about the statement timeout), the loan of a connection (`lease`), and the failure policy of
 // one call (with_connection). Calls: libpq, the wire format, statements.hpp (to prepare them)
-// and secrets.hpp (every message passes redact()).
+// and messages.hpp (every message passes safe_message(), i.e. chromawal::redact).
 //
 // Thread-safety: a pool may be shared by any number of threads (it is held by shared_ptr by the
 // store and by every lane lock, which may outlive the store); its mutex guards `idle` and
