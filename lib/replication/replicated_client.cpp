@@ -431,33 +431,7 @@ std::size_t replicated_client::apply_front(instance_state& inst, const wal::lane
     // A single entry larger than this server's batch size goes in several requests; its ids are
     // distinct, so re-applying a prefix of them is harmless too.
     std::vector<wal::records_payload> chunks;
-    if (parts.size() == 1 && records > max_records) {
-        const auto& p = parts.front();
-        for (std::size_t start = 0; start < p.ids.size(); start += max_records) {
-            const std::size_t n = std::min(max_records, p.ids.size() - start);
-            wal::records_payload c;
-            c.dim = p.dim;
-            c.has_documents = p.has_documents;
-            c.has_metadatas = p.has_metadatas;
-            c.has_uris = p.has_uris;
-            c.ids.assign(p.ids.begin() + static_cast<std::ptrdiff_t>(start),
-                         p.ids.begin() + static_cast<std::ptrdiff_t>(start + n));
-            if (!p.embeddings.empty()) {
-                c.embeddings.assign(p.embeddings.begin() + static_cast<std::ptrdiff_t>(start * p.dim),
-                                    p.embeddings.begin() + static_cast<std::ptrdiff_t>((start + n) * p.dim));
-            }
-            auto slice = [&](const std::vector<std::optional<std::string>>& v,
-                             std::vector<std::optional<std::string>>& out) {
-                if (!v.empty())
-                    out.assign(v.begin() + static_cast<std::ptrdiff_t>(start),
-                               v.begin() + static_cast<std::ptrdiff_t>(start + n));
-            };
-            slice(p.documents, c.documents);
-            slice(p.metadatas, c.metadatas);
-            slice(p.uris, c.uris);
-            chunks.push_back(std::move(c));
-        }
-    }
+    if (parts.size() == 1 && records > max_records) chunks = wal::split_records(parts.front(), max_records);
     const bool base64 = inst.conn().options.use_base64 && pf.supports_base64_encoding;
     auto send = [&](const std::vector<const wal::records_payload*>& ptrs) {
         std::string body;
@@ -514,13 +488,8 @@ void replicated_client::apply_single(instance_state& inst, const wal::lane_key& 
                 } catch (const not_found&) {
                     if (e.op != wal::op_kind::modify_collection) throw;
                     // Re-applied rename: the collection already carries its new name.
-                    json::od::parser p;
-                    std::string payload = e.payload;
-                    payload.reserve(payload.size() + simdjson::SIMDJSON_PADDING);
-                    auto doc = p.iterate(payload.data(), payload.size(), payload.capacity());
-                    std::string_view new_name;
-                    if (doc.find_field("new_name").get_string().get(new_name) == simdjson::SUCCESS) {
-                        (void)inst.resolve(std::string(new_name));
+                    if (const auto new_name = chroma::decode_modify_new_name(e.payload)) {
+                        (void)inst.resolve(*new_name);
                         return;
                     }
                     throw;
