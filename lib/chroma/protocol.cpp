@@ -561,5 +561,16 @@ std::string decode_tenant_name(std::string& body) {
     throw json::decode_error("tenant without a name");
 }
 
+std::optional<std::string> decode_modify_new_name(std::string_view body) {
+    // A parser of its own (not the thread's): the caller may be in the middle of decoding.
+    od::parser p;
+    std::string padded(body);
+    padded.reserve(padded.size() + simdjson::SIMDJSON_PADDING);
+    auto doc = p.iterate(padded.data(), padded.size(), padded.capacity());
+    std::string_view new_name;
+    if (doc.find_field("new_name").get_string().get(new_name) == simdjson::SUCCESS) return std::string(new_name);
+    return std::nullopt;
+}
+
 }  // namespace chroma
 }  // namespace chromawal

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,5 +53,11 @@ user_identity decode_identity(std::string& body);
 database_info decode_database(std::string& body);
 std::vector<database_info> decode_databases(std::string& body);
 std::string decode_tenant_name(std::string& body);
+
+// ---- log payloads (request bodies stored in the log, read back when replaying) ----
+
+/// The "new_name" of a modify request body (see encode_modify), or nothing when the body has
+/// none or is not a JSON object with a string "new_name". Never throws on a malformed body.
+std::optional<std::string> decode_modify_new_name(std::string_view body);
 
 }  // namespace chromawal::chroma

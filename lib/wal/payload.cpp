@@ -5,6 +5,7 @@
 
 #include <chromawal/error.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_set>
 
@@ -159,6 +160,37 @@ records_payload decode_records(std::string_view payload) {
     if ((p.has_uris = (flags & flag_uris) != 0)) read_list(p.uris);
     if (!in.done()) throw error("corrupt log payload: trailing bytes");
     return p;
+}
+
+records_payload slice_records(const records_payload& p, std::size_t first, std::size_t count) {
+    records_payload c;
+    c.dim = p.dim;
+    c.has_documents = p.has_documents;
+    c.has_metadatas = p.has_metadatas;
+    c.has_uris = p.has_uris;
+    c.ids.assign(p.ids.begin() + static_cast<std::ptrdiff_t>(first),
+                 p.ids.begin() + static_cast<std::ptrdiff_t>(first + count));
+    if (!p.embeddings.empty()) {
+        c.embeddings.assign(p.embeddings.begin() + static_cast<std::ptrdiff_t>(first * p.dim),
+                            p.embeddings.begin() + static_cast<std::ptrdiff_t>((first + count) * p.dim));
+    }
+    auto slice = [&](const std::vector<std::optional<std::string>>& v, std::vector<std::optional<std::string>>& out) {
+        if (!v.empty())
+            out.assign(v.begin() + static_cast<std::ptrdiff_t>(first),
+                       v.begin() + static_cast<std::ptrdiff_t>(first + count));
+    };
+    slice(p.documents, c.documents);
+    slice(p.metadatas, c.metadatas);
+    slice(p.uris, c.uris);
+    return c;
+}
+
+std::vector<records_payload> split_records(const records_payload& p, std::size_t max_records) {
+    std::vector<records_payload> chunks;
+    for (std::size_t start = 0; start < p.ids.size(); start += max_records) {
+        chunks.push_back(slice_records(p, start, std::min(max_records, p.ids.size() - start)));
+    }
+    return chunks;
 }
 
 bool can_merge(const records_payload& a, const records_payload& b) {

@@ -12,6 +12,7 @@
 
 #include <chromawal/chroma_client.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,13 @@ records_payload decode_records(std::string_view payload);
 /// The request body of add/upsert/update for several payloads merged in order. The caller
 /// guarantees that they share embedding presence and dimension and have disjoint ids.
 void write_records_body(std::string& out, const std::vector<const records_payload*>& parts, bool base64);
+
+/// Records [first, first + count) of `p`, with the same shape (dimension and which fields it
+/// has). The caller guarantees first + count <= p.ids.size().
+records_payload slice_records(const records_payload& p, std::size_t first, std::size_t count);
+
+/// `p` cut into consecutive slices of at most `max_records` records each (max_records > 0).
+std::vector<records_payload> split_records(const records_payload& p, std::size_t max_records);
 
 /// True when the two payloads can go into one request (same shape, disjoint ids).
 bool can_merge(const records_payload& a, const records_payload& b);

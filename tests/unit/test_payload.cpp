@@ -101,6 +101,40 @@ TEST_CASE("payloads that share an id, or differ in shape, are not merged", "[pay
     CHECK_FALSE(cw::wal::can_merge(p1, cw::wal::decode_records(cw::wal::encode_records(no_emb))));
 }
 
+TEST_CASE("split_records cuts a payload into slices of the same shape", "[payload]") {
+    std::vector<float> emb;
+    const auto p = cw::wal::decode_records(cw::wal::encode_records(sample(emb)));
+    const auto chunks = cw::wal::split_records(p, 2);
+    REQUIRE(chunks.size() == 2);
+    CHECK(chunks[0].ids == std::vector<std::string>(p.ids.begin(), p.ids.begin() + 2));
+    CHECK(chunks[1].ids == std::vector<std::string>{p.ids[2]});
+    CHECK(chunks[0].embeddings == std::vector<float>(p.embeddings.begin(), p.embeddings.begin() + 4));
+    CHECK(chunks[1].embeddings == std::vector<float>(p.embeddings.begin() + 4, p.embeddings.end()));
+    for (const auto& c : chunks) {
+        CHECK(c.dim == p.dim);
+        CHECK(c.has_documents == p.has_documents);
+        CHECK(c.has_metadatas == p.has_metadatas);
+        CHECK(c.has_uris == p.has_uris);
+        CHECK(c.uris.empty());
+    }
+    CHECK(chunks[1].documents == std::vector<std::optional<std::string>>{p.documents[2]});
+    CHECK(chunks[1].metadatas == std::vector<std::optional<std::string>>{p.metadatas[2]});
+
+    const auto one = cw::wal::slice_records(p, 1, 1);
+    CHECK(one.ids == std::vector<std::string>{p.ids[1]});
+    CHECK_FALSE(one.documents[0].has_value());
+    CHECK(cw::wal::split_records(p, 3).size() == 1);
+    CHECK(cw::wal::split_records(p, 1).size() == 3);
+
+    cw::record_set no_emb;
+    no_emb.ids = {"q", "r"};
+    no_emb.documents = {std::string("d"), std::nullopt};
+    const auto halves = cw::wal::split_records(cw::wal::decode_records(cw::wal::encode_records(no_emb)), 1);
+    REQUIRE(halves.size() == 2);
+    CHECK(halves[1].embeddings.empty());
+    CHECK(halves[1].documents == std::vector<std::optional<std::string>>{std::nullopt});
+}
+
 TEST_CASE("corrupt payloads are refused with chromawal::error", "[payload]") {
     std::vector<float> emb;
     const std::string bytes = cw::wal::encode_records(sample(emb));

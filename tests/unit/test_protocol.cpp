@@ -264,6 +264,18 @@ TEST_CASE("encode_modify and encode_name", "[protocol][encode]") {
     CHECK(chroma::encode_name("a\\b") == R"({"name":"a\\b"})");
 }
 
+TEST_CASE("decode_modify_new_name reads back the new name of a modify body", "[protocol][decode]") {
+    modify_options c;
+    c.name = "re\"named";
+    c.metadata = metadata{{"k", "v"}};
+    CHECK(chroma::decode_modify_new_name(chroma::encode_modify(c)) == std::optional<std::string>("re\"named"));
+    CHECK_FALSE(chroma::decode_modify_new_name(chroma::encode_modify(modify_options{})).has_value());
+    CHECK_FALSE(chroma::decode_modify_new_name(R"({"new_name":7})").has_value());
+    CHECK_FALSE(chroma::decode_modify_new_name("[1,2]").has_value());
+    CHECK_FALSE(chroma::decode_modify_new_name("not json").has_value());
+    CHECK_FALSE(chroma::decode_modify_new_name("").has_value());
+}
+
 // ---- responses ----
 
 TEST_CASE("decode_get on a realistic response", "[protocol][decode]") {

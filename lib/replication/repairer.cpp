@@ -1,11 +1,13 @@
-// Verify, repair, retention and the apply history of the replicated client.
+// repairer (verify and repair): see repairer.hpp for what it owns, what it touches and its
+// thread-safety.
 //
 // Repair goes through the log like any write, so it is audited, ordered with the writes around
 // it and applied to every instance (on the source the entries change nothing). It relies on the
 // record comparison of verify (lib/api/verify_detail.hpp): one implementation for both.
+#include "replication/repairer.hpp"
+
 #include "api/validate.hpp"
 #include "api/verify_detail.hpp"
-#include "replication/replicated_client.hpp"
 
 #include <fmt/format.h>
 
@@ -17,17 +19,9 @@ namespace chromawal::detail {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
 constexpr std::size_t page_size = 1000;
 // Records per repair entry (also bounded by each server's max batch size).
 constexpr std::size_t max_repair_batch = 1000;
-// Entries deleted per retention statement: short transactions, no long-held locks.
-constexpr std::size_t prune_batch = 5000;
-
-double now_epoch() {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 const std::optional<std::string>* doc_at(const get_result& r, std::size_t i) {
     return i < r.documents.size() ? &r.documents[i] : nullptr;
@@ -45,21 +39,12 @@ std::optional<metadata> meta_at(const get_result& r, std::size_t i) {
 
 }  // namespace
 
-instance_state& replicated_client::instance_named(std::string_view name, const char* what) {
-    for (auto& i : instances_) {
-        if (i->name() == name) return *i;
-    }
-    std::string known;
-    for (const auto& n : instance_names_) known += (known.empty() ? "" : ", ") + n;
-    throw invalid_argument(fmt::format("{}: no instance named '{}' (configured: {})", what, name, known));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Verify
 
-verify_result replicated_client::verify(std::string_view a, std::string_view b, const verify_options& options) {
-    instance_state& ia = instance_named(a, "verify");
-    instance_state& ib = instance_named(b, "verify");
+verify_result repairer::verify(std::string_view a, std::string_view b, const verify_options& options) {
+    instance_state& ia = ctx_.instance_named(a, "verify");
+    instance_state& ib = ctx_.instance_named(b, "verify");
     std::vector<std::string> names = options.collections;
     if (names.empty()) {
         std::set<std::string> all;
@@ -79,7 +64,7 @@ verify_result replicated_client::verify(std::string_view a, std::string_view b, 
 // ---------------------------------------------------------------------------------------------
 // Repair
 
-void replicated_client::skip_pruned(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key) {
+void repairer::skip_pruned(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key) {
     const auto wait =
         std::max<std::chrono::milliseconds>(inst.conn().options.request_timeout, std::chrono::seconds(10));
     auto mutex = inst.lane_mutex(lane_id);
@@ -87,7 +72,7 @@ void replicated_client::skip_pruned(instance_state& inst, std::int64_t lane_id, 
     if (!local.try_lock_for(wait)) {
         throw error(fmt::format("repair: the lane of collection '{}' on {} stayed busy", key.collection, inst.name()));
     }
-    auto lock = store_->lock_lane(inst.name(), lane_id, wait);
+    auto lock = ctx_.store->lock_lane(inst.name(), lane_id, wait);
     if (!lock) {
         throw error(fmt::format("repair: the lane of collection '{}' on {} stayed locked by another process",
                                 key.collection, inst.name()));
@@ -97,9 +82,9 @@ void replicated_client::skip_pruned(instance_state& inst, std::int64_t lane_id, 
     inst.set_needs_repair(key.collection, false);
 }
 
-void replicated_client::catch_up(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
-                                 std::int64_t position, const char* why) {
-    const apply_result r = apply_through(inst, lane_id, key, position, nullptr, false);
+void repairer::catch_up(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key, std::int64_t position,
+                        const char* why) {
+    const apply_result r = applier_.apply_through(inst, lane_id, key, position, nullptr, false);
     if (r.outcome == apply_outcome::applied) return;
     if (r.outcome == apply_outcome::needs_repair) {
         throw error(
@@ -111,10 +96,9 @@ void replicated_client::catch_up(instance_state& inst, std::int64_t lane_id, con
                             inst.name(), key.collection, position, r.error));
 }
 
-repair_result replicated_client::repair(std::string_view source, std::string_view target,
-                                        const std::vector<std::string>& only) {
-    instance_state& src = instance_named(source, "repair: source");
-    instance_state& tgt = instance_named(target, "repair: target");
+repair_result repairer::repair(std::string_view source, std::string_view target, const std::vector<std::string>& only) {
+    instance_state& src = ctx_.instance_named(source, "repair: source");
+    instance_state& tgt = ctx_.instance_named(target, "repair: target");
     if (&src == &tgt) throw invalid_argument("repair: the source and the target are the same instance");
     for (const auto& n : only) validate_collection_name(n);
 
@@ -131,8 +115,8 @@ repair_result replicated_client::repair(std::string_view source, std::string_vie
     // Both instances' progress in every lane of this database, as of now.
     auto lanes_of = [this](const instance_state& inst) {
         std::map<std::string, wal::lane_progress> out;
-        for (auto& l : store_->all_lanes(inst.name())) {
-            if (l.key.tenant == config_.tenant && l.key.database == config_.database) out[l.key.collection] = l;
+        for (auto& l : ctx_.store->all_lanes(inst.name())) {
+            if (l.key.tenant == ctx_.config.tenant && l.key.database == ctx_.config.database) out[l.key.collection] = l;
         }
         return out;
     };
@@ -149,7 +133,7 @@ repair_result replicated_client::repair(std::string_view source, std::string_vie
         }
     }
     for (const auto& name : names) {
-        const wal::lane_key key = key_for(name);
+        const wal::lane_key key = ctx_.key_for(name);
         const auto t = target_lanes.find(name);
         const auto s = source_lanes.find(name);
         if (s != source_lanes.end() && s->second.needs_repair()) {
@@ -158,7 +142,7 @@ repair_result replicated_client::repair(std::string_view source, std::string_vie
                             "pruned; repair it first from an instance that did not",
                             src.name(), name));
         }
-        const std::int64_t lane_id = t != target_lanes.end() ? t->second.lane_id : store_->lane_id(key);
+        const std::int64_t lane_id = t != target_lanes.end() ? t->second.lane_id : ctx_.store->lane_id(key);
         const std::int64_t head =
             std::max(t != target_lanes.end() ? t->second.head : 0, s != source_lanes.end() ? s->second.head : 0);
         const bool skipped = t != target_lanes.end() && t->second.needs_repair();
@@ -183,8 +167,8 @@ repair_result replicated_client::repair(std::string_view source, std::string_vie
     return result;
 }
 
-void replicated_client::repair_collection(instance_state& source, instance_state& target, const std::string& name,
-                                          std::int64_t lane_id, repair_result& out) {
+void repairer::repair_collection(instance_state& source, instance_state& target, const std::string& name,
+                                 std::int64_t lane_id, repair_result& out) {
     // Digests first: most collections of a returning instance are usually identical.
     if (digest_collection(source.client(), name, page_size) == digest_collection(target.client(), name, page_size))
         return;
@@ -235,7 +219,7 @@ void replicated_client::repair_collection(instance_state& source, instance_state
     const std::size_t receipts_before = out.receipts.size();
 
     if (!ss.exists) {
-        out.receipts.push_back(write_delete_collection(name));
+        out.receipts.push_back(writer_.write_delete_collection(name));
         out.deleted += st.records.size();
     } else {
         if (!st.exists) {
@@ -243,11 +227,11 @@ void replicated_client::repair_collection(instance_state& source, instance_state
             if (ss.info && ss.info->metadata && !ss.info->metadata->empty()) o.metadata = ss.info->metadata;
             if (ss.info && ss.info->configuration_json != "null") o.configuration_json = ss.info->configuration_json;
             try {
-                out.receipts.push_back(write_create(name, o));
+                out.receipts.push_back(writer_.write_create(name, o));
             } catch (const write_rejected&) {
                 if (o.configuration_json.empty()) throw;
                 o.configuration_json.clear();  // a configuration this server does not take back
-                out.receipts.push_back(write_create(name, o));
+                out.receipts.push_back(writer_.write_create(name, o));
             }
         }
         auto batch_of = [](instance_state& i) {
@@ -259,7 +243,7 @@ void replicated_client::repair_collection(instance_state& source, instance_state
             delete_options d;
             d.ids.assign(deletes.begin() + static_cast<std::ptrdiff_t>(at),
                          deletes.begin() + static_cast<std::ptrdiff_t>(std::min(deletes.size(), at + batch)));
-            out.receipts.push_back(write_delete(name, d));
+            out.receipts.push_back(writer_.write_delete(name, d));
         }
         out.deleted += deletes.size();
         const get_result& r = ss.records;
@@ -282,74 +266,19 @@ void replicated_client::repair_collection(instance_state& source, instance_state
                 rs.metadatas.push_back(std::move(upsert_meta[k]));
             }
             rs.embeddings = embedding_view(embeddings, dim);
-            out.receipts.push_back(write_records(name, wal::op_kind::upsert, rs));
+            out.receipts.push_back(writer_.write_records(name, wal::op_kind::upsert, rs));
         }
         out.upserted += upserts.size();
     }
 
     // Applied on the target now (the live apply of each entry has normally done it already).
     if (out.receipts.size() > receipts_before)
-        catch_up(target, lane_id, key_for(name), out.receipts.back().position, "target");
+        catch_up(target, lane_id, ctx_.key_for(name), out.receipts.back().position, "target");
     // Entries the target had stepped over in this lane are superseded by the repair.
-    for (const auto& d : store_->dead_letters(10000)) {
+    for (const auto& d : ctx_.store->dead_letters(10000)) {
         if (d.instance == target.name() && d.lane_id == lane_id)
-            store_->remove_dead_letter(d.instance, d.lane_id, d.position);
+            ctx_.store->remove_dead_letter(d.instance, d.lane_id, d.position);
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Retention, dead letters, apply history
-
-std::int64_t replicated_client::prune() {
-    // Entries every configured instance has applied may be marked so now (a tool calls this
-    // without running sync passes).
-    store_->mark_applied(instance_names_);
-    return store_->prune(std::chrono::duration_cast<std::chrono::milliseconds>(config_.retention), prune_batch);
-}
-
-void replicated_client::maybe_prune() {
-    if (config_.prune_interval.count() <= 0) return;
-    {
-        std::lock_guard<std::mutex> lock(prune_mutex_);
-        const auto now = clock::now();
-        if (now < next_prune_) return;
-        next_prune_ = now + config_.prune_interval;
-    }
-    try {
-        store_->prune(std::chrono::duration_cast<std::chrono::milliseconds>(config_.retention), prune_batch);
-    } catch (const std::exception&) {
-        // The log store is away: the next interval tries again.
-    }
-}
-
-std::vector<dead_letter_info> replicated_client::dead_letters(std::size_t limit) {
-    const double now = now_epoch();
-    std::vector<dead_letter_info> out;
-    for (const auto& d : store_->dead_letters(limit)) {
-        dead_letter_info i;
-        i.instance = d.instance;
-        i.collection = d.key.collection;
-        i.position = d.position;
-        i.operation = wal::to_string(d.op);
-        i.error = d.error;
-        i.age_seconds = d.at > 0 ? std::max(0.0, now - d.at) : 0;
-        out.push_back(std::move(i));
-    }
-    return out;
-}
-
-std::vector<apply_history_entry> replicated_client::apply_history(std::string_view instance,
-                                                                  std::string_view collection) {
-    instance_state& inst = instance_named(instance, "apply_history");
-    const wal::lane_key key = key_for(std::string(collection));
-    std::vector<apply_history_entry> out;
-    for (const auto& l : store_->all_lanes(inst.name())) {
-        if (!(l.key == key)) continue;
-        for (const auto& step : store_->apply_history(inst.name(), l.lane_id)) {
-            out.push_back(apply_history_entry{step.from, step.to, step.skipped, step.at});
-        }
-    }
-    return out;
 }
 
 }  // namespace chromawal::detail

@@ -1,0 +1,306 @@
+// applier: see applier.hpp for what it owns, what it touches and its thread-safety.
+#include "replication/applier.hpp"
+
+#include "chroma/protocol.hpp"
+#include "wal/payload.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace chromawal::detail {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// A live write catches an instance up by at most this many entries itself; a longer backlog
+// is the sync thread's work (the writer should not pay for an outage).
+constexpr std::int64_t live_catch_up_limit = 64;
+constexpr std::size_t read_batch_entries = 256;
+constexpr std::size_t read_batch_bytes = 24u << 20;
+
+bool is_record_op(wal::op_kind op) {
+    return op == wal::op_kind::add || op == wal::op_kind::upsert || op == wal::op_kind::update;
+}
+
+const char* route(wal::op_kind op) {
+    switch (op) {
+        case wal::op_kind::add:
+            return "add";
+        case wal::op_kind::upsert:
+            return "upsert";
+        case wal::op_kind::update:
+            return "update";
+        default:
+            return "";
+    }
+}
+
+bool skipped_state(wal::entry_state s) { return s == wal::entry_state::rejected || s == wal::entry_state::abandoned; }
+
+// The time left before `deadline`, for one request (0: no deadline, the configured timeout).
+std::chrono::milliseconds remaining(clock::time_point deadline, const std::string& what) {
+    if (deadline == clock::time_point::max()) return std::chrono::milliseconds(0);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0) throw timeout_error(fmt::format("{}: out of time for this write", what));
+    return left;
+}
+
+// Rejections that say "this request is invalid", as opposed to "this instance is unwell" or
+// "this collection is not here (yet)".
+bool is_invalid_request(const server_rejected& e) {
+    return e.status() != 404 && e.status() != 408 && e.status() != 429;
+}
+
+}  // namespace
+
+// Brings `inst` up to `target` in one lane, holding the lane lock (in-process and in the log).
+apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
+                                    std::int64_t target, const wal::entry* fresh, bool live,
+                                    clock::time_point deadline) {
+    apply_result result;
+    // A live write may trust what this process knows was applied; the sync thread works from the
+    // log, which may lag that knowledge (an advance() that failed), and must record it.
+    if (live && inst.known_applied(lane_id) >= target) {
+        result.outcome = apply_outcome::applied;
+        return result;
+    }
+    const auto wait = deadline == clock::time_point::max()
+                          ? inst.conn().options.request_timeout
+                          : std::max(std::chrono::milliseconds(1),
+                                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+    auto mutex = inst.lane_mutex(lane_id);
+    std::unique_lock<std::timed_mutex> local(*mutex, std::defer_lock);
+    if (!local.try_lock_for(wait)) {
+        result.outcome = apply_outcome::busy;
+        result.error = fmt::format("{}: lane busy", inst.name());
+        return result;
+    }
+    if (live && inst.known_applied(lane_id) >= target) {
+        result.outcome = apply_outcome::applied;
+        return result;
+    }
+    std::unique_ptr<wal::lane_lock> lock;
+    try {
+        lock = ctx_.store->lock_lane(inst.name(), lane_id, wait);
+    } catch (const log_unavailable& e) {
+        result.error = e.what();
+        return result;
+    }
+    if (!lock) {
+        result.outcome = apply_outcome::busy;
+        result.error = fmt::format("{}: lane locked by another process", inst.name());
+        return result;
+    }
+    try {
+        std::int64_t applied = lock->applied();
+        if (const std::int64_t known = inst.known_applied(lane_id); known > applied) {
+            // Recorded late: this process applied up to `known` but could not record it then.
+            lock->advance(known);
+            applied = known;
+        }
+        inst.set_known_applied(lane_id, applied);
+        if (applied < lock->pruned_through()) {
+            // Entries it never applied are gone: replaying the rest would build on a wrong base.
+            inst.set_needs_repair(key.collection, true);
+            result.outcome = apply_outcome::needs_repair;
+            result.error = fmt::format(
+                "{}: missed entries of collection '{}' that retention pruned (up to position "
+                "{}); it needs a repair",
+                inst.name(), key.collection, lock->pruned_through());
+            return result;
+        }
+        if (live && target - applied > live_catch_up_limit) {
+            result.outcome = apply_outcome::behind;
+            result.error = fmt::format("{}: {} entries behind; left to the sync thread", inst.name(), target - applied);
+            return result;
+        }
+        while (applied < target) {
+            std::vector<wal::entry> batch;
+            if (fresh && applied == fresh->position - 1) {
+                batch.push_back(*fresh);
+            } else {
+                batch = lock->read(read_batch_entries, read_batch_bytes);
+            }
+            if (batch.empty()) break;
+            std::size_t done = 0;
+            while (done < batch.size() && batch[done].position <= target) {
+                std::vector<wal::entry> rest(batch.begin() + static_cast<std::ptrdiff_t>(done), batch.end());
+                std::size_t used;
+                const auto started = clock::now();
+                try {
+                    used = apply_front(inst, key, rest, deadline);
+                } catch (const server_rejected& e) {
+                    if (!is_invalid_request(e) && e.status() != 404) throw;
+                    const wal::entry& bad = rest.front();
+                    if (live) {
+                        // The caller decides (rejected only if no instance applied it).
+                        result.outcome = apply_outcome::rejected;
+                        result.error = e.what();
+                        result.status = e.status();
+                        result.error_name = e.error_name();
+                        result.server_message = e.server_message();
+                        return result;
+                    }
+                    const int attempts = ctx_.store->record_failure(bad.lane_id, bad.position, e.what());
+                    if (attempts < ctx_.config.max_attempts) throw;
+                    // Keeps failing here: step over it, visibly, instead of blocking the lane.
+                    ctx_.store->add_dead_letter(inst.name(), bad.lane_id, bad.position, e.what());
+                    ctx_.store->set_state(bad.lane_id, bad.position, wal::entry_state::dead, e.what());
+                    ctx_.emit(event::kind::entry_dead_lettered, inst.name(),
+                              fmt::format("entry {} of '{}' dead-lettered after {} attempts: {}", bad.position,
+                                          key.collection, attempts, e.what()));
+                    used = 1;
+                }
+                inst.report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started),
+                                    false);
+                const std::int64_t last = rest[used - 1].position;
+                try {
+                    lock->advance(last);  // durable before the next request: at most one request re-applied
+                } catch (const log_unavailable& e) {
+                    // The instance did apply the request; only its record is missing, so it will be
+                    // re-applied once (harmless). Stop here: a second unrecorded request would not be.
+                    // The sync thread records it later (see "recorded late" above).
+                    inst.set_known_applied(lane_id, last);
+                    result.outcome = last >= target ? apply_outcome::applied : apply_outcome::failed;
+                    result.error = e.what();
+                    return result;
+                }
+                applied = last;
+                inst.set_known_applied(lane_id, applied);
+                done += used;
+            }
+            if (batch.back().position >= target || applied >= target) break;
+        }
+        result.outcome = applied >= target ? apply_outcome::applied : apply_outcome::failed;
+        return result;
+    } catch (const log_unavailable& e) {
+        result.error = e.what();
+        return result;
+    } catch (const server_rejected& e) {
+        result.error = e.what();
+        result.status = e.status();
+        return result;
+    } catch (const error& e) {
+        // Transport errors and 5xx: the instance is unwell.
+        result.error = e.what();
+        if (inst.report_failure(e.what())) ctx_.emit(event::kind::instance_down, inst.name(), e.what());
+        return result;
+    }
+}
+
+std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
+                                 clock::time_point deadline) {
+    // Entries that are never applied are stepped over.
+    if (skipped_state(batch.front().state)) return 1;
+    const wal::entry& first = batch.front();
+    if (!is_record_op(first.op)) {
+        apply_single(inst, key, first, deadline);
+        return 1;
+    }
+    // Merge following entries of the same operation with disjoint ids into one request; the
+    // request never holds two operations on one id, so re-applying it is harmless.
+    const preflight_info pf = inst.conn().get_preflight();
+    const std::size_t max_records = pf.max_batch_size ? pf.max_batch_size : 1000;
+    std::vector<wal::records_payload> parts;
+    parts.push_back(wal::decode_records(first.payload));
+    std::size_t records = parts.back().ids.size();
+    std::size_t used = 1;
+    while (used < batch.size() && batch[used].op == first.op && !skipped_state(batch[used].state)) {
+        wal::records_payload next = wal::decode_records(batch[used].payload);
+        if (records + next.ids.size() > max_records) break;
+        bool ok = true;
+        for (const auto& p : parts) ok = ok && wal::can_merge(p, next);
+        if (!ok) break;
+        records += next.ids.size();
+        parts.push_back(std::move(next));
+        ++used;
+    }
+    // A single entry larger than this server's batch size goes in several requests; its ids are
+    // distinct, so re-applying a prefix of them is harmless too.
+    std::vector<wal::records_payload> chunks;
+    if (parts.size() == 1 && records > max_records) chunks = wal::split_records(parts.front(), max_records);
+    const bool base64 = inst.conn().options.use_base64 && pf.supports_base64_encoding;
+    auto send = [&](const std::vector<const wal::records_payload*>& ptrs) {
+        std::string body;
+        wal::write_records_body(body, ptrs, base64);
+        const std::string what =
+            fmt::format("{} to collection '{}' on {}", route(first.op), key.collection, inst.name());
+        for (int attempt = 0;; ++attempt) {
+            chroma_collection c = inst.resolve(key.collection);
+            try {
+                inst.conn().call(method::post, inst.conn().collection_url(c.id()) + "/" + route(first.op), body, what,
+                                 remaining(deadline, what));
+                return;
+            } catch (const not_found&) {
+                inst.forget(key.collection);  // the UUID may be stale (deleted and re-created)
+                if (attempt > 0) throw;
+            }
+        }
+    };
+    if (!chunks.empty()) {
+        for (const auto& c : chunks) send({&c});
+    } else {
+        std::vector<const wal::records_payload*> ptrs;
+        for (const auto& p : parts) ptrs.push_back(&p);
+        send(ptrs);
+    }
+    return used;
+}
+
+void applier::apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
+                           clock::time_point deadline) {
+    chroma_connection& conn = inst.conn();
+    const std::string what =
+        fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), key.collection, inst.name());
+    switch (e.op) {
+        case wal::op_kind::create_collection: {
+            auto r = conn.call(method::post, conn.collections_base, e.payload, what, remaining(deadline, what));
+            inst.remember(chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
+            return;
+        }
+        case wal::op_kind::delete_collection:
+            inst.forget(key.collection);
+            try {
+                conn.call(method::del, conn.collection_url(key.collection), {}, what, remaining(deadline, what));
+            } catch (const not_found&) {
+                // Already gone: deleting is idempotent.
+            }
+            return;
+        case wal::op_kind::modify_collection:
+        case wal::op_kind::delete_records: {
+            for (int attempt = 0;; ++attempt) {
+                std::string id;
+                try {
+                    id = inst.resolve(key.collection).id();
+                } catch (const not_found&) {
+                    if (e.op != wal::op_kind::modify_collection) throw;
+                    // Re-applied rename: the collection already carries its new name.
+                    if (const auto new_name = chroma::decode_modify_new_name(e.payload)) {
+                        (void)inst.resolve(*new_name);
+                        return;
+                    }
+                    throw;
+                }
+                try {
+                    if (e.op == wal::op_kind::modify_collection) {
+                        conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
+                        inst.forget(key.collection);
+                    } else {
+                        conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
+                                  remaining(deadline, what));
+                    }
+                    return;
+                } catch (const not_found&) {
+                    inst.forget(key.collection);
+                    if (attempt > 0) throw;
+                }
+            }
+        }
+        default:
+            throw error(fmt::format("{}: unexpected operation in the log", what));
+    }
+}
+
+}  // namespace chromawal::detail

@@ -1,0 +1,173 @@
+// sync_worker: see sync_worker.hpp for what it owns, what it touches and its thread-safety.
+#include "replication/sync_worker.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace chromawal::detail {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+}  // namespace
+
+void sync_worker::start() {
+    running_ = true;
+    thread_ = std::thread([this] { loop(); });
+}
+
+void sync_worker::request_stop() {
+    {
+        std::lock_guard<std::mutex> lock(wake_mutex_);
+        wake_ = true;
+    }
+    wake_cv_.notify_all();
+}
+
+void sync_worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void sync_worker::wake() {
+    {
+        std::lock_guard<std::mutex> lock(wake_mutex_);
+        wake_ = true;
+    }
+    wake_cv_.notify_one();
+}
+
+void sync_worker::loop() {
+    while (!ctx_.stopping) {
+        {
+            std::unique_lock<std::mutex> lock(wake_mutex_);
+            wake_cv_.wait_for(lock, ctx_.config.sync_interval, [this] { return wake_ || ctx_.stopping.load(); });
+            wake_ = false;
+        }
+        if (ctx_.stopping) break;
+        try {
+            sync_pass();
+        } catch (const std::exception&) {
+            // The log store is away: try again on the next wake-up.
+        }
+        if (ctx_.stopping) break;
+        retention_.maybe_prune();
+    }
+}
+
+void sync_worker::sync_pass() {
+    std::lock_guard<std::mutex> pass(pass_mutex_);
+    bool all_caught_up = true;
+    std::int64_t backlog = 0;
+    std::vector<std::string> healthy;
+    for (auto& inst_ptr : ctx_.instances) {
+        instance_state& inst = *inst_ptr;
+        if (ctx_.stopping) return;
+        if (!inst.healthy()) continue;
+        healthy.push_back(inst.name());
+        if (!inst.may_sync_now(clock::now())) {
+            all_caught_up = false;
+            continue;
+        }
+        std::vector<wal::lane_progress> lanes = ctx_.store->lanes_behind(inst.name());
+        std::set<std::string> unrepaired;
+        for (const auto& lane : lanes) {
+            if (lane.needs_repair() && lane.key.tenant == ctx_.config.tenant &&
+                lane.key.database == ctx_.config.database)
+                unrepaired.insert(lane.key.collection);
+        }
+        inst.set_needs_repair(unrepaired);
+        bool failed = false;
+        for (const auto& lane : lanes) {
+            if (ctx_.stopping) return;
+            backlog += lane.head - lane.applied;
+            // Left for repair() (status says so). It does not stop the other lanes from being
+            // marked applied: mark_applied goes by each lane's lowest position.
+            if (lane.needs_repair()) continue;
+            auto r = applier_.apply_through(inst, lane.lane_id, lane.key, lane.head, nullptr, false);
+            if (r.outcome == apply_outcome::needs_repair) continue;
+            if (r.outcome == apply_outcome::busy) {
+                all_caught_up = false;
+                continue;
+            }
+            if (r.outcome != apply_outcome::applied) {
+                failed = true;
+                break;
+            }
+        }
+        if (failed) {
+            all_caught_up = false;
+            inst.sync_failed(clock::now());
+        } else {
+            inst.sync_succeeded();
+        }
+    }
+    if (backlog > ctx_.config.backlog_alert_threshold && backlog_alerted_.exchange(backlog) == 0) {
+        ctx_.emit(event::kind::backlog_over_threshold, {}, fmt::format("{} entries waiting to be applied", backlog));
+    } else if (backlog <= ctx_.config.backlog_alert_threshold) {
+        backlog_alerted_ = 0;
+    }
+    // "Applied everywhere" means on every instance that is healthy now: an instance that is
+    // away does not hold the log back for ever. It replays what it missed when it returns,
+    // unless retention pruned those entries first; then it needs a repair.
+    if (all_caught_up && !healthy.empty()) ctx_.store->mark_applied(healthy);
+}
+
+bool sync_worker::wait_until_synced(std::chrono::milliseconds timeout) {
+    const auto deadline = clock::now() + timeout;
+    while (true) {
+        bool synced = true;
+        try {
+            for (auto& inst : ctx_.instances) {
+                if (!inst->healthy() || !ctx_.store->lanes_behind(inst->name()).empty()) synced = false;
+            }
+        } catch (const log_unavailable&) {
+            synced = false;
+        }
+        if (synced) {
+            // Every instance has everything: say so in the log too, so that status() shows no
+            // pending entries even without a background sync pass.
+            try {
+                ctx_.store->mark_applied(ctx_.instance_names);
+            } catch (const log_unavailable&) {
+            }
+            return true;
+        }
+        if (clock::now() >= deadline) return false;
+        if (ctx_.config.background_threads) {
+            wake();
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        } else {
+            try {
+                sync_pass();
+            } catch (const log_unavailable&) {
+            }
+        }
+    }
+}
+
+std::size_t sync_worker::replay_dead_letters() {
+    std::size_t ok = 0;
+    for (const auto& d : ctx_.store->dead_letters(1000)) {
+        auto it = std::find_if(ctx_.instances.begin(), ctx_.instances.end(),
+                               [&](const auto& i) { return i->name() == d.instance; });
+        if (it == ctx_.instances.end()) continue;
+        auto e = ctx_.store->read_entry(d.lane_id, d.position);
+        if (!e) continue;
+        try {
+            std::vector<wal::entry> one{*e};
+            one.front().state = wal::entry_state::pending;
+            applier_.apply_front(**it, d.key, one, clock::time_point::max());
+            ctx_.store->remove_dead_letter(d.instance, d.lane_id, d.position);
+            ++ok;
+        } catch (const error&) {
+        }
+    }
+    return ok;
+}
+
+}  // namespace chromawal::detail

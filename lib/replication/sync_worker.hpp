@@ -1,0 +1,68 @@
+#pragma once
+// The sync worker: the background sync thread (woken by the writer, the health monitor and
+// every sync_interval), one sync pass (replays every lane a healthy instance is behind in, marks
+// entries applied everywhere, raises the backlog alert), wait_until_synced and the replay of
+// dead letters.
+//
+// Owns: the sync thread, its wake-up flag and condition variable, the pass mutex (one sync pass
+// at a time in this process), the "sync running" flag and the backlog alert state.
+// May touch: context (config, log store, instances, stop flag, emit), applier (apply_through,
+// apply_front), retention (maybe_prune, from the sync thread).
+// Used by: replicated_client (start/stop, sync_pass, wait_until_synced, replay_dead_letters),
+// writer and health_monitor (wake).
+//
+// Thread-safety: wake(), sync_pass(), wait_until_synced() and replay_dead_letters() may be
+// called from any thread; start(), request_stop(), join() and mark_stopped() only by the owner
+// (replicated_client::start_background / stop_background).
+
+#include "replication/applier.hpp"
+#include "replication/context.hpp"
+#include "replication/retention.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace chromawal::detail {
+
+class sync_worker {
+public:
+    sync_worker(context& ctx, applier& apply, retention& retain) : ctx_(ctx), applier_(apply), retention_(retain) {}
+
+    /// Starts the sync thread (and says so in status).
+    void start();
+    bool started() const noexcept { return thread_.joinable(); }
+    /// Wakes the thread so that it sees context::stopping (set by the caller before).
+    void request_stop();
+    void join();
+    /// Status stops showing the sync thread as running.
+    void mark_stopped() noexcept { running_ = false; }
+    bool running() const noexcept { return running_.load(); }
+
+    /// Runs a sync pass soon (on the sync thread).
+    void wake();
+    void sync_pass();
+    bool wait_until_synced(std::chrono::milliseconds timeout);
+    std::size_t replay_dead_letters();
+
+private:
+    void loop();
+
+    context& ctx_;
+    applier& applier_;
+    retention& retention_;
+
+    std::atomic<bool> running_{false};
+    std::mutex wake_mutex_;
+    std::condition_variable wake_cv_;
+    bool wake_ = false;
+    std::mutex pass_mutex_;  // one sync pass at a time in this process
+    std::thread thread_;
+    std::atomic<std::int64_t> backlog_alerted_{0};
+};
+
+}  // namespace chromawal::detail

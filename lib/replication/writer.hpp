@@ -1,0 +1,47 @@
+#pragma once
+// The write path: validates a write, appends it to the log, applies it to every healthy
+// instance in parallel (through the applier) and turns the outcomes into a receipt or the
+// documented error (rejected, abandoned, queued, quorum not reached).
+//
+// Owns: no state of its own.
+// May touch: context (config, log store, instances), applier (apply_through), sync_worker
+// (wake), written_positions (note), api/validate, chroma/protocol and wal/payload (encoding).
+// Used by: replicated_client (the public writes) and repairer (repair entries go through the
+// log like any write).
+//
+// Thread-safety: any number of threads may write at once; each write runs its other instances'
+// applies on std::async threads and joins them before it returns.
+
+#include <chromawal/client.hpp>
+
+#include "replication/applier.hpp"
+#include "replication/context.hpp"
+#include "replication/sync_worker.hpp"
+#include "replication/written_positions.hpp"
+#include "wal/log_store.hpp"
+
+#include <string>
+
+namespace chromawal::detail {
+
+class writer {
+public:
+    writer(context& ctx, applier& apply, sync_worker& sync, written_positions& written)
+        : ctx_(ctx), applier_(apply), sync_(sync), written_(written) {}
+
+    write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records);
+    write_receipt write_delete(const std::string& collection, const delete_options& selector);
+    write_receipt write_create(const std::string& collection, const collection_options& options);
+    write_receipt write_delete_collection(const std::string& collection);
+    write_receipt write_modify(const std::string& collection, const modify_options& changes);
+
+private:
+    write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload);
+
+    context& ctx_;
+    applier& applier_;
+    sync_worker& sync_;
+    written_positions& written_;
+};
+
+}  // namespace chromawal::detail
