@@ -11,6 +11,7 @@
 // Layout (each file binds one part):
 //   errors.cpp         C++ exceptions -> chromawal.errors classes
 //   types.cpp          library_version, INCLUDE_* bits
+//   collection_api.hpp the one API of both collection classes (bind_collection_api)
 //   single_server.cpp  HttpCollection, HttpClient         (chromawal::chroma_client)
 //   replicated.cpp     ReplicatedCollection, ReplicatedClient (chromawal::client)
 //   status.cpp         ReplicatedClient's status / sync / dead-letter calls

@@ -3,11 +3,16 @@
 #include "replicated.hpp"
 
 #include "bindings.hpp"
+#include "collection_api.hpp"
 #include "config.hpp"
 #include "convert.hpp"
 #include "options.hpp"
 
 #include <pybind11/stl.h>
+
+#include <exception>
+#include <string>
+#include <utility>
 
 namespace cwpy {
 
@@ -17,6 +22,26 @@ chromawal::read_options reading(bool allow_stale) { return chromawal::read_optio
 
 }  // namespace
 
+// ---- describing a collection ----
+
+chromawal::collection_info replicated_state::describe(const std::string& name) const {
+    std::exception_ptr not_found;
+    std::string unreachable;
+    for (std::size_t i = 0; i < direct.size(); ++i) {
+        try {
+            return direct[i].get_collection(name).info();
+        } catch (const chromawal::not_found&) {
+            if (!not_found) not_found = std::current_exception();
+        } catch (const chromawal::connection_error& e) {  // timeouts included
+            if (!unreachable.empty()) unreachable += "; ";
+            unreachable += instances[i].name + ": " + e.what();
+        }
+    }
+    if (not_found) std::rethrow_exception(not_found);
+    throw chromawal::no_instance_available(
+        "describe collection '" + name + "': no instance answered (" + unreachable + ")", false, 0);
+}
+
 // ---- ReplicatedCollection ----
 
 std::string replicated_collection::current_name() {
@@ -24,9 +49,24 @@ std::string replicated_collection::current_name() {
     return name;
 }
 
-py::dict replicated_collection::write(const char* op, const py::handle& ids, const py::handle& embeddings,
-                                      const py::handle& metadatas, const py::handle& documents,
-                                      const py::handle& uris) {
+py::dict replicated_collection::info() {
+    if (!model) {
+        const std::string n = current_name();
+        chromawal::collection_info described;
+        {
+            py::gil_scoped_release nogil;
+            described = state->describe(n);
+        }
+        model = from_collection_info(described);
+    }
+    return py::reinterpret_steal<py::dict>(PyDict_Copy(model.ptr()));
+}
+
+void replicated_collection::refresh() { model = py::object(); }
+
+py::object replicated_collection::write(const char* op, const py::handle& ids, const py::handle& embeddings,
+                                        const py::handle& metadatas, const py::handle& documents,
+                                        const py::handle& uris) {
     record_batch b = to_records(ids, embeddings, metadatas, documents, uris, op);
     const std::string n = current_name();
     const std::string which(op);
@@ -42,16 +82,19 @@ py::dict replicated_collection::write(const char* op, const py::handle& ids, con
 py::dict replicated_collection::remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
                                        const py::handle& limit) {
     auto o = to_delete_options(ids, where, where_document, limit);
+    // Chroma counts the ids sent for an ids-only delete: known without asking.
+    py::object deleted = py::none();
+    if (!ids.is_none() && where.is_none() && where_document.is_none()) deleted = py::int_(py::len(ids));
     const std::string n = current_name();
     auto r = with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_records(o); });
-    return from_receipt(r);
+    return delete_result(std::move(deleted), from_receipt(r));
 }
 
 py::dict replicated_collection::delete_document(const std::string& document_id, const std::string& key) {
     const std::string n = current_name();
     auto r = with_client(
         *state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_document(document_id, key); });
-    return from_receipt(r);
+    return delete_result(py::none(), from_receipt(r));
 }
 
 py::dict replicated_collection::get(const py::handle& ids, const py::handle& where, const py::handle& where_document,
@@ -86,8 +129,8 @@ py::dict replicated_collection::peek(std::size_t limit, bool allow_stale) {
     return from_get_result(std::move(r));
 }
 
-py::dict replicated_collection::modify(const py::handle& new_name, const py::handle& metadata,
-                                       const py::handle& configuration_json) {
+py::object replicated_collection::modify(const py::handle& new_name, const py::handle& metadata,
+                                         const py::handle& configuration_json) {
     auto m = to_modify_options(new_name, metadata, configuration_json);
     const std::string n = current_name();
     auto r = with_client(*state, [&](chromawal::client& c) {
@@ -97,6 +140,13 @@ py::dict replicated_collection::modify(const py::handle& new_name, const py::han
     if (m.name) {
         std::lock_guard<std::mutex> lock(name_mutex);
         name = *m.name;
+    }
+    if (model) {
+        if (m.name && !m.name->empty()) model["name"] = *m.name;
+        if (!metadata.is_none() && PyObject_IsTrue(metadata.ptr()) == 1) {
+            model["metadata"] = py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(&PyDict_Type))(metadata);
+        }
+        if (!configuration_json.is_none()) model = py::object();
     }
     return from_receipt(r);
 }
@@ -117,6 +167,12 @@ replicated_client::replicated_client(chromawal::client_config config) {
         c = std::make_shared<chromawal::client>(std::move(config));
     }
     state->client = std::move(c);
+    for (const auto& i : state->instances) {
+        chromawal::connection_options o = i.connection;
+        o.tenant = state->tenant;
+        o.database = state->database;
+        state->direct.emplace_back(std::move(o));
+    }
 }
 
 std::unique_ptr<replicated_client> replicated_client::from_dict(const py::dict& d) {
@@ -128,11 +184,8 @@ std::unique_ptr<replicated_client> replicated_client::from_env() {
 }
 
 http_client replicated_client::instance(std::size_t i) const {
-    if (i >= state->instances.size()) throw py::index_error("instance index out of range");
-    chromawal::connection_options o = state->instances[i].connection;
-    o.tenant = state->tenant;
-    o.database = state->database;
-    return http_client(chromawal::chroma_client(o));
+    if (i >= state->direct.size()) throw py::index_error("instance index out of range");
+    return http_client(state->direct[i]);
 }
 
 py::list replicated_client::instances() const {
@@ -148,21 +201,8 @@ py::list replicated_client::instances() const {
 }
 
 py::class_<replicated_client> bind_replicated(py::module_& m) {
-    py::class_<replicated_collection>(m, "ReplicatedCollection")
-        .def_property_readonly("name", &replicated_collection::current_name)
-        .def("write", &replicated_collection::write, py::arg("op"), py::arg("ids"), py::arg("embeddings"),
-             py::arg("metadatas"), py::arg("documents"), py::arg("uris"))
-        .def("delete", &replicated_collection::remove, py::arg("ids"), py::arg("where"), py::arg("where_document"),
-             py::arg("limit"))
-        .def("delete_document", &replicated_collection::delete_document, py::arg("document_id"), py::arg("key"))
-        .def("get", &replicated_collection::get, py::arg("ids"), py::arg("where"), py::arg("where_document"),
-             py::arg("limit"), py::arg("offset"), py::arg("include"), py::arg("allow_stale"))
-        .def("query", &replicated_collection::query, py::arg("embeddings"), py::arg("n_results"), py::arg("ids"),
-             py::arg("where"), py::arg("where_document"), py::arg("include"), py::arg("allow_stale"))
-        .def("count", &replicated_collection::count, py::arg("allow_stale"))
-        .def("peek", &replicated_collection::peek, py::arg("limit"), py::arg("allow_stale"))
-        .def("modify", &replicated_collection::modify, py::arg("name"), py::arg("metadata"),
-             py::arg("configuration_json"));
+    bind_collection_api<replicated_collection>(m, "ReplicatedCollection",
+                                               "A collection of the replicated client (chromawal::collection).");
 
     py::class_<replicated_client> cls(m, "ReplicatedClient");
     cls.def(py::init(&replicated_client::from_dict), py::arg("config"))

@@ -24,6 +24,10 @@ struct replicated_state {
     std::mutex mutex;
     std::shared_ptr<chromawal::client> client;
     std::vector<chromawal::instance_config> instances;
+    /// One-server clients of the instances, with this client's tenant and database (same
+    /// order as `instances`): Client.instance(), verify, and describing collections. They do
+    /// not need the replicated client, so they work after close() too.
+    std::vector<chromawal::chroma_client> direct;
     std::string tenant, database;
     std::string read_policy;
     std::size_t write_quorum = 1;
@@ -48,6 +52,11 @@ struct replicated_state {
         }
     }
 
+    /// The collection's description from the first instance that has it (primary first):
+    /// not_found when an instance answered that it has none, no_instance_available when none
+    /// answered. Call without the GIL.
+    chromawal::collection_info describe(const std::string& name) const;
+
     ~replicated_state() {
         if (client && Py_IsInitialized() && PyGILState_Check()) {
             py::gil_scoped_release nogil;
@@ -69,19 +78,30 @@ auto with_client(replicated_state& s, F&& f) {
     return f(*c);
 }
 
-/// ReplicatedCollection: a collection of the replicated client, by name (modify renames it).
+/// ReplicatedCollection: a collection of the replicated client by name (modify renames it),
+/// with the API of collection_api.hpp.
 struct replicated_collection {
+    static constexpr bool replicated = true;
+
     std::shared_ptr<replicated_state> state;
     std::string name;
     std::mutex name_mutex;  // modify() renames
+    /// The description (a dict), read from an instance on first use; null until then and after
+    /// refresh(). Only touched with the GIL held.
+    py::object model;
 
     replicated_collection(std::shared_ptr<replicated_state> s, std::string n)
         : state(std::move(s)), name(std::move(n)) {}
 
     std::string current_name();
-
-    py::dict write(const char* op, const py::handle& ids, const py::handle& embeddings, const py::handle& metadatas,
-                   const py::handle& documents, const py::handle& uris);
+    std::string tenant() const { return state->tenant; }
+    std::string database() const { return state->database; }
+    py::dict info();
+    void refresh();
+    /// The write's receipt.
+    py::object write(const char* op, const py::handle& ids, const py::handle& embeddings, const py::handle& metadatas,
+                     const py::handle& documents, const py::handle& uris);
+    /// {"deleted": len(ids) for an ids-only delete, else None; "receipt": the receipt}.
     py::dict remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
                     const py::handle& limit);
     py::dict delete_document(const std::string& document_id, const std::string& key);
@@ -91,7 +111,9 @@ struct replicated_collection {
                    const py::handle& where_document, unsigned include, bool allow_stale);
     std::size_t count(bool allow_stale);
     py::dict peek(std::size_t limit, bool allow_stale);
-    py::dict modify(const py::handle& new_name, const py::handle& metadata, const py::handle& configuration_json);
+    /// The receipt; the kept description follows the new name and metadata (a configuration
+    /// change drops it, to be read again).
+    py::object modify(const py::handle& new_name, const py::handle& metadata, const py::handle& configuration_json);
 };
 
 /// ReplicatedClient: a chromawal::client, closed by close() or when the last reference goes.

@@ -1,6 +1,7 @@
 // One server: HttpCollection and HttpClient over chromawal::chroma_client.
 #include "single_server.hpp"
 #include "bindings.hpp"
+#include "collection_api.hpp"
 #include "convert.hpp"
 #include "options.hpp"
 
@@ -15,30 +16,62 @@ namespace cwpy {
 
 py::dict http_collection::info() const { return from_collection_info(handle.info()); }
 
-void http_collection::write(const char* op, const py::handle& ids, const py::handle& embeddings,
-                            const py::handle& metadatas, const py::handle& documents, const py::handle& uris) const {
+void http_collection::refresh() {
+    const auto c = client;
+    const std::string id = handle.id();
+    chromawal::chroma_collection h = [&] {
+        py::gil_scoped_release nogil;
+        return c.get_collection_by_id(id);
+    }();
+    handle = std::move(h);
+}
+
+py::object http_collection::write(const char* op, const py::handle& ids, const py::handle& embeddings,
+                                  const py::handle& metadatas, const py::handle& documents,
+                                  const py::handle& uris) const {
     record_batch b = to_records(ids, embeddings, metadatas, documents, uris, op);
     auto h = copy();
     const std::string which(op);
-    py::gil_scoped_release nogil;
-    if (which == "add")
-        h.add(b.records);
-    else if (which == "upsert")
-        h.upsert(b.records);
-    else
-        h.update(b.records);
+    {
+        py::gil_scoped_release nogil;
+        if (which == "add")
+            h.add(b.records);
+        else if (which == "upsert")
+            h.upsert(b.records);
+        else
+            h.update(b.records);
+    }
+    return py::none();
 }
 
-std::size_t http_collection::remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
-                                    const py::handle& limit) const {
+py::dict http_collection::remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
+                                 const py::handle& limit) const {
     auto o = to_delete_options(ids, where, where_document, limit);
     auto h = copy();
-    py::gil_scoped_release nogil;
-    return h.delete_records(o);
+    std::size_t deleted = 0;
+    {
+        py::gil_scoped_release nogil;
+        deleted = h.delete_records(o);
+    }
+    return delete_result(py::int_(deleted), py::none());
+}
+
+py::dict http_collection::delete_document(const std::string& document_id, const std::string& key) const {
+    // The selector of the replicated client's delete_document: where {key: document_id}.
+    chromawal::delete_options o;
+    o.where = chromawal::where::eq(key, document_id);
+    auto h = copy();
+    std::size_t deleted = 0;
+    {
+        py::gil_scoped_release nogil;
+        deleted = h.delete_records(o);
+    }
+    return delete_result(py::int_(deleted), py::none());
 }
 
 py::dict http_collection::get(const py::handle& ids, const py::handle& where, const py::handle& where_document,
-                              const py::handle& limit, std::size_t offset, unsigned include) const {
+                              const py::handle& limit, std::size_t offset, unsigned include,
+                              bool /*allow_stale*/) const {
     auto o = to_get_options(ids, where, where_document, limit, offset, include);
     auto h = copy();
     chromawal::get_result r;
@@ -50,7 +83,8 @@ py::dict http_collection::get(const py::handle& ids, const py::handle& where, co
 }
 
 py::dict http_collection::query(const py::handle& embeddings, std::size_t n_results, const py::handle& ids,
-                                const py::handle& where, const py::handle& where_document, unsigned include) const {
+                                const py::handle& where, const py::handle& where_document, unsigned include,
+                                bool /*allow_stale*/) const {
     auto o = to_query_options(embeddings, n_results, ids, where, where_document, include);
     auto h = copy();
     chromawal::query_result r;
@@ -61,13 +95,13 @@ py::dict http_collection::query(const py::handle& embeddings, std::size_t n_resu
     return from_query_result(std::move(r));
 }
 
-std::size_t http_collection::count() const {
+std::size_t http_collection::count(bool /*allow_stale*/) const {
     auto h = copy();
     py::gil_scoped_release nogil;
     return h.count();
 }
 
-py::dict http_collection::peek(std::size_t limit) const {
+py::dict http_collection::peek(std::size_t limit, bool /*allow_stale*/) const {
     auto h = copy();
     chromawal::get_result r;
     {
@@ -77,7 +111,8 @@ py::dict http_collection::peek(std::size_t limit) const {
     return from_get_result(std::move(r));
 }
 
-void http_collection::modify(const py::handle& name, const py::handle& metadata, const py::handle& configuration_json) {
+py::object http_collection::modify(const py::handle& name, const py::handle& metadata,
+                                   const py::handle& configuration_json) {
     auto m = to_modify_options(name, metadata, configuration_json);
     auto h = copy();
     {
@@ -85,6 +120,8 @@ void http_collection::modify(const py::handle& name, const py::handle& metadata,
         h.modify(m);
     }
     handle = std::move(h);
+    if (!configuration_json.is_none()) refresh();
+    return py::none();
 }
 
 // ---- HttpClient ----
@@ -104,24 +141,15 @@ py::dict http_client::options() const {
 
 namespace {
 
-http_collection make_http_collection(chromawal::chroma_collection c) { return http_collection{std::move(c)}; }
+http_collection make_http_collection(const http_client& s, chromawal::chroma_collection c) {
+    return http_collection{s.client, std::move(c)};
+}
 
 }  // namespace
 
 void bind_single_server(py::module_& m) {
-    py::class_<http_collection>(m, "HttpCollection")
-        .def("info", &http_collection::info)
-        .def("write", &http_collection::write, py::arg("op"), py::arg("ids"), py::arg("embeddings"),
-             py::arg("metadatas"), py::arg("documents"), py::arg("uris"))
-        .def("delete", &http_collection::remove, py::arg("ids"), py::arg("where"), py::arg("where_document"),
-             py::arg("limit"))
-        .def("get", &http_collection::get, py::arg("ids"), py::arg("where"), py::arg("where_document"),
-             py::arg("limit"), py::arg("offset"), py::arg("include"))
-        .def("query", &http_collection::query, py::arg("embeddings"), py::arg("n_results"), py::arg("ids"),
-             py::arg("where"), py::arg("where_document"), py::arg("include"))
-        .def("count", &http_collection::count)
-        .def("peek", &http_collection::peek, py::arg("limit"))
-        .def("modify", &http_collection::modify, py::arg("name"), py::arg("metadata"), py::arg("configuration_json"));
+    bind_collection_api<http_collection>(m, "HttpCollection",
+                                         "A collection on one server (chromawal::chroma_collection).");
 
     py::class_<http_client>(m, "HttpClient")
         .def(py::init<const py::dict&>(), py::arg("options"))
@@ -151,7 +179,7 @@ void bind_single_server(py::module_& m) {
                const py::handle& configuration_json, bool get_or_create) {
                 auto o = to_collection_options(metadata, configuration_json,
                                                get_or_create ? "get_or_create_collection" : "create_collection");
-                return make_http_collection(s.nogil([&](auto& c) {
+                return make_http_collection(s, s.nogil([&](auto& c) {
                     return get_or_create ? c.get_or_create_collection(name, o) : c.create_collection(name, o);
                 }));
             },
@@ -159,13 +187,13 @@ void bind_single_server(py::module_& m) {
         .def(
             "get_collection",
             [](const http_client& s, const std::string& name) {
-                return make_http_collection(s.nogil([&](auto& c) { return c.get_collection(name); }));
+                return make_http_collection(s, s.nogil([&](auto& c) { return c.get_collection(name); }));
             },
             py::arg("name"))
         .def(
             "get_collection_by_id",
             [](const http_client& s, const std::string& id) {
-                return make_http_collection(s.nogil([&](auto& c) { return c.get_collection_by_id(id); }));
+                return make_http_collection(s, s.nogil([&](auto& c) { return c.get_collection_by_id(id); }));
             },
             py::arg("id"))
         .def(
@@ -174,7 +202,7 @@ void bind_single_server(py::module_& m) {
                 auto l = to_limit(limit);
                 auto v = s.nogil([&](auto& c) { return c.list_collections(l, offset); });
                 py::list out;
-                for (auto& c : v) out.append(make_http_collection(std::move(c)));
+                for (auto& c : v) out.append(make_http_collection(s, std::move(c)));
                 return out;
             },
             py::arg("limit"), py::arg("offset"))
