@@ -64,14 +64,10 @@ class _ClientBase:
     def _native_get(self, name: str) -> Any:
         raise NotImplementedError
 
-    def _native_get_by_id(self, id: str) -> Any:
-        raise NotImplementedError
-
-    def _describe(self, name: str) -> Dict[str, Any]:
-        raise NotImplementedError
-
     def _wrap(self, native: Any, embedding_function: Any = None, data_loader: Any = None) -> Collection:
-        raise NotImplementedError
+        # The native collection (either class: they have one API) holds what the Collection
+        # needs; the client is passed only for Collection equality.
+        return Collection(native, self, embedding_function, data_loader)
 
     def _names(self, limit: Optional[int], offset: int) -> List[str]:
         raise NotImplementedError
@@ -274,15 +270,6 @@ class HttpClient(_ClientBase):
 
     def _native_get(self, name: str) -> Any:
         return self._native.get_collection(name)
-
-    def _native_get_by_id(self, id: str) -> Any:
-        return self._native.get_collection_by_id(id)
-
-    def _describe(self, name: str) -> Dict[str, Any]:
-        return dict(self._native.get_collection(name).info())
-
-    def _wrap(self, native: Any, embedding_function: Any = None, data_loader: Any = None) -> Collection:
-        return Collection(self, native, None, embedding_function, data_loader, replicated=False)
 
     def get_collection_by_id(
         self,
@@ -589,23 +576,6 @@ class Client(_ClientBase):
 
     def _native_get(self, name: str) -> Any:
         return self._native.get_collection(name)
-
-    def _describe(self, name: str) -> Dict[str, Any]:
-        not_found: Optional[BaseException] = None
-        errors = []
-        for i, d in enumerate(self._direct):
-            try:
-                return dict(d.get_collection(name).info())
-            except NotFoundError as e:
-                not_found = not_found or e
-            except ChromaConnectionError as e:
-                errors.append(f"{self._instance_info[i]['name']}: {e}")
-        if not_found is not None:
-            raise not_found
-        raise NoInstanceAvailableError(f"describe collection '{name}': no instance answered ({'; '.join(errors)})")
-
-    def _wrap(self, native: Any, embedding_function: Any = None, data_loader: Any = None) -> Collection:
-        return Collection(self, native, None, embedding_function, data_loader, replicated=True)
 
     def collection(
         self,

@@ -1,9 +1,14 @@
 """Collection: chromadb's Collection API (names, arguments, defaults, result dicts) over
-chromawal's native collections (one server, or the replicated set)."""
+chromawal's native collections (one server, or the replicated set).
+
+Both native collection classes (_chromawal.HttpCollection, _chromawal.ReplicatedCollection)
+have the same methods and arguments and return results of the same shapes (see
+src/collection_api.hpp), so one class serves both: the differences between one server and the
+replicated set are decided in the native layer."""
 import json
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -23,9 +28,6 @@ from .types import (
     WhereDocument,
     WriteReceipt,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ._client import _ClientBase
 
 _READ_LEVELS = ("index_and_wal", "index_only", "index_and_bounded_wal")
 
@@ -50,46 +52,36 @@ class Collection:
     On a replicated :class:`chromawal.Client`, writes (add, upsert, update, delete, modify)
     go through the write-ahead log; ``last_receipt`` is this thread's receipt of its last
     write through this object. Reads accept ``allow_stale=True`` to read from an instance that
-    has not applied this client's last write yet.
+    has not applied this client's last write yet. On an :class:`chromawal.HttpClient` (one
+    server, no log) ``last_receipt`` stays None and ``allow_stale`` changes nothing.
     """
 
     def __init__(
         self,
-        client: "_ClientBase",
         native: Any,
-        model: Optional[Dict[str, Any]] = None,
+        owner: Any = None,
         embedding_function: Optional[Callable[..., Any]] = None,
         data_loader: Optional[Callable[..., Any]] = None,
-        replicated: bool = False,
     ) -> None:
-        self._client = client
+        # native: a _chromawal.HttpCollection or _chromawal.ReplicatedCollection.
+        # owner: the client that returned this collection, for equality only.
         self._native = native
-        self._replicated = replicated
-        self._model_cache = model
+        self._owner = owner
         self._embedding_function = embedding_function
         self._data_loader = data_loader
         self._local = threading.local()
-        self._lock = threading.Lock()
 
     # ---- description ----
 
     @property
     def _model(self) -> Dict[str, Any]:
-        if not self._replicated:
-            return dict(self._native.info())  # the one-server handle holds its description
-        with self._lock:
-            model = self._model_cache
-        if model is None:
-            model = self._client._describe(self.name)
-            with self._lock:
-                self._model_cache = model
-        return model
+        # One server: the handle's description. Replicated: read once from an instance, then
+        # kept (and updated by modify) until refresh().
+        return dict(self._native.info())
 
     @property
     def name(self) -> str:
-        if self._replicated:
-            return str(self._native.name)
-        return str(self._native.info()["name"])
+        return str(self._native.name)
 
     @property
     def id(self) -> uuid.UUID:
@@ -116,11 +108,11 @@ class Collection:
 
     @property
     def tenant(self) -> str:
-        return self._client.tenant
+        return str(self._native.tenant)
 
     @property
     def database(self) -> str:
-        return self._client.database
+        return str(self._native.database)
 
     @property
     def schema(self) -> None:
@@ -139,11 +131,7 @@ class Collection:
 
     def refresh(self) -> None:
         """Reads the collection's description (metadata, configuration, ...) again."""
-        if not self._replicated:
-            self._native = self._client._native_get_by_id(self._native.info()["id"])
-            return
-        with self._lock:
-            self._model_cache = None
+        self._native.refresh()
 
     def __repr__(self) -> str:
         return f"Collection(name={self.name})"
@@ -151,10 +139,10 @@ class Collection:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Collection):
             return False
-        return self._client is other._client and self.name == other.name
+        return self._owner is other._owner and self.name == other.name
 
     def __hash__(self) -> int:
-        return hash((id(self._client), self.name))
+        return hash((id(self._owner), self.name))
 
     # ---- reads ----
 
@@ -164,9 +152,7 @@ class Collection:
         level = getattr(read_level, "value", read_level)
         if level not in _READ_LEVELS:
             raise ValueError(f"Expected read_level to be one of {', '.join(_READ_LEVELS)}, got {read_level}")
-        if self._replicated:
-            return int(self._native.count(allow_stale))
-        return int(self._native.count())
+        return int(self._native.count(allow_stale=allow_stale))
 
     @v.validation_context("get")
     def _prepare_get(self, ids: Any, where: Any, where_document: Any, limit: Any, offset: Any, include: Any) -> Any:
@@ -195,19 +181,13 @@ class Collection:
         if "data" in include and "uris" not in include:
             include.append("uris")  # as chromadb: the data loader reads the uris, which are returned too
         mask = v.include_mask(include)
-        if self._replicated:
-            r = self._native.get(unpacked, w, wd, lim, off, mask, allow_stale)
-        else:
-            r = self._native.get(unpacked, w, wd, lim, off, mask)
+        r = self._native.get(unpacked, w, wd, lim, off, mask, allow_stale=allow_stale)
         return self._finish_get(r, include)
 
     def peek(self, limit: int = 10, *, allow_stale: bool = False) -> GetResult:
         """The first `limit` records with embeddings, documents and metadata."""
         lim = v.validate_limit(limit, "limit")
-        if self._replicated:
-            r = self._native.peek(lim, allow_stale)
-        else:
-            r = self._native.peek(lim)
+        r = self._native.peek(lim, allow_stale=allow_stale)
         include = ["metadatas", "documents", "embeddings"]
         r["data"] = None
         r["included"] = include
@@ -272,10 +252,7 @@ class Collection:
         if "data" in include and "uris" not in include:
             include.append("uris")
         mask = v.include_mask(include)
-        if self._replicated:
-            r = self._native.query(embeddings, n_results, filter_ids, w, wd, mask, allow_stale)
-        else:
-            r = self._native.query(embeddings, n_results, filter_ids, w, wd, mask)
+        r = self._native.query(embeddings, n_results, filter_ids, w, wd, mask, allow_stale=allow_stale)
         r["data"] = None
         if "data" in include and self._data_loader is not None and r["uris"] is not None:
             r["data"] = [self._data_loader(u) for u in r["uris"]]
@@ -349,9 +326,7 @@ class Collection:
         id_list, arr, metas, docs, uri_list = self._prepare_records(
             op, ids, embeddings, metadatas, documents, images, uris
         )
-        receipt = self._native.write(op, id_list, arr, metas, docs, uri_list)
-        if self._replicated:
-            self._local.receipt = receipt
+        self._local.receipt = self._native.write(op, id_list, arr, metas, docs, uri_list)
 
     def add(
         self,
@@ -419,22 +394,19 @@ class Collection:
         delete (Chroma counts the ids sent); for a filter delete ``deleted`` is None, and
         ``last_receipt`` tells where the delete was applied."""
         request_ids, w, wd = self._prepare_delete(ids, where, where_document, limit)
-        r = self._native.delete(request_ids, w, wd, limit)
-        if self._replicated:
-            self._local.receipt = r
-            deleted = len(request_ids) if request_ids is not None and w is None and wd is None else None
-            return {"deleted": deleted}
-        return {"deleted": int(r)}
+        return self._deleted(self._native.delete(request_ids, w, wd, limit))
 
     def delete_document(self, document_id: str, key: str = "document_id") -> DeleteResult:
         """Deletes every record whose metadata ``key`` equals ``document_id`` (all chunks of one
         document): ``delete(where={key: document_id})``."""
         if not isinstance(document_id, str) or not isinstance(key, str):
             raise TypeError("delete_document expects str document_id and key")
-        if self._replicated:
-            self._local.receipt = self._native.delete_document(document_id, key)
-            return {"deleted": None}
-        return self.delete(where={key: document_id})
+        return self._deleted(self._native.delete_document(document_id, key))
+
+    def _deleted(self, r: Dict[str, Any]) -> DeleteResult:
+        # The native {"deleted": int | None, "receipt": receipt | None}.
+        self._local.receipt = r["receipt"]
+        return {"deleted": r["deleted"]}
 
     def modify(
         self,
@@ -452,17 +424,4 @@ class Collection:
         conf = v.configuration_json(configuration)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Expected name to be a str, got {name}")
-        r = self._native.modify(name, metadata, conf)
-        if not self._replicated:
-            if conf is not None:
-                self.refresh()
-            return
-        self._local.receipt = r
-        with self._lock:
-            if self._model_cache is not None:
-                if name:
-                    self._model_cache["name"] = name
-                if metadata:
-                    self._model_cache["metadata"] = dict(metadata)
-                if conf is not None:
-                    self._model_cache = None
+        self._local.receipt = self._native.modify(name, metadata, conf)

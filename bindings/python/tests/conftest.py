@@ -7,15 +7,18 @@ Run from the repository root with the installed module on the path, e.g.
 """
 import itertools
 import os
+import random
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 import urllib.request
+import zlib
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
+import numpy as np
 import pytest
 
 try:
@@ -180,6 +183,38 @@ def postgres(tmp_root: Path) -> Iterator[PostgresServer]:
             pg.stop_immediate()
         except Exception:
             pass
+
+
+# ---- deterministic test data ----
+
+SEED = 1234
+
+
+def make_rng(*key: Union[int, str]) -> np.random.Generator:
+    """A numpy Generator seeded from SEED and `key` (ints as they are, strings by CRC-32: not
+    hash(), which changes from one run to the next), so that every run writes the same data."""
+    entropy = [SEED] + [zlib.crc32(k.encode()) if isinstance(k, str) else int(k) for k in key]
+    return np.random.default_rng(entropy)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A numpy Generator with a fixed seed, for a test's random embeddings."""
+    return make_rng()
+
+
+@pytest.fixture
+def py_rng() -> random.Random:
+    """A random.Random with a fixed seed, for a test's random choices."""
+    return random.Random(SEED)
+
+
+@pytest.fixture(autouse=True)
+def _seed_global_rngs() -> None:
+    """Seeds the global generators too, so that a stray random.random() / np.random.rand()
+    in a test or a helper still gives the same data on every run."""
+    random.seed(SEED)
+    np.random.seed(SEED)
 
 
 _counter = itertools.count()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chromawal
-from conftest import unique
+from conftest import make_rng, unique
 
 
 def test_http_client_server_calls(http, servers):
@@ -77,7 +77,7 @@ def test_many_threads_one_client(kind, http, replicated, name):
 
     def work(t):
         try:
-            rng = np.random.default_rng(t)
+            rng = make_rng(t)  # one seeded generator per thread (Generators are not thread-safe)
             barrier.wait()
             for b in range(batches):
                 ids = [f"t{t}-b{b}-{i}" for i in range(per_thread)]

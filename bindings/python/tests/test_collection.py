@@ -328,10 +328,10 @@ def test_data_loader_and_uris(client, name):
     assert q["data"] == [["FILE://X"]]
 
 
-def test_large_batch_is_split(client, name):
+def test_large_batch_is_split(client, name, rng):
     coll = client.create_collection(name)
     n = client.get_max_batch_size() + 17
-    emb = np.random.default_rng(1).random((n, 8), dtype=np.float32)
+    emb = rng.random((n, 8), dtype=np.float32)
     coll.add(ids=[str(i) for i in range(n)], embeddings=emb)
     assert coll.count() == n
     got = coll.get(ids=["0", str(n - 1)], include=["embeddings"])

@@ -9,7 +9,7 @@ import pytest
 
 import chromawal
 
-from conftest import ChromaServer, make_replicated, unique, wait_for
+from conftest import ChromaServer, make_replicated, make_rng, unique, wait_for
 
 DIM = 16
 
@@ -39,7 +39,7 @@ def up(cluster):
 
 
 def batch(prefix, n, doc_id="d0"):
-    rng = np.random.default_rng(abs(hash(prefix)) % (2**32))
+    rng = make_rng(prefix)  # the same embeddings for the same prefix, on every run
     return dict(
         ids=[f"{prefix}-{i}" for i in range(n)],
         embeddings=rng.random((n, DIM), dtype=np.float32),

@@ -1,0 +1,24 @@
+// The replicated client's configuration from the dict that chromawal.Client builds.
+//
+// Kept apart on purpose: its body is to be replaced by a shared C++ configuration module.
+#pragma once
+
+#include <chromawal/chromawal.hpp>
+
+#include <pybind11/pybind11.h>
+
+namespace cwpy {
+
+namespace py = pybind11;
+
+/// chromawal::client_config from {"instances": [{"name", "base_url", "role", headers, timeouts,
+/// TLS...}], "log_url", "log_schema", "tenant", "database", "write_quorum", "read_policy", ...};
+/// missing or None keys keep the C++ defaults. Runs with the GIL held; the on_event callable is
+/// called with the GIL taken by the client's threads.
+/// @throws chromawal::invalid_argument for an unknown read_policy; py::cast_error for a wrong type.
+chromawal::client_config to_client_config(const py::dict& d);
+
+/// The name of a read policy, as the configuration spells it ("primary_preferred", ...).
+const char* read_policy_name(chromawal::read_policy p);
+
+}  // namespace cwpy

@@ -1,0 +1,268 @@
+// Replicated: ReplicatedCollection and ReplicatedClient over chromawal::client (the status
+// calls are in status.cpp).
+#include "replicated.hpp"
+
+#include "bindings.hpp"
+#include "collection_api.hpp"
+#include "config.hpp"
+#include "convert.hpp"
+#include "options.hpp"
+
+#include <pybind11/stl.h>
+
+#include <exception>
+#include <string>
+#include <utility>
+
+namespace cwpy {
+
+namespace {
+
+chromawal::read_options reading(bool allow_stale) { return chromawal::read_options{allow_stale}; }
+
+}  // namespace
+
+// ---- describing a collection ----
+
+chromawal::collection_info replicated_state::describe(const std::string& name) const {
+    std::exception_ptr not_found;
+    std::string unreachable;
+    for (std::size_t i = 0; i < direct.size(); ++i) {
+        try {
+            return direct[i].get_collection(name).info();
+        } catch (const chromawal::not_found&) {
+            if (!not_found) not_found = std::current_exception();
+        } catch (const chromawal::connection_error& e) {  // timeouts included
+            if (!unreachable.empty()) unreachable += "; ";
+            unreachable += instances[i].name + ": " + e.what();
+        }
+    }
+    if (not_found) std::rethrow_exception(not_found);
+    throw chromawal::no_instance_available(
+        "describe collection '" + name + "': no instance answered (" + unreachable + ")", false, 0);
+}
+
+// ---- ReplicatedCollection ----
+
+std::string replicated_collection::current_name() {
+    std::lock_guard<std::mutex> lock(name_mutex);
+    return name;
+}
+
+py::dict replicated_collection::info() {
+    if (!model) {
+        const std::string n = current_name();
+        chromawal::collection_info described;
+        {
+            py::gil_scoped_release nogil;
+            described = state->describe(n);
+        }
+        model = from_collection_info(described);
+    }
+    return py::reinterpret_steal<py::dict>(PyDict_Copy(model.ptr()));
+}
+
+void replicated_collection::refresh() { model = py::object(); }
+
+py::object replicated_collection::write(const char* op, const py::handle& ids, const py::handle& embeddings,
+                                        const py::handle& metadatas, const py::handle& documents,
+                                        const py::handle& uris) {
+    record_batch b = to_records(ids, embeddings, metadatas, documents, uris, op);
+    const std::string n = current_name();
+    const std::string which(op);
+    auto r = with_client(*state, [&](chromawal::client& c) {
+        auto coll = c.collection_by_name(n);
+        if (which == "add") return coll.add(b.records);
+        if (which == "upsert") return coll.upsert(b.records);
+        return coll.update(b.records);
+    });
+    return from_receipt(r);
+}
+
+py::dict replicated_collection::remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
+                                       const py::handle& limit) {
+    auto o = to_delete_options(ids, where, where_document, limit);
+    // Chroma counts the ids sent for an ids-only delete: known without asking.
+    py::object deleted = py::none();
+    if (!ids.is_none() && where.is_none() && where_document.is_none()) deleted = py::int_(py::len(ids));
+    const std::string n = current_name();
+    auto r = with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_records(o); });
+    return delete_result(std::move(deleted), from_receipt(r));
+}
+
+py::dict replicated_collection::delete_document(const std::string& document_id, const std::string& key) {
+    const std::string n = current_name();
+    auto r = with_client(
+        *state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_document(document_id, key); });
+    return delete_result(py::none(), from_receipt(r));
+}
+
+py::dict replicated_collection::get(const py::handle& ids, const py::handle& where, const py::handle& where_document,
+                                    const py::handle& limit, std::size_t offset, unsigned include, bool allow_stale) {
+    auto o = to_get_options(ids, where, where_document, limit, offset, include);
+    const std::string n = current_name();
+    auto r =
+        with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).get(o, reading(allow_stale)); });
+    return from_get_result(std::move(r));
+}
+
+py::dict replicated_collection::query(const py::handle& embeddings, std::size_t n_results, const py::handle& ids,
+                                      const py::handle& where, const py::handle& where_document, unsigned include,
+                                      bool allow_stale) {
+    auto o = to_query_options(embeddings, n_results, ids, where, where_document, include);
+    const std::string n = current_name();
+    auto r = with_client(*state,
+                         [&](chromawal::client& c) { return c.collection_by_name(n).query(o, reading(allow_stale)); });
+    return from_query_result(std::move(r));
+}
+
+std::size_t replicated_collection::count(bool allow_stale) {
+    const std::string n = current_name();
+    return with_client(*state,
+                       [&](chromawal::client& c) { return c.collection_by_name(n).count(reading(allow_stale)); });
+}
+
+py::dict replicated_collection::peek(std::size_t limit, bool allow_stale) {
+    const std::string n = current_name();
+    auto r = with_client(
+        *state, [&](chromawal::client& c) { return c.collection_by_name(n).peek(limit, reading(allow_stale)); });
+    return from_get_result(std::move(r));
+}
+
+py::object replicated_collection::modify(const py::handle& new_name, const py::handle& metadata,
+                                         const py::handle& configuration_json) {
+    auto m = to_modify_options(new_name, metadata, configuration_json);
+    const std::string n = current_name();
+    auto r = with_client(*state, [&](chromawal::client& c) {
+        auto coll = c.collection_by_name(n);
+        return coll.modify(m);
+    });
+    if (m.name) {
+        std::lock_guard<std::mutex> lock(name_mutex);
+        name = *m.name;
+    }
+    if (model) {
+        if (m.name && !m.name->empty()) model["name"] = *m.name;
+        if (!metadata.is_none() && PyObject_IsTrue(metadata.ptr()) == 1) {
+            model["metadata"] = py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(&PyDict_Type))(metadata);
+        }
+        if (!configuration_json.is_none()) model = py::object();
+    }
+    return from_receipt(r);
+}
+
+// ---- ReplicatedClient ----
+
+replicated_client::replicated_client(chromawal::client_config config) {
+    state->instances = config.instances;
+    state->tenant = config.tenant;
+    state->database = config.database;
+    state->read_policy = read_policy_name(config.read_policy);
+    state->write_quorum = config.write_quorum;
+    state->queue_when_unavailable = config.queue_when_unavailable;
+    std::shared_ptr<chromawal::client> c;
+    {
+        // Connects to the log store and migrates its schema: I/O, without the GIL.
+        py::gil_scoped_release nogil;
+        c = std::make_shared<chromawal::client>(std::move(config));
+    }
+    state->client = std::move(c);
+    for (const auto& i : state->instances) {
+        chromawal::connection_options o = i.connection;
+        o.tenant = state->tenant;
+        o.database = state->database;
+        state->direct.emplace_back(std::move(o));
+    }
+}
+
+std::unique_ptr<replicated_client> replicated_client::from_dict(const py::dict& d) {
+    return std::make_unique<replicated_client>(to_client_config(d));
+}
+
+std::unique_ptr<replicated_client> replicated_client::from_env() {
+    return std::make_unique<replicated_client>(chromawal::client_config::from_env());
+}
+
+http_client replicated_client::instance(std::size_t i) const {
+    if (i >= state->direct.size()) throw py::index_error("instance index out of range");
+    return http_client(state->direct[i]);
+}
+
+py::list replicated_client::instances() const {
+    py::list out;
+    for (const auto& i : state->instances) {
+        py::dict d;
+        d["name"] = i.name;
+        d["url"] = i.connection.base_url;
+        d["primary"] = i.role == chromawal::instance_config::role::primary;
+        out.append(d);
+    }
+    return out;
+}
+
+py::class_<replicated_client> bind_replicated(py::module_& m) {
+    bind_collection_api<replicated_collection>(m, "ReplicatedCollection",
+                                               "A collection of the replicated client (chromawal::collection).");
+
+    py::class_<replicated_client> cls(m, "ReplicatedClient");
+    cls.def(py::init(&replicated_client::from_dict), py::arg("config"))
+        .def_static("from_env", &replicated_client::from_env)
+        .def("instances", &replicated_client::instances)
+        .def("instance", &replicated_client::instance, py::arg("index"))
+        .def_property_readonly("tenant", [](const replicated_client& s) { return s.state->tenant; })
+        .def_property_readonly("database", [](const replicated_client& s) { return s.state->database; })
+        .def_property_readonly("read_policy", [](const replicated_client& s) { return s.state->read_policy; })
+        .def_property_readonly("write_quorum", [](const replicated_client& s) { return s.state->write_quorum; })
+        .def_property_readonly("queue_when_unavailable",
+                               [](const replicated_client& s) { return s.state->queue_when_unavailable; })
+        .def(
+            "collection",
+            [](const replicated_client& s, const std::string& name) {
+                with_client(*s.state, [&](chromawal::client& c) { (void)c.collection_by_name(name); });
+                return std::make_unique<replicated_collection>(s.state, name);
+            },
+            py::arg("name"))
+        .def(
+            "create_collection",
+            [](const replicated_client& s, const std::string& name, const py::handle& metadata,
+               const py::handle& configuration_json, bool get_or_create) {
+                auto o = to_collection_options(metadata, configuration_json,
+                                               get_or_create ? "get_or_create_collection" : "create_collection");
+                with_client(*s.state, [&](chromawal::client& c) {
+                    if (get_or_create)
+                        (void)c.get_or_create_collection(name, o);
+                    else
+                        (void)c.create_collection(name, o);
+                });
+                return std::make_unique<replicated_collection>(s.state, name);
+            },
+            py::arg("name"), py::arg("metadata"), py::arg("configuration_json"), py::arg("get_or_create"))
+        .def(
+            "get_collection",
+            [](const replicated_client& s, const std::string& name) {
+                with_client(*s.state, [&](chromawal::client& c) { (void)c.get_collection(name); });
+                return std::make_unique<replicated_collection>(s.state, name);
+            },
+            py::arg("name"))
+        .def(
+            "list_collections",
+            [](const replicated_client& s, const py::handle& limit, std::size_t offset) {
+                auto l = to_limit(limit);
+                return with_client(*s.state, [&](chromawal::client& c) { return c.list_collections(l, offset); });
+            },
+            py::arg("limit"), py::arg("offset"))
+        .def(
+            "delete_collection",
+            [](const replicated_client& s, const std::string& name) {
+                with_client(*s.state, [&](chromawal::client& c) { c.delete_collection(name); });
+            },
+            py::arg("name"))
+        .def("close", [](replicated_client& s) { s.state->close(); })
+        .def_property_readonly("closed", [](const replicated_client& s) {
+            std::lock_guard<std::mutex> lock(s.state->mutex);
+            return !s.state->client;
+        });
+    return cls;
+}
+
+}  // namespace cwpy

@@ -1,0 +1,133 @@
+// Replicated: the Python-facing wrappers of chromawal::client and its collections.
+#pragma once
+
+#include "single_server.hpp"
+
+#include <chromawal/chromawal.hpp>
+
+#include <pybind11/pybind11.h>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cwpy {
+
+namespace py = pybind11;
+
+/// Shared by a client and its collections; close() ends the C++ client once no call is using it.
+struct replicated_state {
+    std::mutex mutex;
+    std::shared_ptr<chromawal::client> client;
+    std::vector<chromawal::instance_config> instances;
+    /// One-server clients of the instances, with this client's tenant and database (same
+    /// order as `instances`): Client.instance(), verify, and describing collections. They do
+    /// not need the replicated client, so they work after close() too.
+    std::vector<chromawal::chroma_client> direct;
+    std::string tenant, database;
+    std::string read_policy;
+    std::size_t write_quorum = 1;
+    bool queue_when_unavailable = false;
+
+    std::shared_ptr<chromawal::client> get() {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!client) throw std::runtime_error("this chromawal.Client is closed");
+        return client;
+    }
+
+    /// Call with the GIL held: the client's background threads are joined with it released.
+    void close() {
+        std::shared_ptr<chromawal::client> c;
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            c = std::move(client);
+        }
+        if (c) {
+            py::gil_scoped_release nogil;
+            c.reset();
+        }
+    }
+
+    /// The collection's description from the first instance that has it (primary first):
+    /// not_found when an instance answered that it has none, no_instance_available when none
+    /// answered. Call without the GIL.
+    chromawal::collection_info describe(const std::string& name) const;
+
+    ~replicated_state() {
+        if (client && Py_IsInitialized() && PyGILState_Check()) {
+            py::gil_scoped_release nogil;
+            client.reset();
+        }
+    }
+};
+
+/// Runs f(client) with the GIL released; the client reference is dropped before the GIL is
+/// taken again (the last reference joins background threads that may want the GIL).
+template <typename F>
+auto with_client(replicated_state& s, F&& f) {
+    std::shared_ptr<chromawal::client> c = s.get();
+    py::gil_scoped_release nogil;
+    struct drop {
+        std::shared_ptr<chromawal::client>& c;
+        ~drop() { c.reset(); }
+    } d{c};
+    return f(*c);
+}
+
+/// ReplicatedCollection: a collection of the replicated client by name (modify renames it),
+/// with the API of collection_api.hpp.
+struct replicated_collection {
+    static constexpr bool replicated = true;
+
+    std::shared_ptr<replicated_state> state;
+    std::string name;
+    std::mutex name_mutex;  // modify() renames
+    /// The description (a dict), read from an instance on first use; null until then and after
+    /// refresh(). Only touched with the GIL held.
+    py::object model;
+
+    replicated_collection(std::shared_ptr<replicated_state> s, std::string n)
+        : state(std::move(s)), name(std::move(n)) {}
+
+    std::string current_name();
+    std::string tenant() const { return state->tenant; }
+    std::string database() const { return state->database; }
+    py::dict info();
+    void refresh();
+    /// The write's receipt.
+    py::object write(const char* op, const py::handle& ids, const py::handle& embeddings, const py::handle& metadatas,
+                     const py::handle& documents, const py::handle& uris);
+    /// {"deleted": len(ids) for an ids-only delete, else None; "receipt": the receipt}.
+    py::dict remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
+                    const py::handle& limit);
+    py::dict delete_document(const std::string& document_id, const std::string& key);
+    py::dict get(const py::handle& ids, const py::handle& where, const py::handle& where_document,
+                 const py::handle& limit, std::size_t offset, unsigned include, bool allow_stale);
+    py::dict query(const py::handle& embeddings, std::size_t n_results, const py::handle& ids, const py::handle& where,
+                   const py::handle& where_document, unsigned include, bool allow_stale);
+    std::size_t count(bool allow_stale);
+    py::dict peek(std::size_t limit, bool allow_stale);
+    /// The receipt; the kept description follows the new name and metadata (a configuration
+    /// change drops it, to be read again).
+    py::object modify(const py::handle& new_name, const py::handle& metadata, const py::handle& configuration_json);
+};
+
+/// ReplicatedClient: a chromawal::client, closed by close() or when the last reference goes.
+struct replicated_client {
+    std::shared_ptr<replicated_state> state = std::make_shared<replicated_state>();
+
+    explicit replicated_client(chromawal::client_config config);
+
+    static std::unique_ptr<replicated_client> from_dict(const py::dict& d);
+    static std::unique_ptr<replicated_client> from_env();
+
+    /// A one-server client for instance i, with this client's tenant and database.
+    http_client instance(std::size_t i) const;
+    py::list instances() const;
+};
+
+}  // namespace cwpy

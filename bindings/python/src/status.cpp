@@ -1,0 +1,33 @@
+// ReplicatedClient's status, sync and dead-letter calls.
+#include "bindings.hpp"
+#include "options.hpp"
+#include "replicated.hpp"
+
+#include <pybind11/stl.h>
+
+namespace cwpy {
+
+void bind_status(py::class_<replicated_client>& cls) {
+    cls.def("status_json",
+            [](const replicated_client& s) {
+                return with_client(*s.state, [](chromawal::client& c) { return c.status().to_json(); });
+            })
+        .def("status_prometheus",
+             [](const replicated_client& s) {
+                 return with_client(*s.state, [](chromawal::client& c) { return c.status().to_prometheus(); });
+             })
+        .def("sync_now",
+             [](const replicated_client& s) { with_client(*s.state, [](chromawal::client& c) { c.sync_now(); }); })
+        .def(
+            "wait_until_synced",
+            [](const replicated_client& s, double timeout) {
+                return with_client(*s.state,
+                                   [&](chromawal::client& c) { return c.wait_until_synced(seconds_to_ms(timeout)); });
+            },
+            py::arg("timeout"))
+        .def("replay_dead_letters", [](const replicated_client& s) {
+            return with_client(*s.state, [](chromawal::client& c) { return c.replay_dead_letters(); });
+        });
+}
+
+}  // namespace cwpy
