@@ -20,7 +20,6 @@ from .types import DEFAULT_DATABASE, DEFAULT_TENANT, VerifyReport
 
 InstanceSpec = Union[str, Tuple[str, str], Tuple[str, str, str], Mapping[str, Any]]
 
-_READ_POLICIES = ("primary_only", "primary_preferred", "replica_ratio", "nearest")
 
 
 def _headers_list(headers: Optional[Union[Mapping[str, str], Sequence[Tuple[str, str]]]]) -> List[Tuple[str, str]]:
@@ -452,8 +451,6 @@ class Client(_ClientBase):
                 raise ValueError("Expected instances together with log_url (or neither, to read CHROMAWAL_* variables)")
             native = _chromawal.ReplicatedClient.from_env()
         else:
-            if read_policy not in _READ_POLICIES:
-                raise ValueError(f"Expected read_policy to be one of {', '.join(_READ_POLICIES)}, got {read_policy!r}")
             if on_event is not None and not callable(on_event):
                 raise TypeError("Expected on_event to be callable")
             for label, value in (

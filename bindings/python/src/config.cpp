@@ -3,6 +3,8 @@
 
 #include "options.hpp"
 
+#include <chromawal/client.hpp>
+
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
@@ -15,17 +17,6 @@
 namespace cwpy {
 
 namespace {
-
-chromawal::read_policy to_read_policy(const std::string& s) {
-    if (s == "primary_only") return chromawal::read_policy::primary_only;
-    if (s == "primary_preferred") return chromawal::read_policy::primary_preferred;
-    if (s == "replica_ratio") return chromawal::read_policy::replica_ratio;
-    if (s == "nearest") return chromawal::read_policy::nearest;
-    throw chromawal::invalid_argument(
-        "invalid configuration: read_policy: expected one of primary_only, "
-        "primary_preferred, replica_ratio, nearest, got '" +
-        s + "'");
-}
 
 const char* event_name(chromawal::event::kind k) {
     switch (k) {
@@ -61,19 +52,7 @@ struct python_callback {
 
 }  // namespace
 
-const char* read_policy_name(chromawal::read_policy p) {
-    switch (p) {
-        case chromawal::read_policy::primary_only:
-            return "primary_only";
-        case chromawal::read_policy::primary_preferred:
-            return "primary_preferred";
-        case chromawal::read_policy::replica_ratio:
-            return "replica_ratio";
-        case chromawal::read_policy::nearest:
-            return "nearest";
-    }
-    return "primary_preferred";
-}
+const char* read_policy_name(chromawal::read_policy p) { return chromawal::to_string(p); }
 
 chromawal::client_config to_client_config(const py::dict& d) {
     chromawal::client_config c;
@@ -86,28 +65,25 @@ chromawal::client_config to_client_config(const py::dict& d) {
                                                                          : chromawal::instance_config::role::replica;
         c.instances.push_back(std::move(ic));
     }
-    c.log_url = get_or<std::string>(d, "log_url", c.log_url);
-    c.log_schema = get_or<std::string>(d, "log_schema", c.log_schema);
-    c.tenant = get_or<std::string>(d, "tenant", c.tenant);
-    c.database = get_or<std::string>(d, "database", c.database);
-    c.write_quorum = get_or<std::size_t>(d, "write_quorum", c.write_quorum);
-    c.read_policy = to_read_policy(get_or<std::string>(d, "read_policy", read_policy_name(c.read_policy)));
-    c.replica_read_ratio = get_or<double>(d, "replica_read_ratio", c.replica_read_ratio);
-    if (d.contains("sync_interval") && !d["sync_interval"].is_none()) {
-        c.sync_interval = seconds_to_ms(d["sync_interval"].cast<double>());
+    // Every other keyword goes through the library's configuration module (the same names,
+    // parser and messages as the environment and the command). Python gives intervals in
+    // seconds and the retention in hours.
+    for (const auto& item : d) {
+        const auto key = item.first.cast<std::string>();
+        if (key == "instances" || key == "on_event" || item.second.is_none()) continue;
+        if (key == "background_threads") {
+            c.background_threads = item.second.cast<bool>();
+            continue;
+        }
+        std::string value = py::str(item.second).cast<std::string>();
+        if (key == "sync_interval" || key == "health_interval") {
+            c.set(key, value + "s");
+        } else if (key == "retention_hours") {
+            c.set("retention", value + "h");
+        } else {
+            c.set(key, value);
+        }
     }
-    if (d.contains("health_interval") && !d["health_interval"].is_none()) {
-        c.health_interval = seconds_to_ms(d["health_interval"].cast<double>());
-    }
-    c.down_after_failures = get_or<int>(d, "down_after_failures", c.down_after_failures);
-    c.up_after_successes = get_or<int>(d, "up_after_successes", c.up_after_successes);
-    c.max_attempts = get_or<int>(d, "max_attempts", c.max_attempts);
-    c.queue_when_unavailable = get_or<bool>(d, "queue_when_unavailable", c.queue_when_unavailable);
-    if (d.contains("retention_hours") && !d["retention_hours"].is_none()) {
-        c.retention = std::chrono::hours(d["retention_hours"].cast<long long>());
-    }
-    c.background_threads = get_or<bool>(d, "background_threads", c.background_threads);
-    c.backlog_alert_threshold = get_or<std::int64_t>(d, "backlog_alert_threshold", c.backlog_alert_threshold);
     if (d.contains("on_event") && !d["on_event"].is_none()) {
         auto cb = std::make_shared<python_callback>(py::reinterpret_borrow<py::object>(d["on_event"]));
         c.on_event = [cb](const chromawal::event& e) {

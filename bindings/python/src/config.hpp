@@ -1,6 +1,7 @@
 // The replicated client's configuration from the dict that chromawal.Client builds.
 //
-// Kept apart on purpose: its body is to be replaced by a shared C++ configuration module.
+// The per-instance connection options come from the dict; every other setting goes through
+// chromawal::client_config::set(), the library's one configuration module.
 #pragma once
 
 #include <chromawal/chromawal.hpp>
@@ -15,7 +16,8 @@ namespace py = pybind11;
 /// TLS...}], "log_url", "log_schema", "tenant", "database", "write_quorum", "read_policy", ...};
 /// missing or None keys keep the C++ defaults. Runs with the GIL held; the on_event callable is
 /// called with the GIL taken by the client's threads.
-/// @throws chromawal::invalid_argument for an unknown read_policy; py::cast_error for a wrong type.
+/// @throws chromawal::invalid_argument naming a bad or unknown setting; py::cast_error for a
+///         wrong type.
 chromawal::client_config to_client_config(const py::dict& d);
 
 /// The name of a read policy, as the configuration spells it ("primary_preferred", ...).
