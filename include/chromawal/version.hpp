@@ -2,6 +2,8 @@
 /// @file
 /// chromawal's version.
 
+#include <chromawal/export.hpp>
+
 #define CHROMAWAL_VERSION_MAJOR 0
 #define CHROMAWAL_VERSION_MINOR 1
 #define CHROMAWAL_VERSION_PATCH 0
@@ -9,5 +11,5 @@
 
 namespace chromawal {
 /// The version of the library actually linked (may differ from the headers').
-const char* version() noexcept;
+CHROMAWAL_API const char* version() noexcept;
 }  // namespace chromawal
