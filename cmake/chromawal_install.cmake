@@ -20,13 +20,16 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/chromawal-config-version.
 install(FILES ${PROJECT_BINARY_DIR}/chromawal-config.cmake ${PROJECT_BINARY_DIR}/chromawal-config-version.cmake
   DESTINATION ${CHROMAWAL_CMAKE_DIR})
 
-# pkg-config: a static library needs its private dependencies on the consumer's link line.
+# pkg-config: a static library needs its private dependencies on the consumer's link line; a
+# shared one's users get CHROMAWAL_SHARED, as through the CMake package (include/chromawal/export.hpp).
 if(BUILD_SHARED_LIBS)
   set(CHROMAWAL_PC_REQUIRES_PRIVATE "libcurl libpq simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES "")
+  set(CHROMAWAL_PC_DEFINES " -DCHROMAWAL_SHARED")
 else()
   set(CHROMAWAL_PC_REQUIRES "libcurl libpq simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES_PRIVATE "")
+  set(CHROMAWAL_PC_DEFINES "")
 endif()
 # Relocatable: the prefix is found from the .pc file's own place, so `cmake --install --prefix`
 # to any folder gives a working file.

@@ -4,6 +4,7 @@
 /// built on, usable on its own when one server is all you have.
 
 #include <chromawal/error.hpp>
+#include <chromawal/export.hpp>
 #include <chromawal/filter.hpp>
 #include <chromawal/options.hpp>
 #include <chromawal/types.hpp>
@@ -72,7 +73,7 @@ class chroma_client;
 /// Thread-safety: every record operation (add, upsert, update, delete_records, get, query,
 /// count, peek) may be called concurrently on the same handle. modify() updates the handle's
 /// own description, so do not call it concurrently with other calls on the same handle.
-class chroma_collection {
+class CHROMAWAL_API chroma_collection {
 public:
     [[nodiscard]] const collection_info& info() const noexcept { return info_; }
     [[nodiscard]] const std::string& id() const noexcept { return info_.id; }
@@ -116,7 +117,7 @@ private:
 /// alive and reused (a small pool grows to the number of threads using the client).
 /// Thread-safety: one client (and copies of it, which share state) may be used from many
 /// threads at once.
-class chroma_client {
+class CHROMAWAL_API chroma_client {
 public:
     /// @throws invalid_argument for a malformed base_url or an empty tenant/database.
     explicit chroma_client(connection_options options = {});

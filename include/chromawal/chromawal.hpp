@@ -5,6 +5,7 @@
 #include <chromawal/chroma_client.hpp>
 #include <chromawal/client.hpp>
 #include <chromawal/error.hpp>
+#include <chromawal/export.hpp>
 #include <chromawal/filter.hpp>
 #include <chromawal/options.hpp>
 #include <chromawal/redact.hpp>

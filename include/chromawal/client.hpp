@@ -11,6 +11,7 @@
 
 #include <chromawal/chroma_client.hpp>
 #include <chromawal/error.hpp>
+#include <chromawal/export.hpp>
 #include <chromawal/filter.hpp>
 #include <chromawal/options.hpp>
 #include <chromawal/types.hpp>
@@ -53,7 +54,7 @@ enum class read_policy {
 };
 
 /// The name of a read policy, as settings and status spell it ("primary_preferred").
-const char* to_string(read_policy p) noexcept;
+CHROMAWAL_API const char* to_string(read_policy p) noexcept;
 
 /// One setting of client_config that can be given as text (see client_config::settings()).
 struct setting_info {
@@ -75,7 +76,7 @@ struct event {
 };
 
 /// Everything the replicated client needs. Plain value with documented defaults.
-struct client_config {
+struct CHROMAWAL_API client_config {
     std::vector<instance_config> instances;
     /// The log's PostgreSQL connection: a libpq conninfo ("host=... dbname=...") or URI
     /// ("postgresql://user@host/db"); empty means libpq's PG* environment variables. Never
@@ -240,7 +241,7 @@ struct log_status {
     std::string error;
 };
 
-struct status {
+struct CHROMAWAL_API status {
     std::vector<instance_status> instances;
     log_status log;
     bool sync_running = false;
@@ -252,7 +253,7 @@ struct status {
 
 /// A collection of the replicated set. Cheap to copy; shares the client's state.
 /// Thread-safety: all methods may be called concurrently.
-class collection {
+class CHROMAWAL_API collection {
 public:
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
@@ -289,7 +290,7 @@ private:
 /// health monitor and the sync thread; it does not require any Chroma instance to be up.
 /// Thread-safety: one client may be shared by any number of threads. Destruction stops the
 /// background threads (entries still pending stay in the log for the next client).
-class client {
+class CHROMAWAL_API client {
 public:
     /// @throws invalid_argument for a bad configuration (naming the setting), log_unavailable.
     explicit client(client_config config);

@@ -22,6 +22,8 @@
 ///
 /// No exception of libcurl, simdjson or libpq ever escapes the API.
 
+#include <chromawal/export.hpp>
+
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -29,7 +31,7 @@
 namespace chromawal {
 
 /// Root of every exception thrown by chromawal. Thread-safe to copy and read.
-class error : public std::runtime_error {
+class CHROMAWAL_API error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
     /// True when the same call may succeed if retried later (transport problems, 5xx).
@@ -37,14 +39,14 @@ public:
 };
 
 /// The caller's input breaks a rule (Chroma's client rules). Nothing was sent or logged.
-class invalid_argument : public error {
+class CHROMAWAL_API invalid_argument : public error {
 public:
     using error::error;
 };
 
 /// The server answered with a 4xx status. Carries the HTTP status and Chroma's error name
 /// (e.g. "InvalidArgumentError", "ChromaError") and message.
-class server_rejected : public error {
+class CHROMAWAL_API server_rejected : public error {
 public:
     /// @param context what was being done, e.g. "add to collection 'docs'" (prefixes what()).
     server_rejected(int status, std::string error_name, std::string server_message, const std::string& context = {});
@@ -61,19 +63,19 @@ private:
 };
 
 /// 404: the collection, database or tenant does not exist on the server.
-class not_found : public server_rejected {
+class CHROMAWAL_API not_found : public server_rejected {
 public:
     using server_rejected::server_rejected;
 };
 
 /// 409: a collection, database or tenant with that name already exists.
-class already_exists : public server_rejected {
+class CHROMAWAL_API already_exists : public server_rejected {
 public:
     using server_rejected::server_rejected;
 };
 
 /// The server answered with a 5xx status.
-class server_error : public error {
+class CHROMAWAL_API server_error : public error {
 public:
     server_error(int status, std::string error_name, std::string server_message, const std::string& context = {});
     [[nodiscard]] int status() const noexcept { return status_; }
@@ -89,7 +91,7 @@ private:
 
 /// The server could not be reached, or the connection broke before a full answer arrived.
 /// A write that failed this way may or may not have been applied.
-class connection_error : public error {
+class CHROMAWAL_API connection_error : public error {
 public:
     using error::error;
     [[nodiscard]] bool retryable() const noexcept override { return true; }
@@ -97,14 +99,14 @@ public:
 
 /// No complete answer within the request timeout (a hung or overloaded server).
 /// A write that failed this way may or may not have been applied.
-class timeout_error : public connection_error {
+class CHROMAWAL_API timeout_error : public connection_error {
 public:
     using connection_error::connection_error;
 };
 
 /// The write-ahead log store could not be reached, or failed the statement. For a write:
 /// nothing was logged and nothing was applied anywhere.
-class log_unavailable : public error {
+class CHROMAWAL_API log_unavailable : public error {
 public:
     using error::error;
     [[nodiscard]] bool retryable() const noexcept override { return true; }
@@ -113,7 +115,7 @@ public:
 /// A write was logged, but no instance could apply it. With queue_when_unavailable off (the
 /// default) the entry is marked abandoned and will never be applied (queued() is false); with
 /// it on, the entry stays pending and the sync thread applies it on recovery (queued() true).
-class no_instance_available : public error {
+class CHROMAWAL_API no_instance_available : public error {
 public:
     no_instance_available(const std::string& what, bool queued, long long position)
         : error(what), queued_(queued), position_(position) {}
@@ -127,14 +129,14 @@ private:
 
 /// An instance rejected a logged write as invalid (a 4xx that every instance would give, such
 /// as a dimension mismatch). The entry is marked rejected and never replayed.
-class write_rejected : public server_rejected {
+class CHROMAWAL_API write_rejected : public server_rejected {
 public:
     using server_rejected::server_rejected;
 };
 
 /// The write is logged and was applied to fewer instances than the write quorum. It stays
 /// pending and the sync thread applies it when the instances return; do not retry the write.
-class quorum_not_reached : public error {
+class CHROMAWAL_API quorum_not_reached : public error {
 public:
     quorum_not_reached(const std::string& what, long long position, std::size_t applied)
         : error(what), position_(position), applied_(applied) {}

@@ -10,6 +10,7 @@
 /// auto d = chromawal::where_document::contains("chroma") || chromawal::where_document::regex("^db");
 /// @endcode
 
+#include <chromawal/export.hpp>
 #include <chromawal/types.hpp>
 
 #include <initializer_list>
@@ -21,7 +22,7 @@ namespace chromawal {
 
 /// A metadata filter. Default-constructed means "no filter".
 /// Thread-safety: an immutable value; safe to share.
-class where {
+class CHROMAWAL_API where {
 public:
     where() = default;
 
@@ -69,7 +70,7 @@ private:
 
 /// A document-text filter. Default-constructed means "no filter".
 /// Thread-safety: an immutable value; safe to share.
-class where_document {
+class CHROMAWAL_API where_document {
 public:
     where_document() = default;
 

@@ -10,6 +10,8 @@
 /// Thread-safety: the functions are pure; call them from any thread. Cost: one pass over the
 /// text per known secret, and one more.
 
+#include <chromawal/export.hpp>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,11 +29,11 @@ namespace chromawal {
 ///   URI query (`?password=x&sslmode=require`), a JSON member (`"token": "x"`) or an HTTP
 ///   header (`Authorization: Bearer x`; the scheme word is kept, the credential hidden).
 /// The text keeps its lines and everything else byte for byte.
-std::string redact(std::string_view text, const std::vector<std::string>& known_secrets = {});
+CHROMAWAL_API std::string redact(std::string_view text, const std::vector<std::string>& known_secrets = {});
 
 /// The secret parts of one setting, to pass to redact() later: the password of a URI's user
 /// information, every value of a secret key (as above) in a conninfo or URI query, and the
 /// value of an HTTP header line `Name: value` whose name names a secret. Empty when none.
-std::vector<std::string> secrets_in(std::string_view setting);
+CHROMAWAL_API std::vector<std::string> secrets_in(std::string_view setting);
 
 }  // namespace chromawal

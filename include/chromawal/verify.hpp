@@ -3,6 +3,7 @@
 /// Comparing the stored records of a collection on two Chroma instances.
 
 #include <chromawal/chroma_client.hpp>
+#include <chromawal/export.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +14,7 @@
 namespace chromawal {
 
 /// How one collection differs between two instances (a and b).
-struct verify_report {
+struct CHROMAWAL_API verify_report {
     std::string collection;
     bool exists_a = false, exists_b = false;
     std::size_t records_a = 0, records_b = 0;
@@ -39,7 +40,7 @@ struct verify_report {
 /// sum (mod 2^128) of a 128-bit hash of each record's canonical bytes (id, document, metadata
 /// with sorted keys and type tags, embedding float32 bits). Two instances holding the same
 /// records have the same digest, whatever order the server returns them in.
-struct collection_digest {
+struct CHROMAWAL_API collection_digest {
     bool exists = false;
     std::size_t records = 0;
     std::uint64_t high = 0, low = 0;
@@ -53,20 +54,23 @@ struct collection_digest {
 
 /// Reads every record of the collection in pages (holding one page at a time) and returns its
 /// digest. @throws any error of chroma_client (transport, server).
-collection_digest digest_collection(const chroma_client& c, std::string_view collection, std::size_t page_size = 1000);
+CHROMAWAL_API collection_digest digest_collection(const chroma_client& c, std::string_view collection,
+                                                  std::size_t page_size = 1000);
 
 /// Reads every record (ids, documents, metadata, embeddings) of the collection from both
 /// instances, in pages, and compares them exactly (embeddings bit for bit as float32). Never
 /// compares query results: HNSW top-k may legitimately differ between servers. Holds both
 /// collections in memory. Fills the digests too.
 /// @throws any error of chroma_client (transport, server).
-verify_report verify_collection(const chroma_client& a, const chroma_client& b, std::string_view collection,
-                                std::size_t page_size = 1000, std::size_t max_listed = 100);
+CHROMAWAL_API verify_report verify_collection(const chroma_client& a, const chroma_client& b,
+                                              std::string_view collection, std::size_t page_size = 1000,
+                                              std::size_t max_listed = 100);
 
 /// Digests first: computes both instances' collection_digest (one page in memory at a time)
 /// and, only when the counts or digests differ, compares per id with verify_collection.
 /// Records written while it runs may show up as differences: verify a quiet collection.
-verify_report verify_collection_by_digest(const chroma_client& a, const chroma_client& b, std::string_view collection,
-                                          std::size_t page_size = 1000, std::size_t max_listed = 100);
+CHROMAWAL_API verify_report verify_collection_by_digest(const chroma_client& a, const chroma_client& b,
+                                                        std::string_view collection, std::size_t page_size = 1000,
+                                                        std::size_t max_listed = 100);
 
 }  // namespace chromawal

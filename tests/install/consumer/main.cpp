@@ -3,6 +3,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include <iostream>
+#include <string>
 
 int main() {
     auto w = chromawal::where::eq("source", "wiki") && chromawal::where::gte("year", 2020);
@@ -12,6 +13,10 @@ int main() {
         std::cerr << "expected invalid_argument\n";
         return 1;
     } catch (const chromawal::invalid_argument&) {
+    }
+    if (std::string(chromawal::version()) != CHROMAWAL_VERSION_STRING) {
+        std::cerr << "library version " << chromawal::version() << " but headers " << CHROMAWAL_VERSION_STRING << "\n";
+        return 1;
     }
     std::cout << "chromawal " << chromawal::version() << " " << w.json() << "\n";
     return w.json() == R"({"$and":[{"source":{"$eq":"wiki"}},{"year":{"$gte":2020}}]})" ? 0 : 1;
