@@ -16,11 +16,11 @@ namespace cwpy {
 
 namespace {
 
-chromawal::read_policy to_read_policy(const std::string& s) {
-    if (s == "primary_only") return chromawal::read_policy::primary_only;
-    if (s == "primary_preferred") return chromawal::read_policy::primary_preferred;
-    if (s == "replica_ratio") return chromawal::read_policy::replica_ratio;
-    if (s == "nearest") return chromawal::read_policy::nearest;
+chromawal::read_mode to_read_policy(const std::string& s) {
+    if (s == "primary_only") return chromawal::read_mode::primary_only;
+    if (s == "primary_preferred") return chromawal::read_mode::primary_preferred;
+    if (s == "replica_ratio") return chromawal::read_mode::replica_ratio;
+    if (s == "nearest") return chromawal::read_mode::nearest;
     throw chromawal::invalid_argument(
         "invalid configuration: read_policy: expected one of primary_only, "
         "primary_preferred, replica_ratio, nearest, got '" +
@@ -61,15 +61,15 @@ struct python_callback {
 
 }  // namespace
 
-const char* read_policy_name(chromawal::read_policy p) {
+const char* read_policy_name(chromawal::read_mode p) {
     switch (p) {
-        case chromawal::read_policy::primary_only:
+        case chromawal::read_mode::primary_only:
             return "primary_only";
-        case chromawal::read_policy::primary_preferred:
+        case chromawal::read_mode::primary_preferred:
             return "primary_preferred";
-        case chromawal::read_policy::replica_ratio:
+        case chromawal::read_mode::replica_ratio:
             return "replica_ratio";
-        case chromawal::read_policy::nearest:
+        case chromawal::read_mode::nearest:
             return "nearest";
     }
     return "primary_preferred";
@@ -82,8 +82,8 @@ chromawal::client_config to_client_config(const py::dict& d) {
         chromawal::instance_config ic;
         ic.name = i["name"].cast<std::string>();
         ic.connection = to_connection(i);
-        ic.role = get_or<std::string>(i, "role", "replica") == "primary" ? chromawal::instance_config::role::primary
-                                                                         : chromawal::instance_config::role::replica;
+        ic.role = get_or<std::string>(i, "role", "replica") == "primary" ? chromawal::instance_role::primary
+                                                                         : chromawal::instance_role::replica;
         c.instances.push_back(std::move(ic));
     }
     c.log_url = get_or<std::string>(d, "log_url", c.log_url);
