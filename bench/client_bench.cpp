@@ -193,7 +193,7 @@ int run(const options& o) {
             const std::uint32_t topic = rng.next() % topics;
             rs.ids.push_back("id-" + std::to_string(i));
             rs.documents.emplace_back("document " + std::to_string(i) + " about topic " + std::to_string(topic));
-            chromawal::metadata m;
+            chromawal::metadata_map m;
             m.emplace("source", "bench");
             m.emplace("index", static_cast<std::int64_t>(i));
             m.emplace("score", score);

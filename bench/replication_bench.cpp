@@ -313,7 +313,7 @@ struct dataset {
                 rs.ids.push_back(prefix + "-" + std::to_string(n));
                 rs.documents.emplace_back("document " + std::to_string(n) + " about topic " +
                                           std::to_string(topics[row]));
-                chromawal::metadata m;
+                chromawal::metadata_map m;
                 m.emplace("source", "bench");
                 m.emplace("index", static_cast<std::int64_t>(n));
                 m.emplace("score", scores[row]);
@@ -349,8 +349,8 @@ chromawal::connection_options conn(const std::string& url) {
 chromawal::client_config replicated_config(const servers& s) {
     chromawal::client_config cfg;
     cfg.log_url = s.pg.uri();
-    cfg.instances = {{"chroma-a", conn(s.a.url()), chromawal::instance_config::role::primary},
-                     {"chroma-b", conn(s.b.url()), chromawal::instance_config::role::replica}};
+    cfg.instances = {{"chroma-a", conn(s.a.url()), chromawal::instance_role::primary},
+                     {"chroma-b", conn(s.b.url()), chromawal::instance_role::replica}};
     return cfg;  // everything else at its default
 }
 
@@ -530,7 +530,7 @@ struct recovery {
     }
 };
 
-const chromawal::instance_status* find_instance(const chromawal::status& st, const std::string& name) {
+const chromawal::instance_status* find_instance(const chromawal::status_report& st, const std::string& name) {
     for (const auto& i : st.instances) {
         if (i.name == name) return &i;
     }
@@ -547,7 +547,7 @@ recovery restart_and_wait(servers& s, chromawal::client& client, double limit_s 
     double status_total = 0;
     for (;;) {
         const auto p0 = steady::now();
-        const chromawal::status st = client.status();
+        const chromawal::status_report st = client.status();
         const double ms = since(p0) * 1e3;
         status_total += ms;
         r.status_ms_max = std::max(r.status_ms_max, ms);

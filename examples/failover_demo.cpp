@@ -36,7 +36,7 @@ chromawal::write_receipt write_batch(const chromawal::collection& c, int b) {
         r.ids.push_back(id);
         r.documents.emplace_back("chunk " + std::to_string(i) + " of document " + std::to_string(b));
         r.metadatas.emplace_back(
-            chromawal::metadata{{"document_id", "doc" + std::to_string(b)}, {"chunk", static_cast<int>(i)}});
+            chromawal::metadata_map{{"document_id", "doc" + std::to_string(b)}, {"chunk", static_cast<int>(i)}});
     }
     r.embeddings = chromawal::embedding_view(embeddings, dim);
     return c.add(r);
@@ -93,8 +93,8 @@ int main() {
 
         chromawal::client_config cfg;
         cfg.log_url = pg.uri();
-        cfg.instances = {{"chroma-a", {}, chromawal::instance_config::role::primary},
-                         {"chroma-b", {}, chromawal::instance_config::role::replica}};
+        cfg.instances = {{"chroma-a", {}, chromawal::instance_role::primary},
+                         {"chroma-b", {}, chromawal::instance_role::replica}};
         cfg.instances[0].connection.base_url = a.url();
         cfg.instances[1].connection.base_url = b.url();
         for (auto& i : cfg.instances) i.connection.request_timeout = 2s;

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
         std::cout << "connected to " << options.base_url << " (Chroma API " << client.version() << ")\n";
 
         auto collection =
-            client.get_or_create_collection("quickstart", {chromawal::metadata{{"purpose", "demo"}}, "cosine", {}});
+            client.get_or_create_collection("quickstart", {chromawal::metadata_map{{"purpose", "demo"}}, "cosine", {}});
 
         // Three 4-dimensional embeddings in one contiguous buffer: no vector of vectors needed.
         const std::vector<float> embeddings = {
@@ -35,9 +35,9 @@ int main(int argc, char** argv) {
         records.ids = {"cat", "lion", "postgres"};
         records.embeddings = chromawal::embedding_view(embeddings, 4);
         records.documents = {"Cats purr.", "Lions roar.", "PostgreSQL keeps a write-ahead log."};
-        records.metadatas = {chromawal::metadata{{"kind", "animal"}, {"legs", 4}},
-                             chromawal::metadata{{"kind", "animal"}, {"legs", 4}},
-                             chromawal::metadata{{"kind", "software"}, {"year", 1996}}};
+        records.metadatas = {chromawal::metadata_map{{"kind", "animal"}, {"legs", 4}},
+                             chromawal::metadata_map{{"kind", "animal"}, {"legs", 4}},
+                             chromawal::metadata_map{{"kind", "software"}, {"year", 1996}}};
         collection.upsert(records);
         std::cout << "collection '" << collection.name() << "' holds " << collection.count() << " records\n";
 
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
         chromawal::query_options query;
         query.query_embeddings = chromawal::embedding_view(question, 4);
         query.n_results = 2;
-        query.where = chromawal::where::eq("kind", "animal");
+        query.where = chromawal::where_filter::eq("kind", "animal");
         const auto result = collection.query(query);
         for (std::size_t i = 0; i < result[0].size(); ++i) {
             std::cout << "  " << result[0].ids[i] << "  distance " << result[0].distances[i] << "  \""

@@ -1,4 +1,4 @@
-// libFuzzer target: filters given as raw JSON (where::raw, where_document::raw) and their
+// libFuzzer target: filters given as raw JSON (where_filter::raw, document_filter::raw) and their
 // combinations. Only chromawal::invalid_argument may escape. An accepted filter's JSON is its
 // compact form, so accepting it again must give the same filter (a fixed point).
 #include <chromawal/error.hpp>
@@ -38,7 +38,7 @@ void round_trip(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    round_trip<chromawal::where>(text);
-    round_trip<chromawal::where_document>(text);
+    round_trip<chromawal::where_filter>(text);
+    round_trip<chromawal::document_filter>(text);
     return 0;
 }

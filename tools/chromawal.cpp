@@ -327,7 +327,7 @@ std::string seconds(double s) { return fmt::format("{:.1f}", s); }
 
 int cmd_status(const options& o, const cw::client_config& config) {
     cw::client client(config);
-    const cw::status s = client.status();
+    const cw::status_report s = client.status();
     const auto reach = probe_instances(config);
     std::vector<cw::dead_letter_info> dead;
     std::string dead_error;
@@ -357,8 +357,8 @@ int cmd_status(const options& o, const cw::client_config& config) {
             out += fmt::format(
                 "{}{{\"instance\":{},\"collection\":{},\"position\":{},\"operation\":{},\"error\":{},\"age_seconds\":{}"
                 "}}",
-                k ? "," : "", json_string(d.instance), json_string(d.collection), d.position, json_string(d.operation),
-                json_string(d.error), d.age_seconds);
+                k ? "," : "", json_string(d.instance), json_string(d.collection_name), d.position,
+                json_string(d.operation), json_string(d.error_message), d.age_seconds);
         }
         out += "]";
         if (!dead_error.empty()) out += ",\"dead_letters_error\":" + json_string(dead_error);
@@ -369,7 +369,7 @@ int cmd_status(const options& o, const cw::client_config& config) {
 
     std::string out;
     out += fmt::format("log      {} (schema {}): {}\n", scrub(config.log_url), config.log_schema,
-                       s.log.reachable ? "reachable" : "UNREACHABLE: " + s.log.error);
+                       s.log.reachable ? "reachable" : "UNREACHABLE: " + s.log.error_message);
     if (s.log.reachable) {
         out += fmt::format("entries  pending {}  applied {}  rejected {}  abandoned {}  dead {}", s.log.pending,
                            s.log.applied, s.log.rejected, s.log.abandoned, s.log.dead);
@@ -404,8 +404,8 @@ int cmd_status(const options& o, const cw::client_config& config) {
     out += fmt::format("\ndead letters: {}{}\n", dead.size(),
                        dead.size() == static_cast<std::size_t>(o.limit.value_or(100)) ? " (or more)" : "");
     for (const auto& d : dead) {
-        out += fmt::format("  {}  {}  position {}  {}  age {} s: {}\n", d.instance, d.collection, d.position,
-                           d.operation, seconds(d.age_seconds), d.error);
+        out += fmt::format("  {}  {}  position {}  {}  age {} s: {}\n", d.instance, d.collection_name, d.position,
+                           d.operation, seconds(d.age_seconds), d.error_message);
     }
     if (!dead_error.empty()) out += "  (could not list them: " + dead_error + ")\n";
     print_out(out);
@@ -416,7 +416,7 @@ std::string report_json(const cw::verify_report& r) {
     return fmt::format(
         "{{\"collection\":{},\"identical\":{},\"exists_a\":{},\"exists_b\":{},\"records_a\":{},\"records_b\":{},"
         "\"only_in_a\":{},\"only_in_b\":{},\"different\":{}}}",
-        json_string(r.collection), r.identical(), r.exists_a, r.exists_b, r.records_a, r.records_b,
+        json_string(r.collection_name), r.identical(), r.exists_a, r.exists_b, r.records_a, r.records_b,
         json_strings(r.only_in_a), json_strings(r.only_in_b), json_strings(r.different));
 }
 
@@ -509,8 +509,8 @@ int cmd_replay(const options&, const cw::client_config& config) {
     const auto left = client.dead_letters(100);
     std::string out = fmt::format("replayed {} of {} dead-lettered entries\n", ok, before);
     for (const auto& d : left) {
-        out += fmt::format("  still failing: {}  {}  position {}  {}: {}\n", d.instance, d.collection, d.position,
-                           d.operation, d.error);
+        out += fmt::format("  still failing: {}  {}  position {}  {}: {}\n", d.instance, d.collection_name, d.position,
+                           d.operation, d.error_message);
     }
     print_out(out);
     return left.empty() ? exit_ok : exit_differs;

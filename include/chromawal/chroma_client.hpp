@@ -28,11 +28,11 @@ struct handle_access;
 /// criteria combine with AND.
 struct get_options {
     std::vector<std::string> ids;
-    chromawal::where where;
-    chromawal::where_document where_document;
+    chromawal::where_filter where;
+    chromawal::document_filter where_document;
     std::optional<std::size_t> limit;
     std::size_t offset = 0;
-    chromawal::include include = default_get_include;
+    chromawal::include_fields include = default_get_include;
 };
 
 /// A nearest-neighbour query.
@@ -42,16 +42,16 @@ struct query_options {
     std::size_t n_results = 10;
     /// Restrict the candidates to these ids.
     std::vector<std::string> ids;
-    chromawal::where where;
-    chromawal::where_document where_document;
-    chromawal::include include = default_query_include;
+    chromawal::where_filter where;
+    chromawal::document_filter where_document;
+    chromawal::include_fields include = default_query_include;
 };
 
 /// Selects the records to delete: at least one of ids / where / where_document.
 struct delete_options {
     std::vector<std::string> ids;
-    chromawal::where where;
-    chromawal::where_document where_document;
+    chromawal::where_filter where;
+    chromawal::document_filter where_document;
     /// Caps a where / where_document delete (not allowed with ids alone).
     std::optional<std::size_t> limit;
 };
@@ -60,7 +60,7 @@ struct delete_options {
 struct modify_options {
     std::optional<std::string> name;
     /// Replaces the whole collection metadata (Chroma does not merge here).
-    std::optional<chromawal::metadata> metadata;
+    std::optional<chromawal::metadata_map> metadata;
     /// Raw JSON for the updatable part of the configuration, e.g. `{"hnsw":{"ef_search":64}}`.
     std::string configuration_json;
 };
@@ -73,6 +73,7 @@ class chroma_client;
 /// Thread-safety: every record operation (add, upsert, update, delete_records, get, query,
 /// count, peek) may be called concurrently on the same handle. modify() updates the handle's
 /// own description, so do not call it concurrently with other calls on the same handle.
+/// Moved-from: a handle that was moved from may only be assigned to or destroyed.
 class CHROMAWAL_API chroma_collection {
 public:
     [[nodiscard]] const collection_info& info() const noexcept { return info_; }
@@ -93,7 +94,7 @@ public:
     /// Deletes the selected records and returns the server's count (for ids alone, Chroma
     /// counts the ids sent, existing or not). @throws invalid_argument with no selector.
     std::size_t delete_records(const delete_options& selector) const;
-    /// @throws invalid_argument for `include::distances`; server errors as add().
+    /// @throws invalid_argument for `include_fields::distances`; server errors as add().
     [[nodiscard]] get_result get(const get_options& options = {}) const;
     /// @throws invalid_argument for n_results == 0 or no query embeddings.
     [[nodiscard]] query_result query(const query_options& options) const;
@@ -117,6 +118,8 @@ private:
 /// alive and reused (a small pool grows to the number of threads using the client).
 /// Thread-safety: one client (and copies of it, which share state) may be used from many
 /// threads at once.
+/// Exceptions: the client stays usable after any exception its calls throw.
+/// Moved-from: a client that was moved from may only be assigned to or destroyed.
 class CHROMAWAL_API chroma_client {
 public:
     /// @throws invalid_argument for a malformed base_url or an empty tenant/database.

@@ -34,6 +34,9 @@ namespace detail {
 class replicated_client;
 }
 
+/// Whether an instance is the primary (preferred for reads) or a replica.
+enum class instance_role { primary, replica };
+
 /// One Chroma server of the set.
 struct instance_config {
     /// A stable, unique name: the log keys each instance's progress by it.
@@ -41,12 +44,11 @@ struct instance_config {
     /// URL, headers (auth), timeouts, TLS. Its tenant and database are overridden by the
     /// client_config's, so that every instance holds the same collections.
     connection_options connection;
-    enum class role { primary, replica };
-    instance_config::role role = instance_config::role::replica;
+    instance_role role = instance_role::replica;
 };
 
 /// Where reads go (always among healthy instances that have this client's last write).
-enum class read_policy {
+enum class read_mode {
     primary_only,       ///< only the primary; fails when it is down
     primary_preferred,  ///< the primary when usable, otherwise a replica (the default)
     replica_ratio,      ///< a replica with probability replica_read_ratio, otherwise the primary
@@ -54,7 +56,7 @@ enum class read_policy {
 };
 
 /// The name of a read policy, as settings and status spell it ("primary_preferred").
-CHROMAWAL_API const char* to_string(read_policy p) noexcept;
+CHROMAWAL_API const char* to_string(read_mode p) noexcept;
 
 /// One setting of client_config that can be given as text (see client_config::settings()).
 struct setting_info {
@@ -88,8 +90,8 @@ struct CHROMAWAL_API client_config {
     std::string database = "default_database";
     /// A write returns once applied to this many instances (at least 1).
     std::size_t write_quorum = 1;
-    chromawal::read_policy read_policy = chromawal::read_policy::primary_preferred;
-    /// For read_policy::replica_ratio: the share of reads sent to replicas (0..1).
+    read_mode read_policy = read_mode::primary_preferred;
+    /// For read_mode::replica_ratio: the share of reads sent to replicas (0..1).
     double replica_read_ratio = 0.8;
     /// When the sync thread wakes up even if nothing told it to.
     std::chrono::milliseconds sync_interval{500};
@@ -193,10 +195,10 @@ struct instance_status {
 /// One dead-lettered entry: an instance kept failing it and stepped over it.
 struct dead_letter_info {
     std::string instance;
-    std::string collection;
+    std::string collection_name;
     std::int64_t position = 0;
     std::string operation;
-    std::string error;
+    std::string error_message;
     double age_seconds = 0;
 };
 
@@ -238,10 +240,10 @@ struct log_status {
     std::int64_t pending = 0, applied = 0, rejected = 0, abandoned = 0, dead = 0;
     double oldest_pending_age_seconds = 0;
     bool reachable = true;
-    std::string error;
+    std::string error_message;
 };
 
-struct CHROMAWAL_API status {
+struct CHROMAWAL_API status_report {
     std::vector<instance_status> instances;
     log_status log;
     bool sync_running = false;
@@ -251,11 +253,18 @@ struct CHROMAWAL_API status {
     [[nodiscard]] std::string to_prometheus() const;
 };
 
-/// A collection of the replicated set. Cheap to copy; shares the client's state.
-/// Thread-safety: all methods may be called concurrently.
+/// A collection of the replicated set, by name. Cheap to copy: copies share the client's state
+/// and the handle's name, so after modify() renamed the collection, every copy addresses it by
+/// its new name.
+///
+/// Thread-safety: every method, modify() included, may be called concurrently on one handle
+/// and its copies (the name is guarded; a call uses the name it read when it started).
+/// Moved-from: a handle that was moved from may only be assigned to or destroyed.
+/// Exceptions leave the handle usable; what they mean for the write is in each @throws.
 class CHROMAWAL_API collection {
 public:
-    [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    /// The collection's current name (a copy: another thread may rename it).
+    [[nodiscard]] std::string name() const;
 
     /// Validate, log, apply to every healthy instance.
     /// @throws invalid_argument (nothing logged), log_unavailable (nothing logged or applied),
@@ -274,14 +283,16 @@ public:
     [[nodiscard]] query_result query(const query_options& options, read_options read = {}) const;
     [[nodiscard]] std::size_t count(read_options read = {}) const;
     [[nodiscard]] get_result peek(std::size_t limit = 10, read_options read = {}) const;
-    /// Rename and/or replace metadata, through the log.
-    write_receipt modify(const modify_options& changes);
+    /// Rename and/or replace metadata, through the log. After a rename, this handle and its
+    /// copies use the new name. @throws as add().
+    write_receipt modify(const modify_options& changes) const;
 
 private:
     friend class client;
+    struct shared_name;  // the name, guarded by a mutex; shared by copies of the handle
     collection(std::shared_ptr<detail::replicated_client> impl, std::string name);
     std::shared_ptr<detail::replicated_client> impl_;
-    std::string name_;
+    std::shared_ptr<shared_name> name_;
 };
 
 /// The replicated client.
@@ -290,6 +301,9 @@ private:
 /// health monitor and the sync thread; it does not require any Chroma instance to be up.
 /// Thread-safety: one client may be shared by any number of threads. Destruction stops the
 /// background threads (entries still pending stay in the log for the next client).
+/// Exceptions: the client stays usable after any exception its calls throw.
+/// Moved-from: a client that was moved from may only be assigned to or destroyed; collection
+/// handles obtained from it keep working (they share its state).
 class CHROMAWAL_API client {
 public:
     /// @throws invalid_argument for a bad configuration (naming the setting), log_unavailable.
@@ -312,7 +326,7 @@ public:
     std::vector<std::string> list_collections(std::optional<std::size_t> limit = std::nullopt, std::size_t offset = 0);
     void delete_collection(std::string_view name);
 
-    [[nodiscard]] chromawal::status status() const;
+    [[nodiscard]] status_report status() const;
     /// One synchronous sync pass over every instance (the background thread does this too).
     void sync_now();
     /// Waits until every instance is healthy and has applied every entry; false when the

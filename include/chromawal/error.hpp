@@ -25,6 +25,7 @@
 #include <chromawal/export.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -117,14 +118,14 @@ public:
 /// it on, the entry stays pending and the sync thread applies it on recovery (queued() true).
 class CHROMAWAL_API no_instance_available : public error {
 public:
-    no_instance_available(const std::string& what, bool queued, long long position)
+    no_instance_available(const std::string& what, bool queued, std::int64_t position)
         : error(what), queued_(queued), position_(position) {}
     [[nodiscard]] bool queued() const noexcept { return queued_; }
-    [[nodiscard]] long long position() const noexcept { return position_; }
+    [[nodiscard]] std::int64_t position() const noexcept { return position_; }
 
 private:
     bool queued_;
-    long long position_;
+    std::int64_t position_;
 };
 
 /// An instance rejected a logged write as invalid (a 4xx that every instance would give, such
@@ -138,13 +139,13 @@ public:
 /// pending and the sync thread applies it when the instances return; do not retry the write.
 class CHROMAWAL_API quorum_not_reached : public error {
 public:
-    quorum_not_reached(const std::string& what, long long position, std::size_t applied)
+    quorum_not_reached(const std::string& what, std::int64_t position, std::size_t applied)
         : error(what), position_(position), applied_(applied) {}
-    [[nodiscard]] long long position() const noexcept { return position_; }
+    [[nodiscard]] std::int64_t position() const noexcept { return position_; }
     [[nodiscard]] std::size_t applied_count() const noexcept { return applied_; }
 
 private:
-    long long position_;
+    std::int64_t position_;
     std::size_t applied_;
 };
 

@@ -38,7 +38,7 @@ struct connection_options {
 /// Options for creating a collection.
 struct collection_options {
     /// Collection metadata (Chroma rejects an empty map; leave unset for none).
-    std::optional<chromawal::metadata> metadata;
+    std::optional<chromawal::metadata_map> metadata;
     /// Distance function: "l2" (Chroma's default), "cosine" or "ip". Empty: server default.
     std::string space;
     /// Raw JSON for Chroma's `configuration` (e.g. `{"hnsw":{"ef_search":100}}`); when given,

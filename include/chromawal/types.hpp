@@ -65,7 +65,7 @@ private:
 };
 
 /// Record or collection metadata: key -> value, keys sorted.
-using metadata = std::map<std::string, metadata_value, std::less<>>;
+using metadata_map = std::map<std::string, metadata_value, std::less<>>;
 
 /// A non-owning view of `rows` embeddings of `dim` float32 values each, stored contiguously
 /// (row-major). The caller's buffer must outlive the call it is passed to; nothing is copied
@@ -124,7 +124,7 @@ private:
 };
 
 /// Which fields a get or query returns. Combine with `|`.
-enum class include : unsigned {
+enum class include_fields : unsigned {
     none = 0,
     documents = 1u << 0,
     embeddings = 1u << 1,
@@ -132,16 +132,17 @@ enum class include : unsigned {
     distances = 1u << 3,  ///< query only
     uris = 1u << 4,
 };
-constexpr include operator|(include a, include b) noexcept {
-    return static_cast<include>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+constexpr include_fields operator|(include_fields a, include_fields b) noexcept {
+    return static_cast<include_fields>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
 }
-constexpr include operator&(include a, include b) noexcept {
-    return static_cast<include>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
+constexpr include_fields operator&(include_fields a, include_fields b) noexcept {
+    return static_cast<include_fields>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
 }
-constexpr bool has(include set, include flag) noexcept { return (set & flag) != include::none; }
+constexpr bool has(include_fields set, include_fields flag) noexcept { return (set & flag) != include_fields::none; }
 /// Chroma's defaults.
-constexpr include default_get_include = include::documents | include::metadatas;
-constexpr include default_query_include = include::documents | include::metadatas | include::distances;
+constexpr include_fields default_get_include = include_fields::documents | include_fields::metadatas;
+constexpr include_fields default_query_include =
+    include_fields::documents | include_fields::metadatas | include_fields::distances;
 
 /// The records of one add, upsert or update. Every field but `ids` may be left empty,
 /// meaning "not given"; a given field has one entry per id. In update and upsert a
@@ -151,7 +152,7 @@ struct record_set {
     std::vector<std::string> ids;
     embedding_view embeddings;
     std::vector<std::optional<std::string>> documents;
-    std::vector<std::optional<metadata>> metadatas;
+    std::vector<std::optional<metadata_map>> metadatas;
     std::vector<std::optional<std::string>> uris;
 };
 
@@ -161,9 +162,9 @@ struct get_result {
     std::vector<std::string> ids;
     embedding_matrix embeddings;
     std::vector<std::optional<std::string>> documents;
-    std::vector<std::optional<metadata>> metadatas;
+    std::vector<std::optional<metadata_map>> metadatas;
     std::vector<std::optional<std::string>> uris;
-    include included = include::none;
+    include_fields included = include_fields::none;
 
     [[nodiscard]] std::size_t size() const noexcept { return ids.size(); }
     [[nodiscard]] bool empty() const noexcept { return ids.empty(); }
@@ -177,7 +178,7 @@ struct query_hits : get_result {
 /// The result of a query: one entry per query embedding, in order.
 struct query_result {
     std::vector<query_hits> results;
-    include included = include::none;
+    include_fields included = include_fields::none;
 
     [[nodiscard]] std::size_t size() const noexcept { return results.size(); }
     [[nodiscard]] const query_hits& operator[](std::size_t i) const { return results[i]; }
@@ -191,7 +192,7 @@ struct collection_info {
     std::string name;
     std::string tenant;
     std::string database;
-    std::optional<chromawal::metadata> metadata;
+    std::optional<chromawal::metadata_map> metadata;
     std::optional<std::int64_t> dimension;  ///< unset until the first add
     std::string configuration_json;         ///< the server's configuration_json, raw JSON text
 };

@@ -15,7 +15,7 @@ namespace chromawal {
 
 /// How one collection differs between two instances (a and b).
 struct CHROMAWAL_API verify_report {
-    std::string collection;
+    std::string collection_name;
     bool exists_a = false, exists_b = false;
     std::size_t records_a = 0, records_b = 0;
     std::vector<std::string> only_in_a;  ///< ids (at most `max_listed`)
@@ -52,10 +52,18 @@ struct CHROMAWAL_API collection_digest {
     friend bool operator!=(const collection_digest& x, const collection_digest& y) noexcept { return !(x == y); }
 };
 
+/// How to read and report a comparison. Plain value with documented defaults.
+struct compare_options {
+    /// Records read per request (one page is held in memory at a time by a digest).
+    std::size_t page_size = 1000;
+    /// Ids listed per kind of difference in a verify_report (the counts are always exact).
+    std::size_t max_listed = 100;
+};
+
 /// Reads every record of the collection in pages (holding one page at a time) and returns its
-/// digest. @throws any error of chroma_client (transport, server).
+/// digest (options.max_listed is not used). @throws any error of chroma_client (transport, server).
 CHROMAWAL_API collection_digest digest_collection(const chroma_client& c, std::string_view collection,
-                                                  std::size_t page_size = 1000);
+                                                  const compare_options& options = {});
 
 /// Reads every record (ids, documents, metadata, embeddings) of the collection from both
 /// instances, in pages, and compares them exactly (embeddings bit for bit as float32). Never
@@ -63,14 +71,13 @@ CHROMAWAL_API collection_digest digest_collection(const chroma_client& c, std::s
 /// collections in memory. Fills the digests too.
 /// @throws any error of chroma_client (transport, server).
 CHROMAWAL_API verify_report verify_collection(const chroma_client& a, const chroma_client& b,
-                                              std::string_view collection, std::size_t page_size = 1000,
-                                              std::size_t max_listed = 100);
+                                              std::string_view collection, const compare_options& options = {});
 
 /// Digests first: computes both instances' collection_digest (one page in memory at a time)
 /// and, only when the counts or digests differ, compares per id with verify_collection.
 /// Records written while it runs may show up as differences: verify a quiet collection.
 CHROMAWAL_API verify_report verify_collection_by_digest(const chroma_client& a, const chroma_client& b,
-                                                        std::string_view collection, std::size_t page_size = 1000,
-                                                        std::size_t max_listed = 100);
+                                                        std::string_view collection,
+                                                        const compare_options& options = {});
 
 }  // namespace chromawal

@@ -131,7 +131,7 @@ std::size_t chroma_collection::count() const {
 get_result chroma_collection::peek(std::size_t limit) const {
     get_options o;
     o.limit = limit;
-    o.include = include::documents | include::metadatas | include::embeddings;
+    o.include = include_fields::documents | include_fields::metadatas | include_fields::embeddings;
     return get(o);
 }
 

@@ -33,7 +33,7 @@ void check_key(std::string_view key, std::string_view op) {
     if (key.empty()) throw invalid_argument(fmt::format("Expected where key to be a non-empty str in {}.", op));
     if (key.front() == '$') {
         throw invalid_argument(
-            fmt::format("Expected where key to be a metadata key, got operator-like '{}' in {}.", key, op));
+            fmt::format("Expected where key to be a metadata_map key, got operator-like '{}' in {}.", key, op));
     }
     if (!json::valid_utf8(key)) throw invalid_argument(fmt::format("Expected where key to be valid UTF-8 in {}.", op));
 }
@@ -140,54 +140,72 @@ std::string raw_clause(std::string_view text, std::string_view what) {
 
 }  // namespace
 
-where where::eq(std::string_view k, const metadata_value& v) { return where(scalar_clause(k, "$eq", v, false)); }
-where where::ne(std::string_view k, const metadata_value& v) { return where(scalar_clause(k, "$ne", v, false)); }
-where where::gt(std::string_view k, const metadata_value& v) { return where(scalar_clause(k, "$gt", v, true)); }
-where where::gte(std::string_view k, const metadata_value& v) { return where(scalar_clause(k, "$gte", v, true)); }
-where where::lt(std::string_view k, const metadata_value& v) { return where(scalar_clause(k, "$lt", v, true)); }
-where where::lte(std::string_view k, const metadata_value& v) { return where(scalar_clause(k, "$lte", v, true)); }
-where where::in(std::string_view k, const metadata_value& v) { return where(list_clause(k, "$in", v)); }
-where where::nin(std::string_view k, const metadata_value& v) { return where(list_clause(k, "$nin", v)); }
-where where::contains(std::string_view k, const metadata_value& v) {
-    return where(scalar_clause(k, "$contains", v, false));
+where_filter where_filter::eq(std::string_view k, const metadata_value& v) {
+    return where_filter(scalar_clause(k, "$eq", v, false));
 }
-where where::not_contains(std::string_view k, const metadata_value& v) {
-    return where(scalar_clause(k, "$not_contains", v, false));
+where_filter where_filter::ne(std::string_view k, const metadata_value& v) {
+    return where_filter(scalar_clause(k, "$ne", v, false));
 }
-where where::document_contains(std::string_view text) {
+where_filter where_filter::gt(std::string_view k, const metadata_value& v) {
+    return where_filter(scalar_clause(k, "$gt", v, true));
+}
+where_filter where_filter::gte(std::string_view k, const metadata_value& v) {
+    return where_filter(scalar_clause(k, "$gte", v, true));
+}
+where_filter where_filter::lt(std::string_view k, const metadata_value& v) {
+    return where_filter(scalar_clause(k, "$lt", v, true));
+}
+where_filter where_filter::lte(std::string_view k, const metadata_value& v) {
+    return where_filter(scalar_clause(k, "$lte", v, true));
+}
+where_filter where_filter::in(std::string_view k, const metadata_value& v) {
+    return where_filter(list_clause(k, "$in", v));
+}
+where_filter where_filter::nin(std::string_view k, const metadata_value& v) {
+    return where_filter(list_clause(k, "$nin", v));
+}
+where_filter where_filter::contains(std::string_view k, const metadata_value& v) {
+    return where_filter(scalar_clause(k, "$contains", v, false));
+}
+where_filter where_filter::not_contains(std::string_view k, const metadata_value& v) {
+    return where_filter(scalar_clause(k, "$not_contains", v, false));
+}
+where_filter where_filter::document_contains(std::string_view text) {
     std::string out;
     json::writer w(out);
     w.begin_object().key("#document").raw(text_clause("$contains", text, "where #document")).end_object();
-    return where(std::move(out));
+    return where_filter(std::move(out));
 }
-where where::document_not_contains(std::string_view text) {
+where_filter where_filter::document_not_contains(std::string_view text) {
     std::string out;
     json::writer w(out);
     w.begin_object().key("#document").raw(text_clause("$not_contains", text, "where #document")).end_object();
-    return where(std::move(out));
+    return where_filter(std::move(out));
 }
-where where::all_of(std::vector<where> c) { return where(combine(c, "$and", "where")); }
-where where::any_of(std::vector<where> c) { return where(combine(c, "$or", "where")); }
-where where::raw(std::string_view json) { return where(raw_clause(json, "where")); }
+where_filter where_filter::all_of(std::vector<where_filter> c) { return where_filter(combine(c, "$and", "where")); }
+where_filter where_filter::any_of(std::vector<where_filter> c) { return where_filter(combine(c, "$or", "where")); }
+where_filter where_filter::raw(std::string_view json) { return where_filter(raw_clause(json, "where")); }
 
-where_document where_document::contains(std::string_view t) {
-    return where_document(text_clause("$contains", t, "where_document"));
+document_filter document_filter::contains(std::string_view t) {
+    return document_filter(text_clause("$contains", t, "where_document"));
 }
-where_document where_document::not_contains(std::string_view t) {
-    return where_document(text_clause("$not_contains", t, "where_document"));
+document_filter document_filter::not_contains(std::string_view t) {
+    return document_filter(text_clause("$not_contains", t, "where_document"));
 }
-where_document where_document::regex(std::string_view p) {
-    return where_document(text_clause("$regex", p, "where_document"));
+document_filter document_filter::regex(std::string_view p) {
+    return document_filter(text_clause("$regex", p, "where_document"));
 }
-where_document where_document::not_regex(std::string_view p) {
-    return where_document(text_clause("$not_regex", p, "where_document"));
+document_filter document_filter::not_regex(std::string_view p) {
+    return document_filter(text_clause("$not_regex", p, "where_document"));
 }
-where_document where_document::all_of(std::vector<where_document> c) {
-    return where_document(combine(c, "$and", "where_document"));
+document_filter document_filter::all_of(std::vector<document_filter> c) {
+    return document_filter(combine(c, "$and", "where_document"));
 }
-where_document where_document::any_of(std::vector<where_document> c) {
-    return where_document(combine(c, "$or", "where_document"));
+document_filter document_filter::any_of(std::vector<document_filter> c) {
+    return document_filter(combine(c, "$or", "where_document"));
 }
-where_document where_document::raw(std::string_view json) { return where_document(raw_clause(json, "where_document")); }
+document_filter document_filter::raw(std::string_view json) {
+    return document_filter(raw_clause(json, "where_document"));
+}
 
 }  // namespace chromawal

@@ -125,7 +125,7 @@ void validate_value(const metadata_value& v, std::string_view key, std::string_v
     }
 }
 
-void validate_record_metadata(const metadata& m, std::size_t index, write_op op) {
+void validate_record_metadata(const metadata_map& m, std::size_t index, write_op op) {
     const char* in = op_name(op);
     if (m.empty()) {
         fail(
@@ -203,7 +203,7 @@ void validate_records(const record_set& r, write_op op) {
 
 void validate_get(const get_options& o) {
     validate_ids(o.ids, "get", true);
-    if (has(o.include, include::distances)) {
+    if (has(o.include, include_fields::distances)) {
         fail(
             "Expected include to be a subset of documents, embeddings, metadatas, uris, got distances in get "
             "(distances exist only for query).");
@@ -237,7 +237,7 @@ void validate_delete(const delete_options& o) {
     validate_ids(o.ids, "delete", true);
 }
 
-void validate_collection_metadata(const metadata& m, std::string_view in) {
+void validate_collection_metadata(const metadata_map& m, std::string_view in) {
     if (m.empty())
         fail(fmt::format("Expected collection metadata to be a non-empty dict in {} (leave it unset for none).", in));
     for (const auto& [key, value] : m) {

@@ -17,7 +17,7 @@ void validate_get(const get_options& options);
 void validate_query(const query_options& options);
 void validate_delete(const delete_options& options);
 /// Collection metadata (create / modify): non-empty, no null values, no arrays.
-void validate_collection_metadata(const metadata& m, std::string_view where);
+void validate_collection_metadata(const metadata_map& m, std::string_view where);
 /// Chroma's name rule: 3-512 characters from [a-zA-Z0-9._-], starting and ending with [a-zA-Z0-9].
 void validate_collection_name(std::string_view name);
 /// A tenant or database name: non-empty, valid UTF-8.

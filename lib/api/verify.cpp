@@ -176,7 +176,7 @@ bool for_each_page(const chroma_client& c, std::string_view name, std::size_t pa
     if (info) *info = coll->info();
     if (page_size == 0) page_size = 1000;
     get_options o;
-    o.include = include::documents | include::metadatas | include::embeddings;
+    o.include = include_fields::documents | include_fields::metadatas | include_fields::embeddings;
     o.limit = page_size;
     for (std::size_t offset = 0;; offset += page_size) {
         o.offset = offset;
@@ -194,7 +194,7 @@ bool same_record(const get_result& ra, std::size_t i, const get_result& rb, std:
         const auto* d = at_or_null(r.documents, k);
         return d ? *d : std::nullopt;
     };
-    auto meta = [](const get_result& r, std::size_t k) -> const std::optional<metadata>* {
+    auto meta = [](const get_result& r, std::size_t k) -> const std::optional<metadata_map>* {
         return at_or_null(r.metadatas, k);
     };
     if (doc(ra, i) != doc(rb, j)) return false;
@@ -320,14 +320,16 @@ std::string collection_digest::hex() const {
 }
 
 std::string verify_report::summary() const {
-    if (!exists_a && !exists_b) return fmt::format("collection '{}': on neither instance", collection);
-    if (identical()) return fmt::format("collection '{}': identical ({} records)", collection, records_a);
+    if (!exists_a && !exists_b) return fmt::format("collection '{}': on neither instance", collection_name);
+    if (identical()) return fmt::format("collection '{}': identical ({} records)", collection_name, records_a);
     return fmt::format("collection '{}': DIFFERENT: {}{} records vs {}{}; {} only in a, {} only in b, {} differ",
-                       collection, records_a, exists_a ? "" : " (missing)", records_b, exists_b ? "" : " (missing)",
-                       only_in_a.size(), only_in_b.size(), different.size());
+                       collection_name, records_a, exists_a ? "" : " (missing)", records_b,
+                       exists_b ? "" : " (missing)", only_in_a.size(), only_in_b.size(), different.size());
 }
 
-collection_digest digest_collection(const chroma_client& c, std::string_view collection, std::size_t page_size) {
+collection_digest digest_collection(const chroma_client& c, std::string_view collection,
+                                    const compare_options& options) {
+    const std::size_t page_size = options.page_size;
     collection_digest d;
     std::string scratch;
     d.exists = detail::for_each_page(c, collection, page_size, nullptr, [&](get_result&& page) {
@@ -337,9 +339,11 @@ collection_digest digest_collection(const chroma_client& c, std::string_view col
 }
 
 verify_report verify_collection(const chroma_client& a, const chroma_client& b, std::string_view collection,
-                                std::size_t page_size, std::size_t max_listed) {
+                                const compare_options& options) {
+    const std::size_t page_size = options.page_size;
+    const std::size_t max_listed = options.max_listed;
     verify_report r;
-    r.collection = std::string(collection);
+    r.collection_name = std::string(collection);
     const detail::collection_snapshot sa = detail::read_snapshot(a, collection, page_size);
     const detail::collection_snapshot sb = detail::read_snapshot(b, collection, page_size);
     r.exists_a = sa.exists;
@@ -369,14 +373,14 @@ verify_report verify_collection(const chroma_client& a, const chroma_client& b, 
 }
 
 verify_report verify_collection_by_digest(const chroma_client& a, const chroma_client& b, std::string_view collection,
-                                          std::size_t page_size, std::size_t max_listed) {
-    const collection_digest da = digest_collection(a, collection, page_size);
-    const collection_digest db = digest_collection(b, collection, page_size);
+                                          const compare_options& options) {
+    const collection_digest da = digest_collection(a, collection, options);
+    const collection_digest db = digest_collection(b, collection, options);
     if (da != db) {
-        return verify_collection(a, b, collection, page_size, max_listed);
+        return verify_collection(a, b, collection, options);
     }
     verify_report r;
-    r.collection = std::string(collection);
+    r.collection_name = std::string(collection);
     r.exists_a = da.exists;
     r.exists_b = db.exists;
     r.records_a = da.records;

@@ -8,6 +8,6 @@
 namespace chromawal::detail {
 
 void write_metadata_value(json::writer& w, const metadata_value& v);
-void write_metadata(json::writer& w, const metadata& m);
+void write_metadata(json::writer& w, const metadata_map& m);
 
 }  // namespace chromawal::detail

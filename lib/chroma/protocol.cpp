@@ -45,7 +45,7 @@ void write_metadata_value(json::writer& w, const metadata_value& v) {
         v.value());
 }
 
-void write_metadata(json::writer& w, const metadata& m) {
+void write_metadata(json::writer& w, const metadata_map& m) {
     w.begin_object();
     for (const auto& [k, v] : m) {
         w.key(k);
@@ -82,22 +82,22 @@ void write_optional_strings(json::writer& w, const std::vector<std::optional<std
     w.end_array();
 }
 
-void write_filters(json::writer& w, const where& wh, const where_document& wd) {
+void write_filters(json::writer& w, const where_filter& wh, const document_filter& wd) {
     if (!wh.empty()) w.key("where").raw(wh.json());
     if (!wd.empty()) w.key("where_document").raw(wd.json());
 }
 
-include parse_include_name(std::string_view s) {
-    if (s == "documents") return include::documents;
-    if (s == "embeddings") return include::embeddings;
-    if (s == "metadatas") return include::metadatas;
-    if (s == "distances") return include::distances;
-    if (s == "uris") return include::uris;
-    return include::none;
+include_fields parse_include_name(std::string_view s) {
+    if (s == "documents") return include_fields::documents;
+    if (s == "embeddings") return include_fields::embeddings;
+    if (s == "metadatas") return include_fields::metadatas;
+    if (s == "distances") return include_fields::distances;
+    if (s == "uris") return include_fields::uris;
+    return include_fields::none;
 }
 
-include read_include(od::value v) {
-    include set = include::none;
+include_fields read_include(od::value v) {
+    include_fields set = include_fields::none;
     for (auto e : take(v.get_array(), "include")) {
         od::value item = take(std::move(e), "include item");
         set = set | parse_include_name(take(item.get_string(), "include item"));
@@ -120,8 +120,8 @@ std::vector<std::optional<std::string>> read_optional_strings(od::value v, std::
     return out;
 }
 
-std::vector<std::optional<metadata>> read_metadatas(od::value v) {
-    std::vector<std::optional<metadata>> out;
+std::vector<std::optional<metadata_map>> read_metadatas(od::value v) {
+    std::vector<std::optional<metadata_map>> out;
     for (auto e : take(v.get_array(), "metadatas")) {
         od::value item = take(std::move(e), "metadata");
         if (take(item.is_null(), "metadata")) {
@@ -216,13 +216,13 @@ database_info read_database(od::object obj) {
 
 }  // namespace
 
-void write_include(json::writer& w, include set) {
+void write_include(json::writer& w, include_fields set) {
     w.begin_array();
-    if (has(set, include::documents)) w.string("documents");
-    if (has(set, include::embeddings)) w.string("embeddings");
-    if (has(set, include::metadatas)) w.string("metadatas");
-    if (has(set, include::distances)) w.string("distances");
-    if (has(set, include::uris)) w.string("uris");
+    if (has(set, include_fields::documents)) w.string("documents");
+    if (has(set, include_fields::embeddings)) w.string("embeddings");
+    if (has(set, include_fields::metadatas)) w.string("metadatas");
+    if (has(set, include_fields::distances)) w.string("distances");
+    if (has(set, include_fields::uris)) w.string("uris");
     w.end_array();
 }
 

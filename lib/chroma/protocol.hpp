@@ -28,7 +28,7 @@ std::string encode_modify(const modify_options& changes);
 std::string encode_name(std::string_view name);  // {"name": ...}
 
 /// Chroma's include names, e.g. ["documents","metadatas"].
-void write_include(json::writer& w, include set);
+void write_include(json::writer& w, include_fields set);
 
 // ---- responses ----
 

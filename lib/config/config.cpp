@@ -109,7 +109,7 @@ std::vector<instance_config> parse_instances(std::string_view label, std::string
         instance_config ic;
         ic.name = item.substr(0, eq);
         ic.connection.base_url = item.substr(eq + 1);
-        ic.role = out.empty() ? instance_config::role::primary : instance_config::role::replica;
+        ic.role = out.empty() ? instance_role::primary : instance_role::replica;
         out.push_back(std::move(ic));
     }
     if (out.empty()) bad(label, "expected \"name=url,name=url\" (the first is the primary), got nothing");
@@ -125,10 +125,10 @@ std::pair<std::string, std::string> parse_header(std::string_view label, std::st
     return {std::move(name), trimmed(h.substr(colon + 1))};
 }
 
-read_policy parse_read_policy(std::string_view label, std::string_view text) {
+read_mode parse_read_policy(std::string_view label, std::string_view text) {
     const std::string v = trimmed(text);
-    for (auto p : {read_policy::primary_only, read_policy::primary_preferred, read_policy::replica_ratio,
-                   read_policy::nearest}) {
+    for (auto p :
+         {read_mode::primary_only, read_mode::primary_preferred, read_mode::replica_ratio, read_mode::nearest}) {
         if (v == to_string(p)) return p;
     }
     bad(label,
@@ -269,7 +269,7 @@ void apply(client_config& c, const std::vector<std::pair<std::string, std::strin
         ratio_given |= last->first == "replica_read_ratio";
     }
     // Like the old proxy's READ_REPLICA_RATIO: a ratio alone means ratio routing.
-    if (ratio_given && !policy_given) c.read_policy = read_policy::replica_ratio;
+    if (ratio_given && !policy_given) c.read_policy = read_mode::replica_ratio;
 }
 
 bool valid_schema(const std::string& s) {
@@ -283,15 +283,15 @@ bool valid_schema(const std::string& s) {
 
 }  // namespace
 
-const char* to_string(read_policy p) noexcept {
+const char* to_string(read_mode p) noexcept {
     switch (p) {
-        case read_policy::primary_only:
+        case read_mode::primary_only:
             return "primary_only";
-        case read_policy::primary_preferred:
+        case read_mode::primary_preferred:
             return "primary_preferred";
-        case read_policy::replica_ratio:
+        case read_mode::replica_ratio:
             return "replica_ratio";
-        case read_policy::nearest:
+        case read_mode::nearest:
             return "nearest";
     }
     return "primary_preferred";
@@ -353,7 +353,7 @@ void client_config::validate() const {
         if (!names.insert(inst.name).second) bad(where + ".name", fmt::format("'{}' is used twice", inst.name));
         if (inst.connection.base_url.rfind("http://", 0) != 0 && inst.connection.base_url.rfind("https://", 0) != 0)
             bad(where + ".connection.base_url", "must start with http:// or https://");
-        if (inst.role == instance_config::role::primary) ++primaries;
+        if (inst.role == instance_role::primary) ++primaries;
     }
     if (primaries > 1) bad("instances", "at most one instance may be the primary");
     if (c.write_quorum < 1 || c.write_quorum > c.instances.size()) {

@@ -122,8 +122,8 @@ metadata_value read_metadata_value(od::value v) {
     throw decode_error("unknown metadata value type");
 }
 
-metadata read_metadata(od::object obj) {
-    metadata m;
+metadata_map read_metadata(od::object obj) {
+    metadata_map m;
     for (auto field : obj) {
         od::field f = take(std::move(field), "metadata field");
         std::string_view key = take(f.unescaped_key(), "metadata key");

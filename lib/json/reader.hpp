@@ -38,7 +38,7 @@ T take(simdjson::simdjson_result<T> r, std::string_view what) {
 }
 
 /// Reads a metadata object (values: null, bool, int, float, string, arrays of one type).
-metadata read_metadata(od::object obj);
+metadata_map read_metadata(od::object obj);
 /// Reads a metadata value.
 metadata_value read_metadata_value(od::value v);
 /// Reads a string, or an empty optional for null.

@@ -7,65 +7,81 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
-#include <set>
+#include <mutex>
+#include <string>
 
 namespace chromawal {
 
 // ---- collection ----
 
+struct collection::shared_name {
+    mutable std::mutex mutex;
+    std::string value;
+};
+
 collection::collection(std::shared_ptr<detail::replicated_client> impl, std::string name)
-    : impl_(std::move(impl)), name_(std::move(name)) {}
+    : impl_(std::move(impl)), name_(std::make_shared<shared_name>()) {
+    name_->value = std::move(name);
+}
+
+std::string collection::name() const {
+    std::lock_guard<std::mutex> lock(name_->mutex);
+    return name_->value;
+}
 
 write_receipt collection::add(const record_set& records) const {
-    return impl_->write_records(name_, wal::op_kind::add, records);
+    return impl_->write_records(name(), wal::op_kind::add, records);
 }
 write_receipt collection::upsert(const record_set& records) const {
-    return impl_->write_records(name_, wal::op_kind::upsert, records);
+    return impl_->write_records(name(), wal::op_kind::upsert, records);
 }
 write_receipt collection::update(const record_set& records) const {
-    return impl_->write_records(name_, wal::op_kind::update, records);
+    return impl_->write_records(name(), wal::op_kind::update, records);
 }
 write_receipt collection::delete_records(const delete_options& selector) const {
-    return impl_->write_delete(name_, selector);
+    return impl_->write_delete(name(), selector);
 }
 
 write_receipt collection::delete_document(std::string_view document_id, std::string_view key) const {
     delete_options d;
-    d.where = where::eq(key, std::string(document_id));
-    return impl_->write_delete(name_, d);
+    d.where = where_filter::eq(key, std::string(document_id));
+    return impl_->write_delete(name(), d);
 }
 
 get_result collection::get(const get_options& options, read_options read) const {
     detail::validate_get(options);
     get_result r;
-    impl_->read(name_, read, [&](chroma_collection& c) { r = c.get(options); });
+    impl_->read(name(), read, [&](chroma_collection& c) { r = c.get(options); });
     return r;
 }
 
 query_result collection::query(const query_options& options, read_options read) const {
     detail::validate_query(options);
     query_result r;
-    impl_->read(name_, read, [&](chroma_collection& c) { r = c.query(options); });
+    impl_->read(name(), read, [&](chroma_collection& c) { r = c.query(options); });
     return r;
 }
 
 std::size_t collection::count(read_options read) const {
     std::size_t n = 0;
-    impl_->read(name_, read, [&](chroma_collection& c) { n = c.count(); });
+    impl_->read(name(), read, [&](chroma_collection& c) { n = c.count(); });
     return n;
 }
 
 get_result collection::peek(std::size_t limit, read_options read) const {
     get_result r;
-    impl_->read(name_, read, [&](chroma_collection& c) { r = c.peek(limit); });
+    impl_->read(name(), read, [&](chroma_collection& c) { r = c.peek(limit); });
     return r;
 }
 
-write_receipt collection::modify(const modify_options& changes) {
-    write_receipt r = impl_->write_modify(name_, changes);
-    if (changes.name) name_ = *changes.name;
+write_receipt collection::modify(const modify_options& changes) const {
+    const std::string old_name = name();
+    write_receipt r = impl_->write_modify(old_name, changes);
+    if (changes.name) {
+        std::lock_guard<std::mutex> lock(name_->mutex);
+        // Renamed concurrently through another copy meanwhile: keep the name of the later one.
+        if (name_->value == old_name) name_->value = *changes.name;
+    }
     return r;
 }
 
@@ -134,7 +150,7 @@ void client::delete_collection(std::string_view name) {
     impl_->write_delete_collection(n);
 }
 
-status client::status() const { return impl_->status(); }
+status_report client::status() const { return impl_->status(); }
 void client::sync_now() { impl_->sync_pass(); }
 bool client::wait_until_synced(std::chrono::milliseconds timeout) { return impl_->wait_until_synced(timeout); }
 std::size_t client::replay_dead_letters() { return impl_->replay_dead_letters(); }

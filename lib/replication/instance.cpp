@@ -17,7 +17,7 @@ connection_options with_identity(connection_options o, const std::string& tenant
 
 instance_state::instance_state(const instance_config& config, const std::string& tenant, const std::string& database)
     : name_(config.name),
-      primary_(config.role == instance_config::role::primary),
+      primary_(config.role == instance_role::primary),
       display_url_(chromawal::redact(config.connection.base_url)),
       conn_(std::make_shared<chroma_connection>(with_identity(config.connection, tenant, database))),
       client_(handle_access::client(conn_)) {}

@@ -27,13 +27,13 @@ std::vector<instance_state*> read_router::read_order() {
     std::shuffle(replicas.begin(), replicas.end(), rng);
     std::vector<instance_state*> out;
     switch (ctx_.config.read_policy) {
-        case read_policy::primary_only:
+        case read_mode::primary_only:
             return primaries;
-        case read_policy::primary_preferred:
+        case read_mode::primary_preferred:
             out = primaries;
             out.insert(out.end(), replicas.begin(), replicas.end());
             return out;
-        case read_policy::replica_ratio: {
+        case read_mode::replica_ratio: {
             std::uniform_real_distribution<double> u(0.0, 1.0);
             if (u(rng) < ctx_.config.replica_read_ratio) {
                 out = replicas;
@@ -44,7 +44,7 @@ std::vector<instance_state*> read_router::read_order() {
             }
             return out;
         }
-        case read_policy::nearest: {
+        case read_mode::nearest: {
             out = primaries;
             out.insert(out.end(), replicas.begin(), replicas.end());
             std::stable_sort(out.begin(), out.end(), [](instance_state* a, instance_state* b) {

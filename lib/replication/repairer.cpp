@@ -32,7 +32,7 @@ bool has_doc(const get_result& r, std::size_t i) {
     return d != nullptr && d->has_value();
 }
 
-std::optional<metadata> meta_at(const get_result& r, std::size_t i) {
+std::optional<metadata_map> meta_at(const get_result& r, std::size_t i) {
     if (i >= r.metadatas.size() || !r.metadatas[i] || r.metadatas[i]->empty()) return std::nullopt;
     return r.metadatas[i];
 }
@@ -55,7 +55,8 @@ verify_result repairer::verify(std::string_view a, std::string_view b, const ver
     verify_result result;
     result.collections.reserve(names.size());
     for (std::size_t k = 0; k < names.size(); ++k) {
-        result.collections.push_back(verify_collection_by_digest(ia.client(), ib.client(), names[k], page_size));
+        result.collections.push_back(
+            verify_collection_by_digest(ia.client(), ib.client(), names[k], compare_options{page_size, 100}));
         if (options.progress) options.progress(result.collections.back(), k, names.size());
     }
     return result;
@@ -170,15 +171,16 @@ repair_result repairer::repair(std::string_view source, std::string_view target,
 void repairer::repair_collection(instance_state& source, instance_state& target, const std::string& name,
                                  std::int64_t lane_id, repair_result& out) {
     // Digests first: most collections of a returning instance are usually identical.
-    if (digest_collection(source.client(), name, page_size) == digest_collection(target.client(), name, page_size))
+    if (digest_collection(source.client(), name, compare_options{page_size, 0}) ==
+        digest_collection(target.client(), name, compare_options{page_size, 0}))
         return;
     const collection_snapshot ss = read_snapshot(source.client(), name, page_size);
     const collection_snapshot st = read_snapshot(target.client(), name, page_size);
     if (!ss.exists && !st.exists) return;
 
-    std::vector<std::string> deletes;                  // ids, in this order
-    std::vector<std::size_t> upserts;                  // indices into the source's records
-    std::vector<std::optional<metadata>> upsert_meta;  // the metadata each upsert sends
+    std::vector<std::string> deletes;                      // ids, in this order
+    std::vector<std::size_t> upserts;                      // indices into the source's records
+    std::vector<std::optional<metadata_map>> upsert_meta;  // the metadata each upsert sends
     std::size_t target_only = 0;
     diff_snapshots(ss, st, [&](difference d, std::size_t i, std::size_t j) {
         switch (d) {
@@ -199,7 +201,7 @@ void repairer::repair_collection(instance_state& source, instance_state& target,
                 } else {
                     // Chroma merges metadata key by key: a key only the target has is sent as
                     // null, which removes it.
-                    std::optional<metadata> m = meta_at(ss.records, i);
+                    std::optional<metadata_map> m = meta_at(ss.records, i);
                     if (const auto tm = meta_at(st.records, j)) {
                         for (const auto& [k, v] : *tm) {
                             if (!m || m->find(k) == m->end()) {

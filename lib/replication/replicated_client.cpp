@@ -30,6 +30,6 @@ void replicated_client::stop_background() {
     sync_.mark_stopped();
 }
 
-chromawal::status replicated_client::status() { return build_status(ctx_, sync_.running()); }
+chromawal::status_report replicated_client::status() { return build_status(ctx_, sync_.running()); }
 
 }  // namespace chromawal::detail

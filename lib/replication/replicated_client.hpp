@@ -82,7 +82,7 @@ public:
     std::size_t replay_dead_letters() { return sync_.replay_dead_letters(); }
 
     /// Built by status_builder.cpp.
-    chromawal::status status();
+    chromawal::status_report status();
     const client_config& config() const noexcept { return ctx_.config; }
 
     // ---- verify, repair (repairer); retention, audit (retention) ----

@@ -43,10 +43,10 @@ std::vector<dead_letter_info> retention::dead_letters(std::size_t limit) {
     for (const auto& d : ctx_.store->dead_letters(limit)) {
         dead_letter_info i;
         i.instance = d.instance;
-        i.collection = d.key.collection;
+        i.collection_name = d.key.collection;
         i.position = d.position;
         i.operation = wal::to_string(d.op);
-        i.error = d.error;
+        i.error_message = d.error;
         i.age_seconds = d.at > 0 ? std::max(0.0, now - d.at) : 0;
         out.push_back(std::move(i));
     }

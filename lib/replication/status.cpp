@@ -7,14 +7,14 @@
 
 namespace chromawal {
 
-std::string status::to_json() const {
+std::string status_report::to_json() const {
     std::string out;
     json::writer w(out);
     w.begin_object();
     w.key("sync_running").boolean(sync_running);
     w.key("log").begin_object();
     w.key("reachable").boolean(log.reachable);
-    if (!log.error.empty()) w.key("error").string(log.error);
+    if (!log.error_message.empty()) w.key("error").string(log.error_message);
     w.key("pending").integer(log.pending);
     w.key("applied").integer(log.applied);
     w.key("rejected").integer(log.rejected);
@@ -43,7 +43,7 @@ std::string status::to_json() const {
     return out;
 }
 
-std::string status::to_prometheus() const {
+std::string status_report::to_prometheus() const {
     std::string out;
     auto line = [&out](const char* name, const std::string& labels, double v) {
         out += fmt::format("{}{} {}\n", name, labels.empty() ? "" : "{" + labels + "}", v);

@@ -1,4 +1,4 @@
-// Status building: chromawal::status from the log store's counts and lanes and each
+// Status building: chromawal::status_report from the log store's counts and lanes and each
 // instance's health (the serialisation of status, to_json and to_prometheus, is status.cpp).
 //
 // Owns: nothing; build_status() is a pure read.
@@ -11,8 +11,8 @@
 
 namespace chromawal::detail {
 
-chromawal::status build_status(context& ctx, bool sync_running) {
-    chromawal::status s;
+chromawal::status_report build_status(context& ctx, bool sync_running) {
+    chromawal::status_report s;
     s.sync_running = sync_running;
     const double now = now_epoch();
     try {
@@ -26,7 +26,7 @@ chromawal::status build_status(context& ctx, bool sync_running) {
             c.oldest_pending_created_at > 0 ? std::max(0.0, now - c.oldest_pending_created_at) : 0;
     } catch (const log_unavailable& e) {
         s.log.reachable = false;
-        s.log.error = e.what();
+        s.log.error_message = e.what();
     }
     for (auto& inst : ctx.instances) {
         instance_status is;

@@ -114,7 +114,7 @@ TEST_CASE("create, get, get_or_create, get by id, count and delete collections",
     collection_cleanup cleanup{client, name};
     const std::size_t before = client.count_collections();
 
-    const cw::metadata meta{{"owner", "tests"}, {"n", 3}, {"ratio", 0.5}, {"flag", true}};
+    const cw::metadata_map meta{{"owner", "tests"}, {"n", 3}, {"ratio", 0.5}, {"flag", true}};
     cw::collection_options opts;
     opts.metadata = meta;
     const cw::chroma_collection created = client.create_collection(name, opts);
@@ -133,7 +133,7 @@ TEST_CASE("create, get, get_or_create, get by id, count and delete collections",
 
     // get_or_create returns the existing collection and ignores the options.
     cw::collection_options other;
-    other.metadata = cw::metadata{{"owner", "someone else"}};
+    other.metadata = cw::metadata_map{{"owner", "someone else"}};
     const cw::chroma_collection existing = client.get_or_create_collection(name, other);
     CHECK(existing.id() == created.id());
     CHECK(existing.info().metadata == meta);
@@ -199,14 +199,14 @@ TEST_CASE("modify renames and replaces metadata and configuration", "[integratio
     const std::string old_name = chromawal_test::unique_name("it-mod");
     collection_cleanup cleanup{client, old_name};
     cw::collection_options opts;
-    opts.metadata = cw::metadata{{"a", 1}, {"b", "x"}};
+    opts.metadata = cw::metadata_map{{"a", 1}, {"b", "x"}};
     cw::chroma_collection c = client.create_collection(old_name, opts);
     add_points(c, {"p1", "p2", "p3"}, 0.0f);
 
     const std::string new_name = chromawal_test::unique_name("it-mod-renamed");
     cw::modify_options change;
     change.name = new_name;
-    change.metadata = cw::metadata{{"c", true}, {"ключ", "значение"}};
+    change.metadata = cw::metadata_map{{"c", true}, {"ключ", "значение"}};
     c.modify(change);
     cleanup.name = new_name;
     CHECK(c.name() == new_name);
@@ -219,7 +219,7 @@ TEST_CASE("modify renames and replaces metadata and configuration", "[integratio
     CHECK_THROWS_AS(client.get_collection(old_name), cw::not_found);
 
     cw::modify_options only_meta;
-    only_meta.metadata = cw::metadata{{"d", 2.5}};
+    only_meta.metadata = cw::metadata_map{{"d", 2.5}};
     c.modify(only_meta);
     CHECK(c.name() == new_name);
     CHECK(client.get_collection(new_name).info().metadata == only_meta.metadata);

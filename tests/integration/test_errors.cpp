@@ -217,7 +217,7 @@ TEST_CASE("every operation on a deleted collection -> not_found", "[integration]
     cw::delete_options d;
     d.ids = {"a"};
     cw::modify_options m;
-    m.metadata = cw::metadata{{"k", 1}};
+    m.metadata = cw::metadata_map{{"k", 1}};
 
     CHECK(error_kind([&] { c.add(points({"b"}, flat, 2)); }) == "not_found");
     CHECK(error_kind([&] { c.upsert(points({"a"}, flat, 2)); }) == "not_found");
@@ -267,7 +267,7 @@ TEST_CASE("dimension mismatch -> server_rejected 400 InvalidArgumentError", "[in
 
     CHECK(c.count() == 2);
     cw::get_options g;
-    g.include = cw::include::embeddings;
+    g.include = cw::include_fields::embeddings;
     g.ids = {"a"};
     CHECK(c.get(g).embeddings.row_vector(0) == std::vector<float>{1.0f, 2.0f, 3.0f});
 }
@@ -280,13 +280,13 @@ TEST_CASE("filters the server rejects -> server_rejected, and nothing is deleted
     const std::vector<float> flat{1.0f, 0.0f, 2.0f, 0.0f};
     cw::record_set r = points({"a", "b"}, flat, 2);
     r.documents = {std::string("alpha"), std::string("beta")};
-    r.metadatas = {cw::metadata{{"i", 1}}, cw::metadata{{"i", 2}}};
+    r.metadatas = {cw::metadata_map{{"i", 1}}, cw::metadata_map{{"i", 2}}};
     c.add(r);
 
-    const std::vector<cw::where> bad_where{cw::where::raw(R"({"i": {"$bogus": 1}})"),
-                                           cw::where::raw(R"({"i": {"$gt": "text"}})"),
-                                           cw::where::raw(R"({"$nand": [{"i": 1}, {"i": 2}]})")};
-    for (const cw::where& w : bad_where) {
+    const std::vector<cw::where_filter> bad_where{cw::where_filter::raw(R"({"i": {"$bogus": 1}})"),
+                                                  cw::where_filter::raw(R"({"i": {"$gt": "text"}})"),
+                                                  cw::where_filter::raw(R"({"$nand": [{"i": 1}, {"i": 2}]})")};
+    for (const cw::where_filter& w : bad_where) {
         CAPTURE(w.json());
         cw::get_options g;
         g.where = w;
@@ -305,9 +305,9 @@ TEST_CASE("filters the server rejects -> server_rejected, and nothing is deleted
         CHECK(error_kind([&] { (void)c.delete_records(d); }) == "server_rejected");
     }
 
-    const std::vector<cw::where_document> bad_doc{cw::where_document::raw(R"({"$bogus": "x"})"),
-                                                  cw::where_document::regex("(unclosed")};
-    for (const cw::where_document& wd : bad_doc) {
+    const std::vector<cw::document_filter> bad_doc{cw::document_filter::raw(R"({"$bogus": "x"})"),
+                                                   cw::document_filter::regex("(unclosed")};
+    for (const cw::document_filter& wd : bad_doc) {
         CAPTURE(wd.json());
         cw::get_options g;
         g.where_document = wd;
@@ -400,19 +400,19 @@ TEST_CASE("invalid input -> invalid_argument before any request is sent", "[inte
         {"add with empty metadata",
          [&](const auto& c) {
              cw::record_set r = points({"p"}, one_row, 2);
-             r.metadatas = {cw::metadata{}};
+             r.metadatas = {cw::metadata_map{}};
              c.add(r);
          }},
         {"add with a null metadata value",
          [&](const auto& c) {
              cw::record_set r = points({"p"}, one_row, 2);
-             r.metadatas = {cw::metadata{{"k", nullptr}}};
+             r.metadatas = {cw::metadata_map{{"k", nullptr}}};
              c.add(r);
          }},
         {"add with a '$' metadata key",
          [&](const auto& c) {
              cw::record_set r = points({"p"}, one_row, 2);
-             r.metadatas = {cw::metadata{{"$k", 1}}};
+             r.metadatas = {cw::metadata_map{{"$k", 1}}};
              c.add(r);
          }},
         {"add with invalid UTF-8 in a document",
@@ -430,7 +430,7 @@ TEST_CASE("invalid input -> invalid_argument before any request is sent", "[inte
         {"get with include distances",
          [&](const auto& c) {
              cw::get_options g;
-             g.include = cw::include::distances;
+             g.include = cw::include_fields::distances;
              (void)c.get(g);
          }},
         {"query with n_results 0",
@@ -464,15 +464,15 @@ TEST_CASE("invalid input -> invalid_argument before any request is sent", "[inte
     CHECK(live.count() == 2);
     cw::get_options g;
     g.ids = {"x", "y"};
-    g.include = cw::include::embeddings;
+    g.include = cw::include_fields::embeddings;
     CHECK(live.get(g).embeddings.values() == two_rows);
 
     // Client-level checks: bad names and options, before any request.
     const std::string fresh = chromawal_test::unique_name("it-invalid-opts");
     cw::collection_options empty_meta;
-    empty_meta.metadata = cw::metadata{};
+    empty_meta.metadata = cw::metadata_map{};
     cw::collection_options array_meta;  // the server would panic on this (see the notes)
-    array_meta.metadata = cw::metadata{{"tags", cw::metadata_value::array_string{"a"}}};
+    array_meta.metadata = cw::metadata_map{{"tags", cw::metadata_value::array_string{"a"}}};
     cw::collection_options bad_space;
     bad_space.space = "euclid";
     cw::collection_options both;
@@ -496,7 +496,7 @@ TEST_CASE("invalid input -> invalid_argument before any request is sent", "[inte
     rename.name = "x";
     CHECK(error_kind([&] { live_copy.modify(rename); }) == "invalid_argument");
     cw::modify_options empty;
-    empty.metadata = cw::metadata{};
+    empty.metadata = cw::metadata_map{};
     CHECK(error_kind([&] { live_copy.modify(empty); }) == "invalid_argument");
     CHECK(live_copy.name() == name);
 
@@ -629,13 +629,13 @@ TEST_CASE("kill -9 and restart: data survives and the same client reconnects",
         flat.push_back(static_cast<float>(i) + 0.1f);
         flat.push_back(-static_cast<float>(i) / 3.0f);
         r.documents.emplace_back("document ✓ " + std::to_string(i));
-        r.metadatas.emplace_back(cw::metadata{{"i", i}, {"tags", cw::metadata_value::array_string{"t", "ü"}}});
+        r.metadatas.emplace_back(cw::metadata_map{{"i", i}, {"tags", cw::metadata_value::array_string{"t", "ü"}}});
     }
     r.embeddings = cw::embedding_view(flat, 2);
     c.add(r);
     REQUIRE(c.count() == 20);
     cw::get_options all;
-    all.include = cw::include::documents | cw::include::metadatas | cw::include::embeddings;
+    all.include = cw::include_fields::documents | cw::include_fields::metadatas | cw::include_fields::embeddings;
     const cw::get_result before = c.get(all);
     REQUIRE(before.size() == 20);
 
@@ -701,8 +701,8 @@ TEST_CASE("kill -9 and restart: data survives and the same client reconnects",
         c.add(points({"after"}, one, 2));
         CHECK(c.count() == 21);
         cw::get_options g;
-        g.where = cw::where::contains("tags", "ü");
-        g.include = cw::include::none;
+        g.where = cw::where_filter::contains("tags", "ü");
+        g.include = cw::include_fields::none;
         CHECK(c.get(g).size() == 20);
     }
 }

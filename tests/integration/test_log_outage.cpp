@@ -74,7 +74,7 @@ struct outage_cluster {
     // The record ids an instance stores in `collection`, read directly (not through the log).
     static std::set<std::string> stored_ids(const chromawal_test::chroma_server& s, const std::string& collection) {
         cw::get_options g;
-        g.include = cw::include::none;
+        g.include = cw::include_fields::none;
         const auto r = direct(s).get_collection(collection).get(g);
         return std::set<std::string>(r.ids.begin(), r.ids.end());
     }
@@ -128,7 +128,7 @@ private:
             rs.ids = ids_of(n);
             for (int r = 0; r < 2; ++r) {
                 rs.documents.emplace_back("document " + rs.ids[static_cast<std::size_t>(r)]);
-                rs.metadatas.emplace_back(cw::metadata{{"n", n}, {"r", r}});
+                rs.metadatas.emplace_back(cw::metadata_map{{"n", n}, {"r", r}});
                 for (int k = 0; k < 4; ++k) embeddings.push_back(static_cast<float>(n * 8 + r * 4 + k) / 16.0f);
             }
             rs.embeddings = cw::embedding_view(embeddings, 4);
@@ -202,7 +202,7 @@ TEST_CASE("log store outage: writes fail fast with log_unavailable, reads go on,
     const auto down = client.status();
     CHECK(seconds(steady::now() - status_started) < 6.0);
     CHECK_FALSE(down.log.reachable);
-    CHECK_FALSE(down.log.error.empty());
+    CHECK_FALSE(down.log.error_message.empty());
     for (const auto& i : down.instances) CHECK(i.healthy);  // Chroma is fine; only the log is away
 
     // ---- PostgreSQL returns; the same client object resumes writing ----

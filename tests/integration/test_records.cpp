@@ -70,7 +70,8 @@ void add_ten(const cw::chroma_collection& c) {
         flat.push_back(static_cast<float>(i));
         flat.push_back(0.0f);
         r.documents.emplace_back(rdoc(i));
-        r.metadatas.emplace_back(cw::metadata{{"i", i}, {"parity", i % 2 == 0 ? "even" : "odd"}, {"half", i * 0.5}});
+        r.metadatas.emplace_back(
+            cw::metadata_map{{"i", i}, {"parity", i % 2 == 0 ? "even" : "odd"}, {"half", i * 0.5}});
     }
     r.embeddings = cw::embedding_view(flat, 2);
     c.add(r);
@@ -119,39 +120,41 @@ TEST_CASE("add then get by ids, where, where_document, limit, offset and include
 
     SECTION("where") {
         cw::get_options o;
-        o.where = cw::where::eq("parity", "odd");
+        o.where = cw::where_filter::eq("parity", "odd");
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r1", "r3", "r5", "r7", "r9"});
-        o.where = cw::where::gte("i", 7);
+        o.where = cw::where_filter::gte("i", 7);
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r7", "r8", "r9"});
-        o.where = cw::where::eq("parity", "even") && cw::where::lt("half", 2.0);
+        o.where = cw::where_filter::eq("parity", "even") && cw::where_filter::lt("half", 2.0);
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r0", "r2"});
-        o.where = cw::where::in("i", cw::metadata_value::array_int{1, 4, 42});
+        o.where = cw::where_filter::in("i", cw::metadata_value::array_int{1, 4, 42});
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r1", "r4"});
-        o.where = cw::where::eq("i", 3) || cw::where::eq("i", 6);
+        o.where = cw::where_filter::eq("i", 3) || cw::where_filter::eq("i", 6);
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r3", "r6"});
-        o.where = cw::where::document_contains("doc 5");
+        o.where = cw::where_filter::document_contains("doc 5");
         CHECK(c->get(o).ids == std::vector<std::string>{"r5"});
-        o.where = cw::where::document_not_contains("even") && cw::where::ne("i", 3) && cw::where::lte("i", 5);
+        o.where = cw::where_filter::document_not_contains("even") && cw::where_filter::ne("i", 3) &&
+                  cw::where_filter::lte("i", 5);
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r1", "r5"});
-        o.where = cw::where::nin("parity", cw::metadata_value::array_string{"even"});
+        o.where = cw::where_filter::nin("parity", cw::metadata_value::array_string{"even"});
         CHECK(c->get(o).size() == 5);
-        o.where =
-            cw::where::any_of({cw::where::eq("i", 0), cw::where::all_of({cw::where::gt("half", 4.0), cw::where()})});
+        o.where = cw::where_filter::any_of(
+            {cw::where_filter::eq("i", 0),
+             cw::where_filter::all_of({cw::where_filter::gt("half", 4.0), cw::where_filter()})});
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r0", "r9"});
     }
 
     SECTION("where_document, and every criterion combined with AND") {
         cw::get_options o;
-        o.where_document = cw::where_document::contains("even");
+        o.where_document = cw::document_filter::contains("even");
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r0", "r2", "r4", "r6", "r8"});
-        o.where_document = cw::where_document::regex("^doc [0-3] ");
+        o.where_document = cw::document_filter::regex("^doc [0-3] ");
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r0", "r1", "r2", "r3"});
-        o.where_document = cw::where_document::not_regex("[0-7]") || cw::where_document::contains("doc 1 ");
+        o.where_document = cw::document_filter::not_regex("[0-7]") || cw::document_filter::contains("doc 1 ");
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r1", "r8", "r9"});
-        o.where_document = cw::where_document::contains("odd") && cw::where_document::not_contains("doc 3");
+        o.where_document = cw::document_filter::contains("odd") && cw::document_filter::not_contains("doc 3");
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r1", "r5", "r7", "r9"});
-        o.where_document = cw::where_document::not_contains("odd");
-        o.where = cw::where::gt("i", 3);
+        o.where_document = cw::document_filter::not_contains("odd");
+        o.where = cw::where_filter::gt("i", 3);
         o.ids = {"r2", "r4", "r5", "r6"};
         CHECK(sorted(c->get(o).ids) == std::vector<std::string>{"r4", "r6"});
     }
@@ -181,19 +184,19 @@ TEST_CASE("add then get by ids, where, where_document, limit, offset and include
 
     SECTION("include none returns ids only; include embeddings returns the vectors") {
         cw::get_options o;
-        o.include = cw::include::none;
+        o.include = cw::include_fields::none;
         const cw::get_result bare = c->get(o);
         CHECK(bare.size() == 10);
         CHECK(bare.documents.empty());
         CHECK(bare.metadatas.empty());
         CHECK(bare.embeddings.empty());
-        CHECK(bare.included == cw::include::none);
+        CHECK(bare.included == cw::include_fields::none);
 
         o.ids = {"r3", "r8"};
-        o.include = cw::include::embeddings;
+        o.include = cw::include_fields::embeddings;
         const cw::get_result e = c->get(o);
         REQUIRE(e.size() == 2);
-        CHECK(e.included == cw::include::embeddings);
+        CHECK(e.included == cw::include_fields::embeddings);
         CHECK(e.documents.empty());
         REQUIRE(e.embeddings.rows() == 2);
         REQUIRE(e.embeddings.dim() == 2);
@@ -235,7 +238,7 @@ TEST_CASE("embeddings round-trip exactly as float32, base64 and JSON encodings, 
             c->add(r);
 
             cw::get_options o;
-            o.include = cw::include::embeddings;
+            o.include = cw::include_fields::embeddings;
             const cw::get_result got = c->get(o);
             REQUIRE(got.size() == rows);
             REQUIRE(got.embeddings.dim() == dim);
@@ -302,15 +305,15 @@ TEST_CASE("query: nearest first, distances ascending, with filters, ids and incl
         cw::query_options o;
         o.query_embeddings = cw::embedding_view(q, 2);
         o.n_results = 3;
-        o.where = cw::where::eq("parity", "odd");
+        o.where = cw::where_filter::eq("parity", "odd");
         CHECK(c->query(o)[0].ids == std::vector<std::string>{"r1", "r3", "r5"});
         o.where = {};
-        o.where_document = cw::where_document::contains("even");
+        o.where_document = cw::document_filter::contains("even");
         CHECK(c->query(o)[0].ids == std::vector<std::string>{"r0", "r2", "r4"});
         o.where_document = {};
         o.ids = {"r9", "r5", "r7"};
         CHECK(c->query(o)[0].ids == std::vector<std::string>{"r5", "r7", "r9"});
-        o.where = cw::where::gt("i", 5);
+        o.where = cw::where_filter::gt("i", 5);
         CHECK(c->query(o)[0].ids == std::vector<std::string>{"r7", "r9"});
     }
 
@@ -319,7 +322,7 @@ TEST_CASE("query: nearest first, distances ascending, with filters, ids and incl
         cw::query_options o;
         o.query_embeddings = cw::embedding_view(q, 2);
         o.n_results = 2;
-        o.include = cw::include::none;
+        o.include = cw::include_fields::none;
         const cw::query_result bare = c->query(o);
         REQUIRE(bare.size() == 1);
         REQUIRE(bare[0].ids.size() == 2);
@@ -329,14 +332,14 @@ TEST_CASE("query: nearest first, distances ascending, with filters, ids and incl
         CHECK(bare[0].documents.empty());
         CHECK(bare[0].metadatas.empty());
 
-        o.include = cw::include::embeddings | cw::include::distances;
+        o.include = cw::include_fields::embeddings | cw::include_fields::distances;
         const cw::query_result e = c->query(o);
         REQUIRE(e[0].ids.size() == 2);
         REQUIRE(e[0].embeddings.rows() == 2);
         CHECK(e[0].embeddings.row_vector(0) == std::vector<float>{8.0f, 0.0f});
         CHECK(e[0].distances.at(0) == Approx(0.0f).margin(1e-6));
         CHECK(e[0].distances.at(1) == Approx(1.0f).margin(1e-4));
-        CHECK(e.included == (cw::include::embeddings | cw::include::distances));
+        CHECK(e.included == (cw::include_fields::embeddings | cw::include_fields::distances));
     }
 
     SECTION("n_results above the record count returns every record") {
@@ -365,7 +368,7 @@ TEST_CASE("empty results: a get or query that matches nothing", "[integration][r
         add_ten(*c);
         cw::get_options g;
         g.ids = {"nope", "also-nope"};
-        g.include = cw::include::documents | cw::include::metadatas | cw::include::embeddings;
+        g.include = cw::include_fields::documents | cw::include_fields::metadatas | cw::include_fields::embeddings;
         const cw::get_result by_ids = c->get(g);
         CHECK(by_ids.ids.empty());
         CHECK(by_ids.documents.empty());
@@ -374,16 +377,16 @@ TEST_CASE("empty results: a get or query that matches nothing", "[integration][r
         CHECK(by_ids.embeddings.rows() == 0);
 
         g.ids.clear();
-        g.where = cw::where::eq("parity", "neither");
+        g.where = cw::where_filter::eq("parity", "neither");
         CHECK(c->get(g).empty());
         g.where = {};
-        g.where_document = cw::where_document::contains("no such text");
+        g.where_document = cw::document_filter::contains("no such text");
         CHECK(c->get(g).empty());
 
         const std::vector<float> q{1.0f, 1.0f, 2.0f, 2.0f};
         cw::query_options o;
         o.query_embeddings = cw::embedding_view(q, 2);
-        o.where = cw::where::gt("i", 100);
+        o.where = cw::where_filter::gt("i", 100);
         const cw::query_result r = c->query(o);
         REQUIRE(r.size() == 2);
         for (const cw::query_hits& h : r) {
@@ -403,7 +406,7 @@ TEST_CASE("update: embeddings, documents and merged metadata; nullopt leaves fie
         r.ids = {"a", "b"};
         r.embeddings = cw::embedding_view(flat, 2);
         r.documents = {std::string("doc a"), std::string("doc b")};
-        r.metadatas = {cw::metadata{{"k1", 1}, {"k2", "two"}, {"k3", true}}, cw::metadata{{"k1", 10}}};
+        r.metadatas = {cw::metadata_map{{"k1", 1}, {"k2", "two"}, {"k3", true}}, cw::metadata_map{{"k1", 10}}};
         c->add(r);
     }
 
@@ -423,20 +426,20 @@ TEST_CASE("update: embeddings, documents and merged metadata; nullopt leaves fie
         r.ids = {"a", "b"};
         r.embeddings = cw::embedding_view(flat, 2);
         r.documents = {std::nullopt, std::string("doc b v2")};
-        r.metadatas = {cw::metadata{{"k2", "changed"}, {"k3", nullptr}, {"k4", 4.5}}, std::nullopt};
+        r.metadatas = {cw::metadata_map{{"k2", "changed"}, {"k3", nullptr}, {"k4", 4.5}}, std::nullopt};
         c->update(r);
     }
     // Update without embeddings, and an update of a missing id (ignored by the server).
     {
         cw::record_set r;
         r.ids = {"b", "missing"};
-        r.metadatas = {cw::metadata{{"k5", "five"}}, cw::metadata{{"x", 1}}};
+        r.metadatas = {cw::metadata_map{{"k5", "five"}}, cw::metadata_map{{"x", 1}}};
         c->update(r);
     }
 
     CHECK(c->count() == 2);
     cw::get_options o;
-    o.include = cw::include::documents | cw::include::metadatas | cw::include::embeddings;
+    o.include = cw::include_fields::documents | cw::include_fields::metadatas | cw::include_fields::embeddings;
     const cw::get_result got = c->get(o);
     REQUIRE(sorted(got.ids) == std::vector<std::string>{"a", "b"});
     const std::size_t a = index_of(got, "a");
@@ -445,8 +448,8 @@ TEST_CASE("update: embeddings, documents and merged metadata; nullopt leaves fie
     CHECK(got.documents[b] == std::string("doc b v2"));
     CHECK(got.embeddings.row_vector(a) == std::vector<float>{5.0f, 6.0f});
     CHECK(got.embeddings.row_vector(b) == std::vector<float>{7.0f, 8.0f});
-    CHECK(got.metadatas[a] == cw::metadata{{"k1", 1}, {"k2", "changed"}, {"k4", 4.5}});
-    CHECK(got.metadatas[b] == cw::metadata{{"k1", 10}, {"k5", "five"}});
+    CHECK(got.metadatas[a] == cw::metadata_map{{"k1", 1}, {"k2", "changed"}, {"k4", 4.5}});
+    CHECK(got.metadatas[b] == cw::metadata_map{{"k1", 10}, {"k5", "five"}});
 }
 
 TEST_CASE("upsert inserts new records and merges existing ones", "[integration][records]") {
@@ -457,7 +460,7 @@ TEST_CASE("upsert inserts new records and merges existing ones", "[integration][
         r.ids = {"old"};
         r.embeddings = cw::embedding_view(flat, 2);
         r.documents = {std::string("old doc")};
-        r.metadatas = {cw::metadata{{"keep", "yes"}, {"drop", 1}, {"change", 1}}};
+        r.metadatas = {cw::metadata_map{{"keep", "yes"}, {"drop", 1}, {"change", 1}}};
         c->add(r);
     }
     const std::vector<float> flat{0.0f, 1.0f, 3.0f, 4.0f};
@@ -465,19 +468,19 @@ TEST_CASE("upsert inserts new records and merges existing ones", "[integration][
     r.ids = {"old", "new"};
     r.embeddings = cw::embedding_view(flat, 2);
     r.documents = {std::nullopt, std::string("new doc")};
-    r.metadatas = {cw::metadata{{"drop", nullptr}, {"change", 2}}, cw::metadata{{"fresh", true}}};
+    r.metadatas = {cw::metadata_map{{"drop", nullptr}, {"change", 2}}, cw::metadata_map{{"fresh", true}}};
     c->upsert(r);
 
     CHECK(c->count() == 2);
     cw::get_options o;
-    o.include = cw::include::documents | cw::include::metadatas | cw::include::embeddings;
+    o.include = cw::include_fields::documents | cw::include_fields::metadatas | cw::include_fields::embeddings;
     const cw::get_result got = c->get(o);
     const std::size_t old_k = index_of(got, "old");
     const std::size_t new_k = index_of(got, "new");
     CHECK(got.documents[old_k] == std::string("old doc"));
     CHECK(got.documents[new_k] == std::string("new doc"));
-    CHECK(got.metadatas[old_k] == cw::metadata{{"keep", "yes"}, {"change", 2}});
-    CHECK(got.metadatas[new_k] == cw::metadata{{"fresh", true}});
+    CHECK(got.metadatas[old_k] == cw::metadata_map{{"keep", "yes"}, {"change", 2}});
+    CHECK(got.metadatas[new_k] == cw::metadata_map{{"fresh", true}});
     CHECK(got.embeddings.row_vector(old_k) == std::vector<float>{0.0f, 1.0f});
     CHECK(got.embeddings.row_vector(new_k) == std::vector<float>{3.0f, 4.0f});
 }
@@ -492,24 +495,24 @@ TEST_CASE("delete_records by ids, where, where_document and limit", "[integratio
     CHECK(c->count() == 8);
 
     cw::delete_options by_where;
-    by_where.where = cw::where::eq("parity", "odd");
+    by_where.where = cw::where_filter::eq("parity", "odd");
     CHECK(c->delete_records(by_where) == 4);  // r3 r5 r7 r9
     CHECK(c->count() == 4);
 
     cw::delete_options by_doc;
-    by_doc.where_document = cw::where_document::contains("doc 8");
+    by_doc.where_document = cw::document_filter::contains("doc 8");
     CHECK(c->delete_records(by_doc) == 1);
     CHECK(c->count() == 3);
 
     cw::delete_options limited;
-    limited.where = cw::where::eq("parity", "even");  // r2 r4 r6 remain
+    limited.where = cw::where_filter::eq("parity", "even");  // r2 r4 r6 remain
     limited.limit = 2;
     CHECK(c->delete_records(limited) == 2);
     CHECK(c->count() == 1);
 
     cw::delete_options none;
-    none.where = cw::where::eq("parity", "even");
-    none.where_document = cw::where_document::contains("odd");
+    none.where = cw::where_filter::eq("parity", "even");
+    none.where_document = cw::document_filter::contains("odd");
     CHECK(c->delete_records(none) == 0);
     CHECK(c->count() == 1);
 }
@@ -531,7 +534,8 @@ TEST_CASE("count and peek", "[integration][records]") {
     CHECK(first.size() == 10);
     const cw::get_result three = c->peek(3);
     REQUIRE(three.size() == 3);
-    CHECK(three.included == (cw::include::documents | cw::include::metadatas | cw::include::embeddings));
+    CHECK(three.included ==
+          (cw::include_fields::documents | cw::include_fields::metadatas | cw::include_fields::embeddings));
     CHECK(three.documents.size() == 3);
     CHECK(three.metadatas.size() == 3);
     REQUIRE(three.embeddings.rows() == 3);
@@ -545,7 +549,7 @@ TEST_CASE("count and peek", "[integration][records]") {
 TEST_CASE("scalar metadata types round-trip; null in update removes a key", "[integration][records]") {
     scoped_collection c(shared_client(), "it-meta");
     using kind = cw::metadata_value::kind;
-    cw::metadata m;
+    cw::metadata_map m;
     m["int"] = 42;
     m["neg"] = -7;
     m["zero"] = 0;
@@ -583,10 +587,11 @@ TEST_CASE("scalar metadata types round-trip; null in update removes a key", "[in
 
     // Typed filters find the record by each kind.
     cw::get_options f;
-    f.include = cw::include::none;
-    for (const cw::where& w : {cw::where::eq("int", 42), cw::where::eq("float_one", 1.0), cw::where::eq("yes", true),
-                               cw::where::eq("str", "text"), cw::where::lt("neg", -6), cw::where::gt("quarter", 0.2),
-                               cw::where::eq("big", std::int64_t{9007199254740993})}) {
+    f.include = cw::include_fields::none;
+    for (const cw::where_filter& w :
+         {cw::where_filter::eq("int", 42), cw::where_filter::eq("float_one", 1.0), cw::where_filter::eq("yes", true),
+          cw::where_filter::eq("str", "text"), cw::where_filter::lt("neg", -6), cw::where_filter::gt("quarter", 0.2),
+          cw::where_filter::eq("big", std::int64_t{9007199254740993})}) {
         CAPTURE(w.json());
         f.where = w;
         CHECK(c->get(f).ids == std::vector<std::string>{"m"});
@@ -594,9 +599,9 @@ TEST_CASE("scalar metadata types round-trip; null in update removes a key", "[in
 
     cw::record_set u;
     u.ids = {"m"};
-    u.metadatas = {cw::metadata{{"int", nullptr}, {"str", "changed"}, {"added", 3}}};
+    u.metadatas = {cw::metadata_map{{"int", nullptr}, {"str", "changed"}, {"added", 3}}};
     c->update(u);
-    cw::metadata expected = m;
+    cw::metadata_map expected = m;
     expected.erase("int");
     expected["str"] = "changed";
     expected["added"] = 3;
@@ -617,12 +622,12 @@ TEST_CASE("array metadata round-trips and $contains matches (dedicated server: u
     cw::chroma_collection c = client.create_collection(chromawal_test::unique_name("it-arrays"));
 
     using A = cw::metadata_value;
-    const cw::metadata m1{{"tags", A::array_string{"red", "grün", "🚀"}},
-                          {"nums", A::array_int{1, 2, 3}},
-                          {"ws", A::array_float{0.5, 1.0, 2.5}},
-                          {"flags", A::array_bool{true, false}},
-                          {"scalar", 1}};
-    const cw::metadata m2{{"tags", A::array_string{"blue"}}, {"nums", A::array_int{7}}};
+    const cw::metadata_map m1{{"tags", A::array_string{"red", "grün", "🚀"}},
+                              {"nums", A::array_int{1, 2, 3}},
+                              {"ws", A::array_float{0.5, 1.0, 2.5}},
+                              {"flags", A::array_bool{true, false}},
+                              {"scalar", 1}};
+    const cw::metadata_map m2{{"tags", A::array_string{"blue"}}, {"nums", A::array_int{7}}};
     const std::vector<float> flat{1.0f, 0.0f, 0.0f, 1.0f};
     cw::record_set r;
     r.ids = {"x1", "x2"};
@@ -637,25 +642,25 @@ TEST_CASE("array metadata round-trips and $contains matches (dedicated server: u
     CHECK(got.metadatas[index_of(got, "x1")]->at("ws").type() == A::kind::float_array);
 
     cw::get_options f;
-    f.include = cw::include::none;
-    f.where = cw::where::contains("tags", "🚀");
+    f.include = cw::include_fields::none;
+    f.where = cw::where_filter::contains("tags", "🚀");
     CHECK(c.get(f).ids == std::vector<std::string>{"x1"});
-    f.where = cw::where::contains("nums", 7);
+    f.where = cw::where_filter::contains("nums", 7);
     CHECK(c.get(f).ids == std::vector<std::string>{"x2"});
-    f.where = cw::where::not_contains("tags", "blue");
+    f.where = cw::where_filter::not_contains("tags", "blue");
     CHECK(c.get(f).ids == std::vector<std::string>{"x1"});
-    f.where = cw::where::contains("flags", false);
+    f.where = cw::where_filter::contains("flags", false);
     CHECK(c.get(f).ids == std::vector<std::string>{"x1"});
 
     // Upsert replaces an array value as a whole.
     cw::record_set u;
     u.ids = {"x2"};
     u.embeddings = cw::embedding_view(flat.data(), 1, 2);
-    u.metadatas = {cw::metadata{{"nums", A::array_int{8, 9}}}};
+    u.metadatas = {cw::metadata_map{{"nums", A::array_int{8, 9}}}};
     c.upsert(u);
-    f.where = cw::where::contains("nums", 9);
+    f.where = cw::where_filter::contains("nums", 9);
     CHECK(c.get(f).ids == std::vector<std::string>{"x2"});
-    f.where = cw::where::contains("nums", 7);
+    f.where = cw::where_filter::contains("nums", 7);
     CHECK(c.get(f).empty());
 }
 
@@ -677,14 +682,14 @@ TEST_CASE("unicode ids, documents and metadata round-trip exactly", "[integratio
                                                        std::string("math ∑∫√∞ and arrows ←→"),
                                                        std::string("{\"json\": [1, 2]}"),
                                                        std::string("zero width\u200bjoiner")};
-    std::vector<std::optional<cw::metadata>> metas;
+    std::vector<std::optional<cw::metadata_map>> metas;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-        metas.emplace_back(cw::metadata{{"ключ", "значение " + std::to_string(i)},
-                                        {"emoji🔑", "🎉"},
-                                        {"quo\"te", "va\"lue"},
-                                        {"back\\slash", "c:\\path\\"},
-                                        {"new\nline", "a\nb"},
-                                        {"idx", static_cast<int>(i)}});
+        metas.emplace_back(cw::metadata_map{{"ключ", "значение " + std::to_string(i)},
+                                            {"emoji🔑", "🎉"},
+                                            {"quo\"te", "va\"lue"},
+                                            {"back\\slash", "c:\\path\\"},
+                                            {"new\nline", "a\nb"},
+                                            {"idx", static_cast<int>(i)}});
     }
     std::vector<float> flat;
     for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -717,12 +722,12 @@ TEST_CASE("unicode ids, documents and metadata round-trip exactly", "[integratio
         CHECK(c->get(one).ids == std::vector<std::string>{id});
     }
     cw::get_options f;
-    f.where = cw::where::eq("ключ", "значение 1");
+    f.where = cw::where_filter::eq("ключ", "значение 1");
     CHECK(c->get(f).ids == std::vector<std::string>{ids[1]});
     f.where = {};
-    f.where_document = cw::where_document::contains("世界! 🌍");
+    f.where_document = cw::document_filter::contains("世界! 🌍");
     CHECK(c->get(f).ids == std::vector<std::string>{ids[0]});
-    f.where_document = cw::where_document::contains("\"quoted\" and \\back");
+    f.where_document = cw::document_filter::contains("\"quoted\" and \\back");
     CHECK(c->get(f).ids == std::vector<std::string>{ids[1]});
 
     const std::vector<float> q{2.0f, 1.0f};
@@ -771,7 +776,7 @@ TEST_CASE("uris round-trip when included", "[integration][records]") {
     r.uris = {std::string("s3://bucket/ключ 1.png"), std::nullopt};
     c->add(r);
     cw::get_options o;
-    o.include = cw::include::uris;
+    o.include = cw::include_fields::uris;
     const cw::get_result got = c->get(o);
     REQUIRE(got.uris.size() == 2);
     CHECK(got.uris[index_of(got, "u1")] == std::string("s3://bucket/ключ 1.png"));
@@ -803,7 +808,7 @@ TEST_CASE("a batch above the server's max batch size is split and every record a
     cw::get_options o;
     const std::vector<std::size_t> probe{0, max - 1, max, n - 1};
     for (std::size_t i : probe) o.ids.push_back(r.ids[i]);
-    o.include = cw::include::documents | cw::include::embeddings;
+    o.include = cw::include_fields::documents | cw::include_fields::embeddings;
     const cw::get_result got = c->get(o);
     REQUIRE(got.size() == probe.size());
     for (std::size_t i : probe) {
@@ -842,7 +847,7 @@ TEST_CASE("a batch whose embeddings exceed the server's 40 MiB body limit is spl
     CHECK(c->count() == n);
     cw::get_options o;
     o.ids = {"v0", "v" + std::to_string(n - 1)};
-    o.include = cw::include::embeddings;
+    o.include = cw::include_fields::embeddings;
     const cw::get_result got = c->get(o);
     REQUIRE(got.size() == 2);
     REQUIRE(got.embeddings.dim() == dim);

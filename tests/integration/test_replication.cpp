@@ -37,7 +37,7 @@ std::unique_ptr<batch_data> make_batch(const std::string& prefix, int n, const s
     for (int i = 0; i < n; ++i) {
         b->records.ids.push_back(prefix + "-" + std::to_string(i));
         b->records.documents.emplace_back("text of " + prefix + " " + std::to_string(i));
-        b->records.metadatas.emplace_back(cw::metadata{{"document_id", document_id}, {"i", i}, {"w", 0.5 * i}});
+        b->records.metadatas.emplace_back(cw::metadata_map{{"document_id", document_id}, {"i", i}, {"w", 0.5 * i}});
         for (int k = 0; k < 4; ++k) b->embeddings.push_back(scale * static_cast<float>(i * 4 + k) / 7.0f);
     }
     b->records.embeddings = cw::embedding_view(b->embeddings, 4);
@@ -197,7 +197,7 @@ TEST_CASE("collections created, deleted and re-created during an outage converge
     k.b.kill9();
     REQUIRE(wait_health(client, "b", false));
     client.delete_collection("outage-gone");
-    auto again = client.create_collection("outage-gone", {cw::metadata{{"v", 2}}, "", ""});
+    auto again = client.create_collection("outage-gone", {cw::metadata_map{{"v", 2}}, "", ""});
     auto b1 = make_batch("new", 3);
     again.add(b1->records);
     auto fresh = client.create_collection("outage-new");
@@ -234,7 +234,7 @@ TEST_CASE("add, upsert, update and deletes by ids and where, interleaved during 
 
     cw::record_set upd;
     upd.ids = {"m-10", "m-11"};
-    upd.metadatas = {cw::metadata{{"w", nullptr}, {"flag", true}}, std::nullopt};
+    upd.metadatas = {cw::metadata_map{{"w", nullptr}, {"flag", true}}, std::nullopt};
     upd.documents = {std::nullopt, std::string("rewritten")};
     coll.update(upd);
 
@@ -242,7 +242,7 @@ TEST_CASE("add, upsert, update and deletes by ids and where, interleaved during 
     by_ids.ids = {"m-20", "m-21", "nonexistent"};
     coll.delete_records(by_ids);
     cw::delete_options by_where;
-    by_where.where = cw::where::gte("i", 25) && cw::where::eq("document_id", "docA");
+    by_where.where = cw::where_filter::gte("i", 25) && cw::where_filter::eq("document_id", "docA");
     coll.delete_records(by_where);
     // The same id added again after its delete: order matters.
     cw::record_set readd;
@@ -379,7 +379,7 @@ TEST_CASE("log store unreachable: the write fails fast and nothing is applied", 
 TEST_CASE("read-your-writes: an instance without this client's last write is not read", "[replication]") {
     cluster k;
     cw::client_config c = k.config(false);  // no sync thread: b stays behind
-    c.read_policy = cw::read_policy::replica_ratio;
+    c.read_policy = cw::read_mode::replica_ratio;
     c.replica_read_ratio = 1.0;  // prefer the replica for every read
     cw::client client(c);
     auto coll = client.create_collection("ryw");
@@ -420,7 +420,7 @@ TEST_CASE("status serialises to JSON and Prometheus without secrets", "[replicat
 TEST_CASE("read policies: primary_only fails without the primary; others fail over", "[replication]") {
     cluster k;
     cw::client_config c = k.config();
-    c.read_policy = cw::read_policy::primary_only;
+    c.read_policy = cw::read_mode::primary_only;
     cw::client primary_only(c);
     auto coll = primary_only.create_collection("policies");
     auto b = make_batch("p", 4);
@@ -428,7 +428,7 @@ TEST_CASE("read policies: primary_only fails without the primary; others fail ov
     CHECK(coll.count() == 4);
 
     cw::client_config n = k.config();
-    n.read_policy = cw::read_policy::nearest;
+    n.read_policy = cw::read_mode::nearest;
     cw::client nearest(n);
     CHECK(nearest.get_collection("policies").count(cw::read_options{true}) == 4);
 

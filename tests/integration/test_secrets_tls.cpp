@@ -186,7 +186,7 @@ cw::record_set records(const std::string& prefix, int rows, int dim, const std::
     for (int i = 0; i < rows; ++i) {
         rs.ids.push_back(prefix + "-" + std::to_string(i));
         rs.documents.emplace_back("document " + std::to_string(i));
-        rs.metadatas.emplace_back(cw::metadata{{"i", i}});
+        rs.metadatas.emplace_back(cw::metadata_map{{"i", i}});
     }
     rs.embeddings = cw::embedding_view(embeddings, static_cast<std::size_t>(dim));
     return rs;
@@ -229,7 +229,7 @@ TEST_CASE("secrets never reach the log, status, exception messages, events or st
     c.log_schema = schema;
     c.instances.resize(2);
     c.instances[0].name = "a";
-    c.instances[0].role = cw::instance_config::role::primary;
+    c.instances[0].role = cw::instance_role::primary;
     c.instances[0].connection.base_url = a.url();
     c.instances[1].name = "b";
     c.instances[1].connection.base_url = b.url();
@@ -297,7 +297,7 @@ TEST_CASE("secrets never reach the log, status, exception messages, events or st
         expect_error([&] { coll.add(records("log-down", 2, 4, *e4c)); });
         const auto log_down = record_status(client);
         CHECK_FALSE(log_down.log.reachable);
-        CHECK_FALSE(log_down.log.error.empty());
+        CHECK_FALSE(log_down.log.error_message.empty());
         expect_error([&] { cw::client another(c); });
         pg.start();
 
@@ -380,7 +380,7 @@ TEST_CASE("credentials in a base URL never reach exception messages, status or e
     c.log_schema = "url_secrets_" + std::to_string(::getpid());
     c.instances.resize(2);
     c.instances[0].name = "a";
-    c.instances[0].role = cw::instance_config::role::primary;
+    c.instances[0].role = cw::instance_role::primary;
     c.instances[0].connection.base_url = a_url;
     c.instances[1].name = "b";
     c.instances[1].connection.base_url = b.url();
@@ -477,7 +477,7 @@ TEST_CASE("TLS: a self-signed front is refused by default and accepted with its 
     auto e = embeddings_for(3, 4, 0.5f);
     coll.add(records("t", 3, 4, *e));
     cw::get_options g;
-    g.include = cw::include::documents | cw::include::embeddings | cw::include::metadatas;
+    g.include = cw::include_fields::documents | cw::include_fields::embeddings | cw::include_fields::metadatas;
     const auto got = coll.get(g);
     REQUIRE(got.size() == 3);
     for (std::size_t i = 0; i < got.size(); ++i) {

@@ -176,7 +176,7 @@ struct fixture {
         c.log_schema = schema;
         c.instances.resize(2);
         c.instances[0].name = "a";
-        c.instances[0].role = cw::instance_config::role::primary;
+        c.instances[0].role = cw::instance_role::primary;
         c.instances[0].connection.base_url = k.a.url();
         c.instances[1].name = "b";
         c.instances[1].connection.base_url = k.b.url();
@@ -203,7 +203,7 @@ std::unique_ptr<batch> make_batch(const std::string& prefix, int n) {
     for (int i = 0; i < n; ++i) {
         b->records.ids.push_back(prefix + "-" + std::to_string(i));
         b->records.documents.emplace_back("text " + prefix + " " + std::to_string(i));
-        b->records.metadatas.emplace_back(cw::metadata{{"i", i}});
+        b->records.metadatas.emplace_back(cw::metadata_map{{"i", i}});
         for (int d = 0; d < 4; ++d) b->embeddings.push_back(static_cast<float>(i * 4 + d) / 9.0f);
     }
     b->records.embeddings = cw::embedding_view(b->embeddings, 4);

@@ -42,7 +42,7 @@ std::unique_ptr<batch_data> make_batch(const std::string& prefix, int n, float s
     for (int i = 0; i < n; ++i) {
         b->records.ids.push_back(prefix + "-" + std::to_string(i));
         b->records.documents.emplace_back("text of " + prefix + " " + std::to_string(i));
-        b->records.metadatas.emplace_back(cw::metadata{{"document_id", prefix}, {"i", i}, {"w", 0.5 * i}});
+        b->records.metadatas.emplace_back(cw::metadata_map{{"document_id", prefix}, {"i", i}, {"w", 0.5 * i}});
         for (int k = 0; k < 4; ++k) b->embeddings.push_back(scale * static_cast<float>(i * 4 + k) / 7.0f);
     }
     b->records.embeddings = cw::embedding_view(b->embeddings, 4);
@@ -67,7 +67,7 @@ bool wait_health(cw::client& c, const std::string& name, bool healthy) {
     });
 }
 
-const cw::instance_status& instance(const cw::status& s, const std::string& name) {
+const cw::instance_status& instance(const cw::status_report& s, const std::string& name) {
     for (const auto& i : s.instances) {
         if (i.name == name) return i;
     }
@@ -75,7 +75,7 @@ const cw::instance_status& instance(const cw::status& s, const std::string& name
     throw std::logic_error("unreachable");
 }
 
-std::int64_t logged(const cw::status& s) {
+std::int64_t logged(const cw::status_report& s) {
     return s.log.pending + s.log.applied + s.log.rejected + s.log.abandoned + s.log.dead;
 }
 
@@ -135,7 +135,7 @@ TEST_CASE("verify finds each kind of difference by digest and repair removes the
     bare.ids = {"nodoc", "nometa"};
     bare.embeddings = cw::embedding_view(e, 4);
     bare.documents = {std::nullopt, std::string("has a document")};
-    bare.metadatas = {cw::metadata{{"k", 1}}, std::nullopt};
+    bare.metadatas = {cw::metadata_map{{"k", 1}}, std::nullopt};
     coll.add(bare);
     REQUIRE(client.wait_until_synced(10s));
 
@@ -143,7 +143,7 @@ TEST_CASE("verify finds each kind of difference by digest and repair removes the
     only.collections = {"diffs"};
     std::vector<std::size_t> progress;
     only.progress = [&](const cw::verify_report& r, std::size_t index, std::size_t total) {
-        CHECK(r.collection == "diffs");
+        CHECK(r.collection_name == "diffs");
         CHECK(total == 1);
         progress.push_back(index);
     };
@@ -166,8 +166,8 @@ TEST_CASE("verify finds each kind of difference by digest and repair removes the
     cw::record_set changes;
     changes.ids = {"r-1", "r-2", "r-3", "nodoc", "nometa"};
     changes.documents = {std::string("changed"), std::nullopt, std::nullopt, std::string("now has one"), std::nullopt};
-    changes.metadatas = {std::nullopt, cw::metadata{{"w", nullptr}}, cw::metadata{{"added", true}}, std::nullopt,
-                         cw::metadata{{"k", 2}}};
+    changes.metadatas = {std::nullopt, cw::metadata_map{{"w", nullptr}}, cw::metadata_map{{"added", true}},
+                         std::nullopt, cw::metadata_map{{"k", 2}}};
     on_b.update(changes);  // document, a key removed, a key added, a document b alone has, metadata b alone has
     std::vector<float> moved = {9, 9, 9, 9};
     cw::record_set emb;
@@ -206,7 +206,7 @@ TEST_CASE("verify finds each kind of difference by digest and repair removes the
     INFO(again.collections[0].summary());
     CHECK(again.identical());
     CHECK(again.collections[0].digest_a == r.digest_a);  // a was not changed by the repair
-    const auto nodoc = on_b.get(cw::get_options{{"nodoc"}, {}, {}, {}, 0, cw::include::documents});
+    const auto nodoc = on_b.get(cw::get_options{{"nodoc"}, {}, {}, {}, 0, cw::include_fields::documents});
     REQUIRE(nodoc.size() == 1);
     CHECK_FALSE(nodoc.documents[0].has_value());
     CHECK(client.repair("a", "b", {"diffs"}).collections.empty());  // nothing left to do
@@ -222,7 +222,7 @@ TEST_CASE("repair of every collection creates, deletes and copies whole collecti
     logged_coll.add(b1->records);
     // Created behind the library's back: one on the source only, one on the target only.
     cw::collection_options opts;
-    opts.metadata = cw::metadata{{"owner", "test"}};
+    opts.metadata = cw::metadata_map{{"owner", "test"}};
     opts.space = "cosine";
     auto src_only = k.direct(k.a).create_collection("source-only", opts);
     auto big = make_batch("s", 1200);  // more than one repair batch
@@ -235,7 +235,7 @@ TEST_CASE("repair of every collection creates, deletes and copies whole collecti
     const auto diff = client.verify("a", "b");
     CHECK_FALSE(diff.identical());
     std::vector<std::string> names;
-    for (const auto& c : diff.collections) names.push_back(c.collection);
+    for (const auto& c : diff.collections) names.push_back(c.collection_name);
     CHECK(names == std::vector<std::string>{"source-only", "target-only", "through-log"});
 
     const auto r = client.repair("a", "b");
@@ -299,7 +299,7 @@ TEST_CASE("an instance away longer than the retention needs a repair, and repair
     {
         // Reads avoid it, even for a client without writes of its own (no read-your-writes bound).
         cw::client_config rc = k.config(false);
-        rc.read_policy = cw::read_policy::replica_ratio;
+        rc.read_policy = cw::read_mode::replica_ratio;
         rc.replica_read_ratio = 1.0;
         cw::client reader(rc);
         reader.sync_now();
@@ -341,10 +341,10 @@ TEST_CASE("dead letters are listed, and a repair supersedes them", "[verify_repa
     const auto dl = client.dead_letters();
     REQUIRE(dl.size() == 1);
     CHECK(dl[0].instance == "b");
-    CHECK(dl[0].collection == "dead");
+    CHECK(dl[0].collection_name == "dead");
     CHECK(dl[0].position == 3);
     CHECK(dl[0].operation == "add");
-    CHECK_FALSE(dl[0].error.empty());
+    CHECK_FALSE(dl[0].error_message.empty());
     CHECK(dl[0].age_seconds >= 0);
     CHECK(client.status().log.dead == 1);
 
@@ -482,7 +482,7 @@ TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
 TEST_CASE("record digests are order-independent and see types, nulls and float bits", "[verify_repair]") {
     namespace d = chromawal::detail;
     auto make = [](std::vector<std::string> ids, std::vector<std::optional<std::string>> docs,
-                   std::vector<std::optional<cw::metadata>> metas, std::vector<float> emb) {
+                   std::vector<std::optional<cw::metadata_map>> metas, std::vector<float> emb) {
         cw::get_result r;
         r.ids = std::move(ids);
         r.documents = std::move(docs);
@@ -499,21 +499,21 @@ TEST_CASE("record digests are order-independent and see types, nulls and float b
     };
     const auto base =
         make({"x", "y", "z"}, {std::string("dx"), std::nullopt, std::string("")},
-             {cw::metadata{{"k", 1}, {"f", 0.0}}, std::nullopt, cw::metadata{{"s", "v"}}}, {1, 2, 3, 4, 5, 6});
+             {cw::metadata_map{{"k", 1}, {"f", 0.0}}, std::nullopt, cw::metadata_map{{"s", "v"}}}, {1, 2, 3, 4, 5, 6});
     const auto reordered =
         make({"z", "x", "y"}, {std::string(""), std::string("dx"), std::nullopt},
-             {cw::metadata{{"s", "v"}}, cw::metadata{{"f", -0.0}, {"k", 1}}, std::nullopt}, {5, 6, 1, 2, 3, 4});
+             {cw::metadata_map{{"s", "v"}}, cw::metadata_map{{"f", -0.0}, {"k", 1}}, std::nullopt}, {5, 6, 1, 2, 3, 4});
     CHECK(digest(base) == digest(reordered));  // order, key order and -0.0 do not matter
     CHECK(digest(base).records == 3);
     CHECK(digest(base).hex().size() == 32);
     auto changed = base;
-    changed.metadatas[0] = cw::metadata{{"k", 1.0}, {"f", 0.0}};  // an integer became a float
+    changed.metadatas[0] = cw::metadata_map{{"k", 1.0}, {"f", 0.0}};  // an integer became a float
     CHECK(digest(changed) != digest(base));
     changed = base;
     changed.documents[2] = std::nullopt;  // "" and no document differ
     CHECK(digest(changed) != digest(base));
     changed = base;
-    changed.metadatas[1] = cw::metadata{};  // no metadata and an empty map differ
+    changed.metadatas[1] = cw::metadata_map{};  // no metadata and an empty map differ
     CHECK(digest(changed) != digest(base));
     changed = base;
     changed.embeddings.values()[5] = std::nextafter(6.0f, 7.0f);  // one float bit

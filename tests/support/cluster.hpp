@@ -41,7 +41,7 @@ inline chromawal::client_config two_instance_config(const std::string& log_url, 
     c.log_schema = schema;
     c.instances.resize(2);
     c.instances[0].name = "a";
-    c.instances[0].role = chromawal::instance_config::role::primary;
+    c.instances[0].role = chromawal::instance_role::primary;
     c.instances[0].connection.base_url = url_a;
     c.instances[1].name = "b";
     c.instances[1].connection.base_url = url_b;

@@ -88,7 +88,7 @@ cw::client_config make_config(const args& a) {
         ic.connection.base_url = item.substr(eq + 1);
         ic.connection.request_timeout = 3s;
         ic.connection.connect_timeout = 1s;
-        ic.role = c.instances.empty() ? cw::instance_config::role::primary : cw::instance_config::role::replica;
+        ic.role = c.instances.empty() ? cw::instance_role::primary : cw::instance_role::replica;
         c.instances.push_back(std::move(ic));
     }
     c.log_url = a.log_url;
@@ -138,7 +138,7 @@ void writer_thread(const args& a, int thread, std::vector<cw::collection>& colls
                 for (std::size_t k = 0; k < n; ++k) {
                     rs.documents.emplace_back("doc " + rs.ids[k] + " by " + tag);
                     rs.metadatas.emplace_back(
-                        cw::metadata{{"bucket", static_cast<std::int64_t>(r() % 4)}, {"by", tag}});
+                        cw::metadata_map{{"bucket", static_cast<std::int64_t>(r() % 4)}, {"by", tag}});
                     for (int d = 0; d < 4; ++d) flat.push_back(static_cast<float>(r() % 1000) / 999.0f);
                 }
                 rs.embeddings = cw::embedding_view(flat, 4);
@@ -155,7 +155,7 @@ void writer_thread(const args& a, int thread, std::vector<cw::collection>& colls
                 receipt = coll.delete_records(d);
             } else {
                 cw::delete_options d;
-                d.where = cw::where::eq("bucket", static_cast<std::int64_t>(r() % 4));
+                d.where = cw::where_filter::eq("bucket", static_cast<std::int64_t>(r() % 4));
                 receipt = coll.delete_records(d);
             }
             ++st.ok;

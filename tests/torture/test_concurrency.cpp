@@ -121,7 +121,7 @@ TEST_CASE("concurrent writers: 4 processes x 4 threads, conflicting writes, an i
         cw::client_config c;
         c.instances.resize(2);
         c.instances[0].name = "a";
-        c.instances[0].role = cw::instance_config::role::primary;
+        c.instances[0].role = cw::instance_role::primary;
         c.instances[0].connection.base_url = a.url();
         c.instances[1].name = "b";
         c.instances[1].connection.base_url = b.url();

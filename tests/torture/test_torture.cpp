@@ -35,7 +35,7 @@ namespace {
 
 struct stored {
     std::optional<std::string> document;
-    std::optional<cw::metadata> metadata;
+    std::optional<cw::metadata_map> metadata;
     std::vector<float> embedding;
 };
 
@@ -45,7 +45,7 @@ std::map<std::string, stored> read_all(const std::string& url, const std::string
     const auto coll = cw::chroma_client(o).get_collection(collection);
     std::map<std::string, stored> out;
     cw::get_options g;
-    g.include = cw::include::documents | cw::include::metadatas | cw::include::embeddings;
+    g.include = cw::include_fields::documents | cw::include_fields::metadatas | cw::include_fields::embeddings;
     g.limit = 500;
     for (std::size_t offset = 0;; offset += *g.limit) {
         g.offset = offset;
@@ -190,7 +190,7 @@ TEST_CASE("kill -9 torture: acknowledged writes survive writer and server crashe
     cw::client_config config;
     config.instances.resize(2);
     config.instances[0].name = "a";
-    config.instances[0].role = cw::instance_config::role::primary;
+    config.instances[0].role = cw::instance_role::primary;
     config.instances[0].connection.base_url = a.url();
     config.instances[1].name = "b";
     config.instances[1].connection.base_url = b.url();

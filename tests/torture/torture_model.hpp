@@ -71,7 +71,7 @@ inline std::string group_of(const std::string& id) { return "g" + std::to_string
 
 struct content {
     std::string document;
-    cw::metadata metadata;
+    cw::metadata_map metadata;
     std::vector<float> embedding;
 };
 
@@ -79,7 +79,7 @@ struct content {
 inline content content_of(const std::string& id, std::int64_t op) {
     content c;
     c.document = "doc " + id + " written by op " + std::to_string(op);
-    c.metadata = cw::metadata{{"grp", group_of(id)}, {"op", op}, {"id", id}};
+    c.metadata = cw::metadata_map{{"grp", group_of(id)}, {"op", op}, {"id", id}};
     const std::uint64_t base = fnv1a(id) ^ mix64(static_cast<std::uint64_t>(op));
     for (std::size_t k = 0; k < dim; ++k) {
         // 24 random bits: exactly representable as float32, in [-1, 1).

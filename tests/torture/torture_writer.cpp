@@ -111,7 +111,7 @@ cw::client_config make_config(const args& a) {
         ic.connection.base_url = item.substr(eq + 1);
         ic.connection.request_timeout = 3s;
         ic.connection.connect_timeout = 1s;
-        ic.role = c.instances.empty() ? cw::instance_config::role::primary : cw::instance_config::role::replica;
+        ic.role = c.instances.empty() ? cw::instance_role::primary : cw::instance_role::replica;
         c.instances.push_back(std::move(ic));
     }
     c.log_url = a.log_url;
@@ -129,7 +129,7 @@ void execute(const cw::collection& coll, const torture::op& o) {
         if (o.kind == op_kind::delete_ids) {
             d.ids = o.ids;
         } else {
-            d.where = cw::where::eq("grp", o.group);
+            d.where = cw::where_filter::eq("grp", o.group);
         }
         coll.delete_records(d);
         return;

@@ -85,8 +85,8 @@ TEST_CASE("a bad configuration is refused with the setting's name", "[config]") 
     }
     {
         auto c = two_instances();
-        c.instances[0].role = cw::instance_config::role::primary;
-        c.instances[1].role = cw::instance_config::role::primary;
+        c.instances[0].role = cw::instance_role::primary;
+        c.instances[1].role = cw::instance_role::primary;
         expect(c, "at most one instance may be the primary");
     }
     CHECK_THROWS_AS(cw::client(cw::client_config{}), cw::invalid_argument);
@@ -105,12 +105,12 @@ TEST_CASE("from_env reads instances, log URL, quorum, read policy, timeouts and 
     const auto c = cw::client_config::from_env();
     REQUIRE(c.instances.size() == 2);
     CHECK(c.instances[0].name == "primary");
-    CHECK(c.instances[0].role == cw::instance_config::role::primary);
-    CHECK(c.instances[1].role == cw::instance_config::role::replica);
+    CHECK(c.instances[0].role == cw::instance_role::primary);
+    CHECK(c.instances[1].role == cw::instance_role::replica);
     CHECK(c.instances[1].connection.base_url == "https://r.example:8443/chroma");
     CHECK(c.log_url == "postgresql://u@db/log");
     CHECK(c.write_quorum == 2);
-    CHECK(c.read_policy == cw::read_policy::replica_ratio);  // like the old READ_REPLICA_RATIO
+    CHECK(c.read_policy == cw::read_mode::replica_ratio);  // like the old READ_REPLICA_RATIO
     CHECK(c.replica_read_ratio == Approx(0.8));
     CHECK(c.sync_interval == std::chrono::milliseconds(250));
     CHECK(c.instances[1].connection.request_timeout == std::chrono::milliseconds(1500));
@@ -196,13 +196,13 @@ TEST_CASE("every setting is named once, with its variable, and settable from tex
     CHECK(c.retention == std::chrono::hours(36));
     CHECK(c.sync_interval == std::chrono::milliseconds(250));
     CHECK(c.queue_when_unavailable);
-    CHECK(c.read_policy == cw::read_policy::nearest);
+    CHECK(c.read_policy == cw::read_mode::nearest);
     CHECK(c.write_quorum == 2);  // the last value wins
     CHECK_NOTHROW(c.validate());
 
     cw::client_config d;
     d.set("read_policy", "primary_only");
-    CHECK(d.read_policy == cw::read_policy::primary_only);
+    CHECK(d.read_policy == cw::read_mode::primary_only);
     CHECK(std::string(cw::to_string(d.read_policy)) == "primary_only");
     CHECK_THROWS_WITH(d.set("no_such_setting", "1"), Catch::Contains("no_such_setting") && Catch::Contains("log_url"));
     CHECK_THROWS_WITH(d.set("retention", "forever"), Catch::Contains("retention") && Catch::Contains("7d"));

@@ -17,8 +17,8 @@ cw::record_set sample(std::vector<float>& emb) {
     r.ids = {"a", std::string("b\0c", 3), "ü🙂"};
     r.embeddings = cw::embedding_view(emb, 2);
     r.documents = {std::string("doc a"), std::nullopt, std::string("line\nbreak \"q\"")};
-    r.metadatas = {cw::metadata{{"k", 1}, {"f", 1.0}, {"s", "x"}, {"b", true}}, std::nullopt,
-                   cw::metadata{{"arr", cw::metadata_value::array_string{"p", "q"}}}};
+    r.metadatas = {cw::metadata_map{{"k", 1}, {"f", 1.0}, {"s", "x"}, {"b", true}}, std::nullopt,
+                   cw::metadata_map{{"arr", cw::metadata_value::array_string{"p", "q"}}}};
     return r;
 }
 
@@ -47,7 +47,7 @@ TEST_CASE("record payloads round-trip exactly, embeddings as raw float32", "[pay
 TEST_CASE("an update payload without embeddings has none", "[payload]") {
     cw::record_set r;
     r.ids = {"x"};
-    r.metadatas = {cw::metadata{{"gone", nullptr}}};
+    r.metadatas = {cw::metadata_map{{"gone", nullptr}}};
     const auto p = cw::wal::decode_records(cw::wal::encode_records(r));
     CHECK(p.embeddings.empty());
     CHECK(p.dim == 0);

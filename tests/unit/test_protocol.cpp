@@ -20,16 +20,16 @@
 namespace chroma = chromawal::chroma;
 using chromawal::collection_options;
 using chromawal::delete_options;
+using chromawal::document_filter;
 using chromawal::embedding_view;
 using chromawal::get_options;
-using chromawal::include;
-using chromawal::metadata;
+using chromawal::include_fields;
+using chromawal::metadata_map;
 using chromawal::metadata_value;
 using chromawal::modify_options;
 using chromawal::query_options;
 using chromawal::record_set;
-using chromawal::where;
-using chromawal::where_document;
+using chromawal::where_filter;
 using chromawal::json::decode_error;
 
 namespace {
@@ -46,7 +46,7 @@ std::string b64_row(std::vector<float> v) {
     return out;
 }
 
-std::string include_json(include set) {
+std::string include_json(include_fields set) {
     std::string out;
     chromawal::json::writer w(out);
     chroma::write_include(w, set);
@@ -67,7 +67,7 @@ record_set sample_records() {
     r.ids = {"a", "b", "c"};
     r.embeddings = embedding_view(flat, 2);
     r.documents = {"doc \"a\"", std::nullopt, ""};
-    r.metadatas = {metadata{{"k", 1}}, std::nullopt, metadata{{"k", "v"}}};
+    r.metadatas = {metadata_map{{"k", 1}}, std::nullopt, metadata_map{{"k", "v"}}};
     r.uris = {std::nullopt, "s3://b", std::nullopt};
     return r;
 }
@@ -77,12 +77,13 @@ record_set sample_records() {
 // ---- requests ----
 
 TEST_CASE("write_include names Chroma's include values", "[protocol][encode]") {
-    CHECK(include_json(include::none) == "[]");
+    CHECK(include_json(include_fields::none) == "[]");
     CHECK(include_json(chromawal::default_get_include) == R"(["documents","metadatas"])");
     CHECK(include_json(chromawal::default_query_include) == R"(["documents","metadatas","distances"])");
-    CHECK(include_json(include::documents | include::embeddings | include::metadatas | include::distances |
-                       include::uris) == R"(["documents","embeddings","metadatas","distances","uris"])");
-    CHECK(include_json(include::uris | include::embeddings) == R"(["embeddings","uris"])");
+    CHECK(include_json(include_fields::documents | include_fields::embeddings | include_fields::metadatas |
+                       include_fields::distances | include_fields::uris) ==
+          R"(["documents","embeddings","metadatas","distances","uris"])");
+    CHECK(include_json(include_fields::uris | include_fields::embeddings) == R"(["embeddings","uris"])");
 }
 
 TEST_CASE("encode_records: decimal embeddings", "[protocol][encode]") {
@@ -139,14 +140,14 @@ TEST_CASE("encode_records: fields not given are left out", "[protocol][encode]")
     r.documents = {std::nullopt, "d"};
     CHECK(records_json(r, 0, 2, false) == R"({"ids":["x","y"],"documents":[null,"d"]})");
     r.documents.clear();
-    r.metadatas = {metadata{{"gone", nullptr}}, std::nullopt};
+    r.metadatas = {metadata_map{{"gone", nullptr}}, std::nullopt};
     CHECK(records_json(r, 0, 2, false) == R"({"ids":["x","y"],"metadatas":[{"gone":null},null]})");
 }
 
 TEST_CASE("encode_records: metadata value types are written exactly", "[protocol][encode]") {
     record_set r;
     r.ids = {"m"};
-    r.metadatas = {metadata{
+    r.metadatas = {metadata_map{
         {"b", true},
         {"bf", false},
         {"i", -7},
@@ -175,11 +176,11 @@ TEST_CASE("encode_get", "[protocol][encode]") {
     CHECK(chroma::encode_get(o) == R"({"include":["documents","metadatas"]})");
 
     o.ids = {"a", "b"};
-    o.where = where::eq("k", 1.0);
-    o.where_document = where_document::contains("x");
+    o.where = where_filter::eq("k", 1.0);
+    o.where_document = document_filter::contains("x");
     o.limit = 10;
     o.offset = 5;
-    o.include = include::embeddings | include::uris;
+    o.include = include_fields::embeddings | include_fields::uris;
     const std::string body = chroma::encode_get(o);
     CHECK(body == R"({"ids":["a","b"],"where":{"k":{"$eq":1.0}},"where_document":{"$contains":"x"},)"
                   R"("limit":10,"offset":5,"include":["embeddings","uris"]})");
@@ -187,11 +188,11 @@ TEST_CASE("encode_get", "[protocol][encode]") {
 
     get_options zero;
     zero.limit = 0;
-    zero.include = include::none;
+    zero.include = include_fields::none;
     CHECK(chroma::encode_get(zero) == R"({"limit":0,"include":[]})");
 
     get_options raw;
-    raw.where = where::raw(R"( {"$or": [{"a": 1}, {"b": {"$ne": "x"}}]} )");
+    raw.where = where_filter::raw(R"( {"$or": [{"a": 1}, {"b": {"$ne": "x"}}]} )");
     CHECK(chroma::encode_get(raw) ==
           R"({"where":{"$or":[{"a":1},{"b":{"$ne":"x"}}]},"include":["documents","metadatas"]})");
 }
@@ -205,9 +206,9 @@ TEST_CASE("encode_query", "[protocol][encode]") {
 
     o.n_results = 3;
     o.ids = {"x"};
-    o.where = where::gt("year", 2020) && where::eq("src", "wiki");
-    o.where_document = where_document::regex("^db");
-    o.include = include::distances | include::embeddings;
+    o.where = where_filter::gt("year", 2020) && where_filter::eq("src", "wiki");
+    o.where_document = document_filter::regex("^db");
+    o.include = include_fields::distances | include_fields::embeddings;
     const std::string body = chroma::encode_query(o);
     CHECK(body == R"({"query_embeddings":[[0.1,0.2],[-3,0.020000005]],"n_results":3,"ids":["x"],)"
                   R"("where":{"$and":[{"year":{"$gt":2020}},{"src":{"$eq":"wiki"}}]},)"
@@ -221,8 +222,8 @@ TEST_CASE("encode_delete", "[protocol][encode]") {
     CHECK(chroma::encode_delete(o) == R"({"ids":["a","b"]})");
 
     o = delete_options{};
-    o.where = where::in("tag", metadata_value::array_string{"x", "y"});
-    o.where_document = where_document::not_contains("z");
+    o.where = where_filter::in("tag", metadata_value::array_string{"x", "y"});
+    o.where_document = document_filter::not_contains("z");
     o.limit = 5;
     const std::string body = chroma::encode_delete(o);
     CHECK(body == R"({"where":{"tag":{"$in":["x","y"]}},"where_document":{"$not_contains":"z"},"limit":5})");
@@ -235,7 +236,7 @@ TEST_CASE("encode_create_collection", "[protocol][encode]") {
     collection_options o;
     CHECK(chroma::encode_create_collection("docs", o, false) == R"({"name":"docs","get_or_create":false})");
 
-    o.metadata = metadata{{"owner", "me"}, {"v", 2}, {"w", 0.5}};
+    o.metadata = metadata_map{{"owner", "me"}, {"v", 2}, {"w", 0.5}};
     o.space = "cosine";
     const std::string body = chroma::encode_create_collection("docs", o, true);
     CHECK(body == R"({"name":"docs","metadata":{"owner":"me","v":2,"w":0.5},)"
@@ -253,7 +254,7 @@ TEST_CASE("encode_modify and encode_name", "[protocol][encode]") {
     modify_options c;
     c.name = "renamed";
     CHECK(chroma::encode_modify(c) == R"({"new_name":"renamed"})");
-    c.metadata = metadata{{"k", "v"}, {"f", 1.0}};
+    c.metadata = metadata_map{{"k", "v"}, {"f", 1.0}};
     c.configuration_json = R"({"hnsw":{"ef_search":64}})";
     const std::string body = chroma::encode_modify(c);
     CHECK(body ==
@@ -267,7 +268,7 @@ TEST_CASE("encode_modify and encode_name", "[protocol][encode]") {
 TEST_CASE("decode_modify_new_name reads back the new name of a modify body", "[protocol][decode]") {
     modify_options c;
     c.name = "re\"named";
-    c.metadata = metadata{{"k", "v"}};
+    c.metadata = metadata_map{{"k", "v"}};
     CHECK(chroma::decode_modify_new_name(chroma::encode_modify(c)) == std::optional<std::string>("re\"named"));
     CHECK_FALSE(chroma::decode_modify_new_name(chroma::encode_modify(modify_options{})).has_value());
     CHECK_FALSE(chroma::decode_modify_new_name(R"({"new_name":7})").has_value());
@@ -292,7 +293,7 @@ TEST_CASE("decode_get on a realistic response", "[protocol][decode]") {
 
     CHECK(r.ids == std::vector<std::string>{"id1", "id2", "id3"});
     CHECK(r.size() == 3);
-    CHECK(r.included == (include::documents | include::metadatas | include::embeddings));
+    CHECK(r.included == (include_fields::documents | include_fields::metadatas | include_fields::embeddings));
 
     REQUIRE(r.embeddings.rows() == 3);
     REQUIRE(r.embeddings.dim() == 3);
@@ -310,7 +311,7 @@ TEST_CASE("decode_get on a realistic response", "[protocol][decode]") {
     REQUIRE(r.metadatas.size() == 3);
     CHECK_FALSE(r.metadatas[0].has_value());
     REQUIRE(r.metadatas[1].has_value());
-    const metadata& m = *r.metadatas[1];
+    const metadata_map& m = *r.metadatas[1];
     CHECK(m.size() == 10);
     CHECK(m.at("i").type() == metadata_value::kind::integer);
     CHECK(m.at("i") == metadata_value(1));
@@ -340,13 +341,13 @@ TEST_CASE("decode_get with fields left out", "[protocol][decode]") {
     CHECK(r.documents.empty());
     CHECK(r.metadatas.empty());
     CHECK(r.uris == std::vector<std::optional<std::string>>{std::string("u")});
-    CHECK(r.included == include::uris);
+    CHECK(r.included == include_fields::uris);
 
     std::string empty = R"({"ids":[],"embeddings":[],"documents":[],"uris":null,"metadatas":[],"include":[]})";
     const auto e = chroma::decode_get(empty);
     CHECK(e.empty());
     CHECK(e.embeddings.empty());
-    CHECK(e.included == include::none);
+    CHECK(e.included == include_fields::none);
 }
 
 TEST_CASE("decode_get keeps the body's bytes and pads it", "[protocol][decode]") {
@@ -369,7 +370,8 @@ TEST_CASE("decode_query with two queries", "[protocol][decode]") {
                        R"("include":["metadatas","documents","distances","embeddings"]})";
     const chromawal::query_result r = chroma::decode_query(body);
     REQUIRE(r.size() == 2);
-    const include expected = include::metadatas | include::documents | include::distances | include::embeddings;
+    const include_fields expected =
+        include_fields::metadatas | include_fields::documents | include_fields::distances | include_fields::embeddings;
     CHECK(r.included == expected);
 
     const auto& q0 = r[0];

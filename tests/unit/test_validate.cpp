@@ -18,7 +18,7 @@ using chromawal::delete_options;
 using chromawal::embedding_view;
 using chromawal::get_options;
 using chromawal::invalid_argument;
-using chromawal::metadata;
+using chromawal::metadata_map;
 using chromawal::metadata_value;
 using chromawal::query_options;
 using chromawal::record_set;
@@ -47,11 +47,11 @@ record_set three(const std::vector<float>& flat) {
 const std::vector<float> good_flat = {0.f, 1.f, 2.f, 3.f, 4.f, 5.f};
 
 // Two records, embeddings included, with metadata `m` on the second record.
-record_set with_metadata(metadata m) {
+record_set with_metadata(metadata_map m) {
     record_set r;
     r.ids = {"a", "b"};
     r.embeddings = embedding_view(good_flat.data(), 2, 3);
-    r.metadatas = {metadata{{"ok", 1}}, std::move(m)};
+    r.metadatas = {metadata_map{{"ok", 1}}, std::move(m)};
     return r;
 }
 
@@ -69,13 +69,13 @@ TEST_CASE("valid record sets pass", "[validate]") {
 
     r.documents = {"doc a", std::nullopt, ""};
     r.uris = {std::nullopt, "s3://b", "file:///c"};
-    r.metadatas = {metadata{{"s", "x"}, {"i", 1}, {"f", 1.5}, {"b", true}}, std::nullopt,
-                   metadata{{"tags", metadata_value::array_string{"a", "b"}},
-                            {"ints", metadata_value::array_int{1, 2}},
-                            {"floats", metadata_value::array_float{0.5}},
-                            {"bools", metadata_value::array_bool{true}},
-                            {"unicode", "caf\xc3\xa9"},
-                            {"colon:key", ""}}};
+    r.metadatas = {metadata_map{{"s", "x"}, {"i", 1}, {"f", 1.5}, {"b", true}}, std::nullopt,
+                   metadata_map{{"tags", metadata_value::array_string{"a", "b"}},
+                                {"ints", metadata_value::array_int{1, 2}},
+                                {"floats", metadata_value::array_float{0.5}},
+                                {"bools", metadata_value::array_bool{true}},
+                                {"unicode", "caf\xc3\xa9"},
+                                {"colon:key", ""}}};
     CHECK_NOTHROW(validate_records(r, write_op::add));
     CHECK_NOTHROW(validate_records(r, write_op::upsert));
     CHECK_NOTHROW(validate_records(r, write_op::update));
@@ -160,7 +160,7 @@ TEST_CASE("update needs something to update", "[validate]") {
     r.ids = {"a", "b"};
     CHECK_THROWS_AS(validate_records(r, write_op::update), invalid_argument);
     CHECK_THROWS_WITH(validate_records(r, write_op::update), Contains("at least one of") && Contains("update"));
-    r.metadatas = {std::nullopt, metadata{{"k", nullptr}}};
+    r.metadatas = {std::nullopt, metadata_map{{"k", nullptr}}};
     CHECK_NOTHROW(validate_records(r, write_op::update));
     r.metadatas.clear();
     r.uris = {"u1", "u2"};
@@ -209,13 +209,13 @@ TEST_CASE("embedding shape", "[validate]") {
 
 TEST_CASE("record metadata rules", "[validate]") {
     SECTION("empty dict rejected, index named") {
-        const record_set r = with_metadata(metadata{});
+        const record_set r = with_metadata(metadata_map{});
         CHECK_THROWS_AS(validate_records(r, write_op::add), invalid_argument);
         CHECK_THROWS_WITH(validate_records(r, write_op::add), Contains("non-empty dict") && Contains("index 1"));
         CHECK_THROWS_AS(validate_records(r, write_op::update), invalid_argument);
     }
     SECTION("null value rejected in add, allowed in update and upsert") {
-        const record_set r = with_metadata(metadata{{"gone", nullptr}});
+        const record_set r = with_metadata(metadata_map{{"gone", nullptr}});
         CHECK_THROWS_AS(validate_records(r, write_op::add), invalid_argument);
         CHECK_THROWS_WITH(validate_records(r, write_op::add), Contains("'gone'") && Contains("None"));
         CHECK_NOTHROW(validate_records(r, write_op::update));
@@ -223,23 +223,23 @@ TEST_CASE("record metadata rules", "[validate]") {
     }
     SECTION("reserved and malformed keys") {
         for (const char* key : {"", "#x", "$x", "#document", "chroma:document"}) {
-            const record_set r = with_metadata(metadata{{key, 1}});
+            const record_set r = with_metadata(metadata_map{{key, 1}});
             INFO("key '" << key << "'");
             CHECK_THROWS_AS(validate_records(r, write_op::add), invalid_argument);
             CHECK_THROWS_AS(validate_records(r, write_op::upsert), invalid_argument);
             CHECK_THROWS_AS(validate_records(r, write_op::update), invalid_argument);
             CHECK_THROWS_WITH(validate_records(r, write_op::add), Contains("metadata") && Contains("key"));
         }
-        CHECK_THROWS_WITH(validate_records(with_metadata(metadata{{"$x", 1}}), write_op::add), Contains("'$x'"));
-        CHECK_THROWS_WITH(validate_records(with_metadata(metadata{{"chroma:document", 1}}), write_op::add),
+        CHECK_THROWS_WITH(validate_records(with_metadata(metadata_map{{"$x", 1}}), write_op::add), Contains("'$x'"));
+        CHECK_THROWS_WITH(validate_records(with_metadata(metadata_map{{"chroma:document", 1}}), write_op::add),
                           Contains("chroma:document"));
     }
     SECTION("non-finite floats") {
         for (double bad : {std::nan(""), std::numeric_limits<double>::infinity()}) {
-            const record_set r = with_metadata(metadata{{"f", bad}});
+            const record_set r = with_metadata(metadata_map{{"f", bad}});
             CHECK_THROWS_AS(validate_records(r, write_op::upsert), invalid_argument);
             CHECK_THROWS_WITH(validate_records(r, write_op::upsert), Contains("'f'") && Contains("finite"));
-            const record_set in_list = with_metadata(metadata{{"fl", metadata_value::array_float{1.0, bad}}});
+            const record_set in_list = with_metadata(metadata_map{{"fl", metadata_value::array_float{1.0, bad}}});
             CHECK_THROWS_AS(validate_records(in_list, write_op::add), invalid_argument);
             CHECK_THROWS_WITH(validate_records(in_list, write_op::add), Contains("'fl'") && Contains("finite"));
         }
@@ -248,18 +248,18 @@ TEST_CASE("record metadata rules", "[validate]") {
         for (const metadata_value& empty :
              {metadata_value(metadata_value::array_string{}), metadata_value(metadata_value::array_int{}),
               metadata_value(metadata_value::array_float{}), metadata_value(metadata_value::array_bool{})}) {
-            const record_set r = with_metadata(metadata{{"list", empty}});
+            const record_set r = with_metadata(metadata_map{{"list", empty}});
             CHECK_THROWS_AS(validate_records(r, write_op::add), invalid_argument);
             CHECK_THROWS_WITH(validate_records(r, write_op::update), Contains("'list'") && Contains("non-empty"));
         }
     }
     SECTION("invalid UTF-8") {
-        const record_set value = with_metadata(metadata{{"s", "ok\xc3"}});
+        const record_set value = with_metadata(metadata_map{{"s", "ok\xc3"}});
         CHECK_THROWS_AS(validate_records(value, write_op::add), invalid_argument);
         CHECK_THROWS_WITH(validate_records(value, write_op::add), Contains("'s'") && Contains("UTF-8"));
-        const record_set key = with_metadata(metadata{{"k\xff", 1}});
+        const record_set key = with_metadata(metadata_map{{"k\xff", 1}});
         CHECK_THROWS_AS(validate_records(key, write_op::add), invalid_argument);
-        const record_set list = with_metadata(metadata{{"l", metadata_value::array_string{"a", "\xe2\x82"}}});
+        const record_set list = with_metadata(metadata_map{{"l", metadata_value::array_string{"a", "\xe2\x82"}}});
         CHECK_THROWS_AS(validate_records(list, write_op::add), invalid_argument);
         CHECK_THROWS_WITH(validate_records(list, write_op::add), Contains("'l'") && Contains("UTF-8"));
     }
@@ -267,13 +267,14 @@ TEST_CASE("record metadata rules", "[validate]") {
 
 TEST_CASE("record metadata errors name the record's index", "[validate]") {
     // validate.hpp: messages "always name the offending field and index".
-    CHECK_THROWS_WITH(validate_records(with_metadata(metadata{{"#x", 1}}), write_op::add), Contains("index 1"));
-    CHECK_THROWS_WITH(validate_records(with_metadata(metadata{{"k", nullptr}}), write_op::add), Contains("index 1"));
-    CHECK_THROWS_WITH(validate_records(with_metadata(metadata{{"f", std::nan("")}}), write_op::add),
+    CHECK_THROWS_WITH(validate_records(with_metadata(metadata_map{{"#x", 1}}), write_op::add), Contains("index 1"));
+    CHECK_THROWS_WITH(validate_records(with_metadata(metadata_map{{"k", nullptr}}), write_op::add),
                       Contains("index 1"));
-    CHECK_THROWS_WITH(validate_records(with_metadata(metadata{{"l", metadata_value::array_int{}}}), write_op::add),
+    CHECK_THROWS_WITH(validate_records(with_metadata(metadata_map{{"f", std::nan("")}}), write_op::add),
                       Contains("index 1"));
-    CHECK_THROWS_WITH(validate_records(with_metadata(metadata{{"s", "\xff"}}), write_op::add), Contains("index 1"));
+    CHECK_THROWS_WITH(validate_records(with_metadata(metadata_map{{"l", metadata_value::array_int{}}}), write_op::add),
+                      Contains("index 1"));
+    CHECK_THROWS_WITH(validate_records(with_metadata(metadata_map{{"s", "\xff"}}), write_op::add), Contains("index 1"));
 }
 
 TEST_CASE("documents and uris must be valid UTF-8", "[validate]") {
@@ -292,10 +293,10 @@ TEST_CASE("validate_get", "[validate]") {
     get_options o;
     CHECK_NOTHROW(validate_get(o));
     o.ids = {"a", "b"};
-    o.include = chromawal::include::embeddings | chromawal::include::uris;
+    o.include = chromawal::include_fields::embeddings | chromawal::include_fields::uris;
     CHECK_NOTHROW(validate_get(o));
 
-    o.include = chromawal::include::documents | chromawal::include::distances;
+    o.include = chromawal::include_fields::documents | chromawal::include_fields::distances;
     CHECK_THROWS_AS(validate_get(o), invalid_argument);
     CHECK_THROWS_WITH(validate_get(o), Contains("distances") && Contains("get"));
 
@@ -361,13 +362,13 @@ TEST_CASE("validate_delete", "[validate]") {
     CHECK_THROWS_WITH(validate_delete(o), Contains("limit can only be specified"));
 
     o = delete_options{};
-    o.where = chromawal::where::eq("k", 1);
+    o.where = chromawal::where_filter::eq("k", 1);
     CHECK_NOTHROW(validate_delete(o));
     o.limit = 0;
     CHECK_NOTHROW(validate_delete(o));
 
     o = delete_options{};
-    o.where_document = chromawal::where_document::contains("x");
+    o.where_document = chromawal::document_filter::contains("x");
     o.limit = 3;
     CHECK_NOTHROW(validate_delete(o));
 
@@ -377,18 +378,19 @@ TEST_CASE("validate_delete", "[validate]") {
 }
 
 TEST_CASE("validate_collection_metadata", "[validate]") {
-    CHECK_NOTHROW(validate_collection_metadata(metadata{{"a", 1}, {"b", 2.5}, {"c", "x"}, {"d", false}}, "create"));
-    CHECK_THROWS_AS(validate_collection_metadata(metadata{}, "create"), invalid_argument);
-    CHECK_THROWS_WITH(validate_collection_metadata(metadata{}, "create"), Contains("non-empty") && Contains("create"));
-    CHECK_THROWS_WITH(validate_collection_metadata(metadata{{"n", nullptr}}, "modify"),
+    CHECK_NOTHROW(validate_collection_metadata(metadata_map{{"a", 1}, {"b", 2.5}, {"c", "x"}, {"d", false}}, "create"));
+    CHECK_THROWS_AS(validate_collection_metadata(metadata_map{}, "create"), invalid_argument);
+    CHECK_THROWS_WITH(validate_collection_metadata(metadata_map{}, "create"),
+                      Contains("non-empty") && Contains("create"));
+    CHECK_THROWS_WITH(validate_collection_metadata(metadata_map{{"n", nullptr}}, "modify"),
                       Contains("'n'") && Contains("modify"));
-    CHECK_THROWS_WITH(validate_collection_metadata(metadata{{"l", metadata_value::array_int{1}}}, "create"),
+    CHECK_THROWS_WITH(validate_collection_metadata(metadata_map{{"l", metadata_value::array_int{1}}}, "create"),
                       Contains("'l'") && Contains("list"));
-    CHECK_THROWS_AS(validate_collection_metadata(metadata{{"f", std::nan("")}}, "create"), invalid_argument);
-    CHECK_THROWS_AS(validate_collection_metadata(metadata{{"", 1}}, "create"), invalid_argument);
-    CHECK_THROWS_AS(validate_collection_metadata(metadata{{"$x", 1}}, "create"), invalid_argument);
-    CHECK_THROWS_AS(validate_collection_metadata(metadata{{"#x", 1}}, "create"), invalid_argument);
-    CHECK_THROWS_AS(validate_collection_metadata(metadata{{"s", "\xff"}}, "create"), invalid_argument);
+    CHECK_THROWS_AS(validate_collection_metadata(metadata_map{{"f", std::nan("")}}, "create"), invalid_argument);
+    CHECK_THROWS_AS(validate_collection_metadata(metadata_map{{"", 1}}, "create"), invalid_argument);
+    CHECK_THROWS_AS(validate_collection_metadata(metadata_map{{"$x", 1}}, "create"), invalid_argument);
+    CHECK_THROWS_AS(validate_collection_metadata(metadata_map{{"#x", 1}}, "create"), invalid_argument);
+    CHECK_THROWS_AS(validate_collection_metadata(metadata_map{{"s", "\xff"}}, "create"), invalid_argument);
 }
 
 TEST_CASE("validate_collection_name", "[validate]") {

@@ -52,7 +52,7 @@ struct python_callback {
 
 }  // namespace
 
-const char* read_policy_name(chromawal::read_policy p) { return chromawal::to_string(p); }
+const char* read_policy_name(chromawal::read_mode p) { return chromawal::to_string(p); }
 
 chromawal::client_config to_client_config(const py::dict& d) {
     chromawal::client_config c;
@@ -61,8 +61,8 @@ chromawal::client_config to_client_config(const py::dict& d) {
         chromawal::instance_config ic;
         ic.name = i["name"].cast<std::string>();
         ic.connection = to_connection(i);
-        ic.role = get_or<std::string>(i, "role", "replica") == "primary" ? chromawal::instance_config::role::primary
-                                                                         : chromawal::instance_config::role::replica;
+        ic.role = get_or<std::string>(i, "role", "replica") == "primary" ? chromawal::instance_role::primary
+                                                                         : chromawal::instance_role::replica;
         c.instances.push_back(std::move(ic));
     }
     // Every other keyword goes through the library's configuration module (the same names,

@@ -227,14 +227,14 @@ std::vector<std::optional<std::string>> to_strings(const py::handle& values, con
     return out;
 }
 
-std::optional<chromawal::metadata> to_metadata(const py::handle& value, const char* op) {
+std::optional<chromawal::metadata_map> to_metadata(const py::handle& value, const char* op) {
     PyObject* m = value.ptr();
     if (m == Py_None) return std::nullopt;
     if (!PyDict_Check(m)) {
         value_error("Expected metadata to be a dict or None, got " + type_name(value) + " as metadata", op);
     }
     if (PyDict_Size(m) == 0) value_error("Expected metadata to be a non-empty dict, got 0 metadata attributes", op);
-    chromawal::metadata out;
+    chromawal::metadata_map out;
     PyObject* key = nullptr;
     PyObject* v = nullptr;
     Py_ssize_t pos = 0;
@@ -252,8 +252,8 @@ std::optional<chromawal::metadata> to_metadata(const py::handle& value, const ch
     return out;
 }
 
-std::vector<std::optional<chromawal::metadata>> to_metadatas(const py::handle& values, const char* op) {
-    std::vector<std::optional<chromawal::metadata>> out;
+std::vector<std::optional<chromawal::metadata_map>> to_metadatas(const py::handle& values, const char* op) {
+    std::vector<std::optional<chromawal::metadata_map>> out;
     if (values.is_none()) return out;
     if (!PyList_Check(values.ptr())) value_error("Expected metadatas to be a list, got " + str_of(values), op);
     const Py_ssize_t n = PyList_GET_SIZE(values.ptr());
@@ -275,17 +275,17 @@ record_batch to_records(const py::handle& ids, const py::handle& embeddings, con
     return b;
 }
 
-chromawal::where to_where(const py::handle& json_text) {
+chromawal::where_filter to_where(const py::handle& json_text) {
     if (json_text.is_none()) return {};
-    return chromawal::where::raw(utf8_view(json_text.ptr()));
+    return chromawal::where_filter::raw(utf8_view(json_text.ptr()));
 }
 
-chromawal::where_document to_where_document(const py::handle& json_text) {
+chromawal::document_filter to_where_document(const py::handle& json_text) {
     if (json_text.is_none()) return {};
-    return chromawal::where_document::raw(utf8_view(json_text.ptr()));
+    return chromawal::document_filter::raw(utf8_view(json_text.ptr()));
 }
 
-chromawal::include to_include(unsigned mask) { return static_cast<chromawal::include>(mask); }
+chromawal::include_fields to_include(unsigned mask) { return static_cast<chromawal::include_fields>(mask); }
 
 // ---- C++ -> Python ----
 
@@ -309,8 +309,8 @@ py::list optional_strings(const std::vector<std::optional<std::string>>& v) {
     return list_of(v, [](const std::optional<std::string>& s) { return make_optional_str(s); });
 }
 
-py::list metadatas(const std::vector<std::optional<chromawal::metadata>>& v) {
-    return list_of(v, [](const std::optional<chromawal::metadata>& m) { return from_metadata(m); });
+py::list metadatas(const std::vector<std::optional<chromawal::metadata_map>>& v) {
+    return list_of(v, [](const std::optional<chromawal::metadata_map>& m) { return from_metadata(m); });
 }
 
 }  // namespace
@@ -348,7 +348,7 @@ py::object from_metadata_value(const chromawal::metadata_value& v) {
     return py::none();
 }
 
-py::object from_metadata(const std::optional<chromawal::metadata>& m) {
+py::object from_metadata(const std::optional<chromawal::metadata_map>& m) {
     if (!m) return py::none();
     py::dict d;
     for (const auto& [k, v] : *m) d[make_str(k)] = from_metadata_value(v);
@@ -366,19 +366,20 @@ py::array from_embeddings(chromawal::embedding_matrix&& m) {
 }
 
 py::dict from_get_result(chromawal::get_result&& r) {
-    using chromawal::include;
+    using chromawal::include_fields;
     py::dict d;
     d["ids"] = strings(r.ids);
-    d["embeddings"] = has(r.included, include::embeddings) ? py::object(from_embeddings(std::move(r.embeddings)))
-                                                           : py::object(py::none());
-    d["documents"] = has(r.included, include::documents) ? py::object(optional_strings(r.documents)) : py::none();
-    d["uris"] = has(r.included, include::uris) ? py::object(optional_strings(r.uris)) : py::none();
-    d["metadatas"] = has(r.included, include::metadatas) ? py::object(metadatas(r.metadatas)) : py::none();
+    d["embeddings"] = has(r.included, include_fields::embeddings) ? py::object(from_embeddings(std::move(r.embeddings)))
+                                                                  : py::object(py::none());
+    d["documents"] =
+        has(r.included, include_fields::documents) ? py::object(optional_strings(r.documents)) : py::none();
+    d["uris"] = has(r.included, include_fields::uris) ? py::object(optional_strings(r.uris)) : py::none();
+    d["metadatas"] = has(r.included, include_fields::metadatas) ? py::object(metadatas(r.metadatas)) : py::none();
     return d;
 }
 
 py::dict from_query_result(chromawal::query_result&& r) {
-    using chromawal::include;
+    using chromawal::include_fields;
     const auto inc = r.included;
     const std::size_t n = r.results.size();
     py::list ids(n);
@@ -387,25 +388,26 @@ py::dict from_query_result(chromawal::query_result&& r) {
         auto& h = r.results[i];
         const auto at = static_cast<Py_ssize_t>(i);
         PyList_SET_ITEM(ids.ptr(), at, strings(h.ids).release().ptr());
-        if (has(inc, include::embeddings)) {
+        if (has(inc, include_fields::embeddings)) {
             PyList_SET_ITEM(embeddings.ptr(), at, from_embeddings(std::move(h.embeddings)).release().ptr());
         }
-        if (has(inc, include::documents))
+        if (has(inc, include_fields::documents))
             PyList_SET_ITEM(documents.ptr(), at, optional_strings(h.documents).release().ptr());
-        if (has(inc, include::uris)) PyList_SET_ITEM(uris.ptr(), at, optional_strings(h.uris).release().ptr());
-        if (has(inc, include::metadatas)) PyList_SET_ITEM(metas.ptr(), at, metadatas(h.metadatas).release().ptr());
-        if (has(inc, include::distances)) {
+        if (has(inc, include_fields::uris)) PyList_SET_ITEM(uris.ptr(), at, optional_strings(h.uris).release().ptr());
+        if (has(inc, include_fields::metadatas))
+            PyList_SET_ITEM(metas.ptr(), at, metadatas(h.metadatas).release().ptr());
+        if (has(inc, include_fields::distances)) {
             PyList_SET_ITEM(distances.ptr(), at,
                             list_of(h.distances, [](float f) -> py::object { return py::float_(f); }).release().ptr());
         }
     }
     py::dict d;
     d["ids"] = ids;
-    d["embeddings"] = has(inc, include::embeddings) ? py::object(embeddings) : py::none();
-    d["documents"] = has(inc, include::documents) ? py::object(documents) : py::none();
-    d["uris"] = has(inc, include::uris) ? py::object(uris) : py::none();
-    d["metadatas"] = has(inc, include::metadatas) ? py::object(metas) : py::none();
-    d["distances"] = has(inc, include::distances) ? py::object(distances) : py::none();
+    d["embeddings"] = has(inc, include_fields::embeddings) ? py::object(embeddings) : py::none();
+    d["documents"] = has(inc, include_fields::documents) ? py::object(documents) : py::none();
+    d["uris"] = has(inc, include_fields::uris) ? py::object(uris) : py::none();
+    d["metadatas"] = has(inc, include_fields::metadatas) ? py::object(metas) : py::none();
+    d["distances"] = has(inc, include_fields::distances) ? py::object(distances) : py::none();
     return d;
 }
 
@@ -432,7 +434,7 @@ py::dict from_receipt(const chromawal::write_receipt& r) {
 
 py::dict from_verify_report(const chromawal::verify_report& r) {
     py::dict d;
-    d["collection"] = make_str(r.collection);
+    d["collection"] = make_str(r.collection_name);
     d["identical"] = r.identical();
     d["exists_a"] = r.exists_a;
     d["exists_b"] = r.exists_b;

@@ -40,25 +40,25 @@ std::vector<std::optional<std::string>> to_strings(const py::handle& values, con
                                                    const char* op);
 
 /// One metadata dict (or None) in chromadb's rules; `op` names the call for the message.
-std::optional<chromawal::metadata> to_metadata(const py::handle& value, const char* op);
+std::optional<chromawal::metadata_map> to_metadata(const py::handle& value, const char* op);
 
 /// metadatas: None or a list of (dict | None).
-std::vector<std::optional<chromawal::metadata>> to_metadatas(const py::handle& values, const char* op);
+std::vector<std::optional<chromawal::metadata_map>> to_metadatas(const py::handle& values, const char* op);
 
 record_batch to_records(const py::handle& ids, const py::handle& embeddings, const py::handle& metadatas,
                         const py::handle& documents, const py::handle& uris, const char* op);
 
 /// where / where_document: None or JSON text (the Python layer runs json.dumps).
-chromawal::where to_where(const py::handle& json_text);
-chromawal::where_document to_where_document(const py::handle& json_text);
+chromawal::where_filter to_where(const py::handle& json_text);
+chromawal::document_filter to_where_document(const py::handle& json_text);
 
-/// chromawal::include from the bit mask the Python layer computes (values of the enum).
-chromawal::include to_include(unsigned mask);
+/// chromawal::include_fields from the bit mask the Python layer computes (values of the enum).
+chromawal::include_fields to_include(unsigned mask);
 
 // ---- C++ -> Python ----
 
 py::object from_metadata_value(const chromawal::metadata_value& v);
-py::object from_metadata(const std::optional<chromawal::metadata>& m);
+py::object from_metadata(const std::optional<chromawal::metadata_map>& m);
 /// Rows x dim float32 array that takes over the matrix's buffer (no copy, no per-float objects).
 py::array from_embeddings(chromawal::embedding_matrix&& m);
 /// chromadb's GetResult without "data" and "included" (the Python layer adds them).

@@ -194,7 +194,7 @@ py::list replicated_client::instances() const {
         py::dict d;
         d["name"] = i.name;
         d["url"] = i.connection.base_url;
-        d["primary"] = i.role == chromawal::instance_config::role::primary;
+        d["primary"] = i.role == chromawal::instance_role::primary;
         out.append(d);
     }
     return out;

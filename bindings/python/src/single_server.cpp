@@ -59,7 +59,7 @@ py::dict http_collection::remove(const py::handle& ids, const py::handle& where,
 py::dict http_collection::delete_document(const std::string& document_id, const std::string& key) const {
     // The selector of the replicated client's delete_document: where {key: document_id}.
     chromawal::delete_options o;
-    o.where = chromawal::where::eq(key, document_id);
+    o.where = chromawal::where_filter::eq(key, document_id);
     auto h = copy();
     std::size_t deleted = 0;
     {

@@ -10,11 +10,11 @@ namespace cwpy {
 void bind_types(py::module_& m) {
     m.def("library_version", [] { return std::string(chromawal::version()); });
 
-    m.attr("INCLUDE_DOCUMENTS") = static_cast<unsigned>(chromawal::include::documents);
-    m.attr("INCLUDE_EMBEDDINGS") = static_cast<unsigned>(chromawal::include::embeddings);
-    m.attr("INCLUDE_METADATAS") = static_cast<unsigned>(chromawal::include::metadatas);
-    m.attr("INCLUDE_DISTANCES") = static_cast<unsigned>(chromawal::include::distances);
-    m.attr("INCLUDE_URIS") = static_cast<unsigned>(chromawal::include::uris);
+    m.attr("INCLUDE_DOCUMENTS") = static_cast<unsigned>(chromawal::include_fields::documents);
+    m.attr("INCLUDE_EMBEDDINGS") = static_cast<unsigned>(chromawal::include_fields::embeddings);
+    m.attr("INCLUDE_METADATAS") = static_cast<unsigned>(chromawal::include_fields::metadatas);
+    m.attr("INCLUDE_DISTANCES") = static_cast<unsigned>(chromawal::include_fields::distances);
+    m.attr("INCLUDE_URIS") = static_cast<unsigned>(chromawal::include_fields::uris);
 }
 
 }  // namespace cwpy

@@ -16,7 +16,8 @@ void bind_verify(py::module_& m) {
             chromawal::verify_report r;
             {
                 py::gil_scoped_release nogil;
-                r = chromawal::verify_collection(a.client, b.client, collection, page_size, max_listed);
+                r = chromawal::verify_collection(a.client, b.client, collection,
+                                                 chromawal::compare_options{page_size, max_listed});
             }
             return from_verify_report(r);
         },

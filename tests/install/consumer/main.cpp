@@ -6,10 +6,10 @@
 #include <string>
 
 int main() {
-    auto w = chromawal::where::eq("source", "wiki") && chromawal::where::gte("year", 2020);
+    auto w = chromawal::where_filter::eq("source", "wiki") && chromawal::where_filter::gte("year", 2020);
     chromawal::chroma_client client(chromawal::connection_options{});
     try {
-        chromawal::where::gt("year", "not a number");
+        chromawal::where_filter::gt("year", "not a number");
         std::cerr << "expected invalid_argument\n";
         return 1;
     } catch (const chromawal::invalid_argument&) {
