@@ -489,3 +489,49 @@ TEST_CASE("after wait_until_synced nothing is pending, even without background t
     CHECK(s.log.pending == 0);
     CHECK(s.log.applied == 2);
 }
+
+TEST_CASE("a collection handle is shared between threads; a rename reaches every copy", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    const std::string base = "rename-" + std::to_string(::getpid());
+    const auto handle = client.create_collection(base + "-v1");
+    const auto copy = handle;  // copies share the name
+    auto b0 = make_batch("r", 3);
+    handle.add(b0->records);
+
+    // Readers and writers on the same handle while another thread renames it (TSan checks the
+    // name's guard in the sanitizer build).
+    std::atomic<bool> stop{false};
+    std::atomic<int> reads{0};
+    std::atomic<bool> torn{false};
+    std::thread reader([&] {
+        while (!stop.load()) {
+            const std::string n = copy.name();
+            if (n != base + "-v1" && n != base + "-v2") torn = true;
+            ++reads;
+        }
+    });
+    cw::modify_options m;
+    m.name = base + "-v2";
+    const auto receipt = handle.modify(m);
+    CHECK(receipt.position > 0);
+    // Poll until the reader has seen the handle at least once more after the rename.
+    const int seen = reads.load();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (reads.load() == seen && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    stop = true;
+    reader.join();
+    CHECK(reads.load() > seen);
+    CHECK_FALSE(torn.load());
+
+    CHECK(handle.name() == base + "-v2");
+    CHECK(copy.name() == base + "-v2");
+    auto b1 = make_batch("s", 2);
+    copy.add(b1->records);  // through the copy, under the new name
+    REQUIRE(client.wait_until_synced(20s));
+    CHECK(handle.count() == 5);
+    const auto v = k.verify(base + "-v2");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_b == 5);
+}
