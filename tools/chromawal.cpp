@@ -6,9 +6,11 @@
 //   chromawal replay                             retry dead-lettered entries
 //   chromawal prune                              apply retention now
 //
-// Settings come from flags or from the environment (client_config::from_env). Nothing it prints
-// contains a password or a header value: every line goes through a scrubber that knows the
-// configured secrets, and the log URL is only ever printed redacted.
+// Options are parsed by CLI11; the settings' flags are made from client_config::settings(), and
+// their values, with the environment's (client_config::environment()), go through the library's
+// configuration module: the command parses no setting of its own. Nothing it prints contains a
+// password or a header value: every line passes chromawal::redact() with every secret of the
+// environment, the command line and the configuration.
 //
 // Exit codes: 0 success (verify: identical), 1 verify found differences / replay or repair left
 // work undone, 2 usage or runtime error.

@@ -13,6 +13,7 @@ Environment:
   CMAKE_ARGS               extra CMake arguments, space-separated
 """
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -22,6 +23,16 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
+
+
+def library_version() -> str:
+    """The version, written once for the whole project: in include/chromawal/version.hpp."""
+    root = Path(os.environ.get("CHROMAWAL_SOURCE_DIR") or HERE.parent.parent)
+    text = (root / "include" / "chromawal" / "version.hpp").read_text()
+    parts = [re.search(rf"#define CHROMAWAL_VERSION_{p} (\d+)", text) for p in ("MAJOR", "MINOR", "PATCH")]
+    if not all(parts):
+        raise RuntimeError("include/chromawal/version.hpp: CHROMAWAL_VERSION_MAJOR/MINOR/PATCH not found")
+    return ".".join(m.group(1) for m in parts)
 
 
 class CMakeExtension(Extension):
@@ -51,6 +62,7 @@ class CMakeBuild(build_ext):
 
 
 setup(
+    version=library_version(),
     ext_modules=[CMakeExtension("chromawal._chromawal")],
     cmdclass={"build_ext": CMakeBuild},
 )

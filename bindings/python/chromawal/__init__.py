@@ -53,8 +53,8 @@ from .types import (
 
 _chromawal._set_error_factory(_from_native)
 
-__version__ = "0.1.0"
 library_version = _chromawal.library_version
+__version__ = library_version()  # the C++ library's, written once in include/chromawal/version.hpp
 
 __all__ = [
     "Client",
