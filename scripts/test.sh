@@ -25,7 +25,7 @@ step "dependencies"
 bash scripts/install-deps.sh --dev --python
 bash scripts/chroma.sh install
 
-step "format check"
+step "lint: clang-format, clang-tidy"
 bash scripts/lint.sh
 
 step "developer build: -Werror, ASan + UBSan"

@@ -24,7 +24,7 @@ const char* op_name(write_op op) noexcept {
 
 namespace {
 
-[[noreturn]] void fail(std::string message) { throw invalid_argument(std::move(message)); }
+[[noreturn]] void fail(const std::string& message) { throw invalid_argument(message); }
 
 std::string shorten(std::string_view s) {
     if (s.size() <= 40) return std::string(s);

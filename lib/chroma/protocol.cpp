@@ -99,7 +99,7 @@ include_fields parse_include_name(std::string_view s) {
 include_fields read_include(od::value v) {
     include_fields set = include_fields::none;
     for (auto e : take(v.get_array(), "include")) {
-        od::value item = take(std::move(e), "include item");
+        od::value item = take(e, "include item");
         set = set | parse_include_name(take(item.get_string(), "include item"));
     }
     return set;
@@ -108,7 +108,7 @@ include_fields read_include(od::value v) {
 std::vector<std::string> read_string_array(od::value v, std::string_view what) {
     std::vector<std::string> out;
     for (auto e : take(v.get_array(), what)) {
-        od::value item = take(std::move(e), what);
+        od::value item = take(e, what);
         out.emplace_back(take(item.get_string(), what));
     }
     return out;
@@ -116,14 +116,14 @@ std::vector<std::string> read_string_array(od::value v, std::string_view what) {
 
 std::vector<std::optional<std::string>> read_optional_strings(od::value v, std::string_view what) {
     std::vector<std::optional<std::string>> out;
-    for (auto e : take(v.get_array(), what)) out.push_back(json::read_optional_string(take(std::move(e), what)));
+    for (auto e : take(v.get_array(), what)) out.push_back(json::read_optional_string(take(e, what)));
     return out;
 }
 
 std::vector<std::optional<metadata_map>> read_metadatas(od::value v) {
     std::vector<std::optional<metadata_map>> out;
     for (auto e : take(v.get_array(), "metadatas")) {
-        od::value item = take(std::move(e), "metadata");
+        od::value item = take(e, "metadata");
         if (take(item.is_null(), "metadata")) {
             out.emplace_back(std::nullopt);
         } else {
@@ -139,11 +139,10 @@ embedding_matrix read_embeddings(od::value v) {
     std::size_t dim = 0;
     std::size_t rows = 0;
     for (auto row_result : take(v.get_array(), "embeddings")) {
-        od::value row = take(std::move(row_result), "embedding");
+        od::value row = take(row_result, "embedding");
         std::size_t n = 0;
         for (auto x : take(row.get_array(), "embedding")) {
-            values.push_back(
-                static_cast<float>(take(take(std::move(x), "embedding value").get_double(), "embedding value")));
+            values.push_back(static_cast<float>(take(take(x, "embedding value").get_double(), "embedding value")));
             ++n;
         }
         if (rows == 0) {
@@ -160,7 +159,7 @@ embedding_matrix read_embeddings(od::value v) {
 std::vector<float> read_floats(od::value v, std::string_view what) {
     std::vector<float> out;
     for (auto x : take(v.get_array(), what)) {
-        out.push_back(static_cast<float>(take(take(std::move(x), what).get_double(), what)));
+        out.push_back(static_cast<float>(take(take(x, what).get_double(), what)));
     }
     return out;
 }
@@ -397,7 +396,7 @@ std::vector<collection_info> decode_collections(std::string& body) {
     auto doc = json::parse(body);
     std::vector<collection_info> out;
     for (auto e : take(doc.get_array(), "collections")) {
-        od::value v = take(std::move(e), "collection");
+        od::value v = take(e, "collection");
         out.push_back(read_collection(take(v.get_object(), "collection")));
     }
     return out;
@@ -449,7 +448,7 @@ query_result decode_query(std::string& body) {
         }
         std::size_t i = 0;
         for (auto per_query : take(v.get_array(), key)) {
-            od::value q = take(std::move(per_query), key);
+            od::value q = take(per_query, key);
             if (field_is_null(q, key)) {
                 ++i;
                 continue;
@@ -545,7 +544,7 @@ std::vector<database_info> decode_databases(std::string& body) {
     auto doc = json::parse(body);
     std::vector<database_info> out;
     for (auto e : take(doc.get_array(), "databases")) {
-        od::value v = take(std::move(e), "database");
+        od::value v = take(e, "database");
         out.push_back(read_database(take(v.get_object(), "database")));
     }
     return out;

@@ -245,15 +245,17 @@ const setting_row* find(std::string_view name) {
     return nullptr;
 }
 
+[[noreturn]] void unknown_setting(std::string_view name) {
+    std::string known;
+    for (const auto& r : table()) known += (known.empty() ? "" : ", ") + std::string(r.info.name);
+    bad(name, fmt::format("no such setting (known: {})", known));
+}
+
 void apply(client_config& c, const std::vector<std::pair<std::string, std::string>>& values, bool from_environment) {
     // Table order, so that instances come before what applies to each instance; for one name,
     // the last value wins, or every value counts for a repeatable setting (auth_header).
     for (const auto& [name, value] : values) {
-        if (!find(name)) {
-            std::string known;
-            for (const auto& r : table()) known += (known.empty() ? "" : ", ") + std::string(r.info.name);
-            bad(name, fmt::format("no such setting (known: {})", known));
-        }
+        if (!find(name)) unknown_setting(name);
     }
     bool policy_given = false, ratio_given = false;
     for (const auto& r : table()) {
@@ -308,7 +310,7 @@ const std::vector<setting_info>& client_config::settings() {
 
 void client_config::set(std::string_view name, std::string_view value) {
     const setting_row* r = find(name);
-    if (!r) apply(*this, {{std::string(name), std::string(value)}}, false);  // throws, listing the names
+    if (!r) unknown_setting(name);
     r->set(*this, r->info.name, value);
 }
 

@@ -34,7 +34,7 @@ metadata_value read_array(od::array arr) {
     metadata_value::array_bool bools;
     int kind = -1;  // 0 string, 1 int, 2 float, 3 bool
     for (auto element : arr) {
-        od::value v = take(std::move(element), "metadata array element");
+        od::value v = take(element, "metadata array element");
         od::json_type t = take(v.type(), "metadata array element type");
         int k;
         switch (t) {

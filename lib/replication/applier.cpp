@@ -243,6 +243,7 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
         for (const auto& c : chunks) send({&c});
     } else {
         std::vector<const wal::records_payload*> ptrs;
+        ptrs.reserve(parts.size());
         for (const auto& p : parts) ptrs.push_back(&p);
         send(ptrs);
     }

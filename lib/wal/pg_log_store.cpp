@@ -337,8 +337,10 @@ std::int64_t pg_log_store::prune(std::chrono::milliseconds older_than, std::size
         params p;
         p.i64(age_ms);
         result r = pool_->run(c, stmt::prune_lanes, p, statement_deadline());
+        const int rows = PQntuples(r.get());
         std::vector<std::int64_t> out;
-        for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(col_i64(r.get(), i, 0));
+        out.reserve(static_cast<std::size_t>(rows));
+        for (int i = 0; i < rows; ++i) out.push_back(col_i64(r.get(), i, 0));
         return out;
     });
     std::int64_t total = 0;
