@@ -52,8 +52,6 @@ struct python_callback {
 
 }  // namespace
 
-const char* read_policy_name(chromawal::read_mode p) { return chromawal::to_string(p); }
-
 chromawal::client_config to_client_config(const py::dict& d) {
     chromawal::client_config c;
     for (const auto& item : d["instances"].cast<py::list>()) {

@@ -20,7 +20,4 @@ namespace py = pybind11;
 ///         wrong type.
 chromawal::client_config to_client_config(const py::dict& d);
 
-/// The name of a read policy, as the configuration spells it ("primary_preferred", ...).
-const char* read_policy_name(chromawal::read_mode p);
-
 }  // namespace cwpy

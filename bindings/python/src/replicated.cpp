@@ -157,7 +157,7 @@ replicated_client::replicated_client(chromawal::client_config config) {
     state->instances = config.instances;
     state->tenant = config.tenant;
     state->database = config.database;
-    state->read_policy = read_policy_name(config.read_policy);
+    state->read_policy = chromawal::to_string(config.read_policy);
     state->write_quorum = config.write_quorum;
     state->queue_when_unavailable = config.queue_when_unavailable;
     std::shared_ptr<chromawal::client> c;

@@ -12,6 +12,18 @@
 
 namespace cwpy {
 
+namespace {
+
+py::dict database_dict(const chromawal::database_info& d) {
+    py::dict out;
+    out["id"] = d.id;
+    out["name"] = d.name;
+    out["tenant"] = d.tenant;
+    return out;
+}
+
+}  // namespace
+
 // ---- HttpCollection ----
 
 py::dict http_collection::info() const { return from_collection_info(handle.info()); }
@@ -219,12 +231,7 @@ void bind_single_server(py::module_& m) {
         .def(
             "get_database",
             [](const http_client& s, const std::string& name) {
-                auto d = s.nogil([&](auto& c) { return c.get_database(name); });
-                py::dict out;
-                out["id"] = d.id;
-                out["name"] = d.name;
-                out["tenant"] = d.tenant;
-                return out;
+                return database_dict(s.nogil([&](auto& c) { return c.get_database(name); }));
             },
             py::arg("name"))
         .def(
@@ -233,13 +240,7 @@ void bind_single_server(py::module_& m) {
                 auto l = to_limit(limit);
                 auto v = s.nogil([&](auto& c) { return c.list_databases(l, offset); });
                 py::list out;
-                for (const auto& d : v) {
-                    py::dict o;
-                    o["id"] = d.id;
-                    o["name"] = d.name;
-                    o["tenant"] = d.tenant;
-                    out.append(o);
-                }
+                for (const auto& d : v) out.append(database_dict(d));
                 return out;
             },
             py::arg("limit"), py::arg("offset"))
