@@ -5,20 +5,23 @@
 /// Every exception the library throws derives from chromawal::error. The subclasses are named
 /// for what the caller can do next:
 ///
-/// | type               | cause                                              | what to do          |
-/// |--------------------|----------------------------------------------------|---------------------|
-/// | invalid_argument   | the input broke a rule, checked before any request | fix the input       |
-/// | not_found          | the server has no such collection/database/tenant  | create it, or stop  |
-/// | already_exists     | the name is taken                                   | get it instead      |
-/// | server_rejected    | any other 4xx answer from the server               | fix the request     |
-/// | server_error       | a 5xx answer                                       | maybe retry later   |
-/// | connection_error   | could not connect, or the connection broke         | retry later         |
-/// | timeout_error      | no answer within the request timeout               | retry later (the write may have been
-/// applied) | | log_unavailable    | the write-ahead log store is unreachable; nothing was logged or applied | retry
-/// later | | no_instance_available | no instance could apply a logged write             | see queued(): abandoned, or
-/// applied on recovery | | write_rejected     | an instance rejected a logged write as invalid; never replayed | fix
-/// the input | | quorum_not_reached | fewer instances than write_quorum applied it; it stays logged and will be applied
-/// | wait, or alert |
+/// - invalid_argument: the input broke a rule, checked before any request. Fix the input.
+/// - not_found: the server has no such collection, database or tenant. Create it, or stop.
+/// - already_exists: the name is taken. Get it instead.
+/// - server_rejected: any other 4xx answer from the server. Fix the request.
+/// - server_error: a 5xx answer. Maybe retry later.
+/// - connection_error: could not connect, or the connection broke. Retry later (a write may have
+///   been applied unless request_sent() is false).
+/// - timeout_error: no answer within the request timeout. As connection_error.
+/// - log_unavailable: the write-ahead log store is unreachable; nothing was logged or applied.
+///   Retry later.
+/// - outcome_unknown: the log went away at a step that cannot be undone; the write may or may
+///   not be logged. Retry with the same idempotency key.
+/// - no_instance_available: no instance could apply a logged write. See queued(): abandoned
+///   (never applied), or pending and applied on recovery.
+/// - write_rejected: an instance rejected a logged write as invalid; never replayed. Fix the input.
+/// - quorum_not_reached: fewer instances than write_quorum applied it; it stays logged and will
+///   be applied. Wait, or alert.
 ///
 /// No exception of libcurl, simdjson or libpq ever escapes the API.
 
@@ -28,6 +31,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace chromawal {
 
@@ -91,15 +95,25 @@ private:
 };
 
 /// The server could not be reached, or the connection broke before a full answer arrived.
-/// A write that failed this way may or may not have been applied.
+/// A write that failed this way may or may not have been applied, unless request_sent() is
+/// false.
 class CHROMAWAL_API connection_error : public error {
 public:
-    using error::error;
+    /// @param request_sent false only when the request certainly never reached the server.
+    explicit connection_error(const std::string& what, bool request_sent = true)
+        : error(what), request_sent_(request_sent) {}
     [[nodiscard]] bool retryable() const noexcept override { return true; }
+    /// False when the request certainly never reached the server (the name did not resolve, the
+    /// connection was refused or timed out, the TLS handshake failed, no byte of the request
+    /// was sent): a write that failed this way was not applied. True when it may have been.
+    [[nodiscard]] bool request_sent() const noexcept { return request_sent_; }
+
+private:
+    bool request_sent_;
 };
 
 /// No complete answer within the request timeout (a hung or overloaded server).
-/// A write that failed this way may or may not have been applied.
+/// A write that failed this way may or may not have been applied (see request_sent()).
 class CHROMAWAL_API timeout_error : public connection_error {
 public:
     using connection_error::connection_error;
@@ -113,9 +127,12 @@ public:
     [[nodiscard]] bool retryable() const noexcept override { return true; }
 };
 
-/// A write was logged, but no instance could apply it. With queue_when_unavailable off (the
-/// default) the entry is marked abandoned and will never be applied (queued() is false); with
-/// it on, the entry stays pending and the sync thread applies it on recovery (queued() true).
+/// A write was logged, but no instance confirmed applying it. queued() false: it reached no
+/// instance at all (nothing was sent, or every request was refused before it was sent) and
+/// queue_when_unavailable is off (the default); the entry is marked abandoned and will never be
+/// applied. queued() true: the entry stays pending and the sync thread applies it on recovery;
+/// that is the outcome with queue_when_unavailable on, and also whenever a request was sent and
+/// no answer came (the instance may have applied it, so it is never abandoned).
 class CHROMAWAL_API no_instance_available : public error {
 public:
     no_instance_available(const std::string& what, bool queued, std::int64_t position)
@@ -125,6 +142,26 @@ public:
 
 private:
     bool queued_;
+    std::int64_t position_;
+};
+
+/// What became of a write is not known: the answer to a step that cannot be undone was lost
+/// (the log store went away while committing the entry, or while deciding to abandon it). The
+/// entry may be in the log, and may be applied later or not at all. entry_id() names it; a
+/// retry with the same idempotency key (write_options) is safe: it returns the first write's
+/// receipt if that one was logged, and logs it once otherwise. A retry without the key may
+/// apply the write twice.
+class CHROMAWAL_API outcome_unknown : public error {
+public:
+    outcome_unknown(const std::string& what, std::string entry_id, std::int64_t position = 0)
+        : error(what), entry_id_(std::move(entry_id)), position_(position) {}
+    /// The log entry's id (the idempotency key, when the write carried one).
+    [[nodiscard]] const std::string& entry_id() const noexcept { return entry_id_; }
+    /// The entry's position in its collection's lane when it is known to be logged; 0 otherwise.
+    [[nodiscard]] std::int64_t position() const noexcept { return position_; }
+
+private:
+    std::string entry_id_;
     std::int64_t position_;
 };
 

@@ -64,7 +64,7 @@ std::unique_ptr<transport::handle> transport::acquire() {
         }
     }
     auto h = std::make_unique<handle>();
-    if (!h->curl) throw connection_error("could not create an HTTP handle (out of memory?)");
+    if (!h->curl) throw connection_error("could not create an HTTP handle (out of memory?)", false);
     CURL* c = h->curl;
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
@@ -87,6 +87,29 @@ void transport::release(std::unique_ptr<handle> h) {
     std::lock_guard<std::mutex> lock(mutex_);
     idle_.push_back(std::move(h));
 }
+
+namespace {
+
+// False only when the failed transfer certainly sent no byte of the request: it failed before
+// a connection stood (name resolution, connect, TLS handshake), or libcurl counted no request
+// bytes. Anything else may have reached the server (and a write may have been applied).
+bool request_may_have_been_sent(CURL* c, CURLcode rc) {
+    switch (rc) {
+        case CURLE_COULDNT_RESOLVE_PROXY:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return false;
+        default:
+            break;
+    }
+    long request_bytes = 0;
+    if (curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_bytes) == CURLE_OK && request_bytes == 0) return false;
+    return true;
+}
+
+}  // namespace
 
 response transport::request(method m, const std::string& url, std::string_view body) {
     return request(m, url, body, options_.request_timeout);
@@ -126,10 +149,12 @@ response transport::request(method m, const std::string& url, std::string_view b
         // The handle's connection state is unknown after a failure: drop the handle.
         const char* detail = h->error[0] ? h->error : curl_easy_strerror(rc);
         const std::string shown = chromawal::redact(url);  // never repeat a password
+        const bool sent = request_may_have_been_sent(c, rc);
         if (rc == CURLE_OPERATION_TIMEDOUT) {
-            throw timeout_error(fmt::format("no answer from {} within {} ms: {}", shown, timeout.count(), detail));
+            throw timeout_error(fmt::format("no answer from {} within {} ms: {}", shown, timeout.count(), detail),
+                                sent);
         }
-        throw connection_error(fmt::format("request to {} failed: {}", shown, detail));
+        throw connection_error(fmt::format("request to {} failed: {}", shown, detail), sent);
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     release(std::move(h));

@@ -43,7 +43,7 @@ bool skipped_state(wal::entry_state s) { return s == wal::entry_state::rejected 
 std::chrono::milliseconds remaining(clock::time_point deadline, const std::string& what) {
     if (deadline == clock::time_point::max()) return std::chrono::milliseconds(0);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-    if (left.count() <= 0) throw timeout_error(fmt::format("{}: out of time for this write", what));
+    if (left.count() <= 0) throw timeout_error(fmt::format("{}: out of time for this write", what), false);
     return left;
 }
 
@@ -66,13 +66,17 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
         result.outcome = apply_outcome::applied;
         return result;
     }
-    const auto wait = deadline == clock::time_point::max()
-                          ? inst.conn().options.request_timeout
-                          : std::max(std::chrono::milliseconds(1),
-                                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+    // How long a lock may be waited for: what is left of the deadline (at least 1 ms), or one
+    // request timeout without one.
+    auto lock_wait = [&] {
+        return deadline == clock::time_point::max()
+                   ? inst.conn().options.request_timeout
+                   : std::max(std::chrono::milliseconds(1),
+                              std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+    };
     auto mutex = inst.lane_mutex(lane_id);
     std::unique_lock<std::timed_mutex> local(*mutex, std::defer_lock);
-    if (!local.try_lock_for(wait)) {
+    if (!local.try_lock_for(lock_wait())) {
         result.outcome = apply_outcome::busy;
         result.error = fmt::format("{}: lane busy", inst.name());
         return result;
@@ -83,7 +87,7 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
     }
     std::unique_ptr<wal::lane_lock> lock;
     try {
-        lock = ctx_.store->lock_lane(inst.name(), lane_id, wait);
+        lock = ctx_.store->lock_lane(inst.name(), lane_id, lock_wait());  // what is left after the first wait
     } catch (const log_unavailable& e) {
         result.error = e.what();
         return result;
@@ -182,9 +186,16 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
         result.error = e.what();
         result.status = e.status();
         return result;
-    } catch (const error& e) {
-        // Transport errors and 5xx: the instance is unwell.
+    } catch (const connection_error& e) {
+        // The instance is unwell. The request may have reached it, unless it certainly did not.
         result.error = e.what();
+        result.maybe_applied = e.request_sent();
+        if (inst.report_failure(e.what())) ctx_.emit(event::kind::instance_down, inst.name(), e.what());
+        return result;
+    } catch (const error& e) {
+        // 5xx (and anything else): the instance is unwell, and may have applied the request.
+        result.error = e.what();
+        result.maybe_applied = true;
         if (inst.report_failure(e.what())) ctx_.emit(event::kind::instance_down, inst.name(), e.what());
         return result;
     }
@@ -240,7 +251,16 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
         }
     };
     if (!chunks.empty()) {
-        for (const auto& c : chunks) send({&c});
+        for (std::size_t i = 0; i < chunks.size(); ++i) {
+            try {
+                send({&chunks[i]});
+            } catch (const connection_error& e) {
+                // Earlier parts are applied: the entry is, in part, whatever became of this one.
+                if (i == 0 || e.request_sent()) throw;
+                throw connection_error(
+                    fmt::format("{} (after {} of its {} parts were applied)", e.what(), i, chunks.size()), true);
+            }
+        }
     } else {
         std::vector<const wal::records_payload*> ptrs;
         ptrs.reserve(parts.size());

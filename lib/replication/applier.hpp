@@ -35,6 +35,9 @@ struct apply_result {
     int status = 0;
     std::string error_name;
     std::string server_message;
+    /// A request was sent and no definite answer came back (no answer in time, the connection
+    /// broke mid-way, a 5xx): the instance may have applied it. Such a write is never abandoned.
+    bool maybe_applied = false;
 };
 
 class applier {

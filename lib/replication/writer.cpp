@@ -102,6 +102,7 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
     for (std::size_t k = 1; k < targets.size(); ++k) results[k] = others[k - 1].get();
 
     const apply_result* rejection = nullptr;
+    const apply_result* maybe = nullptr;  // a request sent with no definite answer
     bool behind = targets.size() < ctx_.instances.size();
     for (std::size_t k = 0; k < targets.size(); ++k) {
         if (results[k].outcome == apply_outcome::applied) {
@@ -109,6 +110,7 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
         } else {
             behind = true;
             if (results[k].outcome == apply_outcome::rejected && !rejection) rejection = &results[k];
+            if (results[k].maybe_applied && !maybe) maybe = &results[k];
         }
     }
     if (behind) sync_.wake();
@@ -128,24 +130,40 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
             written_.note(collection, fresh.lane_id, fresh.position);
             return receipt;
         }
-        bool abandoned = false;
+        auto pending = [&](const std::string& why) {
+            written_.note(collection, fresh.lane_id, fresh.position);
+            return no_instance_available(fmt::format("{}: no instance confirmed applying it ({}); the log entry at "
+                                                     "position {} stays pending and will be applied on recovery",
+                                                     what, why, fresh.position),
+                                         true, fresh.position);
+        };
+        // Only a write that reached no instance may be abandoned: one that was sent and got no
+        // answer may have been applied, and an abandoned entry is never replayed.
+        if (maybe) throw pending(maybe->error + "; it may have been applied there");
+        // Bounded by what is left of the write's request timeout: an applier holding a lane
+        // lock (the sync thread, another process) may be applying it right now.
+        auto until = started;
+        for (auto& i : ctx_.instances) until = std::max(until, deadline_for(i.get()));
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+        wal::abandon_result decided;
         try {
-            abandoned = ctx_.store->abandon_if_unapplied(fresh.lane_id, fresh.position, ctx_.instance_names);
+            decided = ctx_.store->abandon_if_unapplied(fresh.lane_id, fresh.position, ctx_.instance_names,
+                                                       std::max(left, std::chrono::milliseconds(10)));
         } catch (const log_unavailable& e) {
-            // The entry is committed and could not be marked abandoned: it stays pending, and the
-            // sync thread applies it once the log and an instance are back. Never log_unavailable
-            // here: that would tell the caller nothing was logged.
-            throw no_instance_available(fmt::format("{}: no instance could apply it, and the log store went away "
-                                                    "({}); the log entry at position {} stays pending and will be "
-                                                    "applied on recovery",
-                                                    what, e.what(), fresh.position),
-                                        true, fresh.position);
+            // The decision may or may not have been committed: abandoned, or pending.
+            throw outcome_unknown(fmt::format("{}: no instance could apply it, and the log store went away while "
+                                              "abandoning the entry at position {} ({}); it is either abandoned "
+                                              "or pending",
+                                              what, fresh.position, e.what()),
+                                  fresh.idempotency_id, fresh.position);
         }
-        if (abandoned) {
+        if (decided == wal::abandon_result::undecided)
+            throw pending("another applier holds the lane and may be applying it");
+        if (decided == wal::abandon_result::abandoned) {
             std::string why;
             for (const auto& r : results) why += (why.empty() ? "" : "; ") + r.error;
             if (why.empty()) why = "every instance is marked down";
-            throw no_instance_available(fmt::format("{}: no instance could apply it ({}); the log entry at position {} "
+            throw no_instance_available(fmt::format("{}: it reached no instance ({}); the log entry at position {} "
                                                     "is abandoned and will not be applied",
                                                     what, why, fresh.position),
                                         false, fresh.position);

@@ -42,6 +42,13 @@ enum class entry_state : std::int16_t {
 };
 const char* to_string(entry_state s) noexcept;
 
+/// What abandon_if_unapplied decided.
+enum class abandon_result {
+    abandoned,  ///< marked abandoned (or it already was): never applied anywhere
+    kept,       ///< an instance had applied it, or it was no longer pending: left as it was
+    undecided,  ///< a lane lock stayed held within the wait: left pending (its holder may apply it)
+};
+
 struct lane_key {
     std::string tenant;
     std::string database;
@@ -163,10 +170,12 @@ public:
                            std::string_view error = {}) = 0;
     /// Counts a failed attempt; returns the new attempt count.
     virtual int record_failure(std::int64_t lane_id, std::int64_t position, std::string_view error) = 0;
-    /// Marks the entry abandoned unless some instance already applied it (decided under every
-    /// instance's lane lock). Returns true when it was abandoned.
-    virtual bool abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
-                                      const std::vector<std::string>& instances) = 0;
+    /// Marks the entry abandoned unless some instance already applied it, decided under every
+    /// instance's lane lock (so no applier is half-way through it), waiting at most `wait` for
+    /// those locks: undecided when one stayed held (its holder may be applying the entry).
+    virtual abandon_result abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
+                                                const std::vector<std::string>& instances,
+                                                std::chrono::milliseconds wait) = 0;
     /// Records that `instance` skipped a dead entry.
     virtual void add_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position,
                                  std::string_view error) = 0;

@@ -225,22 +225,32 @@ int pg_log_store::record_failure(std::int64_t lane_id, std::int64_t position, st
     });
 }
 
-bool pg_log_store::abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
-                                        const std::vector<std::string>& instances) {
+abandon_result pg_log_store::abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
+                                                  const std::vector<std::string>& instances,
+                                                  std::chrono::milliseconds wait) {
     std::vector<std::int32_t> keys;
     keys.reserve(instances.size());
     for (const auto& i : instances) keys.push_back(pg::instance_lock_key(pool_->schema, i));
     std::sort(keys.begin(), keys.end());  // one global order: no deadlock between two callers
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    // Not retried: a lost answer would leave the outcome unknown to the caller anyway, and a
-    // retry returns true for an entry the first attempt abandoned.
+    const auto wait_ms = static_cast<std::int32_t>(std::clamp<std::int64_t>(wait.count(), 1, 3'600'000));
+    // Not retried: the first attempt may still be waiting for a lock on the server, and its
+    // outcome is the caller's to report as unknown.
     return pool_->with_connection("abandon_if_unapplied", false, [&](connection& c) {
         params p;
         p.array(pg::oid_int4, keys,
                 [](std::string& s, std::int32_t k) { pg::put_u32(s, static_cast<std::uint32_t>(k)); });
-        p.i32(pg::lane_lock_key(lane_id)).i64(lane_id).i64(position).text_array(instances);
+        p.i32(pg::lane_lock_key(lane_id)).i64(lane_id).i64(position).text_array(instances).i32(wait_ms);
         result r = pool_->run(c, stmt::abandon, p, statement_deadline());
-        return PQntuples(r.get()) == 1 && col_bool(r.get(), 0, 0);
+        if (PQntuples(r.get()) != 1) throw pg_failure("abandon_unless_applied returned no row", false);
+        switch (col_i16(r.get(), 0, 0)) {
+            case 0:
+                return abandon_result::abandoned;
+            case 1:
+                return abandon_result::kept;
+            default:
+                return abandon_result::undecided;
+        }
     });
 }
 

@@ -77,10 +77,11 @@ public:
                    std::string_view error = {}) override;
     int record_failure(std::int64_t lane_id, std::int64_t position, std::string_view error) override;
     /// Takes every instance's lane lock (transaction-scoped advisory locks, in a fixed order),
-    /// so it waits while a lane_lock of one of them is held, up to the statement timeout.
-    /// Returns true also when the entry was already abandoned.
-    bool abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
-                              const std::vector<std::string>& instances) override;
+    /// waiting at most `wait` in all (a server-side lock_timeout, so a lost connection cannot
+    /// leave it waiting longer). Answers abandoned also when the entry was already abandoned.
+    abandon_result abandon_if_unapplied(std::int64_t lane_id, std::int64_t position,
+                                        const std::vector<std::string>& instances,
+                                        std::chrono::milliseconds wait) override;
     void add_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position,
                          std::string_view error) override;
     std::vector<dead_letter> dead_letters(std::size_t limit) override;

@@ -544,6 +544,7 @@ TEST_CASE("connection refused -> connection_error, quickly", "[integration][erro
     const double elapsed = seconds_since(t0);
     REQUIRE(e);
     CHECK(e->retryable());
+    CHECK_FALSE(e->request_sent());  // refused: certainly never reached a server
     CHECK(std::string(e->what()).find(std::to_string(port.port())) != std::string::npos);
     CHECK(elapsed < 2.0);
     CHECK(error_kind([&] { (void)client.heartbeat(); }) == "connection_error");  // not a timeout
@@ -583,6 +584,7 @@ TEST_CASE("a hung server -> timeout_error within about the request timeout; afte
         CAPTURE(elapsed);
         REQUIRE(e);
         CHECK(e->retryable());
+        CHECK(e->request_sent());  // sent, no answer: a write may have been applied
         CHECK(elapsed >= 0.9);
         CHECK(elapsed < 5.0);
     };

@@ -27,6 +27,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using chromawal::wal::abandon_result;
 using chromawal::wal::appended;
 using chromawal::wal::entry;
 using chromawal::wal::entry_state;
@@ -188,8 +189,8 @@ TEST_CASE("pg_log_store: migrate is repeatable and safe from concurrent processe
     for (auto& t : threads) t.join();
     CHECK(failures.load() == 0);
     raw_conn raw(pg.uri());
-    CHECK(raw.exec("SELECT count(*) FROM " + schema2 + ".schema_version") == "3");  // versions 1, 2 and 3
-    CHECK(raw.exec("SELECT max(version) FROM " + schema2 + ".schema_version") == "3");
+    CHECK(raw.exec("SELECT count(*) FROM " + schema2 + ".schema_version") == "4");  // versions 1 to 4
+    CHECK(raw.exec("SELECT max(version) FROM " + schema2 + ".schema_version") == "4");
     // No credentials or headers anywhere: the only text columns are names, ids and errors.
     CHECK(raw.exec("SELECT count(*) FROM information_schema.columns WHERE table_schema = '" + schema2 +
                    "' AND (column_name LIKE '%password%' OR column_name LIKE '%header%' OR "
@@ -751,18 +752,18 @@ TEST_CASE("pg_log_store: abandon_if_unapplied decides under the lane locks", "[p
     pg_log_store store(shared_pg().uri(), fresh_schema());
     store.migrate();
     const lane_key k{"t", "d", "ab"};
-    auto out = store.append({make_entry(k), make_entry(k), make_entry(k)});
+    auto out = store.append({make_entry(k), make_entry(k), make_entry(k), make_entry(k)});
     const std::int64_t lane = out[0].lane_id;
     {
         auto lock = store.lock_lane("a", lane, 1s);
         lock->advance(1);
     }
     const std::vector<std::string> both = {"a", "b"};
-    CHECK_FALSE(store.abandon_if_unapplied(lane, 1, both));  // a applied it
+    CHECK(store.abandon_if_unapplied(lane, 1, both, 1s) == abandon_result::kept);  // a applied it
     CHECK(store.read_entry(lane, 1)->state == entry_state::pending);
-    CHECK(store.abandon_if_unapplied(lane, 2, both));
+    CHECK(store.abandon_if_unapplied(lane, 2, both, 1s) == abandon_result::abandoned);
     CHECK(store.read_entry(lane, 2)->state == entry_state::abandoned);
-    CHECK(store.abandon_if_unapplied(lane, 2, both));  // already abandoned: still true
+    CHECK(store.abandon_if_unapplied(lane, 2, both, 1s) == abandon_result::abandoned);  // already: still abandoned
 
     // While "b" holds its lane lock, abandon waits; b applies position 3, then lets go.
     auto held = store.lock_lane("b", lane, 1s);
@@ -780,18 +781,31 @@ TEST_CASE("pg_log_store: abandon_if_unapplied decides under the lane locks", "[p
         held.reset();
     });
     auto t0 = steady::now();
-    bool abandoned = store.abandon_if_unapplied(lane, 3, both);
+    const auto decided = store.abandon_if_unapplied(lane, 3, both, 20s);
     auto waited = elapsed_ms(t0);
     holder.join();
     CHECK(waiter_seen);
-    CHECK_FALSE(abandoned);
+    CHECK(decided == abandon_result::kept);
     CHECK(waited >= 250);
     CHECK(store.read_entry(lane, 3)->state == entry_state::pending);
+
+    // A lock that stays held past the wait: undecided, the entry left pending, and nothing left
+    // waiting on the server (a late decision would contradict what the caller was told).
+    auto kept = store.lock_lane("b", lane, 1s);
+    REQUIRE(kept);
+    t0 = steady::now();
+    CHECK(store.abandon_if_unapplied(lane, 4, both, 300ms) == abandon_result::undecided);
+    waited = elapsed_ms(t0);
+    CHECK(waited >= 250);
+    CHECK(waited < 10000);
+    CHECK(query_value(watch.get(), advisory_waiters) == "0");
+    kept.reset();
+    CHECK(store.read_entry(lane, 4)->state == entry_state::pending);
 
     // A rejected entry is not turned into an abandoned one.
     auto r = append_one(store, k);
     store.set_state(lane, r.position, entry_state::rejected, "bad");
-    CHECK_FALSE(store.abandon_if_unapplied(lane, r.position, both));
+    CHECK(store.abandon_if_unapplied(lane, r.position, both, 1s) == abandon_result::kept);
     CHECK(store.read_entry(lane, r.position)->state == entry_state::rejected);
 }
 
@@ -1019,7 +1033,7 @@ TEST_CASE("pg_log_store: log_unavailable fast while the server is down, and reco
         {"record_failure", [&] { store.record_failure(lane, 1, "x"); }},
         {"mark_applied", [&] { store.mark_applied({"i"}); }},
         {"dead_letters", [&] { store.dead_letters(5); }},
-        {"abandon_if_unapplied", [&] { store.abandon_if_unapplied(lane, 1, {"i"}); }},
+        {"abandon_if_unapplied", [&] { store.abandon_if_unapplied(lane, 1, {"i"}, 1s); }},
         {"lock_lane", [&] { store.lock_lane("j", lane, 100ms); }},
         {"migrate", [&] { store.migrate(); }},
         {"held lock: read", [&] { lock->read(10, 1000); }},

@@ -455,12 +455,13 @@ TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
     // Back to exactly the version-1 layout, data kept.
     raw.exec("DROP TABLE " + schema + ".apply_history");
     raw.exec("ALTER TABLE " + schema + ".lanes DROP COLUMN pruned_through");
+    raw.exec("DROP FUNCTION " + schema + ".abandon_unless_applied");
     raw.exec("DELETE FROM " + schema + ".schema_version WHERE version > 1");
     CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "1");
 
     chromawal::wal::pg_log_store store(shared_pg().uri(), schema);
     store.migrate();
-    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "3");
+    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "4");
     CHECK(raw.exec("SELECT attstorage FROM pg_attribute WHERE attrelid = '" + schema +
                    ".entries'::regclass AND attname = 'payload'") == "e");
     auto lanes = store.all_lanes("a");

@@ -14,7 +14,7 @@ chromawal adds:
 * :class:`ChromaConnectionError` / :class:`ChromaTimeoutError` (also the built-in
   ``ConnectionError`` / ``TimeoutError``): a server could not be reached or did not answer.
 * The outcomes of replication, all :class:`ReplicationError`: :class:`LogUnavailableError`,
-  :class:`NoInstanceAvailableError`, :class:`WriteRejectedError`, :class:`QuorumNotReachedError`.
+  :class:`OutcomeUnknownError`, :class:`NoInstanceAvailableError`, :class:`WriteRejectedError`, :class:`QuorumNotReachedError`.
 
 Every :class:`ChromaError` raised by chromawal has the attributes ``status`` (HTTP status or
 None), ``error_name`` (Chroma's error name or None), ``server_message`` and ``detail`` (the
@@ -46,6 +46,7 @@ __all__ = [
     "ChromaTimeoutError",
     "ReplicationError",
     "LogUnavailableError",
+    "OutcomeUnknownError",
     "NoInstanceAvailableError",
     "WriteRejectedError",
     "QuorumNotReachedError",
@@ -202,8 +203,10 @@ class ValidationError(InvalidArgumentError, ValueError):
 
 class ChromaConnectionError(ChromaError, ConnectionError):
     """A Chroma server could not be reached, or the connection broke before a full answer.
-    A write that failed this way may or may not have been applied."""
+    A write that failed this way may or may not have been applied, unless ``request_sent`` is
+    False (the request certainly never reached the server)."""
 
+    request_sent: bool = True
     _code = 503
     _name = "ConnectionError"
 
@@ -230,12 +233,27 @@ class LogUnavailableError(ReplicationError):
     _name = "LogUnavailableError"
 
 
+class OutcomeUnknownError(ReplicationError):
+    """What became of a write is not known: the log store went away at a step that cannot be
+    undone (committing the entry, or abandoning it). ``entry_id`` names the log entry (the
+    ``idempotency_key`` when the write carried one); ``position`` is its log position when it is
+    known to be logged, else 0. Retrying with the same ``idempotency_key`` is safe; a retry
+    without one may apply the write twice."""
+
+    entry_id: str = ""
+    position: int = 0
+    _code = 503
+    _name = "OutcomeUnknownError"
+
+
 class NoInstanceAvailableError(ReplicationError):
     """No instance could apply a logged write (or serve a read).
 
     ``queued`` is True when the write stays pending in the log and will be applied when an
-    instance returns (``queue_when_unavailable=True``, or a read that waits for this client's
-    last write); False when the entry was abandoned and will never be applied.
+    instance returns (``queue_when_unavailable=True``; a request that was sent and got no
+    answer, so that it may have been applied; or a read that waits for this client's last
+    write); False when the write reached no instance and the entry was abandoned: it will never
+    be applied.
     ``position`` is the entry's position in its collection's lane of the log."""
 
     queued: bool = False
@@ -304,6 +322,8 @@ def _from_native(
     queued: Optional[bool] = None,
     position: Optional[int] = None,
     applied_count: Optional[int] = None,
+    request_sent: Optional[bool] = None,
+    entry_id: Optional[str] = None,
 ) -> BaseException:
     """Builds the Python exception for a C++ exception (called by the extension module)."""
     exc: ChromaError
@@ -319,12 +339,17 @@ def _from_native(
         exc.status = status
         exc.error_name = error_name or None
         exc.server_message = server_message
-    elif kind == "timeout":
-        exc = ChromaTimeoutError(message)
-    elif kind == "connection":
-        exc = ChromaConnectionError(message)
+    elif kind in ("timeout", "connection"):
+        ce = ChromaTimeoutError(message) if kind == "timeout" else ChromaConnectionError(message)
+        ce.request_sent = True if request_sent is None else bool(request_sent)
+        exc = ce
     elif kind == "log_unavailable":
         exc = LogUnavailableError(message)
+    elif kind == "outcome_unknown":
+        ou = OutcomeUnknownError(message)
+        ou.entry_id = entry_id or ""
+        ou.position = int(position or 0)
+        exc = ou
     elif kind == "no_instance_available":
         nia = NoInstanceAvailableError(message)
         nia.queued = bool(queued)

@@ -50,11 +50,20 @@ void translate(std::exception_ptr p) {
     } catch (const chromawal::server_error& e) {
         raise_native("server_error", e, server_fields(e.status(), e.error_name(), e.server_message()));
     } catch (const chromawal::timeout_error& e) {
-        raise_native("timeout", e, py::dict());
+        py::dict d;
+        d["request_sent"] = e.request_sent();
+        raise_native("timeout", e, d);
     } catch (const chromawal::connection_error& e) {
-        raise_native("connection", e, py::dict());
+        py::dict d;
+        d["request_sent"] = e.request_sent();
+        raise_native("connection", e, d);
     } catch (const chromawal::log_unavailable& e) {
         raise_native("log_unavailable", e, py::dict());
+    } catch (const chromawal::outcome_unknown& e) {
+        py::dict d;
+        d["entry_id"] = e.entry_id();
+        d["position"] = e.position();
+        raise_native("outcome_unknown", e, d);
     } catch (const chromawal::no_instance_available& e) {
         py::dict d;
         d["queued"] = e.queued();

@@ -181,11 +181,20 @@ def test_error_hierarchy():
     assert issubclass(chromawal.ChromaTimeoutError, chromawal.ChromaConnectionError)
     assert issubclass(chromawal.ChromaConnectionError, ConnectionError)
     for cls in (chromawal.LogUnavailableError, chromawal.NoInstanceAvailableError, chromawal.WriteRejectedError,
-                chromawal.QuorumNotReachedError):
+                chromawal.QuorumNotReachedError, chromawal.OutcomeUnknownError):
         assert issubclass(cls, chromawal.ReplicationError) and issubclass(cls, chromawal.ChromaError)
     assert errors.error_types["NotFoundError"] is chromawal.NotFoundError
     assert errors.error_types["ChromaError"] is chromawal.ChromaError
     assert chromawal.DuplicateIDError.name() == "DuplicateID"
+
+
+def test_native_outcomes_carry_their_fields():
+    e = errors._from_native("outcome_unknown", "in doubt", entry_id="k-1", position=7)
+    assert isinstance(e, chromawal.OutcomeUnknownError) and e.entry_id == "k-1" and e.position == 7
+    e = errors._from_native("connection", "refused", request_sent=False)
+    assert isinstance(e, chromawal.ChromaConnectionError) and e.request_sent is False
+    e = errors._from_native("timeout", "no answer", request_sent=True)
+    assert isinstance(e, chromawal.ChromaTimeoutError) and e.request_sent is True
 
 
 def test_http_client_connection_errors():

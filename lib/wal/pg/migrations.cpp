@@ -165,6 +165,44 @@ $fn$)sql",
          {
              "ALTER TABLE S.entries ALTER COLUMN payload SET STORAGE EXTERNAL",
          }},
+        // Version 4: abandoning waits for the lane locks for a bounded time (a writer's wait is
+        // bounded by one request timeout); it answers 0 abandoned, 1 kept (applied somewhere,
+        // or no longer pending), 2 undecided (a lane lock stayed held: an applier may be
+        // sending it right now).
+        {4,
+         {
+             "DROP FUNCTION IF EXISTS S.abandon_if_unapplied(integer[], integer, bigint, bigint, text[])",
+             R"sql(CREATE OR REPLACE FUNCTION S.abandon_unless_applied(p_keys integer[], p_lane_key integer, p_lane bigint,
+                                        p_position bigint, p_instances text[], p_wait_ms integer)
+RETURNS smallint LANGUAGE plpgsql AS $fn$
+DECLARE
+    k integer;
+    v_until timestamptz := clock_timestamp() + make_interval(secs => greatest(p_wait_ms, 1) / 1000.0);
+BEGIN
+    BEGIN
+        FOREACH k IN ARRAY COALESCE(p_keys, '{}') LOOP
+            -- One deadline for all the locks, not one wait per lock.
+            PERFORM set_config('lock_timeout',
+                               greatest(1, ceil(extract(epoch FROM v_until - clock_timestamp()) * 1000))::bigint::text
+                                   || 'ms', true);
+            PERFORM pg_advisory_xact_lock(k, p_lane_key);
+        END LOOP;
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN 2;
+    END;
+    IF EXISTS (SELECT 1 FROM S.instance_positions p
+               WHERE p.lane_id = p_lane AND p.instance = ANY(p_instances) AND p.applied_position >= p_position) THEN
+        RETURN 1;
+    END IF;
+    UPDATE S.entries SET state = 3, updated_at = now()
+    WHERE lane_id = p_lane AND position = p_position AND state IN (0, 3);
+    IF FOUND THEN
+        RETURN 0;
+    END IF;
+    RETURN 1;
+END
+$fn$)sql",
+         }},
     };
     return all;
 }

@@ -117,8 +117,8 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         "UPDATE S.entries SET attempts = attempts + 1, last_error = $3, updated_at = now() "
         "WHERE lane_id = $1 AND position = $2 RETURNING attempts",
         {oid_int8, oid_int8, oid_text});
-    def(stmt::abandon, "SELECT S.abandon_if_unapplied($1, $2, $3, $4, $5)",
-        {oid_int4_array, oid_int4, oid_int8, oid_int8, oid_text_array});
+    def(stmt::abandon, "SELECT S.abandon_unless_applied($1, $2, $3, $4, $5, $6)",
+        {oid_int4_array, oid_int4, oid_int8, oid_int8, oid_text_array, oid_int4});
     def(stmt::add_dead,
         "INSERT INTO S.dead_letters (instance, lane_id, position, error, at) VALUES ($1, $2, $3, $4, now()) "
         "ON CONFLICT (instance, lane_id, position) DO UPDATE SET error = EXCLUDED.error, at = EXCLUDED.at",
