@@ -273,7 +273,13 @@ public:
     write_receipt add(const record_set& records) const;
     write_receipt upsert(const record_set& records) const;
     write_receipt update(const record_set& records) const;
-    /// @throws as add(); invalid_argument without a selector.
+    /// With a `limit`, which matching records go is decided once, before logging: on the first
+    /// healthy instance, after it has applied everything logged for the collection, and the
+    /// delete is logged as a delete of those ids (filters kept), so every instance, and every
+    /// replay, removes the same ones. When nothing matches, nothing is logged and the receipt's
+    /// position is 0.
+    /// @throws as add(); invalid_argument without a selector; no_instance_available (nothing
+    ///         logged) when a limited delete finds no up-to-date instance to choose on.
     write_receipt delete_records(const delete_options& selector) const;
     /// Deletes every record whose metadata `key` equals `document_id` (all chunks of one
     /// document), logged as a where-delete so that each instance removes its own matches.

@@ -39,7 +39,58 @@ write_receipt writer::write_records(const std::string& collection, wal::op_kind 
 
 write_receipt writer::write_delete(const std::string& collection, const delete_options& selector) {
     validate_delete(selector);
+    if (selector.limit) {
+        const delete_options chosen = choose_limited_delete(collection, selector);
+        if (chosen.ids.empty()) return {};  // nothing matches: nothing to log
+        return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(chosen));
+    }
     return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(selector));
+}
+
+// A delete capped by `limit` leaves the server to pick which matches go, and each instance
+// (and each replay) would pick its own. So the matches are picked once, on an instance that
+// has applied everything logged for the collection, and the delete is logged by those ids,
+// the filters kept (a record changed since then so that it no longer matches stays everywhere).
+delete_options writer::choose_limited_delete(const std::string& collection, const delete_options& selector) {
+    const wal::lane_key key = ctx_.key_for(collection);
+    const std::int64_t lane = ctx_.store->lane_id(key);  // throws log_unavailable: nothing logged
+    std::string why;
+    for (auto& candidate : ctx_.instances) {
+        instance_state& inst = *candidate;
+        if (!inst.healthy() || inst.needs_repair(collection)) continue;
+        try {
+            for (const auto& behind : ctx_.store->lanes_behind(inst.name())) {
+                if (behind.lane_id != lane) continue;
+                const auto r = applier_.apply_through(inst, lane, key, behind.head, nullptr, false,
+                                                      clock::now() + inst.conn().options.request_timeout);
+                if (r.outcome != apply_outcome::applied) throw error(r.error.empty() ? "lane busy" : r.error);
+            }
+            get_options g;
+            g.ids = selector.ids;
+            g.where = selector.where;
+            g.where_document = selector.where_document;
+            g.limit = selector.limit;
+            g.include = include_fields::none;
+            delete_options chosen;
+            chosen.ids = inst.resolve(collection).get(g).ids;
+            chosen.where = selector.where;
+            chosen.where_document = selector.where_document;
+            return chosen;
+        } catch (const not_found&) {
+            throw;
+        } catch (const server_rejected&) {
+            throw;  // the filter is invalid: every instance would say so
+        } catch (const log_unavailable&) {
+            throw;
+        } catch (const error& e) {
+            why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", inst.name(), e.what());
+        }
+    }
+    if (why.empty()) why = "every instance is down or needs a repair";
+    throw no_instance_available(fmt::format("delete with a limit on collection '{}': no up-to-date instance could "
+                                            "choose the records to delete ({}); nothing was logged",
+                                            collection, why),
+                                false, 0);
 }
 
 write_receipt writer::write_create(const std::string& collection, const collection_options& options) {

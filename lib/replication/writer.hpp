@@ -37,6 +37,7 @@ public:
 
 private:
     write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload);
+    delete_options choose_limited_delete(const std::string& collection, const delete_options& selector);
 
     context& ctx_;
     applier& applier_;

@@ -368,6 +368,60 @@ TEST_CASE("a write sent to an instance that never answered is pending, never aba
     for (const auto& p : abandoned) CHECK_FALSE(has(p + "-0"));
 }
 
+TEST_CASE("a delete with a limit removes the same records on every instance", "[replication]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("limited-delete");
+    // The same records on both instances, stored in opposite orders behind chromawal's back, so
+    // that "the first 3 matches" differ between them.
+    const auto one = make_batch("ld", 10, "doc");
+    auto direct_a = k.direct(k.a).get_collection("limited-delete");
+    auto direct_b = k.direct(k.b).get_collection("limited-delete");
+    for (int i = 0; i < 10; ++i) {
+        cw::record_set ra, rb;
+        const std::size_t ia = static_cast<std::size_t>(i), ib = static_cast<std::size_t>(9 - i);
+        for (auto [rs, idx] : {std::pair{&ra, ia}, std::pair{&rb, ib}}) {
+            rs->ids = {one->records.ids[idx]};
+            rs->metadatas = {one->records.metadatas[idx]};
+            rs->documents = {one->records.documents[idx]};
+        }
+        std::vector<float> ea(one->embeddings.begin() + static_cast<std::ptrdiff_t>(ia * 4),
+                              one->embeddings.begin() + static_cast<std::ptrdiff_t>(ia * 4 + 4));
+        std::vector<float> eb(one->embeddings.begin() + static_cast<std::ptrdiff_t>(ib * 4),
+                              one->embeddings.begin() + static_cast<std::ptrdiff_t>(ib * 4 + 4));
+        ra.embeddings = cw::embedding_view(ea, 4);
+        rb.embeddings = cw::embedding_view(eb, 4);
+        direct_a.add(ra);
+        direct_b.add(rb);
+    }
+    REQUIRE(k.verify("limited-delete").identical());
+
+    cw::delete_options capped;
+    capped.where = cw::where_filter::eq("document_id", "doc");
+    capped.limit = 3;
+    const auto r = coll.delete_records(capped);
+    CHECK(r.position > 0);
+    CHECK(r.applied.size() == 2);
+    const auto v = k.verify("limited-delete");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_a == 7);
+
+    // Replayed to an instance that was down: the same 3 more, not another pick.
+    k.b.kill9();
+    coll.delete_records(capped);
+    k.b.restart();
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v2 = k.verify("limited-delete");
+    INFO(v2.summary());
+    CHECK(v2.identical());
+    CHECK(v2.records_b == 4);
+
+    // Nothing matches: nothing is logged.
+    capped.where = cw::where_filter::eq("document_id", "none");
+    CHECK(coll.delete_records(capped).position == 0);
+}
+
 TEST_CASE("a write every instance rejects is marked rejected and never replayed", "[replication]") {
     cluster k;
     cw::client client(k.config());
