@@ -169,6 +169,18 @@ struct write_receipt {
     bool queued = false;               ///< applied nowhere yet; pending for the sync thread
 };
 
+/// Options of one write.
+struct write_options {
+    /// Makes a retry safe. A write whose key is already in the log is not logged again: it
+    /// returns the first write's receipt (applying that entry where it is still missing), or
+    /// that write's failure (rejected, abandoned). The same key with a different write (another
+    /// collection, operation or content) is refused with invalid_argument. Empty: a random id.
+    /// Keys are global to the log and remembered while the entry is retained (see retention);
+    /// 1 to 256 bytes of valid UTF-8 without NUL. Use one per logical write, e.g. a UUID or
+    /// "<source>:<batch-id>".
+    std::string idempotency_key;
+};
+
 /// Options of one read.
 struct read_options {
     /// Allow an instance that has not applied this client's last write to the collection.
@@ -268,11 +280,12 @@ public:
 
     /// Validate, log, apply to every healthy instance.
     /// @throws invalid_argument (nothing logged), log_unavailable (nothing logged or applied),
-    ///         write_rejected (logged, marked rejected), no_instance_available,
-    ///         quorum_not_reached.
-    write_receipt add(const record_set& records) const;
-    write_receipt upsert(const record_set& records) const;
-    write_receipt update(const record_set& records) const;
+    ///         outcome_unknown (the log went away while committing: retry with the same
+    ///         idempotency key), write_rejected (logged, marked rejected),
+    ///         no_instance_available, quorum_not_reached.
+    write_receipt add(const record_set& records, const write_options& options = {}) const;
+    write_receipt upsert(const record_set& records, const write_options& options = {}) const;
+    write_receipt update(const record_set& records, const write_options& options = {}) const;
     /// With a `limit`, which matching records go is decided once, before logging: on the first
     /// healthy instance, after it has applied everything logged for the collection, and the
     /// delete is logged as a delete of those ids (filters kept), so every instance, and every
@@ -280,7 +293,7 @@ public:
     /// position is 0.
     /// @throws as add(); invalid_argument without a selector; no_instance_available (nothing
     ///         logged) when a limited delete finds no up-to-date instance to choose on.
-    write_receipt delete_records(const delete_options& selector) const;
+    write_receipt delete_records(const delete_options& selector, const write_options& options = {}) const;
     /// Deletes every record whose metadata `key` equals `document_id` (all chunks of one
     /// document), logged as a where-delete so that each instance removes its own matches.
     write_receipt delete_document(std::string_view document_id, std::string_view key = "document_id") const;

@@ -263,4 +263,14 @@ void validate_name(std::string_view name, std::string_view what) {
     if (!json::valid_utf8(name)) fail(fmt::format("Expected the {} name to be valid UTF-8.", what));
 }
 
+void validate_idempotency_key(std::string_view key) {
+    if (key.empty()) return;  // none: a random entry id
+    if (key.size() > max_idempotency_key_bytes) {
+        fail(fmt::format("Expected the idempotency key to be at most {} bytes, got {}.", max_idempotency_key_bytes,
+                         key.size()));
+    }
+    if (key.find('\0') != std::string_view::npos) fail("Expected the idempotency key to contain no NUL character.");
+    if (!json::valid_utf8(key)) fail("Expected the idempotency key to be valid UTF-8.");
+}
+
 }  // namespace chromawal::detail

@@ -5,6 +5,7 @@
 
 #include <chromawal/chroma_client.hpp>
 
+#include <cstddef>
 #include <string_view>
 
 namespace chromawal::detail {
@@ -22,5 +23,8 @@ void validate_collection_metadata(const metadata_map& m, std::string_view where)
 void validate_collection_name(std::string_view name);
 /// A tenant or database name: non-empty, valid UTF-8.
 void validate_name(std::string_view name, std::string_view what);
+inline constexpr std::size_t max_idempotency_key_bytes = 256;
+/// write_options::idempotency_key: empty, or 1-256 bytes of valid UTF-8 without NUL.
+void validate_idempotency_key(std::string_view key);
 
 }  // namespace chromawal::detail

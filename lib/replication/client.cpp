@@ -29,23 +29,23 @@ std::string collection::name() const {
     return name_->value;
 }
 
-write_receipt collection::add(const record_set& records) const {
-    return impl_->write_records(name(), wal::op_kind::add, records);
+write_receipt collection::add(const record_set& records, const write_options& options) const {
+    return impl_->write_records(name(), wal::op_kind::add, records, options);
 }
-write_receipt collection::upsert(const record_set& records) const {
-    return impl_->write_records(name(), wal::op_kind::upsert, records);
+write_receipt collection::upsert(const record_set& records, const write_options& options) const {
+    return impl_->write_records(name(), wal::op_kind::upsert, records, options);
 }
-write_receipt collection::update(const record_set& records) const {
-    return impl_->write_records(name(), wal::op_kind::update, records);
+write_receipt collection::update(const record_set& records, const write_options& options) const {
+    return impl_->write_records(name(), wal::op_kind::update, records, options);
 }
-write_receipt collection::delete_records(const delete_options& selector) const {
-    return impl_->write_delete(name(), selector);
+write_receipt collection::delete_records(const delete_options& selector, const write_options& options) const {
+    return impl_->write_delete(name(), selector, options);
 }
 
 write_receipt collection::delete_document(std::string_view document_id, std::string_view key) const {
     delete_options d;
     d.where = where_filter::eq(key, std::string(document_id));
-    return impl_->write_delete(name(), d);
+    return impl_->write_delete(name(), d, {});
 }
 
 get_result collection::get(const get_options& options, read_options read) const {

@@ -47,11 +47,13 @@ public:
     void stop_background();
 
     // ---- writes (writer) ----
-    write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records) {
-        return writer_.write_records(collection, op, records);
+    write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records,
+                                const write_options& options) {
+        return writer_.write_records(collection, op, records, options);
     }
-    write_receipt write_delete(const std::string& collection, const delete_options& selector) {
-        return writer_.write_delete(collection, selector);
+    write_receipt write_delete(const std::string& collection, const delete_options& selector,
+                               const write_options& options) {
+        return writer_.write_delete(collection, selector, options);
     }
     write_receipt write_create(const std::string& collection, const collection_options& options) {
         return writer_.write_create(collection, options);

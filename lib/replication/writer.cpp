@@ -30,21 +30,38 @@ std::string new_entry_id() {
 
 }  // namespace
 
-write_receipt writer::write_records(const std::string& collection, wal::op_kind op, const record_set& records) {
+write_receipt writer::write_records(const std::string& collection, wal::op_kind op, const record_set& records,
+                                    const write_options& options) {
     validate_records(records, op == wal::op_kind::add      ? write_op::add
                               : op == wal::op_kind::upsert ? write_op::upsert
                                                            : write_op::update);
-    return write_entry(collection, op, wal::encode_records(records));
+    validate_idempotency_key(options.idempotency_key);
+    return write_entry(collection, op, wal::encode_records(records), options.idempotency_key);
 }
 
-write_receipt writer::write_delete(const std::string& collection, const delete_options& selector) {
+write_receipt writer::write_delete(const std::string& collection, const delete_options& selector,
+                                   const write_options& options) {
     validate_delete(selector);
+    validate_idempotency_key(options.idempotency_key);
     if (selector.limit) {
+        if (!options.idempotency_key.empty()) {
+            // A retry must not pick other records: the first write's choice stands.
+            if (auto found = ctx_.store->find_entry(options.idempotency_key)) {
+                wal::new_entry ne;
+                ne.lane = ctx_.key_for(collection);
+                ne.idempotency_id = options.idempotency_key;
+                ne.op = wal::op_kind::delete_records;
+                ne.payload = found->e.payload;  // compared by lane and operation only
+                return repeat(collection, ne, *found);
+            }
+        }
         const delete_options chosen = choose_limited_delete(collection, selector);
         if (chosen.ids.empty()) return {};  // nothing matches: nothing to log
-        return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(chosen));
+        return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(chosen),
+                           options.idempotency_key);
     }
-    return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(selector));
+    return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(selector),
+                       options.idempotency_key);
 }
 
 // A delete capped by `limit` leaves the server to pick which matches go, and each instance
@@ -111,13 +128,31 @@ write_receipt writer::write_modify(const std::string& collection, const modify_o
     return write_entry(collection, wal::op_kind::modify_collection, chroma::encode_modify(changes));
 }
 
-write_receipt writer::write_entry(const std::string& collection, wal::op_kind op, std::string payload) {
+write_receipt writer::write_entry(const std::string& collection, wal::op_kind op, std::string payload,
+                                  const std::string& idempotency_key) {
     wal::new_entry ne;
     ne.lane = ctx_.key_for(collection);
-    ne.idempotency_id = new_entry_id();
+    ne.idempotency_id = idempotency_key.empty() ? new_entry_id() : idempotency_key;
     ne.op = op;
     ne.payload = std::move(payload);
-    const auto where = ctx_.store->append({ne});  // throws log_unavailable: nothing logged, nothing applied
+    if (!idempotency_key.empty()) {
+        if (auto found = ctx_.store->find_entry(idempotency_key)) return repeat(collection, ne, *found);
+    }
+    std::vector<wal::appended> where;
+    try {
+        where = ctx_.store->append({ne});  // log_unavailable: nothing logged, nothing applied
+    } catch (const outcome_unknown& e) {
+        throw outcome_unknown(
+            fmt::format("{} on collection '{}' (entry id {}): {}; retry with the same idempotency key",
+                        wal::to_string(op), collection, ne.idempotency_id, e.what()),
+            ne.idempotency_id);
+    } catch (const invalid_argument&) {
+        // A duplicate id: another call with the same key got there first.
+        if (!idempotency_key.empty()) {
+            if (auto found = ctx_.store->find_entry(idempotency_key)) return repeat(collection, ne, *found);
+        }
+        throw;
+    }
 
     wal::entry fresh;
     fresh.lane_id = where.at(0).lane_id;
@@ -126,7 +161,33 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
     fresh.op = op;
     fresh.payload = std::move(ne.payload);
     fresh.created_at = now_epoch();
+    return apply_logged(collection, ne.lane, fresh);
+}
 
+write_receipt writer::repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found) {
+    const wal::entry& e = found.e;
+    if (found.key.tenant != ne.lane.tenant || found.key.database != ne.lane.database ||
+        found.key.collection != ne.lane.collection || e.op != ne.op || e.payload != ne.payload) {
+        throw invalid_argument(fmt::format(
+            "idempotency key '{}' was already used for a different write ({} on collection '{}', at position {}); "
+            "nothing was logged",
+            ne.idempotency_id, wal::to_string(e.op), found.key.collection, e.position));
+    }
+    const std::string what = fmt::format("{} on collection '{}' (idempotency key '{}', logged at position {})",
+                                         wal::to_string(e.op), collection, ne.idempotency_id, e.position);
+    if (e.state == wal::entry_state::rejected)
+        throw write_rejected(400, {}, e.last_error, what + ": the first write with this key was rejected");
+    if (e.state == wal::entry_state::abandoned) {
+        throw no_instance_available(what +
+                                        ": the first write with this key reached no instance and was abandoned; "
+                                        "it will not be applied (write it again with a new key)",
+                                    false, e.position);
+    }
+    return apply_logged(collection, found.key, e);
+}
+
+write_receipt writer::apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& fresh) {
+    const wal::op_kind op = fresh.op;
     write_receipt receipt;
     receipt.position = fresh.position;
     receipt.entry_id = fresh.idempotency_id;
@@ -142,12 +203,12 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
     auto deadline_for = [started](instance_state* i) { return started + i->conn().options.request_timeout; };
     for (std::size_t k = 1; k < targets.size(); ++k) {
         others.push_back(
-            std::async(std::launch::async, [this, &fresh, &ne, inst = targets[k], d = deadline_for(targets[k])] {
-                return applier_.apply_through(*inst, fresh.lane_id, ne.lane, fresh.position, &fresh, true, d);
+            std::async(std::launch::async, [this, &fresh, &key, inst = targets[k], d = deadline_for(targets[k])] {
+                return applier_.apply_through(*inst, fresh.lane_id, key, fresh.position, &fresh, true, d);
             }));
     }
     if (!targets.empty()) {
-        results[0] = applier_.apply_through(*targets[0], fresh.lane_id, ne.lane, fresh.position, &fresh, true,
+        results[0] = applier_.apply_through(*targets[0], fresh.lane_id, key, fresh.position, &fresh, true,
                                             deadline_for(targets[0]));
     }
     for (std::size_t k = 1; k < targets.size(); ++k) results[k] = others[k - 1].get();

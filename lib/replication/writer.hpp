@@ -29,14 +29,21 @@ public:
     writer(context& ctx, applier& apply, sync_worker& sync, written_positions& written)
         : ctx_(ctx), applier_(apply), sync_(sync), written_(written) {}
 
-    write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records);
-    write_receipt write_delete(const std::string& collection, const delete_options& selector);
+    write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records,
+                                const write_options& options = {});
+    write_receipt write_delete(const std::string& collection, const delete_options& selector,
+                               const write_options& options = {});
     write_receipt write_create(const std::string& collection, const collection_options& options);
     write_receipt write_delete_collection(const std::string& collection);
     write_receipt write_modify(const std::string& collection, const modify_options& changes);
 
 private:
-    write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload);
+    write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload,
+                              const std::string& idempotency_key = {});
+    // Applies a logged entry to the healthy instances and turns the results into the outcome.
+    write_receipt apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& e);
+    // A write whose idempotency key is already in the log: the first write's outcome.
+    write_receipt repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found);
     delete_options choose_limited_delete(const std::string& collection, const delete_options& selector);
 
     context& ctx_;

@@ -77,6 +77,12 @@ struct entry {
     double created_at = 0;  ///< seconds since the Unix epoch
 };
 
+/// An entry found by its idempotency id, with the key of its lane.
+struct found_entry {
+    lane_key key;
+    entry e;
+};
+
 struct appended {
     std::int64_t lane_id = 0;
     std::int64_t position = 0;
@@ -183,6 +189,8 @@ public:
     /// Removes one dead letter; when it was the entry's last, a dead entry becomes pending again
     /// (so that it is marked applied, and pruned, like any other).
     virtual void remove_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position) = 0;
+    /// The entry with this idempotency id, with its lane's key, if it is still in the log.
+    virtual std::optional<found_entry> find_entry(std::string_view idempotency_id) = 0;
     virtual std::optional<entry> read_entry(std::int64_t lane_id, std::int64_t position) = 0;
 
     /// Marks pending entries that every listed instance has applied as applied.

@@ -307,6 +307,21 @@ std::optional<entry> pg_log_store::read_entry(std::int64_t lane_id, std::int64_t
     });
 }
 
+std::optional<found_entry> pg_log_store::find_entry(std::string_view idempotency_id) {
+    return pool_->with_connection("find_entry", true, [&](connection& c) -> std::optional<found_entry> {
+        params p;
+        p.text(idempotency_id);
+        result r = pool_->run(c, stmt::find_entry, p, statement_deadline());
+        if (PQntuples(r.get()) == 0) return std::nullopt;
+        found_entry f;
+        f.e = entry_from_row(r.get(), 0, col_i64(r.get(), 0, 8));
+        f.key.tenant = col_bytes(r.get(), 0, 9);
+        f.key.database = col_bytes(r.get(), 0, 10);
+        f.key.collection = col_bytes(r.get(), 0, 11);
+        return f;
+    });
+}
+
 std::int64_t pg_log_store::mark_applied(const std::vector<std::string>& instances) {
     if (instances.empty()) return 0;
     std::int64_t total = 0;

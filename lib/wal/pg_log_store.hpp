@@ -86,6 +86,7 @@ public:
                          std::string_view error) override;
     std::vector<dead_letter> dead_letters(std::size_t limit) override;
     void remove_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position) override;
+    std::optional<found_entry> find_entry(std::string_view idempotency_id) override;
     std::optional<entry> read_entry(std::int64_t lane_id, std::int64_t position) override;
     /// Works in batches of 10,000 rows (one short transaction each). An empty list marks nothing.
     std::int64_t mark_applied(const std::vector<std::string>& instances) override;

@@ -11,6 +11,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "cut_proxy.hpp"
 #include "pq_session.hpp"
 #include "servers.hpp"
 
@@ -477,4 +478,63 @@ TEST_CASE("a long-open idle transaction of another session does not stop writes,
     CHECK(v.records_a == 2 * 220);
     CHECK(idle.transaction_status() == PQTRANS_INTRANS);
     idle.exec("ROLLBACK");
+}
+
+// The answer to the append's commit is lost (a FAKE: a proxy in front of the real PostgreSQL
+// drops that answer and then refuses connections, as a log that died right after committing).
+// The write cannot know whether it is logged: outcome_unknown, never log_unavailable ("nothing
+// logged"). A retry with the same idempotency key returns the first write's receipt and appends
+// nothing; the same key for another write is refused.
+TEST_CASE("a lost commit answer is outcome_unknown; a retry with the idempotency key appends nothing", "[log-outage]") {
+    outage_cluster k("ik");
+    chromawal_test::cut_proxy proxy(k.pg.port());
+    auto config = k.config();
+    config.log_url = "postgresql://postgres@127.0.0.1:" + std::to_string(proxy.port()) + "/chromawal";
+    cw::client client(config);
+    const std::string name = "lost-commit";
+    auto coll = client.create_collection(name);
+
+    std::vector<float> e = {1, 2, 3, 4};
+    cw::record_set rs;
+    rs.ids = {"doubtful"};
+    rs.embeddings = cw::embedding_view(e, 4);
+    rs.documents = {std::string("marker-7c1f-in-the-payload")};
+    cw::write_options keyed;
+    keyed.idempotency_key = "ingest:batch-42";
+
+    proxy.cut_on_answer_to("marker-7c1f-in-the-payload");
+    try {
+        coll.add(rs, keyed);
+        FAIL("expected outcome_unknown");
+    } catch (const cw::outcome_unknown& err) {
+        INFO(err.what());
+        CHECK(err.entry_id() == "ingest:batch-42");
+        CHECK(std::string(err.what()).find("idempotency key") != std::string::npos);
+    }
+    REQUIRE(proxy.cut_happened());
+    CHECK(k.logged_adds(name) == 1);  // the server had committed it: that answer was what got lost
+
+    proxy.pass();
+    const auto first = coll.add(rs, keyed);  // the retry
+    CHECK(first.entry_id == "ingest:batch-42");
+    CHECK(first.position > 0);
+    CHECK(first.applied.size() == 2);
+    CHECK(k.logged_adds(name) == 1);
+    const auto again = coll.add(rs, keyed);
+    CHECK(again.position == first.position);
+    CHECK(k.logged_adds(name) == 1);
+
+    // The same key for a different write: refused before logging.
+    cw::record_set other = rs;
+    other.ids = {"other"};
+    CHECK_THROWS_AS(coll.add(other, keyed), cw::invalid_argument);
+    CHECK_THROWS_AS(coll.upsert(rs, keyed), cw::invalid_argument);
+    CHECK(k.logged_adds(name) == 1);
+    cw::write_options bad;
+    bad.idempotency_key = std::string(300, 'k');
+    CHECK_THROWS_AS(coll.add(rs, bad), cw::invalid_argument);
+
+    REQUIRE(client.wait_until_synced(20s));
+    CHECK(outage_cluster::stored_ids(k.a, name) == std::set<std::string>{"doubtful"});
+    CHECK(outage_cluster::stored_ids(k.b, name) == std::set<std::string>{"doubtful"});
 }

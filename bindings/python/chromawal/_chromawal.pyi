@@ -50,9 +50,15 @@ class HttpCollection:
         metadatas: Optional[List[Optional[Dict[str, Any]]]],
         documents: Optional[List[Optional[str]]],
         uris: Optional[List[Optional[str]]],
+        idempotency_key: str = "",
     ) -> Optional[_Receipt]: ...
     def delete(
-        self, ids: Optional[List[str]], where: Optional[str], where_document: Optional[str], limit: Optional[int]
+        self,
+        ids: Optional[List[str]],
+        where: Optional[str],
+        where_document: Optional[str],
+        limit: Optional[int],
+        idempotency_key: str = "",
     ) -> _Deleted: ...
     def delete_document(self, document_id: str, key: str) -> _Deleted: ...
     def get(

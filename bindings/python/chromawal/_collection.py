@@ -43,6 +43,17 @@ def _embed(ef: Optional[Callable[..., Any]], inputs: List[Any], is_query: bool =
     return ef(input=inputs)
 
 
+
+def _check_idempotency_key(op: str, key: Optional[str]) -> str:
+    """The key as the native layer takes it ("" for none); a TypeError names a wrong type."""
+    if key is None:
+        return ""
+    if not isinstance(key, str):
+        raise TypeError(f"idempotency_key must be a str, got {type(key).__name__} in {op}.")
+    if key == "":
+        raise ValueError(f"idempotency_key must not be empty in {op}.")
+    return key
+
 class Collection:
     """A collection, with the methods of chromadb's ``Collection``.
 
@@ -321,12 +332,21 @@ class Collection:
         return prepare()
 
     def _write(
-        self, op: str, ids: Any, embeddings: Any, metadatas: Any, documents: Any, images: Any, uris: Any
+        self,
+        op: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any,
+        documents: Any,
+        images: Any,
+        uris: Any,
+        idempotency_key: Optional[str],
     ) -> None:
         id_list, arr, metas, docs, uri_list = self._prepare_records(
             op, ids, embeddings, metadatas, documents, images, uris
         )
-        self._local.receipt = self._native.write(op, id_list, arr, metas, docs, uri_list)
+        key = _check_idempotency_key(op, idempotency_key)
+        self._local.receipt = self._native.write(op, id_list, arr, metas, docs, uri_list, key)
 
     def add(
         self,
@@ -336,10 +356,13 @@ class Collection:
         documents: Optional[OneOrManyDocuments] = None,
         images: Optional[Any] = None,
         uris: Optional[OneOrManyURIs] = None,
+        idempotency_key: Optional[str] = None,
     ) -> None:
         """Adds records (ids that already exist are left unchanged, as Chroma does). Batches
-        above the server's max batch size are split, not refused."""
-        self._write("add", ids, embeddings, metadatas, documents, images, uris)
+        above the server's max batch size are split, not refused.
+
+        ``idempotency_key`` (replicated client only) makes a retry safe: see :meth:`delete`."""
+        self._write("add", ids, embeddings, metadatas, documents, images, uris, idempotency_key)
 
     def upsert(
         self,
@@ -349,9 +372,10 @@ class Collection:
         documents: Optional[OneOrManyDocuments] = None,
         images: Optional[Any] = None,
         uris: Optional[OneOrManyURIs] = None,
+        idempotency_key: Optional[str] = None,
     ) -> None:
         """Inserts new records and updates existing ones (metadata merged key by key)."""
-        self._write("upsert", ids, embeddings, metadatas, documents, images, uris)
+        self._write("upsert", ids, embeddings, metadatas, documents, images, uris, idempotency_key)
 
     def update(
         self,
@@ -361,10 +385,11 @@ class Collection:
         documents: Optional[OneOrManyDocuments] = None,
         images: Optional[Any] = None,
         uris: Optional[OneOrManyURIs] = None,
+        idempotency_key: Optional[str] = None,
     ) -> None:
         """Updates existing records (missing ids are ignored by the server). Without an
         embedding function, documents are updated without new embeddings."""
-        self._write("update", ids, embeddings, metadatas, documents, images, uris)
+        self._write("update", ids, embeddings, metadatas, documents, images, uris, idempotency_key)
 
     @v.validation_context("delete")
     def _prepare_delete(self, ids: Any, where: Any, where_document: Any, limit: Any) -> Any:
@@ -387,14 +412,22 @@ class Collection:
         where: Optional[Where] = None,
         where_document: Optional[WhereDocument] = None,
         limit: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
     ) -> DeleteResult:
         """Deletes the selected records; returns ``{"deleted": n}`` like chromadb.
+
+        ``idempotency_key`` (on add / upsert / update / delete of a replicated client) makes a
+        retry safe: a write whose key is already in the log is not logged again; the call returns
+        the first write's outcome. Retry with the same key after
+        :class:`~chromawal.OutcomeUnknownError`. The same key for a different write raises
+        :class:`~chromawal.ValidationError`.
 
         On a replicated client the count is known without a server answer only for an ids-only
         delete (Chroma counts the ids sent); for a filter delete ``deleted`` is None, and
         ``last_receipt`` tells where the delete was applied."""
         request_ids, w, wd = self._prepare_delete(ids, where, where_document, limit)
-        return self._deleted(self._native.delete(request_ids, w, wd, limit))
+        key = _check_idempotency_key("delete", idempotency_key)
+        return self._deleted(self._native.delete(request_ids, w, wd, limit, key))
 
     def delete_document(self, document_id: str, key: str = "document_id") -> DeleteResult:
         """Deletes every record whose metadata ``key`` equals ``document_id`` (all chunks of one

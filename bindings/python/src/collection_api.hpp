@@ -7,7 +7,7 @@
 //                                    configuration_json (replicated: read once from the first
 //                                    instance that answers, then kept until refresh/modify)
 //   refresh() -> None                reads the description again
-//   write(op, ids, embeddings, metadatas, documents, uris) -> receipt | None
+//   write(op, ids, embeddings, metadatas, documents, uris, idempotency_key) -> receipt | None
 //   delete(ids, where, where_document, limit) -> {"deleted": int | None, "receipt": receipt | None}
 //   delete_document(document_id, key)         -> {"deleted": int | None, "receipt": receipt | None}
 //   get(ids, where, where_document, limit, offset, include, allow_stale=False) -> dict
@@ -39,8 +39,9 @@ py::class_<C> bind_collection_api(py::module_& m, const char* name, const char* 
         .def("info", &C::info)
         .def("refresh", &C::refresh)
         .def("write", &C::write, py::arg("op"), py::arg("ids"), py::arg("embeddings"), py::arg("metadatas"),
-             py::arg("documents"), py::arg("uris"))
-        .def("delete", &C::remove, py::arg("ids"), py::arg("where"), py::arg("where_document"), py::arg("limit"))
+             py::arg("documents"), py::arg("uris"), py::arg("idempotency_key") = std::string())
+        .def("delete", &C::remove, py::arg("ids"), py::arg("where"), py::arg("where_document"), py::arg("limit"),
+             py::arg("idempotency_key") = std::string())
         .def("delete_document", &C::delete_document, py::arg("document_id"), py::arg("key"))
         .def("get", &C::get, py::arg("ids"), py::arg("where"), py::arg("where_document"), py::arg("limit"),
              py::arg("offset"), py::arg("include"), py::arg("allow_stale") = false)

@@ -66,27 +66,31 @@ void replicated_collection::refresh() { model = py::object(); }
 
 py::object replicated_collection::write(const char* op, const py::handle& ids, const py::handle& embeddings,
                                         const py::handle& metadatas, const py::handle& documents,
-                                        const py::handle& uris) {
+                                        const py::handle& uris, const std::string& idempotency_key) {
     record_batch b = to_records(ids, embeddings, metadatas, documents, uris, op);
     const std::string n = current_name();
     const std::string which(op);
+    chromawal::write_options wo;
+    wo.idempotency_key = idempotency_key;
     auto r = with_client(*state, [&](chromawal::client& c) {
         auto coll = c.collection_by_name(n);
-        if (which == "add") return coll.add(b.records);
-        if (which == "upsert") return coll.upsert(b.records);
-        return coll.update(b.records);
+        if (which == "add") return coll.add(b.records, wo);
+        if (which == "upsert") return coll.upsert(b.records, wo);
+        return coll.update(b.records, wo);
     });
     return from_receipt(r);
 }
 
 py::dict replicated_collection::remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
-                                       const py::handle& limit) {
+                                       const py::handle& limit, const std::string& idempotency_key) {
     auto o = to_delete_options(ids, where, where_document, limit);
+    chromawal::write_options wo;
+    wo.idempotency_key = idempotency_key;
     // Chroma counts the ids sent for an ids-only delete: known without asking.
     py::object deleted = py::none();
     if (!ids.is_none() && where.is_none() && where_document.is_none()) deleted = py::int_(py::len(ids));
     const std::string n = current_name();
-    auto r = with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_records(o); });
+    auto r = with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_records(o, wo); });
     return delete_result(std::move(deleted), from_receipt(r));
 }
 

@@ -38,9 +38,22 @@ void http_collection::refresh() {
     handle = std::move(h);
 }
 
+namespace {
+
+// A single server has no log to remember keys in: a key would promise what it cannot keep.
+void refuse_idempotency_key(const std::string& key) {
+    if (!key.empty()) {
+        throw chromawal::invalid_argument(
+            "idempotency_key needs the write-ahead log: use a replicated client (chromawal.Client)");
+    }
+}
+
+}  // namespace
+
 py::object http_collection::write(const char* op, const py::handle& ids, const py::handle& embeddings,
-                                  const py::handle& metadatas, const py::handle& documents,
-                                  const py::handle& uris) const {
+                                  const py::handle& metadatas, const py::handle& documents, const py::handle& uris,
+                                  const std::string& idempotency_key) const {
+    refuse_idempotency_key(idempotency_key);
     record_batch b = to_records(ids, embeddings, metadatas, documents, uris, op);
     auto h = copy();
     const std::string which(op);
@@ -57,7 +70,8 @@ py::object http_collection::write(const char* op, const py::handle& ids, const p
 }
 
 py::dict http_collection::remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
-                                 const py::handle& limit) const {
+                                 const py::handle& limit, const std::string& idempotency_key) const {
+    refuse_idempotency_key(idempotency_key);
     auto o = to_delete_options(ids, where, where_document, limit);
     auto h = copy();
     std::size_t deleted = 0;

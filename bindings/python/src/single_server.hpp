@@ -31,10 +31,10 @@ struct http_collection {
     void refresh();
     /// None: there is no log, so no receipt.
     py::object write(const char* op, const py::handle& ids, const py::handle& embeddings, const py::handle& metadatas,
-                     const py::handle& documents, const py::handle& uris) const;
+                     const py::handle& documents, const py::handle& uris, const std::string& idempotency_key) const;
     /// {"deleted": the server's count, "receipt": None}.
     py::dict remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
-                    const py::handle& limit) const;
+                    const py::handle& limit, const std::string& idempotency_key) const;
     py::dict delete_document(const std::string& document_id, const std::string& key) const;
     // allow_stale: accepted for the one API; one server has a single copy, so it changes nothing.
     py::dict get(const py::handle& ids, const py::handle& where, const py::handle& where_document,

@@ -272,3 +272,28 @@ def test_reset_and_configuration(up, postgres, monkeypatch):
         name = unique("env")
         client.create_collection(name).add(**batch("env", 3))
         assert_identical(client, name, 3)
+
+
+def test_idempotency_key(up, postgres):
+    """A retry with the same idempotency_key returns the first write's receipt and logs nothing;
+    the same key for another write is refused before logging; a single server refuses keys."""
+    with make_replicated(up, postgres) as client:
+        coll = client.create_collection(unique("idem"))
+        key = unique("ingest-batch")
+        coll.add(**batch("k", 5), idempotency_key=key)
+        first = coll.last_receipt
+        assert first["entry_id"] == key and sorted(first["applied"]) == ["a", "b"]
+        before = client.status()["log"]
+        coll.add(**batch("k", 5), idempotency_key=key)  # a retry
+        assert coll.last_receipt["position"] == first["position"]
+        after = client.status()["log"]
+        assert after["pending"] + after["applied"] == before["pending"] + before["applied"]
+        with pytest.raises(chromawal.ValidationError, match="already used for a different write"):
+            coll.upsert(**batch("k", 5), idempotency_key=key)
+        with pytest.raises(TypeError, match="idempotency_key must be a str"):
+            coll.add(**batch("k2", 1), idempotency_key=7)
+        dkey = unique("delete")
+        coll.delete(where={"chunk": {"$gte": 3}}, limit=1, idempotency_key=dkey)
+        coll.delete(where={"chunk": {"$gte": 3}}, limit=1, idempotency_key=dkey)  # the same record, once
+        assert coll.count() == 4
+        assert_identical(client, coll.name, 4)

@@ -118,6 +118,7 @@ std::vector<appended> append_now(const std::shared_ptr<pool>& shared, const std:
     };
 
     std::string first_failure;
+    bool maybe_committed = false;
     {
         std::unique_ptr<connection> c;
         try {
@@ -134,6 +135,7 @@ std::vector<appended> append_now(const std::shared_ptr<pool>& shared, const std:
             l->broken = true;
             shared->drop_idle();
             first_failure = e.what();
+            maybe_committed = e.statement_sent();
         }
     }
 
@@ -174,10 +176,17 @@ std::vector<appended> append_now(const std::shared_ptr<pool>& shared, const std:
         if (matched != n) throw duplicate_append();
         return out;
     } catch (const pg_failure& e) {
-        throw chromawal::log_unavailable("PostgreSQL log store: append failed: " + first_failure +
-                                         "; retry failed: " + e.what() +
-                                         " (if the first attempt reached the server, the entries' idempotency ids "
-                                         "show whether it committed)");
+        if (!maybe_committed) {
+            throw chromawal::log_unavailable("PostgreSQL log store: append failed: " + first_failure +
+                                             "; retry failed: " + e.what());
+        }
+        // The first attempt may have committed, and the store cannot be asked: in doubt.
+        throw chromawal::outcome_unknown("PostgreSQL log store: the connection broke during the append (" +
+                                             first_failure +
+                                             ") and the store could not be asked whether it "
+                                             "committed (" +
+                                             e.what() + ")",
+                                         entries.front()->idempotency_id);
     }
 }
 
@@ -189,9 +198,9 @@ std::exception_ptr public_append_error(const std::exception_ptr& error) {
         return std::make_exception_ptr(chromawal::invalid_argument(
             "PostgreSQL log store: append refused: an idempotency id is already in the log"));
     } catch (const unexpected_append_result& e) {
-        return std::make_exception_ptr(chromawal::error(
-            std::string("PostgreSQL log store: append: unexpected answer (the entries may be committed): ") +
-            e.what()));
+        return std::make_exception_ptr(chromawal::outcome_unknown(
+            std::string("PostgreSQL log store: append: unexpected answer (the entries may be committed): ") + e.what(),
+            {}));
     } catch (const pg_failure& e) {
         return std::make_exception_ptr(
             chromawal::log_unavailable(std::string("PostgreSQL log store: append failed: ") + e.what()));

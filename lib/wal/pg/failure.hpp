@@ -19,13 +19,23 @@ public:
           broken_(broken),
           sqlstate_(std::move(sqlstate)),
           constraint_(std::move(constraint)) {}
+    /// The same failure, known to have happened before the statement was handed to the
+    /// connection (so the server cannot have run it).
+    pg_failure before_sending() const {
+        pg_failure f(*this);
+        f.sent_ = false;
+        return f;
+    }
     /// The connection is unusable (or its state unknown) and must be discarded.
     bool broken() const noexcept { return broken_; }
     const std::string& sqlstate() const noexcept { return sqlstate_; }
     const std::string& constraint() const noexcept { return constraint_; }
+    /// False when the statement certainly never reached the server.
+    bool statement_sent() const noexcept { return sent_; }
 
 private:
     bool broken_;
+    bool sent_ = true;
     std::string sqlstate_;
     std::string constraint_;
 };

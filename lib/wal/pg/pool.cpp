@@ -163,20 +163,25 @@ result pool::run(connection& c, stmt id, const params& p, steady::time_point dea
     const statement& s = statements[index];
     if (p.size() != static_cast<int>(s.types.size())) throw std::logic_error("pg_log_store: parameter count");
     const std::uint32_t bit = 1u << index;
-    if ((c.prepared & bit) == 0) {
-        if (PQsendPrepare(c.conn, s.name.c_str(), s.sql.c_str(), static_cast<int>(s.types.size()), s.types.data()) ==
-            0) {
-            fail_broken(c, "could not send the statement");
-        }
-        await(c, deadline);
-        c.prepared |= bit;
-    }
     std::vector<const char*> values;
     std::vector<int> lengths;
     std::vector<int> formats;
     p.bind(values, lengths, formats);
-    if (PQsendQueryPrepared(c.conn, s.name.c_str(), p.size(), values.data(), lengths.data(), formats.data(), 1) == 0) {
-        fail_broken(c, "could not send the statement");
+    try {
+        if ((c.prepared & bit) == 0) {
+            if (PQsendPrepare(c.conn, s.name.c_str(), s.sql.c_str(), static_cast<int>(s.types.size()),
+                              s.types.data()) == 0) {
+                fail_broken(c, "could not send the statement");
+            }
+            await(c, deadline);
+            c.prepared |= bit;
+        }
+        if (PQsendQueryPrepared(c.conn, s.name.c_str(), p.size(), values.data(), lengths.data(), formats.data(), 1) ==
+            0) {
+            fail_broken(c, "could not send the statement");
+        }
+    } catch (const pg_failure& e) {
+        throw e.before_sending();  // preparing it failed, or libpq would not take it
     }
     return await(c, deadline);
 }

@@ -143,6 +143,12 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
     def(stmt::read_entry,
         std::string("SELECT ") + entry_columns + " FROM S.entries WHERE lane_id = $1 AND position = $2",
         {oid_int8, oid_int8});
+    // entry_columns, then the lane (entries and lanes both have created_at: spelled out).
+    def(stmt::find_entry,
+        "SELECT e.position, e.idempotency_id, e.op, e.payload, e.state, e.attempts, COALESCE(e.last_error, ''), "
+        "extract(epoch FROM e.created_at)::float8, e.lane_id, l.tenant, l.database, l.collection "
+        "FROM S.entries e JOIN S.lanes l ON l.lane_id = e.lane_id WHERE e.idempotency_id = $1",
+        {oid_text});
     // An instance without a row counts as 0; SKIP LOCKED keeps clear of rows being updated.
     def(stmt::mark_applied,
         "WITH upto AS ("

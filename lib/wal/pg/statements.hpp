@@ -43,6 +43,7 @@ enum class stmt : int {
     list_dead,
     remove_dead,
     read_entry,
+    find_entry,
     mark_applied,
     counts,
     prune_lanes,
