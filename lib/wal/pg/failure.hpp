@@ -23,6 +23,12 @@ public:
     bool broken() const noexcept { return broken_; }
     const std::string& sqlstate() const noexcept { return sqlstate_; }
     const std::string& constraint() const noexcept { return constraint_; }
+    /// The connection can never succeed as configured (SQLSTATE class 28, invalid
+    /// authorization; 3D000, no such database; 22023, a setting libpq rejects): retrying will
+    /// not help until the configuration changes.
+    bool refused() const noexcept {
+        return sqlstate_.compare(0, 2, "28") == 0 || sqlstate_ == "3D000" || sqlstate_ == "22023";
+    }
 
 private:
     bool broken_;
