@@ -69,13 +69,30 @@ struct setting_info {
     bool repeatable;            ///< every value given counts (auth_header); otherwise the last wins
 };
 
-/// An event for alerting (see client_config::on_event).
+/// An event for alerting (see client_config::on_event). Each is emitted once per transition
+/// (a state that persists is not repeated), so a hook may page on every event.
 struct event {
-    enum class kind { instance_down, instance_up, entry_dead_lettered, backlog_over_threshold };
+    enum class kind {
+        instance_down,           ///< an instance was marked down (failures reached down_after_failures)
+        instance_up,             ///< it was marked up again
+        entry_dead_lettered,     ///< an instance kept failing an entry and stepped over it (per entry)
+        backlog_over_threshold,  ///< entries behind, summed over every instance (down ones too), went over
+                                 ///< backlog_alert_threshold; again only after it went back under
+        log_unavailable,         ///< the log store became unreachable (or was at start: degraded start)
+        log_recovered,           ///< it is reachable again (schema checked); writes work again
+        instance_needs_repair,   ///< an instance missed pruned entries of a collection (per collection)
+        write_abandoned,         ///< a write reached no instance and was abandoned; again only after a
+                                 ///< write was applied somewhere
+        quorum_not_reached,      ///< a write was applied to fewer than write_quorum instances; again only
+                                 ///< after a write reached the quorum
+    };
     event::kind type = event::kind::instance_down;
     std::string instance;  ///< empty for log-wide events
     std::string message;
 };
+
+/// The name of an event kind, as the Python binding spells it ("log_unavailable").
+CHROMAWAL_API const char* to_string(event::kind k) noexcept;
 
 /// Everything the replicated client needs. Plain value with documented defaults.
 struct CHROMAWAL_API client_config {
@@ -118,9 +135,12 @@ struct CHROMAWAL_API client_config {
     /// Run the sync thread and health monitor (off only for tools and tests that drive
     /// sync_now() themselves).
     bool background_threads = true;
-    /// Called (from a background thread) on instance down/up, dead letters, backlog.
+    /// Called on every event (see event::kind), from the thread that saw the transition: a
+    /// background thread, a writer's thread, or the constructor's (log_unavailable at a
+    /// degraded start). Must not block for long; an exception from it is ignored.
     std::function<void(const event&)> on_event;
-    /// Backlog (entries behind on some instance) that triggers backlog_over_threshold.
+    /// Backlog (entries behind, summed over every instance, down ones included) that triggers
+    /// backlog_over_threshold.
     std::int64_t backlog_alert_threshold = 10000;
 
     /// Every setting that can be given as text, once: its name (for set() and from_settings(),
@@ -317,7 +337,12 @@ private:
 /// The replicated client.
 ///
 /// Construction connects to the log store, creates or migrates its schema, and starts the
-/// health monitor and the sync thread; it does not require any Chroma instance to be up.
+/// health monitor and the sync thread; it does not require any Chroma instance to be up, nor
+/// the log store: when the log cannot be reached the client starts degraded (status says
+/// log.reachable false, event log_unavailable): reads are served by healthy instances, writes
+/// raise log_unavailable, and the client reconnects with backoff (on the sync thread, or on
+/// the next call without background threads) and migrates the schema then, so that writes work
+/// again on the same object within about two seconds of the log's return.
 /// Thread-safety: one client may be shared by any number of threads. Destruction stops the
 /// background threads (entries still pending stay in the log for the next client).
 /// Exceptions: the client stays usable after any exception its calls throw.
@@ -325,7 +350,11 @@ private:
 /// handles obtained from it keep working (they share its state).
 class CHROMAWAL_API client {
 public:
-    /// @throws invalid_argument for a bad configuration (naming the setting), log_unavailable.
+    /// @throws invalid_argument for a bad configuration (naming the setting), including a log
+    ///         the server refuses for good (authentication failed, no such role or database:
+    ///         retrying cannot help); log_unavailable when the log answered but failed the
+    ///         schema check (a schema newer than this library, no privilege to create it). An
+    ///         unreachable log is not an error here (degraded start, above).
     explicit client(client_config config);
     ~client();
     client(const client&) = delete;

@@ -230,7 +230,8 @@ const std::vector<setting_row>& table() {
           "record every advance of an applied position (audits and tests)", "false", false, false},
          [](client_config& c, std::string_view l, std::string_view v) { c.record_apply_history = parse_bool(l, v); }},
         {{"backlog_alert_threshold", "CHROMAWAL_BACKLOG_ALERT_THRESHOLD", "N",
-          "entries behind on some instance that raise backlog_over_threshold", "10000", false, false},
+          "entries behind, summed over every instance (down ones too), that raise backlog_over_threshold", "10000",
+          false, false},
          [](client_config& c, std::string_view l, std::string_view v) {
              c.backlog_alert_threshold = parse_int(l, v, 1, 1LL << 62);
          }},
@@ -297,6 +298,30 @@ const char* to_string(read_mode p) noexcept {
             return "nearest";
     }
     return "primary_preferred";
+}
+
+const char* to_string(event::kind k) noexcept {
+    switch (k) {
+        case event::kind::instance_down:
+            return "instance_down";
+        case event::kind::instance_up:
+            return "instance_up";
+        case event::kind::entry_dead_lettered:
+            return "entry_dead_lettered";
+        case event::kind::backlog_over_threshold:
+            return "backlog_over_threshold";
+        case event::kind::log_unavailable:
+            return "log_unavailable";
+        case event::kind::log_recovered:
+            return "log_recovered";
+        case event::kind::instance_needs_repair:
+            return "instance_needs_repair";
+        case event::kind::write_abandoned:
+            return "write_abandoned";
+        case event::kind::quorum_not_reached:
+            return "quorum_not_reached";
+    }
+    return "unknown";
 }
 
 const std::vector<setting_info>& client_config::settings() {

@@ -6,8 +6,10 @@
 
 namespace chromawal::detail {
 
-context::context(client_config config_in, std::unique_ptr<wal::log_store> store_in)
-    : config(std::move(config_in)), store(std::move(store_in)) {
+context::context(client_config config_in, std::unique_ptr<wal::log_store> store_in) : config(std::move(config_in)) {
+    store = std::make_unique<log_guard>(
+        std::move(store_in), [this](event::kind kind, const std::string& message) { emit(kind, {}, message); },
+        !config.background_threads);
     for (const auto& ic : config.instances) {
         auto inst = std::make_unique<instance_state>(ic, config.tenant, config.database);
         inst->set_thresholds(config.down_after_failures, config.up_after_successes);

@@ -7,12 +7,14 @@
 // May touch: the wal::log_store interface and instance_state; nothing above this layer.
 //
 // Thread-safety: everything but `stopping` is fixed after construction and read from any
-// thread; the log store and instance_state are thread-safe themselves; `stopping` is atomic.
+// thread; the log store (with its guard) and instance_state are thread-safe themselves;
+// `stopping` is atomic.
 // emit() is called from the writer's, sync and health threads alike, without a lock.
 
 #include <chromawal/client.hpp>
 
 #include "replication/instance.hpp"
+#include "replication/log_guard.hpp"
 #include "wal/log_store.hpp"
 
 #include <atomic>
@@ -28,7 +30,8 @@ struct context {
     context(client_config config, std::unique_ptr<wal::log_store> store);
 
     client_config config;
-    std::unique_ptr<wal::log_store> store;
+    /// The log store behind its guard (reachability, degraded start, reconnection): log_guard.hpp.
+    std::unique_ptr<log_guard> store;
     std::vector<std::unique_ptr<instance_state>> instances;
     std::vector<std::string> instance_names;
     /// Set once by replicated_client::stop_background(); every loop checks it.

@@ -8,8 +8,10 @@ namespace chromawal::detail {
 
 replicated_client::replicated_client(client_config config, std::unique_ptr<wal::log_store> store)
     : ctx_(std::move(config), std::move(store)) {
-    ctx_.store->migrate();
     ctx_.store->set_record_apply_history(ctx_.config.record_apply_history);
+    // Degraded start when the log is unreachable: reads work, writes raise log_unavailable, and
+    // the sync thread (or, without it, the next call) reconnects and migrates.
+    ctx_.store->start();
 }
 
 replicated_client::~replicated_client() { stop_background(); }

@@ -28,6 +28,11 @@ chromawal::status_report build_status(context& ctx, bool sync_running) {
         s.log.reachable = false;
         s.log.error_message = e.what();
     }
+    if (s.log.reachable && !ctx.store->reachable()) {
+        // The counts came from a call that raced with the outage being noticed: the guard knows.
+        s.log.reachable = false;
+        s.log.error_message = ctx.store->last_error();
+    }
     for (auto& inst : ctx.instances) {
         instance_status is;
         is.name = inst->name();

@@ -49,6 +49,9 @@ void sync_worker::loop() {
             wake_ = false;
         }
         if (ctx_.stopping) break;
+        // After a degraded start or during an outage: reconnect (with backoff), migrate.
+        ctx_.store->reconnect_if_due();
+        if (!ctx_.store->ready()) continue;
         try {
             sync_pass();
         } catch (const std::exception&) {
@@ -67,24 +70,27 @@ void sync_worker::sync_pass() {
     for (auto& inst_ptr : ctx_.instances) {
         instance_state& inst = *inst_ptr;
         if (ctx_.stopping) return;
-        if (!inst.healthy()) continue;
+        // Every instance's backlog counts for the alert, and a repair it needs is reported, even
+        // while it is down or backing off (that is when operators need to hear of it).
+        const bool is_healthy = inst.healthy();
+        std::vector<wal::lane_progress> lanes = ctx_.store->lanes_behind(inst.name());
+        std::set<std::string> unrepaired;
+        for (const auto& lane : lanes) {
+            backlog += lane.head - lane.applied;
+            if (lane.needs_repair() && lane.key.tenant == ctx_.config.tenant &&
+                lane.key.database == ctx_.config.database)
+                unrepaired.insert(lane.key.collection);
+        }
+        note_needs_repair(inst, std::move(unrepaired));
+        if (!is_healthy) continue;
         healthy.push_back(inst.name());
         if (!inst.may_sync_now(clock::now())) {
             all_caught_up = false;
             continue;
         }
-        std::vector<wal::lane_progress> lanes = ctx_.store->lanes_behind(inst.name());
-        std::set<std::string> unrepaired;
-        for (const auto& lane : lanes) {
-            if (lane.needs_repair() && lane.key.tenant == ctx_.config.tenant &&
-                lane.key.database == ctx_.config.database)
-                unrepaired.insert(lane.key.collection);
-        }
-        inst.set_needs_repair(unrepaired);
         bool failed = false;
         for (const auto& lane : lanes) {
             if (ctx_.stopping) return;
-            backlog += lane.head - lane.applied;
             // Left for repair() (status says so). It does not stop the other lanes from being
             // marked applied: mark_applied goes by each lane's lowest position.
             if (lane.needs_repair()) continue;
@@ -115,6 +121,19 @@ void sync_worker::sync_pass() {
     // away does not hold the log back for ever. It replays what it missed when it returns,
     // unless retention pruned those entries first; then it needs a repair.
     if (all_caught_up && !healthy.empty()) ctx_.store->mark_applied(healthy);
+}
+
+void sync_worker::note_needs_repair(instance_state& inst, std::set<std::string> unrepaired) {
+    std::set<std::string>& alerted = repair_alerted_[inst.name()];
+    for (const auto& c : unrepaired) {
+        if (alerted.count(c) != 0) continue;
+        ctx_.emit(event::kind::instance_needs_repair, inst.name(),
+                  fmt::format("collection '{}': {} missed entries that retention pruned; only repair() makes it "
+                              "identical again",
+                              c, inst.name()));
+    }
+    alerted = unrepaired;
+    inst.set_needs_repair(std::move(unrepaired));
 }
 
 bool sync_worker::wait_until_synced(std::chrono::milliseconds timeout) {

@@ -1,11 +1,12 @@
 #pragma once
 // The sync worker: the background sync thread (woken by the writer, the health monitor and
-// every sync_interval), one sync pass (replays every lane a healthy instance is behind in, marks
-// entries applied everywhere, raises the backlog alert), wait_until_synced and the replay of
-// dead letters.
+// every sync_interval; it also drives the log's reconnection after a degraded start or an
+// outage), one sync pass (replays every lane a healthy instance is behind in, marks entries
+// applied everywhere, raises the backlog alert over every instance's backlog and the
+// needs-repair alert), wait_until_synced and the replay of dead letters.
 //
 // Owns: the sync thread, its wake-up flag and condition variable, the pass mutex (one sync pass
-// at a time in this process), the "sync running" flag and the backlog alert state.
+// at a time in this process), the "sync running" flag and the backlog and needs-repair alert states.
 // May touch: context (config, log store, instances, stop flag, emit), applier (apply_through,
 // apply_front), retention (maybe_prune, from the sync thread).
 // Used by: replicated_client (start/stop, sync_pass, wait_until_synced, replay_dead_letters),
@@ -24,7 +25,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 namespace chromawal::detail {
@@ -51,6 +55,9 @@ public:
 
 private:
     void loop();
+    /// Replaces the instance's needs-repair set; emits instance_needs_repair for each collection
+    /// newly in it (once until it has been repaired). Under pass_mutex_.
+    void note_needs_repair(instance_state& inst, std::set<std::string> unrepaired);
 
     context& ctx_;
     applier& applier_;
@@ -63,6 +70,7 @@ private:
     std::mutex pass_mutex_;  // one sync pass at a time in this process
     std::thread thread_;
     std::atomic<std::int64_t> backlog_alerted_{0};
+    std::map<std::string, std::set<std::string>> repair_alerted_;  // per instance; under pass_mutex_
 };
 
 }  // namespace chromawal::detail

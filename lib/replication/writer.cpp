@@ -275,20 +275,25 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
             std::string why;
             for (const auto& r : results) why += (why.empty() ? "" : "; ") + r.error;
             if (why.empty()) why = "every instance is marked down";
-            throw no_instance_available(fmt::format("{}: it reached no instance ({}); the log entry at position {} "
-                                                    "is abandoned and will not be applied",
-                                                    what, why, fresh.position),
-                                        false, fresh.position);
+            std::string message = fmt::format(
+                "{}: it reached no instance ({}); the log entry at position {} is abandoned and will not be applied",
+                what, why, fresh.position);
+            if (!abandon_alerted_.exchange(true)) ctx_.emit(event::kind::write_abandoned, {}, message);
+            throw no_instance_available(message, false, fresh.position);
         }
         // Someone (another process's sync) applied it in the meantime: it stands.
     }
     written_.note(collection, fresh.lane_id, fresh.position);
+    if (!receipt.applied.empty()) abandon_alerted_ = false;
     if (receipt.applied.size() < ctx_.config.write_quorum) {
-        throw quorum_not_reached(fmt::format("{}: applied to {} of the {} instances the write quorum asks for; the log "
-                                             "entry at position {} stays pending and will be applied on recovery",
-                                             what, receipt.applied.size(), ctx_.config.write_quorum, fresh.position),
-                                 fresh.position, receipt.applied.size());
+        std::string message = fmt::format(
+            "{}: applied to {} of the {} instances the write quorum asks for; the log entry at position {} stays "
+            "pending and will be applied on recovery",
+            what, receipt.applied.size(), ctx_.config.write_quorum, fresh.position);
+        if (!quorum_alerted_.exchange(true)) ctx_.emit(event::kind::quorum_not_reached, {}, message);
+        throw quorum_not_reached(message, fresh.position, receipt.applied.size());
     }
+    quorum_alerted_ = false;
     return receipt;
 }
 

@@ -20,6 +20,7 @@
 #include "replication/written_positions.hpp"
 #include "wal/log_store.hpp"
 
+#include <atomic>
 #include <string>
 
 namespace chromawal::detail {
@@ -50,6 +51,10 @@ private:
     applier& applier_;
     sync_worker& sync_;
     written_positions& written_;
+    // Alert state: write_abandoned / quorum_not_reached are emitted once, then again only after
+    // a write was applied somewhere / reached the quorum.
+    std::atomic<bool> abandon_alerted_{false};
+    std::atomic<bool> quorum_alerted_{false};
 };
 
 }  // namespace chromawal::detail

@@ -10,7 +10,12 @@
 //
 // Thread-safety: every method may be called from any thread; implementations pool their
 // connections. Errors: every method throws chromawal::log_unavailable when the store cannot
-// be reached (nothing was changed, or for append: nothing was committed).
+// be reached (nothing was changed, or for append: nothing was committed); an implementation
+// throws the subclass store_unreachable when the server could not be reached at all, and
+// store_refused when it answered and refused the connection (see below), so that a client can
+// tell an outage (start degraded, retry) from a misconfiguration (fail at once).
+
+#include <chromawal/error.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -21,6 +26,21 @@
 #include <vector>
 
 namespace chromawal::wal {
+
+/// The store could not be reached, or the connection broke (refused, timed out, the server is
+/// starting or shutting down): retrying later may succeed. Private: callers see log_unavailable.
+class store_unreachable : public chromawal::log_unavailable {
+public:
+    using log_unavailable::log_unavailable;
+};
+
+/// The connection can never succeed as configured: the server refused it (authentication failed,
+/// no pg_hba.conf entry, no such role or database) or the driver rejected a setting (an invalid
+/// sslmode). Private: callers see log_unavailable, or invalid_argument at construction.
+class store_refused : public chromawal::log_unavailable {
+public:
+    using log_unavailable::log_unavailable;
+};
 
 enum class op_kind : std::int16_t {
     add = 1,

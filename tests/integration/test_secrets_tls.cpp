@@ -292,13 +292,18 @@ TEST_CASE("secrets never reach the log, status, exception messages, events or st
         expect_error([&] { (void)coll.count(); });
         record_status(client);
 
-        // The log down: the write fails, status says so, a new client cannot start.
+        // The log down: the write fails, status says so; a new client starts degraded, and its
+        // status, events and errors hold no secret either.
         pg.stop_immediate();
         expect_error([&] { coll.add(records("log-down", 2, 4, *e4c)); });
         const auto log_down = record_status(client);
         CHECK_FALSE(log_down.log.reachable);
         CHECK_FALSE(log_down.log.error_message.empty());
-        expect_error([&] { cw::client another(c); });
+        {
+            cw::client another(c);
+            CHECK_FALSE(record_status(another).log.reachable);
+            expect_error([&] { another.collection_by_name("secrets").add(records("degraded", 2, 4, *e4c)); });
+        }
         pg.start();
 
         // A connection string libpq refuses, password included.

@@ -1,5 +1,6 @@
-// Test support: two real Chroma servers and a replicated client configuration over them, with
-// a log schema of its own in one PostgreSQL shared by the whole test process.
+// Test support: two (cluster) or three (three_cluster) real Chroma servers and a replicated
+// client configuration over them, with a log schema of its own in one PostgreSQL shared by the
+// whole test process; and event_log, which records a client's events for tests to wait on.
 #pragma once
 
 #include <chromawal/chromawal.hpp>
@@ -8,8 +9,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "servers.hpp"
 
@@ -29,23 +34,22 @@ inline std::string unique_schema(const std::string& prefix = "t") {
     return prefix + std::to_string(::getpid()) + "_" + std::to_string(n++);
 }
 
-/// A replicated configuration over instances "a" (primary, at url_a) and "b" (at url_b), with
-/// short connect timeouts and 100 ms health and sync intervals, so that failures are noticed
-/// quickly.
-inline chromawal::client_config two_instance_config(const std::string& log_url, const std::string& schema,
-                                                    const std::string& url_a, const std::string& url_b,
+/// A replicated configuration over instances named "a", "b", "c", ... (the first the primary) at
+/// `urls`, with short connect timeouts and 100 ms health and sync intervals, so that failures
+/// are noticed quickly.
+inline chromawal::client_config instance_set_config(const std::string& log_url, const std::string& schema,
+                                                    const std::vector<std::string>& urls,
                                                     std::chrono::milliseconds request_timeout) {
     using namespace std::chrono_literals;
     chromawal::client_config c;
     c.log_url = log_url;
     c.log_schema = schema;
-    c.instances.resize(2);
-    c.instances[0].name = "a";
-    c.instances[0].role = chromawal::instance_role::primary;
-    c.instances[0].connection.base_url = url_a;
-    c.instances[1].name = "b";
-    c.instances[1].connection.base_url = url_b;
-    for (auto& i : c.instances) {
+    c.instances.resize(urls.size());
+    for (std::size_t k = 0; k < urls.size(); ++k) {
+        auto& i = c.instances[k];
+        i.name = std::string(1, static_cast<char>('a' + k));
+        i.role = k == 0 ? chromawal::instance_role::primary : chromawal::instance_role::replica;
+        i.connection.base_url = urls[k];
         i.connection.request_timeout = request_timeout;
         i.connection.connect_timeout = 1s;
     }
@@ -53,6 +57,66 @@ inline chromawal::client_config two_instance_config(const std::string& log_url, 
     c.sync_interval = 100ms;
     return c;
 }
+
+/// instance_set_config over instances "a" (primary, at url_a) and "b" (at url_b).
+inline chromawal::client_config two_instance_config(const std::string& log_url, const std::string& schema,
+                                                    const std::string& url_a, const std::string& url_b,
+                                                    std::chrono::milliseconds request_timeout) {
+    return instance_set_config(log_url, schema, {url_a, url_b}, request_timeout);
+}
+
+/// A single-server client straight to one instance (to look behind chromawal's back).
+inline chromawal::chroma_client direct_client(const chroma_server& s) {
+    chromawal::connection_options o;
+    o.base_url = s.url();
+    return chromawal::chroma_client(o);
+}
+
+/// Records a client's events (client_config::on_event = log.hook()) for tests to count and wait
+/// on. Must outlive the client.
+class event_log {
+public:
+    std::function<void(const chromawal::event&)> hook() {
+        return [this](const chromawal::event& e) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            events_.push_back(e);
+        };
+    }
+
+    /// Events of `kind` so far (of `instance`, when not empty).
+    std::size_t count(chromawal::event::kind kind, const std::string& instance = {}) const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::size_t n = 0;
+        for (const auto& e : events_) {
+            if (e.type == kind && (instance.empty() || e.instance == instance)) ++n;
+        }
+        return n;
+    }
+
+    /// Polls every 10 ms until at least `n` events of `kind` arrived or `limit` passed.
+    bool wait_for(chromawal::event::kind kind, std::chrono::milliseconds limit, std::size_t n = 1,
+                  const std::string& instance = {}) const {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (count(kind, instance) < n) {
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return true;
+    }
+
+    /// Every event so far, as "kind instance: message" lines (for failure messages).
+    std::string dump() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::string out;
+        for (const auto& e : events_)
+            out += std::string(chromawal::to_string(e.type)) + " " + e.instance + ": " + e.message + "\n";
+        return out;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<chromawal::event> events_;
+};
 
 /// Chroma instances "a" (primary) and "b", started by the constructor; short timeouts and
 /// intervals so that failures are noticed quickly.
@@ -73,14 +137,36 @@ struct cluster {
     }
 
     /// A single-server client straight to one instance (to look behind chromawal's back).
-    chromawal::chroma_client direct(const chroma_server& s) const {
-        chromawal::connection_options o;
-        o.base_url = s.url();
-        return chromawal::chroma_client(o);
-    }
+    chromawal::chroma_client direct(const chroma_server& s) const { return direct_client(s); }
 
     chromawal::verify_report verify(const std::string& collection) const {
         return chromawal::verify_collection(direct(a), direct(b), collection);
+    }
+};
+
+/// Three Chroma instances: "a" (primary), "b" and "c", started by the constructor; the same
+/// short timeouts and intervals as cluster.
+struct three_cluster {
+    chroma_server a{"chroma-a"};
+    chroma_server b{"chroma-b"};
+    chroma_server c{"chroma-c"};
+    std::string schema;
+
+    explicit three_cluster(const std::string& schema_prefix = "t3") : schema(unique_schema(schema_prefix)) {
+        a.start();
+        b.start();
+        c.start();
+    }
+
+    chromawal::client_config config(std::chrono::milliseconds request_timeout = std::chrono::seconds(2)) const {
+        return instance_set_config(shared_pg().uri(), schema, {a.url(), b.url(), c.url()}, request_timeout);
+    }
+
+    chromawal::chroma_client direct(const chroma_server& s) const { return direct_client(s); }
+
+    /// Compares `other` with a (stored records, not query results).
+    chromawal::verify_report verify(const chroma_server& other, const std::string& collection) const {
+        return chromawal::verify_collection(direct(a), direct(other), collection);
     }
 };
 

@@ -122,7 +122,8 @@ void cut_proxy::relay(int client) {
             const ssize_t n = ::recv(client, buf.data(), buf.size(), 0);
             if (n <= 0) break;
             const std::string m = marker();
-            if (!m.empty() && std::string_view(buf.data(), static_cast<std::size_t>(n)).find(m) != std::string_view::npos)
+            if (!m.empty() &&
+                std::string_view(buf.data(), static_cast<std::size_t>(n)).find(m) != std::string_view::npos)
                 armed = true;
             if (!write_all(server, buf.data(), static_cast<std::size_t>(n))) break;
         }

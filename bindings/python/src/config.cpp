@@ -18,20 +18,6 @@ namespace cwpy {
 
 namespace {
 
-const char* event_name(chromawal::event::kind k) {
-    switch (k) {
-        case chromawal::event::kind::instance_down:
-            return "instance_down";
-        case chromawal::event::kind::instance_up:
-            return "instance_up";
-        case chromawal::event::kind::entry_dead_lettered:
-            return "entry_dead_lettered";
-        case chromawal::event::kind::backlog_over_threshold:
-            return "backlog_over_threshold";
-    }
-    return "unknown";
-}
-
 /// A Python callable kept by a C++ std::function that may be copied and destroyed on threads
 /// without the GIL: the reference is dropped under the GIL (and leaked once Python is gone).
 struct python_callback {
@@ -89,7 +75,7 @@ chromawal::client_config to_client_config(const py::dict& d) {
             py::gil_scoped_acquire gil;
             try {
                 py::dict ev;
-                ev["type"] = event_name(e.type);
+                ev["type"] = chromawal::to_string(e.type);
                 ev["instance"] = e.instance;
                 ev["message"] = e.message;
                 cb->fn(ev);

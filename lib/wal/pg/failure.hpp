@@ -32,6 +32,12 @@ public:
     const std::string& constraint() const noexcept { return constraint_; }
     /// False when the statement certainly never reached the server.
     bool statement_sent() const noexcept { return sent_; }
+    /// The connection can never succeed as configured (SQLSTATE class 28, invalid
+    /// authorization; 3D000, no such database; 22023, a setting libpq rejects): retrying will
+    /// not help until the configuration changes.
+    bool refused() const noexcept {
+        return sqlstate_.compare(0, 2, "28") == 0 || sqlstate_ == "3D000" || sqlstate_ == "22023";
+    }
 
 private:
     bool broken_;

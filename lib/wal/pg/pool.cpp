@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "chromawal/error.hpp"
+#include "wal/log_store.hpp"
 #include "wal/pg/messages.hpp"
 
 namespace chromawal::wal::pg {
@@ -37,6 +38,25 @@ bool connection_level(const std::string& sqlstate) {
 }
 
 void noop_notice_processor(void*, const char*) {}
+
+/// The SQLSTATE of a failed connection attempt when it can never succeed as configured ("28000":
+/// authentication, authorization; "3D000": no such database; "22023": a setting libpq itself
+/// rejects, such as an invalid sslmode), else empty (an outage). libpq
+/// keeps a connection failure's SQLSTATE to itself, so this reads its message, which the server
+/// writes in its lc_messages: in another language it reads as an outage (the client then starts
+/// degraded and reports the message in status and events instead of failing at once).
+std::string refusal_state(PGconn* c, const std::string& message) {
+    if (c != nullptr && PQconnectionNeedsPassword(c) != 0) return "28000";
+    const auto has = [&](const char* s) { return message.find(s) != std::string::npos; };
+    // libpq's own checks of the settings ("invalid sslmode value", "invalid port number").
+    if (has("invalid ") && (has(" value") || has("port number"))) return "22023";
+    if (has("database \"") && has("does not exist")) return "3D000";
+    if (has("authentication failed") || has("pg_hba.conf") || has("no password supplied") ||
+        (has("role \"") && has("does not exist")) || has("permission denied for database")) {
+        return "28000";
+    }
+    return {};
+}
 
 }  // namespace
 
@@ -81,10 +101,14 @@ std::unique_ptr<connection> pool::connect() const {
     auto deadline = steady::now() + connect_timeout;
     auto c = std::make_unique<connection>(PQconnectStartParams(keys.data(), values.data(), 1));
     if (c->conn == nullptr) throw pg_failure("could not connect: out of memory", true);
-    if (PQstatus(c->conn) == CONNECTION_BAD) throw pg_failure("could not connect: " + conn_message(c->conn), true);
+    const auto connect_failed = [&] {
+        const std::string m = conn_message(c->conn);
+        throw pg_failure("could not connect: " + m, true, refusal_state(c->conn, m));
+    };
+    if (PQstatus(c->conn) == CONNECTION_BAD) connect_failed();
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     while (st != PGRES_POLLING_OK) {
-        if (st == PGRES_POLLING_FAILED) throw pg_failure("could not connect: " + conn_message(c->conn), true);
+        if (st == PGRES_POLLING_FAILED) connect_failed();
         bool for_read = st == PGRES_POLLING_READING;
         if (!wait_socket(c->conn, for_read, !for_read, deadline)) {
             throw pg_failure("could not connect within " + std::to_string(connect_timeout.count()) + " ms", true);
@@ -303,7 +327,12 @@ void pool::drop_idle() noexcept {
 }
 
 void pool::unavailable(const char* op, const std::exception& e) {
-    throw chromawal::log_unavailable(std::string("PostgreSQL log store: ") + op + " failed: " + e.what());
+    std::string message = std::string("PostgreSQL log store: ") + op + " failed: " + e.what();
+    if (const auto* f = dynamic_cast<const pg_failure*>(&e)) {
+        if (f->refused()) throw store_refused(std::move(message));
+        if (f->broken()) throw store_unreachable(std::move(message));
+    }
+    throw chromawal::log_unavailable(std::move(message));
 }
 
 }  // namespace chromawal::wal::pg
