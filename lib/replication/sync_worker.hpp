@@ -2,7 +2,9 @@
 // The sync worker: the background sync thread (woken by the writer, the health monitor and
 // every sync_interval), one sync pass (replays every lane a healthy instance is behind in, marks
 // entries applied everywhere, raises the backlog alert), wait_until_synced and the replay of
-// dead letters.
+// dead letters. In a pass, a failing entry holds up only its lane on that instance (the lane
+// backs off; the other lanes go on); a failing instance stops the pass on that instance. A
+// lane waiting for a rename in another lane is tried again after the others in the same pass.
 //
 // Owns: the sync thread, its wake-up flag and condition variable, the pass mutex (one sync pass
 // at a time in this process), the "sync running" flag and the backlog alert state.
@@ -46,11 +48,15 @@ public:
     /// Runs a sync pass soon (on the sync thread).
     void wake();
     void sync_pass();
+    /// True when every instance is healthy, has applied every entry of every lane, and no
+    /// instance has a dead letter outstanding (see client::wait_until_synced).
     bool wait_until_synced(std::chrono::milliseconds timeout);
     std::size_t replay_dead_letters();
 
 private:
     void loop();
+    /// Whether some instance of this client has a dead-lettered entry. @throws log_unavailable.
+    bool dead_letter_outstanding();
 
     context& ctx_;
     applier& applier_;

@@ -57,15 +57,20 @@ write_receipt writer::write_delete_collection(const std::string& collection) {
 write_receipt writer::write_modify(const std::string& collection, const modify_options& changes) {
     if (changes.name) validate_collection_name(*changes.name);
     if (changes.metadata) validate_collection_metadata(*changes.metadata, "modify");
-    return write_entry(collection, wal::op_kind::modify_collection, chroma::encode_modify(changes));
+    // A rename takes the collection's lane with it: later writes to the new name follow it in
+    // that lane, and a collection created under the old name gets a lane of its own.
+    const std::string rename_to = changes.name && *changes.name != collection ? *changes.name : std::string();
+    return write_entry(collection, wal::op_kind::modify_collection, chroma::encode_modify(changes), rename_to);
 }
 
-write_receipt writer::write_entry(const std::string& collection, wal::op_kind op, std::string payload) {
+write_receipt writer::write_entry(const std::string& collection, wal::op_kind op, std::string payload,
+                                  const std::string& rename_to) {
     wal::new_entry ne;
     ne.lane = ctx_.key_for(collection);
     ne.idempotency_id = new_entry_id();
     ne.op = op;
     ne.payload = std::move(payload);
+    ne.rename_to = rename_to;
     const auto where = ctx_.store->append({ne});  // throws log_unavailable: nothing logged, nothing applied
 
     wal::entry fresh;
@@ -75,6 +80,10 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
     fresh.op = op;
     fresh.payload = std::move(ne.payload);
     fresh.created_at = now_epoch();
+    fresh.collection = collection;
+    // A rename may depend on another lane (one that held the new name): only the log knows, so
+    // its appliers read it back instead of trusting this copy.
+    const wal::entry* fresh_copy = rename_to.empty() ? &fresh : nullptr;
 
     write_receipt receipt;
     receipt.position = fresh.position;
@@ -90,31 +99,33 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
     const auto started = clock::now();
     auto deadline_for = [started](instance_state* i) { return started + i->conn().options.request_timeout; };
     for (std::size_t k = 1; k < targets.size(); ++k) {
-        others.push_back(
-            std::async(std::launch::async, [this, &fresh, &ne, inst = targets[k], d = deadline_for(targets[k])] {
-                return applier_.apply_through(*inst, fresh.lane_id, ne.lane, fresh.position, &fresh, true, d);
+        others.push_back(std::async(
+            std::launch::async, [this, &fresh, fresh_copy, &ne, inst = targets[k], d = deadline_for(targets[k])] {
+                return applier_.apply_through(*inst, fresh.lane_id, ne.lane, fresh.position, fresh_copy, true, d);
             }));
     }
     if (!targets.empty()) {
-        results[0] = applier_.apply_through(*targets[0], fresh.lane_id, ne.lane, fresh.position, &fresh, true,
+        results[0] = applier_.apply_through(*targets[0], fresh.lane_id, ne.lane, fresh.position, fresh_copy, true,
                                             deadline_for(targets[0]));
     }
     for (std::size_t k = 1; k < targets.size(); ++k) results[k] = others[k - 1].get();
 
     const apply_result* rejection = nullptr;
     bool behind = targets.size() < ctx_.instances.size();
+    bool waiting = false;  // an instance waits for a rename in another lane: it will apply this
     for (std::size_t k = 0; k < targets.size(); ++k) {
         if (results[k].outcome == apply_outcome::applied) {
             receipt.applied.push_back(targets[k]->name());
         } else {
             behind = true;
             if (results[k].outcome == apply_outcome::rejected && !rejection) rejection = &results[k];
+            if (results[k].outcome == apply_outcome::waiting) waiting = true;
         }
     }
     if (behind) sync_.wake();
 
     const std::string what = fmt::format("{} on collection '{}'", wal::to_string(op), collection);
-    if (receipt.applied.empty()) {
+    if (receipt.applied.empty() && !waiting) {
         if (rejection) {
             // Every instance that answered said the request is invalid: it never will be valid.
             ctx_.store->set_state(fresh.lane_id, fresh.position, wal::entry_state::rejected, rejection->error);

@@ -36,7 +36,9 @@ public:
     write_receipt write_modify(const std::string& collection, const modify_options& changes);
 
 private:
-    write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload);
+    /// `rename_to`: for a modify that renames, the new name (the lane moves to it).
+    write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload,
+                              const std::string& rename_to = {});
 
     context& ctx_;
     applier& applier_;

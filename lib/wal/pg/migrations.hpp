@@ -21,6 +21,6 @@ struct migration {
 /// Every version, in order.
 const std::vector<migration>& migrations();
 
-inline constexpr int latest_schema_version = 3;
+inline constexpr int latest_schema_version = 4;
 
 }  // namespace chromawal::wal::pg
