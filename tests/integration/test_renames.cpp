@@ -116,17 +116,17 @@ TEST_CASE("a rename cycle during an outage, with writes to an unrelated collecti
     const std::string idx_v2 = unique_name("idx_v2");
     const std::string other = unique_name("unrelated");
     {
-        // An earlier cycle, every instance up: idx renamed to idx_v2, which is then dropped. So
-        // idx_v2 has a history (and a lane) older than the collection renamed to it below.
-        auto first = client.create_collection(idx);
+        // The previous generation, every instance up: built as idx_v2, then renamed to idx. So
+        // the name idx_v2 has a history (and, before lanes followed renames, a lane) older than
+        // the collection renamed back to it below.
+        auto built = client.create_collection(idx_v2);
         auto f = make_batch("f", 2);
-        first.add(f->records);
+        built.add(f->records);
         cw::modify_options m;
-        m.name = idx_v2;
-        first.modify(m);
-        client.delete_collection(idx_v2);
+        m.name = idx;
+        built.modify(m);
     }
-    auto old_idx = client.create_collection(idx);
+    auto old_idx = client.get_collection(idx);
     auto unrelated = client.create_collection(other);
     auto b0 = make_batch("a0", 6);
     old_idx.add(b0->records);
@@ -149,7 +149,7 @@ TEST_CASE("a rename cycle during an outage, with writes to an unrelated collecti
 
     REQUIRE(client.wait_until_synced(30s));
     check_identical(k, idx, 6);
-    check_identical(k, idx_v2, 9);
+    check_identical(k, idx_v2, 11);
     check_identical(k, other, 7);
     CHECK(client.dead_letters().empty());
     CHECK(client.status().log.pending == 0);
