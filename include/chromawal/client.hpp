@@ -118,7 +118,9 @@ struct CHROMAWAL_API client_config {
     int down_after_failures = 2;
     /// Consecutive successful heartbeats that mark it up again.
     int up_after_successes = 1;
-    /// Attempts at one entry on one instance before it is dead-lettered there.
+    /// Attempts at one entry on one instance before it is dead-lettered there. A failing entry
+    /// (the instance answers it with an error) holds up only its collection on that instance,
+    /// retried with backoff; the instance's other collections go on replicating.
     int max_attempts = 8;
     /// Keep a write that no instance could apply pending (applied on recovery) instead of
     /// abandoning it with an error.
@@ -377,8 +379,13 @@ public:
     [[nodiscard]] status_report status() const;
     /// One synchronous sync pass over every instance (the background thread does this too).
     void sync_now();
-    /// Waits until every instance is healthy and has applied every entry; false when the
-    /// timeout passes first.
+    /// Waits until the instances hold the same writes: every instance is healthy, has applied
+    /// every entry of every collection (none needs a repair), and no instance has a dead letter
+    /// outstanding (an entry it stepped over). A dead letter keeps this false until it is
+    /// replayed (replay_dead_letters) or superseded by repair(): waiting alone does not clear
+    /// it. When it returns true, the entries applied everywhere are marked applied in the log.
+    /// @return false when the timeout passes first.
+    /// @throws nothing of its own; an unreachable log store counts as "not synced".
     bool wait_until_synced(std::chrono::milliseconds timeout);
     /// Applies the entries dead-lettered on an instance to it again; returns how many succeeded.
     std::size_t replay_dead_letters();

@@ -47,10 +47,17 @@ std::chrono::milliseconds remaining(clock::time_point deadline, const std::strin
     return left;
 }
 
-// Rejections that say "this request is invalid", as opposed to "this instance is unwell" or
-// "this collection is not here (yet)".
-bool is_invalid_request(const server_rejected& e) {
-    return e.status() != 404 && e.status() != 408 && e.status() != 429;
+// The instance answered this entry with an error (any 4xx but 408/429, or a 5xx): a failing
+// entry, not a failing instance. Retried with backoff, dead-lettered after max_attempts.
+bool is_entry_failure(const error& e) {
+    if (const auto* r = dynamic_cast<const server_rejected*>(&e)) return r->status() != 408 && r->status() != 429;
+    return dynamic_cast<const server_error*>(&e) != nullptr;
+}
+
+// The name an entry addressed (entries of logs written before names were stored per entry
+// carry it through the lane).
+const std::string& name_of(const wal::entry& e, const wal::lane_key& key) {
+    return e.collection.empty() ? key.collection : e.collection;
 }
 
 }  // namespace
@@ -115,6 +122,13 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
                 inst.name(), key.collection, lock->pruned_through());
             return result;
         }
+        if (applied < target && !lock->start_ready()) {
+            // The lane starts after a rename in another lane that this instance has not applied.
+            result.outcome = apply_outcome::waiting;
+            result.error =
+                fmt::format("{}: collection '{}' waits for a rename to be applied first", inst.name(), key.collection);
+            return result;
+        }
         if (live && target - applied > live_catch_up_limit) {
             result.outcome = apply_outcome::behind;
             result.error = fmt::format("{}: {} entries behind; left to the sync thread", inst.name(), target - applied);
@@ -128,6 +142,17 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
                 batch = lock->read(read_batch_entries, read_batch_bytes);
             }
             if (batch.empty()) break;
+            // Stop before an entry whose dependency (a rename in another lane) this instance
+            // has not applied yet.
+            const auto unready = std::find_if(batch.begin(), batch.end(), [](const wal::entry& e) { return !e.ready; });
+            if (unready == batch.begin()) {
+                result.outcome = apply_outcome::waiting;
+                result.error = fmt::format("{}: entry {} of collection '{}' waits for another lane to be applied first",
+                                           inst.name(), unready->position, name_of(*unready, key));
+                return result;
+            }
+            const bool stopped_early = unready != batch.end();
+            batch.erase(unready, batch.end());
             std::size_t done = 0;
             while (done < batch.size() && batch[done].position <= target) {
                 std::vector<wal::entry> rest(batch.begin() + static_cast<std::ptrdiff_t>(done), batch.end());
@@ -135,26 +160,42 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
                 const auto started = clock::now();
                 try {
                     used = apply_front(inst, key, rest, deadline);
-                } catch (const server_rejected& e) {
-                    if (!is_invalid_request(e) && e.status() != 404) throw;
+                } catch (const error& e) {
+                    if (!is_entry_failure(e)) throw;
                     const wal::entry& bad = rest.front();
+                    const auto* rejected = dynamic_cast<const server_rejected*>(&e);
                     if (live) {
+                        if (rejected == nullptr) {
+                            // A 5xx: the entry stays pending for the sync thread; the instance is
+                            // not marked down for it (heartbeats judge that). It may have applied
+                            // part of it: never abandoned.
+                            result.outcome = apply_outcome::failed;
+                            result.error = e.what();
+                            result.maybe_applied = true;
+                            return result;
+                        }
                         // The caller decides (rejected only if no instance applied it).
                         result.outcome = apply_outcome::rejected;
                         result.error = e.what();
-                        result.status = e.status();
-                        result.error_name = e.error_name();
-                        result.server_message = e.server_message();
+                        result.status = rejected->status();
+                        result.error_name = rejected->error_name();
+                        result.server_message = rejected->server_message();
                         return result;
                     }
                     const int attempts = ctx_.store->record_failure(bad.lane_id, bad.position, e.what());
-                    if (attempts < ctx_.config.max_attempts) throw;
+                    if (attempts < ctx_.config.max_attempts) {
+                        // This lane waits (with backoff) on this instance; its other lanes go on.
+                        result.outcome = apply_outcome::entry_failed;
+                        result.error = e.what();
+                        result.status = rejected != nullptr ? rejected->status() : 0;
+                        return result;
+                    }
                     // Keeps failing here: step over it, visibly, instead of blocking the lane.
                     ctx_.store->add_dead_letter(inst.name(), bad.lane_id, bad.position, e.what());
                     ctx_.store->set_state(bad.lane_id, bad.position, wal::entry_state::dead, e.what());
                     ctx_.emit(event::kind::entry_dead_lettered, inst.name(),
                               fmt::format("entry {} of '{}' dead-lettered after {} attempts: {}", bad.position,
-                                          key.collection, attempts, e.what()));
+                                          name_of(bad, key), attempts, e.what()));
                     used = 1;
                 }
                 inst.report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started),
@@ -175,6 +216,12 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
                 inst.set_known_applied(lane_id, applied);
                 done += used;
             }
+            if (stopped_early && applied < target) {
+                result.outcome = apply_outcome::waiting;
+                result.error = fmt::format("{}: collection '{}' waits for another lane to be applied first",
+                                           inst.name(), key.collection);
+                return result;
+            }
             if (batch.back().position >= target || applied >= target) break;
         }
         result.outcome = applied >= target ? apply_outcome::applied : apply_outcome::failed;
@@ -183,20 +230,22 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
         result.error = e.what();
         return result;
     } catch (const server_rejected& e) {
+        // 408 or 429: the instance is busy, not the entry wrong; back off, do not mark it down.
         result.error = e.what();
         result.status = e.status();
         return result;
     } catch (const connection_error& e) {
-        // The instance is unwell. The request may have reached it, unless it certainly did not.
+        // No answer (refused, reset, timed out): the instance is unwell. The request may have
+        // reached it, unless it certainly did not.
         result.error = e.what();
         result.maybe_applied = e.request_sent();
         if (inst.report_failure(e.what())) ctx_.emit(event::kind::instance_down, inst.name(), e.what());
         return result;
     } catch (const error& e) {
-        // 5xx (and anything else): the instance is unwell, and may have applied the request.
+        // Anything else (an answer that could not be read): stop this instance's pass. The
+        // request may have been applied.
         result.error = e.what();
         result.maybe_applied = true;
-        if (inst.report_failure(e.what())) ctx_.emit(event::kind::instance_down, inst.name(), e.what());
         return result;
     }
 }
@@ -206,6 +255,7 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     // Entries that are never applied are stepped over.
     if (skipped_state(batch.front().state)) return 1;
     const wal::entry& first = batch.front();
+    const std::string& name = name_of(first, key);
     if (!is_record_op(first.op)) {
         apply_single(inst, key, first, deadline);
         return 1;
@@ -218,7 +268,8 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     parts.push_back(wal::decode_records(first.payload));
     std::size_t records = parts.back().ids.size();
     std::size_t used = 1;
-    while (used < batch.size() && batch[used].op == first.op && !skipped_state(batch[used].state)) {
+    while (used < batch.size() && batch[used].op == first.op && !skipped_state(batch[used].state) &&
+           batch[used].ready && name_of(batch[used], key) == name) {
         wal::records_payload next = wal::decode_records(batch[used].payload);
         if (records + next.ids.size() > max_records) break;
         bool ok = true;
@@ -236,16 +287,15 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     auto send = [&](const std::vector<const wal::records_payload*>& ptrs) {
         std::string body;
         wal::write_records_body(body, ptrs, base64);
-        const std::string what =
-            fmt::format("{} to collection '{}' on {}", route(first.op), key.collection, inst.name());
+        const std::string what = fmt::format("{} to collection '{}' on {}", route(first.op), name, inst.name());
         for (int attempt = 0;; ++attempt) {
-            chroma_collection c = inst.resolve(key.collection);
+            chroma_collection c = inst.resolve(name);
             try {
                 inst.conn().call(method::post, inst.conn().collection_url(c.id()) + "/" + route(first.op), body, what,
                                  remaining(deadline, what));
                 return;
             } catch (const not_found&) {
-                inst.forget(key.collection);  // the UUID may be stale (deleted and re-created)
+                inst.forget(name);  // the UUID may be stale (deleted and re-created)
                 if (attempt > 0) throw;
             }
         }
@@ -273,8 +323,8 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
 void applier::apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
                            clock::time_point deadline) {
     chroma_connection& conn = inst.conn();
-    const std::string what =
-        fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), key.collection, inst.name());
+    const std::string& name = name_of(e, key);
+    const std::string what = fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), name, inst.name());
     switch (e.op) {
         case wal::op_kind::create_collection: {
             auto r = conn.call(method::post, conn.collections_base, e.payload, what, remaining(deadline, what));
@@ -282,9 +332,9 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
             return;
         }
         case wal::op_kind::delete_collection:
-            inst.forget(key.collection);
+            inst.forget(name);
             try {
-                conn.call(method::del, conn.collection_url(key.collection), {}, what, remaining(deadline, what));
+                conn.call(method::del, conn.collection_url(name), {}, what, remaining(deadline, what));
             } catch (const not_found&) {
                 // Already gone: deleting is idempotent.
             }
@@ -294,7 +344,7 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
             for (int attempt = 0;; ++attempt) {
                 std::string id;
                 try {
-                    id = inst.resolve(key.collection).id();
+                    id = inst.resolve(name).id();
                 } catch (const not_found&) {
                     if (e.op != wal::op_kind::modify_collection) throw;
                     // Re-applied rename: the collection already carries its new name.
@@ -307,14 +357,14 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
                 try {
                     if (e.op == wal::op_kind::modify_collection) {
                         conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
-                        inst.forget(key.collection);
+                        inst.forget(name);
                     } else {
                         conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
                                   remaining(deadline, what));
                     }
                     return;
                 } catch (const not_found&) {
-                    inst.forget(key.collection);
+                    inst.forget(name);
                     if (attempt > 0) throw;
                 }
             }

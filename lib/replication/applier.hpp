@@ -25,9 +25,20 @@
 namespace chromawal::detail {
 
 /// What one attempt to bring an instance up to a position achieved.
-/// needs_repair: the instance missed entries of the lane that retention pruned; it must not
-/// replay the rest (only repair() brings it back).
-enum class apply_outcome { applied, failed, rejected, busy, behind, needs_repair };
+/// - applied: the instance has every entry up to the position.
+/// - failed: the instance (or the log) failed: no answer, a transport error, a timeout, "too
+///   many requests". The sync thread stops its pass on that instance and backs off.
+/// - entry_failed: the instance answered one entry with an error (4xx or 5xx); the failure is
+///   counted and the lane backs off on that instance, until the entry is dead-lettered after
+///   max_attempts. Only this lane on this instance is held up.
+/// - rejected: (live writes only) the instance said the request is invalid; the writer decides.
+/// - busy: another holder has the lane lock.
+/// - behind: (live writes only) too far behind; left to the sync thread.
+/// - waiting: the next entry depends on another lane (a rename) that this instance has not
+///   applied that far yet; it is applied once the instance has.
+/// - needs_repair: the instance missed entries of the lane that retention pruned; it must not
+///   replay the rest (only repair() brings it back).
+enum class apply_outcome { applied, failed, entry_failed, rejected, busy, behind, waiting, needs_repair };
 
 struct apply_result {
     apply_outcome outcome = apply_outcome::failed;
@@ -44,10 +55,11 @@ class applier {
 public:
     explicit applier(context& ctx) : ctx_(ctx) {}
 
-    /// Brings `inst` up to `target` in one lane. `fresh`: the entry just appended (no need to
-    /// read it back); `live`: a write's own apply (trusts known positions, catches up at most a
-    /// short backlog, reports rejections to the caller instead of recording them).
-    /// `deadline`: a live write's apply never outlasts one request timeout in total (lock waits
+    /// Brings `inst` up to `target` in one lane. Each entry goes to the collection name it
+    /// addressed (wal::entry::collection); `key` names the lane in messages. `fresh`: the entry
+    /// just appended (no need to read it back; never a rename, whose dependency only the log knows); `live`: a write's
+    /// own apply (trusts known positions, catches up at most a short backlog, reports rejections to the caller instead
+    /// of recording them). `deadline`: a live write's apply never outlasts one request timeout in total (lock waits
     /// included), so a hung instance cannot stall a writer longer than that.
     apply_result apply_through(
         instance_state& inst, std::int64_t lane_id, const wal::lane_key& key, std::int64_t target,

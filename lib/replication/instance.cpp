@@ -35,6 +35,7 @@ bool instance_state::report_success(std::chrono::microseconds latency, bool hear
         healthy_.store(true, std::memory_order_release);
         backoff_step_ = 0;
         next_sync_ = {};
+        lane_backoff_.clear();
         return true;
     }
     return false;
@@ -63,20 +64,45 @@ bool instance_state::may_sync_now(std::chrono::steady_clock::time_point now) con
     return now >= next_sync_;
 }
 
-void instance_state::sync_failed(std::chrono::steady_clock::time_point now) {
+namespace {
+
+// Exponential backoff with jitter: after the n-th failure in a row, 50-100 ms .. 6.4-12.8 s.
+std::chrono::steady_clock::time_point next_try(int& step, std::chrono::steady_clock::time_point now) {
     thread_local std::mt19937 rng{std::random_device{}()};
-    std::lock_guard<std::mutex> lock(health_mutex_);
-    backoff_step_ = std::min(backoff_step_ + 1, 7);
-    // Exponential backoff with full jitter: 100 ms .. 12.8 s.
-    const auto cap = std::chrono::milliseconds(100 << backoff_step_);
+    step = std::min(step + 1, 7);
+    const auto cap = std::chrono::milliseconds(100 << step);
     std::uniform_int_distribution<long long> jitter(cap.count() / 2, cap.count());
-    next_sync_ = now + std::chrono::milliseconds(jitter(rng));
+    return now + std::chrono::milliseconds(jitter(rng));
+}
+
+}  // namespace
+
+void instance_state::sync_failed(std::chrono::steady_clock::time_point now) {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    next_sync_ = next_try(backoff_step_, now);
 }
 
 void instance_state::sync_succeeded() {
     std::lock_guard<std::mutex> lock(health_mutex_);
     backoff_step_ = 0;
     next_sync_ = {};
+}
+
+bool instance_state::may_sync_lane(std::int64_t lane_id, std::chrono::steady_clock::time_point now) const {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    auto it = lane_backoff_.find(lane_id);
+    return it == lane_backoff_.end() || now >= it->second.next;
+}
+
+void instance_state::lane_failed(std::int64_t lane_id, std::chrono::steady_clock::time_point now) {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    auto& b = lane_backoff_[lane_id];
+    b.next = next_try(b.step, now);
+}
+
+void instance_state::lane_succeeded(std::int64_t lane_id) {
+    std::lock_guard<std::mutex> lock(health_mutex_);
+    lane_backoff_.erase(lane_id);
 }
 
 chroma_collection instance_state::resolve(const std::string& name) {

@@ -46,10 +46,13 @@ public:
     };
     health_snapshot health() const;
 
-    // ---- sync backoff ----
+    // ---- sync backoff: of the whole instance (it failed), and of one lane (an entry failed) ----
     bool may_sync_now(std::chrono::steady_clock::time_point now) const;
     void sync_failed(std::chrono::steady_clock::time_point now);
     void sync_succeeded();
+    bool may_sync_lane(std::int64_t lane_id, std::chrono::steady_clock::time_point now) const;
+    void lane_failed(std::int64_t lane_id, std::chrono::steady_clock::time_point now);
+    void lane_succeeded(std::int64_t lane_id);
 
     // ---- collection UUIDs, resolved by name on this instance ----
     /// @throws not_found and transport errors.
@@ -85,6 +88,11 @@ private:
     double latency_ms_ = 0;      // exponentially weighted
     int backoff_step_ = 0;
     std::chrono::steady_clock::time_point next_sync_{};
+    struct lane_backoff {
+        int step = 0;
+        std::chrono::steady_clock::time_point next{};
+    };
+    std::unordered_map<std::int64_t, lane_backoff> lane_backoff_;  // guarded by health_mutex_
 
     std::mutex collections_mutex_;
     std::unordered_map<std::string, collection_info> collections_;

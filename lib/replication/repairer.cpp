@@ -113,23 +113,35 @@ repair_result repairer::repair(std::string_view source, std::string_view target,
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
 
-    // Both instances' progress in every lane of this database, as of now.
-    auto lanes_of = [this](const instance_state& inst) {
+    // Both instances' progress in every lane of this database, as of now, by the name each
+    // lane holds (a lane whose name a rename took over holds none).
+    std::vector<wal::lane_progress> target_all;
+    for (auto& l : ctx_.store->all_lanes(tgt.name())) {
+        if (l.key.tenant == ctx_.config.tenant && l.key.database == ctx_.config.database)
+            target_all.push_back(std::move(l));
+    }
+    auto by_name = [](std::vector<wal::lane_progress> lanes) {
         std::map<std::string, wal::lane_progress> out;
-        for (auto& l : ctx_.store->all_lanes(inst.name())) {
-            if (l.key.tenant == ctx_.config.tenant && l.key.database == ctx_.config.database) out[l.key.collection] = l;
+        for (auto& l : lanes) {
+            if (l.holds_name) out[l.key.collection] = std::move(l);
         }
         return out;
     };
-    const auto target_lanes = lanes_of(tgt);
-    const auto source_lanes = lanes_of(src);
+    const auto target_lanes = by_name(target_all);
+    std::vector<wal::lane_progress> source_all;
+    for (auto& l : ctx_.store->all_lanes(src.name())) {
+        if (l.key.tenant == ctx_.config.tenant && l.key.database == ctx_.config.database)
+            source_all.push_back(std::move(l));
+    }
+    const auto source_lanes = by_name(std::move(source_all));
 
     repair_result result;
     if (only.empty()) {
-        // Lanes of collections that are on neither instance now: nothing to copy, but the
-        // target must not stay stuck behind their pruned entries.
-        for (const auto& [name, lane] : target_lanes) {
-            if (lane.needs_repair() && !std::binary_search(names.begin(), names.end(), name))
+        // Lanes of collections that are on neither instance now, or of no name any more:
+        // nothing to copy, but the target must not stay stuck behind their pruned entries.
+        for (const auto& lane : target_all) {
+            if (lane.needs_repair() &&
+                (!lane.holds_name || !std::binary_search(names.begin(), names.end(), lane.key.collection)))
                 skip_pruned(tgt, lane.lane_id, lane.key);
         }
     }

@@ -58,7 +58,7 @@ std::vector<apply_history_entry> retention::apply_history(std::string_view insta
     const wal::lane_key key = ctx_.key_for(std::string(collection));
     std::vector<apply_history_entry> out;
     for (const auto& l : ctx_.store->all_lanes(inst.name())) {
-        if (!(l.key == key)) continue;
+        if (!l.holds_name || !(l.key == key)) continue;  // the lane holding the name now
         for (const auto& step : ctx_.store->apply_history(inst.name(), l.lane_id)) {
             out.push_back(apply_history_entry{step.from, step.to, step.skipped, step.at});
         }

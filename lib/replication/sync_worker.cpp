@@ -77,7 +77,7 @@ void sync_worker::sync_pass() {
         std::set<std::string> unrepaired;
         for (const auto& lane : lanes) {
             backlog += lane.head - lane.applied;
-            if (lane.needs_repair() && lane.key.tenant == ctx_.config.tenant &&
+            if (lane.needs_repair() && lane.holds_name && lane.key.tenant == ctx_.config.tenant &&
                 lane.key.database == ctx_.config.database)
                 unrepaired.insert(lane.key.collection);
         }
@@ -89,21 +89,57 @@ void sync_worker::sync_pass() {
             continue;
         }
         bool failed = false;
-        for (const auto& lane : lanes) {
-            if (ctx_.stopping) return;
-            // Left for repair() (status says so). It does not stop the other lanes from being
-            // marked applied: mark_applied goes by each lane's lowest position.
-            if (lane.needs_repair()) continue;
-            auto r = applier_.apply_through(inst, lane.lane_id, lane.key, lane.head, nullptr, false);
-            if (r.outcome == apply_outcome::needs_repair) continue;
-            if (r.outcome == apply_outcome::busy) {
-                all_caught_up = false;
-                continue;
+        // A lane waiting for another one (a rename there comes first) is tried again after the
+        // others, as long as a round gets further.
+        std::vector<const wal::lane_progress*> todo;
+        todo.reserve(lanes.size());
+        for (const auto& lane : lanes) todo.push_back(&lane);
+        for (int round = 0; !todo.empty() && !failed; ++round) {
+            std::vector<const wal::lane_progress*> waiting;
+            bool progressed = false;
+            for (const auto* lane : todo) {
+                if (ctx_.stopping) return;
+                // Left for repair() (status says so). It does not stop the other lanes from being
+                // marked applied: mark_applied goes by each lane's lowest position.
+                if (lane->needs_repair()) continue;
+                if (!inst.may_sync_lane(lane->lane_id, clock::now())) {
+                    all_caught_up = false;  // an entry of it failed here lately: backing off
+                    continue;
+                }
+                const std::int64_t before = inst.known_applied(lane->lane_id);
+                auto r = applier_.apply_through(inst, lane->lane_id, lane->key, lane->head, nullptr, false);
+                if (inst.known_applied(lane->lane_id) > before) progressed = true;
+                switch (r.outcome) {
+                    case apply_outcome::applied:
+                        inst.lane_succeeded(lane->lane_id);
+                        progressed = true;
+                        break;
+                    case apply_outcome::needs_repair:
+                        break;
+                    case apply_outcome::busy:
+                        all_caught_up = false;
+                        break;
+                    case apply_outcome::waiting:
+                        waiting.push_back(lane);
+                        break;
+                    case apply_outcome::entry_failed:
+                        // One entry failed on this instance: this lane backs off; the others go on.
+                        all_caught_up = false;
+                        inst.lane_failed(lane->lane_id, clock::now());
+                        break;
+                    default:
+                        // The instance (or the log) failed: stop its pass and back off.
+                        failed = true;
+                        break;
+                }
+                if (failed) break;
             }
-            if (r.outcome != apply_outcome::applied) {
-                failed = true;
+            if (waiting.empty()) break;
+            if (!progressed || round >= 16) {
+                all_caught_up = false;  // what they wait for is held up elsewhere
                 break;
             }
+            todo = std::move(waiting);
         }
         if (failed) {
             all_caught_up = false;
@@ -136,6 +172,16 @@ void sync_worker::note_needs_repair(instance_state& inst, std::set<std::string> 
     inst.set_needs_repair(std::move(unrepaired));
 }
 
+bool sync_worker::dead_letter_outstanding() {
+    // A dead letter is an entry an instance stepped over: that instance differs from the others.
+    constexpr std::size_t limit = 10000;
+    for (const auto& d : ctx_.store->dead_letters(limit)) {
+        if (std::find(ctx_.instance_names.begin(), ctx_.instance_names.end(), d.instance) != ctx_.instance_names.end())
+            return true;
+    }
+    return false;
+}
+
 bool sync_worker::wait_until_synced(std::chrono::milliseconds timeout) {
     const auto deadline = clock::now() + timeout;
     while (true) {
@@ -144,6 +190,7 @@ bool sync_worker::wait_until_synced(std::chrono::milliseconds timeout) {
             for (auto& inst : ctx_.instances) {
                 if (!inst->healthy() || !ctx_.store->lanes_behind(inst->name()).empty()) synced = false;
             }
+            if (synced && dead_letter_outstanding()) synced = false;
         } catch (const log_unavailable&) {
             synced = false;
         }

@@ -3,7 +3,10 @@
 // every sync_interval; it also drives the log's reconnection after a degraded start or an
 // outage), one sync pass (replays every lane a healthy instance is behind in, marks entries
 // applied everywhere, raises the backlog alert over every instance's backlog and the
-// needs-repair alert), wait_until_synced and the replay of dead letters.
+// needs-repair alert), wait_until_synced and the replay of dead letters. In a pass, a failing
+// entry holds up only its lane on that instance (the lane backs off; the other lanes go on); a
+// failing instance stops the pass on that instance. A lane waiting for a rename in another lane
+// is tried again after the others in the same pass.
 //
 // Owns: the sync thread, its wake-up flag and condition variable, the pass mutex (one sync pass
 // at a time in this process), the "sync running" flag and the backlog and needs-repair alert states.
@@ -50,6 +53,8 @@ public:
     /// Runs a sync pass soon (on the sync thread).
     void wake();
     void sync_pass();
+    /// True when every instance is healthy, has applied every entry of every lane, and no
+    /// instance has a dead letter outstanding (see client::wait_until_synced).
     bool wait_until_synced(std::chrono::milliseconds timeout);
     std::size_t replay_dead_letters();
 
@@ -58,6 +63,8 @@ private:
     /// Replaces the instance's needs-repair set; emits instance_needs_repair for each collection
     /// newly in it (once until it has been repaired). Under pass_mutex_.
     void note_needs_repair(instance_state& inst, std::set<std::string> unrepaired);
+    /// Whether some instance of this client has a dead-lettered entry. @throws log_unavailable.
+    bool dead_letter_outstanding();
 
     context& ctx_;
     applier& applier_;

@@ -125,16 +125,20 @@ write_receipt writer::write_delete_collection(const std::string& collection) {
 write_receipt writer::write_modify(const std::string& collection, const modify_options& changes) {
     if (changes.name) validate_collection_name(*changes.name);
     if (changes.metadata) validate_collection_metadata(*changes.metadata, "modify");
-    return write_entry(collection, wal::op_kind::modify_collection, chroma::encode_modify(changes));
+    // A rename takes the collection's lane with it: later writes to the new name follow it in
+    // that lane, and a collection created under the old name gets a lane of its own.
+    const std::string rename_to = changes.name && *changes.name != collection ? *changes.name : std::string();
+    return write_entry(collection, wal::op_kind::modify_collection, chroma::encode_modify(changes), {}, rename_to);
 }
 
 write_receipt writer::write_entry(const std::string& collection, wal::op_kind op, std::string payload,
-                                  const std::string& idempotency_key) {
+                                  const std::string& idempotency_key, const std::string& rename_to) {
     wal::new_entry ne;
     ne.lane = ctx_.key_for(collection);
     ne.idempotency_id = idempotency_key.empty() ? new_entry_id() : idempotency_key;
     ne.op = op;
     ne.payload = std::move(payload);
+    ne.rename_to = rename_to;
     if (!idempotency_key.empty()) {
         if (auto found = ctx_.store->find_entry(idempotency_key)) return repeat(collection, ne, *found);
     }
@@ -161,17 +165,21 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
     fresh.op = op;
     fresh.payload = std::move(ne.payload);
     fresh.created_at = now_epoch();
-    return apply_logged(collection, ne.lane, fresh);
+    fresh.collection = collection;
+    // A rename may depend on another lane (one that held the new name): only the log knows, so
+    // its appliers read it back instead of trusting this copy.
+    return apply_logged(collection, ne.lane, fresh, rename_to.empty());
 }
 
 write_receipt writer::repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found) {
     const wal::entry& e = found.e;
+    // The entry keeps the name it addressed (its lane may have been renamed since).
     if (found.key.tenant != ne.lane.tenant || found.key.database != ne.lane.database ||
-        found.key.collection != ne.lane.collection || e.op != ne.op || e.payload != ne.payload) {
+        e.collection != ne.lane.collection || e.op != ne.op || e.payload != ne.payload) {
         throw invalid_argument(fmt::format(
             "idempotency key '{}' was already used for a different write ({} on collection '{}', at position {}); "
             "nothing was logged",
-            ne.idempotency_id, wal::to_string(e.op), found.key.collection, e.position));
+            ne.idempotency_id, wal::to_string(e.op), e.collection, e.position));
     }
     const std::string what = fmt::format("{} on collection '{}' (idempotency key '{}', logged at position {})",
                                          wal::to_string(e.op), collection, ne.idempotency_id, e.position);
@@ -183,11 +191,13 @@ write_receipt writer::repeat(const std::string& collection, const wal::new_entry
                                         "it will not be applied (write it again with a new key)",
                                     false, e.position);
     }
-    return apply_logged(collection, found.key, e);
+    return apply_logged(collection, found.key, e, e.after_lane == 0);
 }
 
-write_receipt writer::apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& fresh) {
+write_receipt writer::apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& fresh,
+                                   bool trust_copy) {
     const wal::op_kind op = fresh.op;
+    const wal::entry* fresh_copy = trust_copy ? &fresh : nullptr;
     write_receipt receipt;
     receipt.position = fresh.position;
     receipt.entry_id = fresh.idempotency_id;
@@ -202,13 +212,13 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
     const auto started = clock::now();
     auto deadline_for = [started](instance_state* i) { return started + i->conn().options.request_timeout; };
     for (std::size_t k = 1; k < targets.size(); ++k) {
-        others.push_back(
-            std::async(std::launch::async, [this, &fresh, &key, inst = targets[k], d = deadline_for(targets[k])] {
-                return applier_.apply_through(*inst, fresh.lane_id, key, fresh.position, &fresh, true, d);
+        others.push_back(std::async(
+            std::launch::async, [this, &fresh, fresh_copy, &key, inst = targets[k], d = deadline_for(targets[k])] {
+                return applier_.apply_through(*inst, fresh.lane_id, key, fresh.position, fresh_copy, true, d);
             }));
     }
     if (!targets.empty()) {
-        results[0] = applier_.apply_through(*targets[0], fresh.lane_id, key, fresh.position, &fresh, true,
+        results[0] = applier_.apply_through(*targets[0], fresh.lane_id, key, fresh.position, fresh_copy, true,
                                             deadline_for(targets[0]));
     }
     for (std::size_t k = 1; k < targets.size(); ++k) results[k] = others[k - 1].get();
@@ -216,6 +226,7 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
     const apply_result* rejection = nullptr;
     const apply_result* maybe = nullptr;  // a request sent with no definite answer
     bool behind = targets.size() < ctx_.instances.size();
+    bool waiting = false;  // an instance waits for a rename in another lane: it will apply this
     for (std::size_t k = 0; k < targets.size(); ++k) {
         if (results[k].outcome == apply_outcome::applied) {
             receipt.applied.push_back(targets[k]->name());
@@ -223,12 +234,13 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
             behind = true;
             if (results[k].outcome == apply_outcome::rejected && !rejection) rejection = &results[k];
             if (results[k].maybe_applied && !maybe) maybe = &results[k];
+            if (results[k].outcome == apply_outcome::waiting) waiting = true;
         }
     }
     if (behind) sync_.wake();
 
     const std::string what = fmt::format("{} on collection '{}'", wal::to_string(op), collection);
-    if (receipt.applied.empty()) {
+    if (receipt.applied.empty() && !waiting) {
         if (rejection) {
             // Every instance that answered said the request is invalid: it never will be valid.
             ctx_.store->set_state(fresh.lane_id, fresh.position, wal::entry_state::rejected, rejection->error);

@@ -39,10 +39,13 @@ public:
     write_receipt write_modify(const std::string& collection, const modify_options& changes);
 
 private:
+    /// `rename_to`: for a modify that renames, the new name (the lane moves to it).
     write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload,
-                              const std::string& idempotency_key = {});
+                              const std::string& idempotency_key = {}, const std::string& rename_to = {});
     // Applies a logged entry to the healthy instances and turns the results into the outcome.
-    write_receipt apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& e);
+    // `trust_copy`: the appliers may use `e` as it is instead of reading it back from the log.
+    write_receipt apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& e,
+                               bool trust_copy);
     // A write whose idempotency key is already in the log: the first write's outcome.
     write_receipt repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found);
     delete_options choose_limited_delete(const std::string& collection, const delete_options& selector);

@@ -45,7 +45,11 @@ std::vector<appended> group_commit::append(const std::vector<new_entry>& entries
     const lane_key& lane = entries.front().lane;
     const bool one_lane =
         std::all_of(entries.begin(), entries.end(), [&](const new_entry& e) { return e.lane == lane; });
-    if (!one_lane) {
+    // A rename moves its name to another lane: the calls behind it must go in later
+    // transactions (to the lane holding the name then), so it is never combined.
+    const bool rename =
+        std::any_of(entries.begin(), entries.end(), [](const new_entry& e) { return !e.rename_to.empty(); });
+    if (!one_lane || rename) {
         try {
             return backend_->append_now(pointers(entries));
         } catch (...) {

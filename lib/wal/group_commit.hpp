@@ -7,7 +7,7 @@
 // first of them then appends the whole queue in one transaction (group commit): each call still
 // gets consecutive positions, in one transaction, durable on return. If such a combined append
 // is refused (a duplicate id), its calls are appended one by one, so only the offender fails.
-// An append spanning several lanes is not combined.
+// An append spanning several lanes, or holding a rename, is not combined.
 //
 // Owns: the per-lane queues, the choice of the round's leader, the round limits (5,000 entries,
 // 8 MiB of payload) and handing each call its share of the positions or its error.

@@ -2,11 +2,20 @@
 // The write-ahead log, storage-neutral. The PostgreSQL implementation is pg_log_store; the
 // replication layer only sees this interface.
 //
-// Model: a lane is one collection identity (tenant, database, name). Each entry has a position
-// in its lane; positions are gapless in commit order (position p is visible only after every
-// position < p of the same lane is). Each instance has, per lane, an applied position: every
-// entry at or below it has been applied to that instance (or skipped as rejected, abandoned
-// or dead-lettered).
+// Model: a lane is one collection's ordered stream of entries, with a stable id. A name
+// (tenant, database, collection) maps to the lane that holds it now; appending a rename moves
+// the name to the new one in the same transaction (new_entry::rename_to), so the lane follows
+// its collection and the writes to the new name come after the rename in that lane. Each
+// entry keeps the name it addressed (entry::collection). A lane created for a name that a
+// rename gave up starts only after that rename (on each instance), and a rename onto a name
+// another lane held comes only after that lane's entries: entry::ready says whether what an
+// entry depends on is applied on the reading instance. So the entries addressing one name are
+// applied in append order on every instance, whichever lanes they are in.
+//
+// Each entry has a position in its lane; positions are gapless in commit order (position p is
+// visible only after every position < p of the same lane is). Each instance has, per lane, an
+// applied position: every entry at or below it has been applied to that instance (or skipped
+// as rejected, abandoned or dead-lettered).
 //
 // Thread-safety: every method may be called from any thread; implementations pool their
 // connections. Errors: every method throws chromawal::log_unavailable when the store cannot
@@ -69,6 +78,7 @@ enum class abandon_result {
     undecided,  ///< a lane lock stayed held within the wait: left pending (its holder may apply it)
 };
 
+/// A collection name in a tenant and database (the log maps it to the lane holding it now).
 struct lane_key {
     std::string tenant;
     std::string database;
@@ -79,10 +89,14 @@ struct lane_key {
 };
 
 struct new_entry {
-    lane_key lane;
+    lane_key lane;               ///< the name the entry addresses; it goes to the lane holding it
     std::string idempotency_id;  ///< unique per entry (a UUID); a duplicate append is refused
     op_kind op = op_kind::add;
     std::string payload;  ///< binary (see payload.hpp)
+    /// For a modify_collection that renames: the new name. The lane then holds the new name
+    /// (in the same transaction), and a lane that held the new name gives it up. An append
+    /// with a rename holds nothing else.
+    std::string rename_to;
 };
 
 struct entry {
@@ -94,7 +108,15 @@ struct entry {
     entry_state state = entry_state::pending;
     int attempts = 0;
     std::string last_error;
-    double created_at = 0;  ///< seconds since the Unix epoch
+    double created_at = 0;   ///< seconds since the Unix epoch
+    std::string collection;  ///< the name the entry addressed when it was appended
+    /// Applied only after (after_lane, after_position) on the same instance (0: nothing): set
+    /// on a rename onto a name that another lane held.
+    std::int64_t after_lane = 0;
+    std::int64_t after_position = 0;
+    /// From lane_lock::read: whatever this entry depends on (its own after_*, and its lane's
+    /// start) is applied on the reading instance. An applier stops at an entry that is not.
+    bool ready = true;
 };
 
 /// An entry found by its idempotency id, with the key of its lane.
@@ -119,6 +141,9 @@ struct lane_progress {
     /// entry is at pruned_through + 1. An instance with applied < pruned_through missed
     /// entries that are gone; only verify-and-repair can bring it back.
     std::int64_t pruned_through = 0;
+    /// The lane holds key.collection now. False once a rename onto that name took it over (the
+    /// lane gets no more entries; key.collection is then the last name it held).
+    bool holds_name = true;
     [[nodiscard]] bool needs_repair() const noexcept { return applied < pruned_through; }
 };
 
@@ -135,7 +160,7 @@ struct dead_letter {
     std::string instance;
     std::int64_t lane_id = 0;
     std::int64_t position = 0;
-    lane_key key;
+    lane_key key;  ///< the name the entry addressed
     op_kind op = op_kind::add;
     std::string error;
     double at = 0;
@@ -156,7 +181,12 @@ public:
     /// The lane's pruned_through, as read by the last applied() (same round trip). An instance
     /// whose applied() is below it must not replay the lane: entries it never saw are gone.
     virtual std::int64_t pruned_through() const = 0;
-    /// Up to max_entries entries after applied(), in position order, with any state.
+    /// As read by the last applied(): the lane's start is applied on this instance (a lane
+    /// created for a name that a rename gave up starts after that rename). Until it is, no
+    /// entry of the lane may be applied there.
+    virtual bool start_ready() const = 0;
+    /// Up to max_entries entries after applied(), in position order, with any state, each with
+    /// entry::ready for this instance.
     virtual std::vector<entry> read(std::size_t max_entries, std::size_t max_bytes) = 0;
     /// Durably records that every entry up to `position` was applied (or skipped). With apply
     /// history on, appends (applied() or the last advance, position) to it in the same
@@ -175,11 +205,13 @@ public:
     /// Creates or upgrades the schema. Safe when several processes start at once.
     virtual void migrate() = 0;
 
-    /// Appends entries in one transaction; on return they are durably committed.
-    /// Entries of one lane get consecutive positions in the order given.
+    /// Appends entries in one transaction; on return they are durably committed. Each goes to
+    /// the lane holding its name (created when none does). Entries of one lane get consecutive
+    /// positions in the order given.
+    /// @throws chromawal::invalid_argument for an entry with rename_to among others.
     virtual std::vector<appended> append(const std::vector<new_entry>& entries) = 0;
 
-    /// The lane's id, creating the lane if needed.
+    /// The id of the lane holding the name, creating a lane when none does.
     virtual std::int64_t lane_id(const lane_key& key) = 0;
 
     /// Lanes whose head is beyond the instance's applied position.

@@ -147,14 +147,10 @@ std::int64_t pg_log_store::lane_id(const lane_key& key) {
     return pool_->with_connection("lane_id", true, [&](connection& c) {
         params p;
         p.text(key.tenant).text(key.database).text(key.collection);
-        for (int attempt = 0; attempt < 3; ++attempt) {
-            result r = pool_->run(c, stmt::lane_find, p, statement_deadline());
-            if (PQntuples(r.get()) == 1) return col_i64(r.get(), 0, 0);
-            r = pool_->run(c, stmt::lane_insert, p, statement_deadline());
-            if (PQntuples(r.get()) == 1) return col_i64(r.get(), 0, 0);
-            // Lost a race with a creator that committed after our statement's snapshot: look again.
-        }
-        throw pg_failure("the lane could neither be found nor created", false);
+        // Creating a lane takes the name's lock (see claim_lane): concurrent callers get one lane.
+        result r = pool_->run(c, stmt::claim_lane, p, statement_deadline());
+        if (PQntuples(r.get()) != 1) throw pg_failure("the lane could neither be found nor created", false);
+        return col_i64(r.get(), 0, 0);
     });
 }
 
@@ -174,6 +170,7 @@ std::vector<lane_progress> progress_rows(const PGresult* r) {
         lp.applied = col_i64(r, i, 5);
         lp.oldest_unapplied_created_at = col_f64(r, i, 6);
         lp.pruned_through = col_i64(r, i, 7);
+        lp.holds_name = col_bool(r, i, 8);
         out.push_back(std::move(lp));
     }
     return out;
@@ -314,10 +311,10 @@ std::optional<found_entry> pg_log_store::find_entry(std::string_view idempotency
         result r = pool_->run(c, stmt::find_entry, p, statement_deadline());
         if (PQntuples(r.get()) == 0) return std::nullopt;
         found_entry f;
-        f.e = entry_from_row(r.get(), 0, col_i64(r.get(), 0, 8));
-        f.key.tenant = col_bytes(r.get(), 0, 9);
-        f.key.database = col_bytes(r.get(), 0, 10);
-        f.key.collection = col_bytes(r.get(), 0, 11);
+        f.e = entry_from_row(r.get(), 0, col_i64(r.get(), 0, 11), false);
+        f.key.tenant = col_bytes(r.get(), 0, 12);
+        f.key.database = col_bytes(r.get(), 0, 13);
+        f.key.collection = col_bytes(r.get(), 0, 14);
         return f;
     });
 }

@@ -12,9 +12,11 @@
 //
 // Layout in the database (schema `schema`, created by migrate(), versioned in schema_version):
 // tables lanes, entries, instance_positions, dead_letters, apply_history (version 2: also
-// lanes.pruned_through); functions append_entries (an append
-// spanning several lanes, in one statement), lock_lane (an advisory lock with a lock_timeout)
-// and abandon_if_unapplied. No credential, connection string or request header is stored.
+// lanes.pruned_through), name_releases (version 4, with lanes' current names and each
+// entry's name and dependency); functions append_entries (an append spanning several lanes,
+// in one statement), append_rename (a rename that moves the name with it), claim_lane (the
+// lane holding a name, created under the name's lock), lock_lane (an advisory lock with a
+// lock_timeout) and abandon_if_unapplied. No credential, connection string or request header is stored.
 // The DDL is in pg/migrations.hpp, every other statement in pg/statements.hpp.
 //
 // Order: an append takes its positions with `UPDATE lanes SET next_position = next_position + n`

@@ -189,8 +189,8 @@ TEST_CASE("pg_log_store: migrate is repeatable and safe from concurrent processe
     for (auto& t : threads) t.join();
     CHECK(failures.load() == 0);
     raw_conn raw(pg.uri());
-    CHECK(raw.exec("SELECT count(*) FROM " + schema2 + ".schema_version") == "4");  // versions 1 to 4
-    CHECK(raw.exec("SELECT max(version) FROM " + schema2 + ".schema_version") == "4");
+    CHECK(raw.exec("SELECT count(*) FROM " + schema2 + ".schema_version") == "5");  // versions 1 to 5
+    CHECK(raw.exec("SELECT max(version) FROM " + schema2 + ".schema_version") == "5");
     // No credentials or headers anywhere: the only text columns are names, ids and errors.
     CHECK(raw.exec("SELECT count(*) FROM information_schema.columns WHERE table_schema = '" + schema2 +
                    "' AND (column_name LIKE '%password%' OR column_name LIKE '%header%' OR "
@@ -1123,4 +1123,164 @@ TEST_CASE("pg_log_store: passwords never appear in error messages", "[pg_log_sto
     } catch (const chromawal::invalid_argument& e) {
         CHECK(std::string(e.what()).find(secret) == std::string::npos);
     }
+}
+
+TEST_CASE("pg_log_store: a rename moves the name with its lane; a new lane for the old name starts after it",
+          "[pg_log_store][renames]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema());
+    store.migrate();
+    const lane_key x{"t", "d", "x"};
+    const lane_key y{"t", "d", "y"};
+    const lane_key z{"t", "d", "z"};
+    auto rename = [](const lane_key& from, const std::string& to) {
+        new_entry e = make_entry(from, "{\"new_name\":\"" + to + "\"}", op_kind::modify_collection);
+        e.rename_to = to;
+        return e;
+    };
+    const std::int64_t lane = append_one(store, x).lane_id;
+    append_one(store, x);
+    CHECK_THROWS_AS(store.append({rename(x, "y"), make_entry(x)}), chromawal::invalid_argument);
+    const auto renamed = store.append({rename(x, "y")});
+    REQUIRE(renamed.size() == 1);
+    CHECK(renamed[0].lane_id == lane);
+    CHECK(renamed[0].position == 3);
+    // Later writes to the new name follow the collection into its lane.
+    CHECK(append_one(store, y).lane_id == lane);
+    CHECK(store.lane_id(y) == lane);
+    // The old name is free: a collection created under it gets a lane of its own.
+    const auto again = append_one(store, x);
+    CHECK(again.lane_id != lane);
+    CHECK(again.position == 1);
+    CHECK(store.lane_id(x) == again.lane_id);
+
+    // Each entry keeps the name it addressed.
+    auto e1 = store.read_entry(lane, 1);
+    auto e3 = store.read_entry(lane, 3);
+    auto e4 = store.read_entry(lane, 4);
+    REQUIRE((e1 && e3 && e4));
+    CHECK(e1->collection == "x");
+    CHECK(e3->collection == "x");
+    CHECK(e3->op == op_kind::modify_collection);
+    CHECK(e4->collection == "y");
+
+    // The new lane of x waits, on each instance, until that instance has applied the rename.
+    {
+        auto lock = store.lock_lane("i", again.lane_id, 1s);
+        REQUIRE(lock);
+        CHECK(lock->applied() == 0);
+        CHECK_FALSE(lock->start_ready());
+        const auto batch = lock->read(10, 1 << 20);
+        REQUIRE(batch.size() == 1);
+        CHECK_FALSE(batch[0].ready);
+    }
+    {
+        auto lock = store.lock_lane("i", lane, 1s);
+        lock->advance(2);
+    }
+    {
+        auto lock = store.lock_lane("i", again.lane_id, 1s);
+        lock->applied();
+        CHECK_FALSE(lock->start_ready());  // position 3, the rename, is not applied yet
+        auto other = store.lock_lane("i", lane, 1s);
+        other->advance(3);
+        lock->applied();
+        CHECK(lock->start_ready());
+        const auto batch = lock->read(10, 1 << 20);
+        REQUIRE(batch.size() == 1);
+        CHECK(batch[0].ready);
+        CHECK(batch[0].collection == "x");
+    }
+    {
+        auto lock = store.lock_lane("j", again.lane_id, 1s);  // another instance: still waiting
+        lock->applied();
+        CHECK_FALSE(lock->start_ready());
+    }
+
+    // A rename onto a name another lane holds (a dropped collection's): that lane gives the
+    // name up, and the rename comes after that lane's last entry.
+    const std::int64_t zlane = append_one(store, z).lane_id;
+    append_one(store, z);
+    const auto onto = store.append({rename(y, "z")});
+    CHECK(onto[0].lane_id == lane);
+    CHECK(onto[0].position == 5);
+    CHECK(store.lane_id(z) == lane);
+    auto e5 = store.read_entry(lane, 5);
+    REQUIRE(e5);
+    CHECK(e5->collection == "y");
+    CHECK(e5->after_lane == zlane);
+    CHECK(e5->after_position == 2);
+    bool z_released = false;
+    for (const auto& l : store.all_lanes("i")) {
+        if (l.lane_id == zlane) z_released = !l.holds_name && l.key == z;
+        if (l.lane_id == lane) CHECK(l.key == z);
+    }
+    CHECK(z_released);
+    {
+        auto lock = store.lock_lane("i", lane, 1s);
+        CHECK(lock->applied() == 3);
+        auto batch = lock->read(10, 1 << 20);
+        REQUIRE(batch.size() == 2);
+        CHECK(batch[0].position == 4);
+        CHECK(batch[0].ready);
+        CHECK(batch[1].position == 5);
+        CHECK_FALSE(batch[1].ready);
+        CHECK(drain(store, "i", zlane).size() == 2);
+        batch = lock->read(10, 1 << 20);
+        CHECK(batch[1].ready);
+    }
+}
+
+TEST_CASE("pg_log_store: appends racing a rename land before it in the lane, or after it in a new lane",
+          "[pg_log_store][renames]") {
+    pg_log_store store(shared_pg().uri(), fresh_schema(), 12);
+    store.migrate();
+    const lane_key x{"t", "d", "x"};
+    const std::int64_t lane = append_one(store, x).lane_id;
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0};
+    std::vector<joining_thread> writers;
+    for (int w = 0; w < 4; ++w) {
+        writers.emplace_back([&] {
+            while (!stop.load()) {
+                try {
+                    store.append({make_entry(x)});
+                } catch (const std::exception&) {
+                    ++failures;
+                }
+            }
+        });
+    }
+    std::this_thread::sleep_for(100ms);
+    new_entry r = make_entry(x, "{}", op_kind::modify_collection);
+    r.rename_to = "y";
+    const auto renamed = store.append({r});
+    std::this_thread::sleep_for(100ms);
+    stop = true;
+    for (auto& t : writers) t.join();
+    CHECK(failures.load() == 0);
+    REQUIRE(renamed[0].lane_id == lane);
+    const std::int64_t after_lane = store.lane_id(x);
+    REQUIRE(after_lane != lane);
+    // In the renamed lane every entry addressed to x comes before the rename; the rest of x's
+    // entries are in the new lane, which starts after the rename.
+    auto lock = store.lock_lane("i", lane, 1s);
+    std::int64_t last_x = 0, count_after = 0;
+    for (;;) {
+        auto batch = lock->read(1000, 64 << 20);
+        if (batch.empty()) break;
+        for (const auto& e : batch) {
+            if (e.collection == "x" && e.op == op_kind::add) last_x = e.position;
+            if (e.position > renamed[0].position) ++count_after;
+        }
+        lock->advance(batch.back().position);
+    }
+    CHECK(last_x < renamed[0].position);
+    CHECK(count_after == 0);
+    auto next = store.lock_lane("j", after_lane, 1s);
+    next->applied();
+    CHECK_FALSE(next->start_ready());
+    const auto first = next->read(1, 1 << 20);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].position == 1);
+    CHECK(first[0].collection == "x");
 }

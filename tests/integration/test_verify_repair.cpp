@@ -452,7 +452,19 @@ TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
         store.lock_lane("a", lane, 1s)->advance(1);
     }
     raw_conn raw(shared_pg().uri());
-    // Back to exactly the version-1 layout, data kept.
+    // Back to exactly the version-1 layout, data kept (the entries then carry no name: their
+    // lane's).
+    raw.exec("DROP FUNCTION " + schema + ".append_rename(text, text, text, text, smallint, bytea, text)");
+    raw.exec("DROP FUNCTION " + schema + ".claim_lane(text, text, text)");
+    raw.exec("DROP FUNCTION " + schema + ".name_lock_key(text, text, text)");
+    raw.exec("DROP TABLE " + schema + ".name_releases");
+    raw.exec("DROP INDEX " + schema + ".lanes_current_name");
+    raw.exec("ALTER TABLE " + schema +
+             ".lanes DROP COLUMN holds_name, DROP COLUMN first_name, DROP COLUMN after_lane, "
+             "DROP COLUMN after_position, ADD CONSTRAINT lanes_key UNIQUE (tenant, database, collection)");
+    raw.exec("ALTER TABLE " + schema +
+             ".entries DROP COLUMN collection, DROP COLUMN after_lane, DROP COLUMN after_position");
+    raw.exec("ALTER TABLE " + schema + ".entries ALTER COLUMN payload SET STORAGE EXTENDED");
     raw.exec("DROP TABLE " + schema + ".apply_history");
     raw.exec("ALTER TABLE " + schema + ".lanes DROP COLUMN pruned_through");
     raw.exec("DROP FUNCTION " + schema + ".abandon_unless_applied");
@@ -461,23 +473,29 @@ TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
 
     chromawal::wal::pg_log_store store(shared_pg().uri(), schema);
     store.migrate();
-    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "4");
+    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "5");
+    // An entry written before version 5 addresses its lane's (only) name; the name stays mapped.
+    const auto old_entry = store.read_entry(lane, 2);
+    REQUIRE(old_entry);
+    CHECK(old_entry->collection == "upgrade");
+    CHECK(store.lane_id(k) == lane);
+    CHECK(store.append({{k, "u-3-" + schema, chromawal::wal::op_kind::add, "three"}})[0].lane_id == lane);
     CHECK(raw.exec("SELECT attstorage FROM pg_attribute WHERE attrelid = '" + schema +
                    ".entries'::regclass AND attname = 'payload'") == "e");
     auto lanes = store.all_lanes("a");
     REQUIRE(lanes.size() == 1);
     CHECK(lanes[0].applied == 1);
-    CHECK(lanes[0].head == 2);
+    CHECK(lanes[0].head == 3);
     CHECK(lanes[0].pruned_through == 0);
     store.set_record_apply_history(true);
-    store.lock_lane("a", lane, 1s)->advance(2);
+    store.lock_lane("a", lane, 1s)->advance(3);
     const auto h = store.apply_history("a", lane);
     REQUIRE(h.size() == 1);
     CHECK(h[0].from == 1);
-    CHECK(h[0].to == 2);
-    CHECK(store.mark_applied({"a"}) == 2);
-    CHECK(store.prune(0ms, 100) == 2);
-    CHECK(store.all_lanes("a")[0].pruned_through == 2);
+    CHECK(h[0].to == 3);
+    CHECK(store.mark_applied({"a"}) == 3);
+    CHECK(store.prune(0ms, 100) == 3);
+    CHECK(store.all_lanes("a")[0].pruned_through == 3);
 }
 
 TEST_CASE("record digests are order-independent and see types, nulls and float bits", "[verify_repair]") {

@@ -45,12 +45,21 @@ std::vector<appended> append_now(const std::shared_ptr<pool>& shared, const std:
     const lane_key& first_lane = entries.front()->lane;
     const bool one_lane =
         std::all_of(entries.begin(), entries.end(), [&](const new_entry* e) { return e->lane == first_lane; });
+    const bool rename = !entries.front()->rename_to.empty();
+    if (std::any_of(entries.begin(), entries.end(), [](const new_entry* e) { return !e->rename_to.empty(); }) &&
+        n != 1) {
+        throw chromawal::invalid_argument("PostgreSQL log store: append refused: a rename must be appended alone");
+    }
 
     std::vector<std::string_view> ids;
     ids.reserve(n);
     for (const auto* e : entries) ids.emplace_back(e->idempotency_id);
     params p;
-    if (one_lane) {
+    if (rename) {
+        const new_entry& e = *entries.front();
+        p.text(e.lane.tenant).text(e.lane.database).text(e.lane.collection).text(e.idempotency_id);
+        p.i16(static_cast<std::int16_t>(e.op)).bytes(e.payload).text(e.rename_to);
+    } else if (one_lane) {
         p.text(first_lane.tenant).text(first_lane.database).text(first_lane.collection).text_array(ids);
     } else {
         std::vector<std::string_view> tenants, databases, collections;
@@ -64,21 +73,30 @@ std::vector<appended> append_now(const std::shared_ptr<pool>& shared, const std:
         }
         p.text_array(tenants).text_array(databases).text_array(collections).text_array(ids);
     }
-    p.array(oid_int2, entries, [](std::string& s, const new_entry* e) {
-        put_u16(s, static_cast<std::uint16_t>(static_cast<std::int16_t>(e->op)));
-    });
-    p.array(oid_bytea, entries, [](std::string& s, const new_entry* e) { s += e->payload; });
+    if (!rename) {
+        p.array(oid_int2, entries, [](std::string& s, const new_entry* e) {
+            put_u16(s, static_cast<std::uint16_t>(static_cast<std::int16_t>(e->op)));
+        });
+        p.array(oid_bytea, entries, [](std::string& s, const new_entry* e) { s += e->payload; });
+    }
 
-    // One statement, hence one transaction and one round trip (two when a lane is new).
+    // One statement, hence one transaction and one round trip (more when a lane is new).
     auto run_statement = [&](connection& c) {
         std::vector<appended> out(n);
+        if (rename) {
+            result r = shared->run(c, stmt::append_rename, p, statement_deadline());
+            if (PQntuples(r.get()) != 1) throw pg_failure("append_rename returned no row", false);
+            out[0] = appended{col_i64(r.get(), 0, 0), col_i64(r.get(), 0, 1)};
+            return out;
+        }
         if (one_lane) {
             result r = shared->run(c, stmt::append_one_lane, p, statement_deadline());
-            if (PQntuples(r.get()) == 0) {
-                // A new lane: create it (nothing was written), then append again.
+            // No lane holds the name: claim one (nothing was written), then append again. A
+            // rename that commits in between can move the name once more: a few tries.
+            for (int attempt = 0; attempt < 3 && PQntuples(r.get()) == 0; ++attempt) {
                 params k;
                 k.text(first_lane.tenant).text(first_lane.database).text(first_lane.collection);
-                shared->run(c, stmt::lane_insert, k, statement_deadline());
+                shared->run(c, stmt::claim_lane, k, statement_deadline());
                 r = shared->run(c, stmt::append_one_lane, p, statement_deadline());
             }
             if (PQntuples(r.get()) != static_cast<int>(n)) {

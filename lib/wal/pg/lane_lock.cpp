@@ -58,11 +58,13 @@ public:
             const bool found = PQntuples(r.get()) > 0;
             known_ = found ? col_i64(r.get(), 0, 0) : 0;
             pruned_through_ = found ? col_i64(r.get(), 0, 1) : 0;
+            start_ready_ = !found || col_bool(r.get(), 0, 2);
             return known_;
         });
     }
 
     std::int64_t pruned_through() const override { return pruned_through_; }
+    bool start_ready() const override { return start_ready_; }
 
     std::vector<entry> read(std::size_t max_entries, std::size_t max_bytes) override {
         if (max_entries == 0) return {};
@@ -73,7 +75,7 @@ public:
             std::vector<entry> out;
             int rows = PQntuples(r.get());
             out.reserve(static_cast<std::size_t>(rows));
-            for (int i = 0; i < rows; ++i) out.push_back(entry_from_row(r.get(), i, lane_id_));
+            for (int i = 0; i < rows; ++i) out.push_back(entry_from_row(r.get(), i, lane_id_, true));
             return out;
         });
     }
@@ -143,6 +145,7 @@ private:
     std::int32_t key2_;
     std::int64_t known_ = -1;  ///< the applied position as last read or advanced by this holder
     std::int64_t pruned_through_ = 0;
+    bool start_ready_ = true;
 };
 
 }  // namespace

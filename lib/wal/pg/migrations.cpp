@@ -203,6 +203,169 @@ BEGIN
 END
 $fn$)sql",
          }},
+        // Version 5: a lane follows its collection across renames (docs/design.md, "A lane
+        // follows its collection"). lanes.collection is the name the lane holds now; a rename
+        // moves it in the appending transaction, so only a partial index keeps names unique
+        // (holds_name is false for a lane whose name a rename took over). Each entry stores the
+        // name it addressed (NULL in older rows: the lane's first_name, its only name then).
+        // A lane created for a name that a rename released starts after that rename
+        // (lanes.after_*); a rename onto a name another lane held comes after that lane's
+        // entries (entries.after_*). Columns without defaults: no table rewrite.
+        {5,
+         {
+             "ALTER TABLE S.lanes ADD COLUMN holds_name boolean NOT NULL DEFAULT true",
+             "ALTER TABLE S.lanes ADD COLUMN first_name text",
+             "ALTER TABLE S.lanes ADD COLUMN after_lane bigint",
+             "ALTER TABLE S.lanes ADD COLUMN after_position bigint",
+             "UPDATE S.lanes SET first_name = collection",
+             "ALTER TABLE S.lanes ALTER COLUMN first_name SET NOT NULL",
+             "ALTER TABLE S.lanes DROP CONSTRAINT lanes_key",
+             "CREATE UNIQUE INDEX lanes_current_name ON S.lanes (tenant, database, collection) WHERE holds_name",
+             "ALTER TABLE S.entries ADD COLUMN collection text",
+             "ALTER TABLE S.entries ADD COLUMN after_lane bigint",
+             "ALTER TABLE S.entries ADD COLUMN after_position bigint",
+             // Where each name was last given up by a rename: the lane and the rename's position.
+             R"sql(CREATE TABLE S.name_releases (
+    tenant text NOT NULL,
+    database text NOT NULL,
+    collection text NOT NULL,
+    lane_id bigint NOT NULL,
+    position bigint NOT NULL,
+    PRIMARY KEY (tenant, database, collection)
+))sql",
+             R"sql(CREATE FUNCTION S.name_lock_key(p_tenant text, p_database text, p_collection text)
+RETURNS bigint LANGUAGE sql IMMUTABLE AS $fn$
+    SELECT hashtextextended(p_tenant || '/' || p_database || '/' || p_collection, 7243)
+$fn$)sql",
+             // The lane that holds a name, created when none does. Creating a lane for a name and
+             // moving a name onto a lane take the name's transaction lock (one-key advisory
+             // locks: a key space apart from the two-key lane locks), so they are serialised.
+             R"sql(CREATE FUNCTION S.claim_lane(p_tenant text, p_database text, p_collection text)
+RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_lane bigint;
+    v_after_lane bigint;
+    v_after_position bigint;
+BEGIN
+    SELECT l.lane_id INTO v_lane FROM S.lanes l
+    WHERE l.tenant = p_tenant AND l.database = p_database AND l.collection = p_collection AND l.holds_name;
+    IF FOUND THEN
+        RETURN v_lane;
+    END IF;
+    PERFORM pg_advisory_xact_lock(S.name_lock_key(p_tenant, p_database, p_collection));
+    SELECT l.lane_id INTO v_lane FROM S.lanes l
+    WHERE l.tenant = p_tenant AND l.database = p_database AND l.collection = p_collection AND l.holds_name;
+    IF FOUND THEN
+        RETURN v_lane;
+    END IF;
+    SELECT r.lane_id, r.position INTO v_after_lane, v_after_position FROM S.name_releases r
+    WHERE r.tenant = p_tenant AND r.database = p_database AND r.collection = p_collection;
+    INSERT INTO S.lanes (tenant, database, collection, first_name, after_lane, after_position)
+    VALUES (p_tenant, p_database, p_collection, p_collection, v_after_lane, v_after_position)
+    RETURNING lane_id INTO v_lane;
+    RETURN v_lane;
+END
+$fn$)sql",
+             // Lanes locked in name order, each claimed (found or created) first; the name is
+             // re-checked under the row lock, since a rename may have moved it meanwhile.
+             R"sql(CREATE OR REPLACE FUNCTION S.append_entries(p_tenant text[], p_database text[], p_collection text[],
+                                  p_idempotency_id text[], p_op smallint[], p_payload bytea[])
+RETURNS TABLE (out_ord integer, out_lane_id bigint, out_position bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    k record;
+    v_idx integer[];
+    v_lane bigint;
+    v_first bigint;
+    v_count integer := cardinality(p_idempotency_id);
+    v_lanes bigint[];
+    v_positions bigint[];
+BEGIN
+    IF v_count = 0 THEN
+        RETURN;
+    END IF;
+    IF cardinality(p_tenant) <> v_count OR cardinality(p_database) <> v_count
+       OR cardinality(p_collection) <> v_count OR cardinality(p_op) <> v_count
+       OR cardinality(p_payload) <> v_count THEN
+        RAISE EXCEPTION 'append_entries: arrays of different lengths';
+    END IF;
+    v_lanes := array_fill(0::bigint, ARRAY[v_count]);
+    v_positions := array_fill(0::bigint, ARRAY[v_count]);
+    FOR k IN
+        SELECT t.tenant, t.database, t.collection, array_agg(t.i::integer ORDER BY t.i) AS idx
+        FROM unnest(p_tenant, p_database, p_collection) WITH ORDINALITY AS t(tenant, database, collection, i)
+        GROUP BY t.tenant, t.database, t.collection
+        ORDER BY t.tenant, t.database, t.collection
+    LOOP
+        v_idx := k.idx;
+        FOR attempt IN 1 .. 3 LOOP
+            v_lane := S.claim_lane(k.tenant, k.database, k.collection);
+            UPDATE S.lanes AS l SET next_position = l.next_position + cardinality(v_idx)
+            WHERE l.lane_id = v_lane AND l.collection = k.collection AND l.holds_name
+            RETURNING l.next_position - cardinality(v_idx) INTO v_first;
+            EXIT WHEN FOUND;
+            v_lane := NULL;
+        END LOOP;
+        IF v_lane IS NULL THEN
+            RAISE EXCEPTION 'append_entries: the lane of a name kept moving';
+        END IF;
+        FOR j IN 1 .. cardinality(v_idx) LOOP
+            v_lanes[v_idx[j]] := v_lane;
+            v_positions[v_idx[j]] := v_first + j - 1;
+        END LOOP;
+    END LOOP;
+    INSERT INTO S.entries (lane_id, position, idempotency_id, op, payload, collection)
+    SELECT u.lane_id, u.position, u.idempotency_id, u.op, u.payload, u.collection
+    FROM unnest(v_lanes, v_positions, p_idempotency_id, p_op, p_payload, p_collection)
+        AS u(lane_id, position, idempotency_id, op, payload, collection);
+    RETURN QUERY SELECT t.i::integer, t.lane_id, t.position
+    FROM unnest(v_lanes, v_positions) WITH ORDINALITY AS t(lane_id, position, i);
+END
+$fn$)sql",
+             // A rename, alone in its append: its entry goes to the lane holding the old name,
+             // and in the same transaction that lane takes the new name. A lane that held the new
+             // name gives it up, and the rename comes after that lane's last entry (every
+             // instance applies those first: a deleted collection is gone before the rename
+             // takes its name). The old name's release is recorded for the lane created next
+             // for it. Both names are locked in order first, so two renames cannot deadlock.
+             R"sql(CREATE FUNCTION S.append_rename(p_tenant text, p_database text, p_collection text,
+                                 p_idempotency_id text, p_op smallint, p_payload bytea, p_new_name text)
+RETURNS TABLE (out_lane_id bigint, out_position bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_lane bigint;
+    v_position bigint;
+    v_after_lane bigint;
+    v_after_position bigint;
+    v_key1 bigint;
+    v_key2 bigint;
+BEGIN
+    v_key1 := S.name_lock_key(p_tenant, p_database, p_collection);
+    v_key2 := S.name_lock_key(p_tenant, p_database, p_new_name);
+    PERFORM pg_advisory_xact_lock(least(v_key1, v_key2));
+    PERFORM pg_advisory_xact_lock(greatest(v_key1, v_key2));
+    v_lane := S.claim_lane(p_tenant, p_database, p_collection);
+    UPDATE S.lanes AS l SET next_position = l.next_position + 1
+    WHERE l.lane_id = v_lane AND l.collection = p_collection AND l.holds_name
+    RETURNING l.next_position - 1 INTO v_position;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'append_rename: the lane of % moved', p_collection;
+    END IF;
+    IF p_new_name <> p_collection THEN
+        UPDATE S.lanes AS l SET holds_name = false
+        WHERE l.tenant = p_tenant AND l.database = p_database AND l.collection = p_new_name AND l.holds_name
+        RETURNING l.lane_id, l.next_position - 1 INTO v_after_lane, v_after_position;
+        UPDATE S.lanes SET collection = p_new_name WHERE lane_id = v_lane;
+        INSERT INTO S.name_releases AS r (tenant, database, collection, lane_id, position)
+        VALUES (p_tenant, p_database, p_collection, v_lane, v_position)
+        ON CONFLICT (tenant, database, collection) DO UPDATE SET lane_id = EXCLUDED.lane_id, position = EXCLUDED.position;
+    END IF;
+    INSERT INTO S.entries (lane_id, position, idempotency_id, op, payload, collection, after_lane, after_position)
+    VALUES (v_lane, v_position, p_idempotency_id, p_op, p_payload, p_collection, v_after_lane, v_after_position);
+    RETURN QUERY SELECT v_lane, v_position;
+END
+$fn$)sql",
+         }},
     };
     return all;
 }

@@ -25,10 +25,19 @@ std::string in_schema(std::string_view sql, const std::string& quoted) {
 
 namespace {
 
-// The columns of an entry, in the order entry_from_row reads them.
+// The columns of an entry (e, joined with its lane l), in the order entry_from_row reads them.
+// An entry written before schema version 5 has no name of its own: its lane's first name.
 constexpr const char* entry_columns =
-    "position, idempotency_id, op, payload, state, attempts, COALESCE(last_error, ''), "
-    "extract(epoch FROM created_at)::float8";
+    "e.position, e.idempotency_id, e.op, e.payload, e.state, e.attempts, COALESCE(e.last_error, ''), "
+    "extract(epoch FROM e.created_at)::float8, COALESCE(e.collection, l.first_name), COALESCE(e.after_lane, 0), "
+    "COALESCE(e.after_position, 0)";
+
+// Whether instance $1 has applied (after_lane, after_position) of the lane (l) and of the entry (e).
+constexpr const char* entry_ready =
+    "(l.after_lane IS NULL OR COALESCE((SELECT d.applied_position FROM S.instance_positions d "
+    "   WHERE d.instance = $1 AND d.lane_id = l.after_lane), 0) >= l.after_position) "
+    "AND (e.after_lane IS NULL OR COALESCE((SELECT d.applied_position FROM S.instance_positions d "
+    "   WHERE d.instance = $1 AND d.lane_id = e.after_lane), 0) >= e.after_position)";
 
 }  // namespace
 
@@ -41,57 +50,62 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         st.types = std::move(types);
     };
     // The common case, every entry in one lane, in one plain statement (no PL/pgSQL): the
-    // UPDATE takes the lane's positions and its row lock, held until commit. No row when the
-    // lane does not exist yet.
+    // UPDATE takes the lane's positions and its row lock, held until commit. No row when no
+    // lane holds the name (yet, or any more: a rename that committed while this waited for the
+    // row lock moved it; PostgreSQL re-checks the WHERE on the row it waited for).
     def(stmt::append_one_lane,
         "WITH lane AS ("
         "  UPDATE S.lanes SET next_position = next_position + cardinality($4::text[]) "
-        "  WHERE tenant = $1 AND database = $2 AND collection = $3 "
+        "  WHERE tenant = $1 AND database = $2 AND collection = $3 AND holds_name "
         "  RETURNING lane_id, next_position - cardinality($4::text[]) AS first_position) "
-        "INSERT INTO S.entries (lane_id, position, idempotency_id, op, payload) "
-        "SELECT lane.lane_id, lane.first_position + u.i - 1, u.idempotency_id, u.op, u.payload "
+        "INSERT INTO S.entries (lane_id, position, idempotency_id, op, payload, collection) "
+        "SELECT lane.lane_id, lane.first_position + u.i - 1, u.idempotency_id, u.op, u.payload, $3 "
         "FROM lane, unnest($4::text[], $5::int2[], $6::bytea[]) WITH ORDINALITY AS u(idempotency_id, op, payload, i) "
         "RETURNING lane_id, position",
         {oid_text, oid_text, oid_text, oid_text_array, oid_int2_array, oid_bytea_array});
     def(stmt::append,
         "SELECT out_ord, out_lane_id, out_position FROM S.append_entries($1, $2, $3, $4, $5, $6) ORDER BY out_ord",
         {oid_text_array, oid_text_array, oid_text_array, oid_text_array, oid_int2_array, oid_bytea_array});
+    def(stmt::append_rename, "SELECT out_lane_id, out_position FROM S.append_rename($1, $2, $3, $4, $5, $6, $7)",
+        {oid_text, oid_text, oid_text, oid_text, oid_int2, oid_bytea, oid_text});
     def(stmt::lookup_ids,
-        "SELECT e.idempotency_id, e.lane_id, e.position, l.tenant, l.database, l.collection, e.op, e.payload "
+        "SELECT e.idempotency_id, e.lane_id, e.position, l.tenant, l.database, COALESCE(e.collection, l.first_name), "
+        "e.op, e.payload "
         "FROM S.entries e JOIN S.lanes l ON l.lane_id = e.lane_id WHERE e.idempotency_id = ANY($1)",
         {oid_text_array});
-    def(stmt::lane_find, "SELECT lane_id FROM S.lanes WHERE tenant = $1 AND database = $2 AND collection = $3",
-        {oid_text, oid_text, oid_text});
-    def(stmt::lane_insert,
-        "INSERT INTO S.lanes (tenant, database, collection) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING "
-        "RETURNING lane_id",
-        {oid_text, oid_text, oid_text});
+    // The lane that holds the name, created when none does (see the migrations).
+    def(stmt::claim_lane, "SELECT S.claim_lane($1, $2, $3)", {oid_text, oid_text, oid_text});
     def(stmt::progress,
         "SELECT l.lane_id, l.tenant, l.database, l.collection, l.next_position - 1, COALESCE(p.applied_position, 0), "
         "COALESCE((SELECT extract(epoch FROM e.created_at)::float8 FROM S.entries e "
         "          WHERE e.lane_id = l.lane_id AND e.position = COALESCE(p.applied_position, 0) + 1), 0), "
-        "l.pruned_through "
+        "l.pruned_through, l.holds_name "
         "FROM S.lanes l LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = $1 "
         "WHERE NOT $2 OR l.next_position - 1 > COALESCE(p.applied_position, 0) ORDER BY l.lane_id",
         {oid_text, oid_bool});
     def(stmt::try_lock, "SELECT pg_try_advisory_lock($1, $2)", {oid_int4, oid_int4});
     def(stmt::wait_lock, "SELECT S.lock_lane($1, $2, $3)", {oid_int4, oid_int4, oid_int4});
     def(stmt::unlock, "SELECT pg_advisory_unlock($1, $2)", {oid_int4, oid_int4});
-    // The applied position and, in the same round trip, how far the lane has been pruned.
+    // The applied position and, in the same round trip, how far the lane has been pruned and
+    // whether the lane's start (after_lane, after_position) is applied on the instance.
     def(stmt::applied,
-        "SELECT COALESCE(p.applied_position, 0), l.pruned_through FROM S.lanes l "
+        "SELECT COALESCE(p.applied_position, 0), l.pruned_through, "
+        "l.after_lane IS NULL OR COALESCE((SELECT d.applied_position FROM S.instance_positions d "
+        "  WHERE d.instance = $1 AND d.lane_id = l.after_lane), 0) >= l.after_position "
+        "FROM S.lanes l "
         "LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = $1 WHERE l.lane_id = $2",
         {oid_text, oid_int8});
     // The running byte total stops the batch before max_bytes, but keeps at least one entry.
+    // With each entry, whether what it depends on is applied on the instance (entry_ready).
     def(stmt::read,
-        std::string("SELECT ") + entry_columns +
-            " FROM (SELECT e.*, sum(octet_length(e.payload)) OVER w AS running_bytes, row_number() OVER w AS n "
-            "      FROM S.entries e WHERE e.lane_id = $2 AND e.position > COALESCE("
+        std::string("SELECT ") + entry_columns + ", " + entry_ready +
+            " FROM (SELECT x.*, sum(octet_length(x.payload)) OVER w AS running_bytes, row_number() OVER w AS n "
+            "      FROM S.entries x WHERE x.lane_id = $2 AND x.position > COALESCE("
             "          (SELECT p.applied_position FROM S.instance_positions p "
             "           WHERE p.instance = $1 AND p.lane_id = $2), 0) "
-            "      WINDOW w AS (ORDER BY e.position ROWS UNBOUNDED PRECEDING) "
-            "      ORDER BY e.position LIMIT $3) s "
-            "WHERE n = 1 OR running_bytes <= $4 ORDER BY position",
+            "      WINDOW w AS (ORDER BY x.position ROWS UNBOUNDED PRECEDING) "
+            "      ORDER BY x.position LIMIT $3) e JOIN S.lanes l ON l.lane_id = e.lane_id "
+            "WHERE e.n = 1 OR e.running_bytes <= $4 ORDER BY e.position",
         {oid_text, oid_int8, oid_int8, oid_int8});
     // Never backwards (the WHERE of DO UPDATE) and never beyond the head (the WHERE of SELECT).
     // With $5, the advance ($4 -> $3; $6: skipped) goes into the apply history in the same
@@ -124,7 +138,8 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         "ON CONFLICT (instance, lane_id, position) DO UPDATE SET error = EXCLUDED.error, at = EXCLUDED.at",
         {oid_text, oid_int8, oid_int8, oid_text});
     def(stmt::list_dead,
-        "SELECT d.instance, d.lane_id, d.position, l.tenant, l.database, l.collection, e.op, d.error, "
+        "SELECT d.instance, d.lane_id, d.position, l.tenant, l.database, COALESCE(e.collection, l.first_name), e.op, "
+        "d.error, "
         "extract(epoch FROM d.at)::float8 "
         "FROM S.dead_letters d JOIN S.lanes l ON l.lane_id = d.lane_id "
         "JOIN S.entries e ON e.lane_id = d.lane_id AND e.position = d.position "
@@ -141,13 +156,14 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         "                WHERE x.lane_id = d.lane_id AND x.position = d.position AND x.instance <> $1)",
         {oid_text, oid_int8, oid_int8});
     def(stmt::read_entry,
-        std::string("SELECT ") + entry_columns + " FROM S.entries WHERE lane_id = $1 AND position = $2",
+        std::string("SELECT ") + entry_columns +
+            " FROM S.entries e JOIN S.lanes l ON l.lane_id = e.lane_id WHERE e.lane_id = $1 AND e.position = $2",
         {oid_int8, oid_int8});
     // entry_columns, then the lane (entries and lanes both have created_at: spelled out).
     def(stmt::find_entry,
-        "SELECT e.position, e.idempotency_id, e.op, e.payload, e.state, e.attempts, COALESCE(e.last_error, ''), "
-        "extract(epoch FROM e.created_at)::float8, e.lane_id, l.tenant, l.database, l.collection "
-        "FROM S.entries e JOIN S.lanes l ON l.lane_id = e.lane_id WHERE e.idempotency_id = $1",
+        std::string("SELECT ") + entry_columns +
+            ", e.lane_id, l.tenant, l.database, l.collection "
+            "FROM S.entries e JOIN S.lanes l ON l.lane_id = e.lane_id WHERE e.idempotency_id = $1",
         {oid_text});
     // An instance without a row counts as 0; SKIP LOCKED keeps clear of rows being updated.
     def(stmt::mark_applied,
@@ -211,7 +227,7 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
     return s;
 }
 
-entry entry_from_row(const PGresult* r, int row, std::int64_t lane_id) {
+entry entry_from_row(const PGresult* r, int row, std::int64_t lane_id, bool with_ready) {
     entry e;
     e.lane_id = lane_id;
     e.position = col_i64(r, row, 0);
@@ -222,6 +238,10 @@ entry entry_from_row(const PGresult* r, int row, std::int64_t lane_id) {
     e.attempts = col_i32(r, row, 5);
     e.last_error = col_bytes(r, row, 6);
     e.created_at = col_f64(r, row, 7);
+    e.collection = col_bytes(r, row, 8);
+    e.after_lane = col_i64(r, row, 9);
+    e.after_position = col_i64(r, row, 10);
+    if (with_ready) e.ready = col_bool(r, row, 11);
     return e;
 }
 

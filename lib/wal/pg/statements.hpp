@@ -25,9 +25,9 @@ namespace chromawal::wal::pg {
 enum class stmt : int {
     append_one_lane,
     append,
+    append_rename,
     lookup_ids,
-    lane_find,
-    lane_insert,
+    claim_lane,
     progress,
     try_lock,
     wait_lock,
@@ -67,7 +67,8 @@ std::string in_schema(std::string_view sql, const std::string& quoted);
 /// Every statement, its schema references resolved to `quoted` (the schema name in quotes).
 std::array<statement, stmt_count> make_statements(const std::string& quoted);
 
-/// An entry from a row whose columns are `entry_columns` (stmt::read and stmt::read_entry).
-entry entry_from_row(const PGresult* r, int row, std::int64_t lane_id);
+/// An entry from a row whose columns are `entry_columns` (stmt::read and stmt::read_entry),
+/// followed by `entry_ready` when `with_ready` (stmt::read); otherwise the entry counts as ready.
+entry entry_from_row(const PGresult* r, int row, std::int64_t lane_id, bool with_ready = false);
 
 }  // namespace chromawal::wal::pg
