@@ -5,7 +5,7 @@
 // unacknowledged write whole or not at all and identically on both, nothing else; verify must
 // report no difference; and each instance's apply history must be gapless and in order.
 //
-// Environment: CHROMAWAL_TORTURE_KILLS  writer kills (default 30; the long form runs 200)
+// Environment: CHROMAWAL_TORTURE_KILLS  writer kills (default 100; the long form runs 200)
 //              CHROMAWAL_TORTURE_SEED   the operation stream's seed (default: random, printed)
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
@@ -80,7 +80,7 @@ std::string mismatch(const std::string& id, const torture::rec& expected, const 
 
 TEST_CASE("kill -9 torture: acknowledged writes survive writer and server crashes", "[torture]") {
     const auto started = std::chrono::steady_clock::now();
-    const int kills = static_cast<int>(torture_test::env_int("CHROMAWAL_TORTURE_KILLS", 30));
+    const int kills = static_cast<int>(torture_test::env_int("CHROMAWAL_TORTURE_KILLS", 100));
     const auto seed = static_cast<std::uint64_t>(torture_test::env_int("CHROMAWAL_TORTURE_SEED", 0)) != 0
                           ? static_cast<std::uint64_t>(torture_test::env_int("CHROMAWAL_TORTURE_SEED", 0))
                           : static_cast<std::uint64_t>(std::random_device{}() % 1000000000 + 1);
