@@ -327,12 +327,12 @@ void pool::drop_idle() noexcept {
 }
 
 void pool::unavailable(const char* op, const std::exception& e) {
-    std::string message = std::string("PostgreSQL log store: ") + op + " failed: " + e.what();
+    const std::string message = std::string("PostgreSQL log store: ") + op + " failed: " + e.what();
     if (const auto* f = dynamic_cast<const pg_failure*>(&e)) {
-        if (f->refused()) throw store_refused(std::move(message));
-        if (f->broken()) throw store_unreachable(std::move(message));
+        if (f->refused()) throw store_refused(message);
+        if (f->broken()) throw store_unreachable(message);
     }
-    throw chromawal::log_unavailable(std::move(message));
+    throw chromawal::log_unavailable(message);
 }
 
 }  // namespace chromawal::wal::pg
