@@ -253,8 +253,12 @@ def test_reset_and_configuration(up, postgres, monkeypatch):
         make_replicated(up, postgres, read_policy="random")
     with pytest.raises(ValueError, match="name"):
         make_replicated(up, postgres, instances=[("bad name", up[0].url)])
-    with pytest.raises(chromawal.LogUnavailableError):
-        make_replicated(up, postgres, log_url="postgresql://postgres@127.0.0.1:1/none?connect_timeout=2")
+    # A log that is down at start: the client starts degraded; reads work, writes raise.
+    with make_replicated(up, postgres, log_url="postgresql://postgres@127.0.0.1:1/none?connect_timeout=2") as c:
+        assert c.status()["log"]["reachable"] is False
+        assert isinstance(c.list_collections(), list)
+        with pytest.raises(chromawal.LogUnavailableError):
+            c.create_collection(unique("down"))
 
     # Plain URLs: names derived from host and port; the first is the primary.
     with make_replicated(up, postgres, instances=[s.url for s in up]) as client:
