@@ -7,6 +7,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "poll.hpp"
 #include "servers.hpp"
 
 #include <algorithm>
@@ -23,18 +24,10 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+using chromawal_test::eventually;
+
 using chromawal_test::cluster;
 using chromawal_test::event_log;
-
-// Polls `done` every 10 ms until it holds or `limit` passes; true when it held.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto deadline = steady::now() + limit;
-    while (!done()) {
-        if (steady::now() >= deadline) return false;
-        std::this_thread::sleep_for(10ms);
-    }
-    return true;
-}
 
 struct small_batch {
     std::vector<float> embeddings;

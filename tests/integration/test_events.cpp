@@ -7,6 +7,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "poll.hpp"
 #include "servers.hpp"
 
 #include <chrono>
@@ -19,6 +20,8 @@ using namespace std::chrono_literals;
 using kind = chromawal::event::kind;
 
 namespace {
+
+using chromawal_test::wait_health;
 
 using chromawal_test::cluster;
 using chromawal_test::event_log;
@@ -36,17 +39,6 @@ small_batch make_batch(const std::string& prefix, int n, int dimension = 4) {
     }
     b.records.embeddings = cw::embedding_view(b.embeddings, static_cast<std::size_t>(dimension));
     return b;
-}
-
-bool wait_health(cw::client& c, const std::string& name, bool healthy, std::chrono::milliseconds limit = 15s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        for (const auto& i : c.status().instances) {
-            if (i.name == name && i.healthy == healthy) return true;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return false;
 }
 
 }  // namespace

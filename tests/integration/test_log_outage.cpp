@@ -12,6 +12,7 @@
 
 #include "cluster.hpp"
 #include "cut_proxy.hpp"
+#include "poll.hpp"
 #include "pq_session.hpp"
 #include "servers.hpp"
 
@@ -35,19 +36,11 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+using chromawal_test::eventually;
+
 using chromawal_test::unique_schema;
 
 double seconds(steady::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Polls `done` every 10 ms until it holds or `limit` passes; true when it held.
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto deadline = steady::now() + limit;
-    while (!done()) {
-        if (steady::now() >= deadline) return false;
-        std::this_thread::sleep_for(10ms);
-    }
-    return true;
-}
 
 // Two Chroma servers and a PostgreSQL cluster that belong to this test alone.
 struct outage_cluster {

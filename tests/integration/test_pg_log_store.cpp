@@ -21,10 +21,13 @@
 #include <vector>
 
 #include "chromawal/error.hpp"
+#include "poll.hpp"
 #include "servers.hpp"
 #include "wal/pg_log_store.hpp"
 
 namespace {
+
+using chromawal_test::eventually;
 
 using namespace std::chrono_literals;
 using chromawal::wal::abandon_result;
@@ -118,15 +121,6 @@ std::string query_value(PGconn* c, const std::string& sql) {
     std::string value = (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";
     PQclear(r);
     return value;
-}
-
-/// Polls `condition` every 5 ms until it holds (true) or `timeout` passed (false): how the
-/// tests wait for something to happen, instead of sleeping for a guessed time.
-bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
-    for (auto t0 = steady::now();; std::this_thread::sleep_for(5ms)) {
-        if (condition()) return true;
-        if (steady::now() - t0 >= timeout) return false;
-    }
 }
 
 /// Sessions of the store ("chromawal") waiting for an advisory lock: lane locks, abandon.
@@ -463,7 +457,7 @@ TEST_CASE("pg_log_store: a later append cannot commit a position before an earli
         const std::string b_waiting =
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chromawal' "
             "AND wait_event_type = 'Lock' AND wait_event = 'transactionid'";
-        CHECK(poll_until([&] { return b.done() || query_value(gate.watcher().get(), b_waiting) == "1"; }));
+        CHECK(eventually([&] { return b.done() || query_value(gate.watcher().get(), b_waiting) == "1"; }));
         const bool b_done_while_a_open = b.done();
         if (!b_done_while_a_open) {
             CHECK(gate.watcher().exec(b_waiting) == "1");
@@ -509,7 +503,7 @@ TEST_CASE("pg_log_store: concurrent appends to one lane are combined into one tr
         async_append c(store, {make_entry(k)});
         async_append d(store, {make_entry(k), make_entry(k), make_entry(k)});
         // b, c and d queue behind a (in the process: they send nothing while they wait).
-        REQUIRE(poll_until([&] { return store.queued_appends() == 3; }));
+        REQUIRE(eventually([&] { return store.queued_appends() == 3; }));
         CHECK_FALSE(b.done());
         gate.release();
         a.join();
@@ -542,7 +536,7 @@ TEST_CASE("pg_log_store: concurrent appends to one lane are combined into one tr
         async_append b(store, {make_entry(k)});
         async_append c(store, {make_entry(k), existing});  // duplicate id
         async_append d(store, {make_entry(k)});
-        REQUIRE(poll_until([&] { return store.queued_appends() == 3; }));  // b, c and d queue behind a
+        REQUIRE(eventually([&] { return store.queued_appends() == 3; }));  // b, c and d queue behind a
         gate.release();
         a.join();
         b.join();
@@ -644,7 +638,7 @@ TEST_CASE("pg_log_store: lane locks exclude other holders across stores", "[pg_l
     raw_conn watch(shared_pg().uri());
     bool waiter_seen = false;
     joining_thread releaser([&] {
-        waiter_seen = poll_until([&] { return query_value(watch.get(), advisory_waiters) == "1"; });
+        waiter_seen = eventually([&] { return query_value(watch.get(), advisory_waiters) == "1"; });
         std::this_thread::sleep_for(300ms);  // the gap, not a synchronisation
         l2.reset();
     });
@@ -772,7 +766,7 @@ TEST_CASE("pg_log_store: abandon_if_unapplied decides under the lane locks", "[p
     bool waiter_seen = false;
     joining_thread holder([&] {
         // Until abandon waits for b's lock on the server, then a deliberate 300 ms gap.
-        waiter_seen = poll_until([&] { return query_value(watch.get(), advisory_waiters) == "1"; });
+        waiter_seen = eventually([&] { return query_value(watch.get(), advisory_waiters) == "1"; });
         std::this_thread::sleep_for(300ms);  // the gap, not a synchronisation
         try {
             held->advance(3);
@@ -945,7 +939,7 @@ TEST_CASE("pg_log_store: survives its connections being killed", "[pg_log_store]
         for (auto& t : threads) t.join();
         CHECK(std::stoi(admin.exec(kill_all)) >= 1);
         // Until the killed backends are gone (their sockets closed), as after a server restart.
-        CHECK(poll_until([&] {
+        CHECK(eventually([&] {
             return admin.exec(
                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chromawal' "
                        "AND pid <> pg_backend_pid()") == "0";

@@ -6,6 +6,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "poll.hpp"
 #include "servers.hpp"
 
 #include <unistd.h>
@@ -21,6 +22,9 @@ namespace cw = chromawal;
 using namespace std::chrono_literals;
 
 namespace {
+
+using chromawal_test::eventually;
+using chromawal_test::wait_health;
 
 using chromawal_test::cluster;
 
@@ -40,26 +44,6 @@ std::unique_ptr<batch_data> make_batch(const std::string& prefix, int n) {
     }
     b->records.embeddings = cw::embedding_view(b->embeddings, 4);
     return b;
-}
-
-bool poll_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        if (condition()) return true;
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(50ms);
-    }
-}
-
-bool wait_health(cw::client& c, const std::string& name, bool healthy, std::chrono::milliseconds limit = 10s) {
-    return poll_until(
-        [&] {
-            for (const auto& i : c.status().instances) {
-                if (i.name == name && i.healthy == healthy) return true;
-            }
-            return false;
-        },
-        limit);
 }
 
 std::string unique_name(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
@@ -181,7 +165,7 @@ TEST_CASE("an entry failing on one instance does not stop its other lanes; synce
         k.b.restart();
         REQUIRE(wait_health(client, "b", true));
         // The other lane reaches b while the bad entry keeps failing there.
-        CHECK(poll_until([&] { return k.verify(good).identical(); }, 15s));
+        CHECK(eventually([&] { return k.verify(good).identical(); }, 15s));
         check_identical(k, good, 15);
         CHECK(client.dead_letters().empty());
         CHECK_FALSE(client.wait_until_synced(500ms));  // b has not applied the bad entry
@@ -190,7 +174,7 @@ TEST_CASE("an entry failing on one instance does not stop its other lanes; synce
     cw::client_config c = k.config();
     c.max_attempts = 2;
     cw::client client(c);
-    REQUIRE(poll_until([&] { return !client.dead_letters().empty(); }, 20s));
+    REQUIRE(eventually([&] { return !client.dead_letters().empty(); }, 20s));
     const auto dead = client.dead_letters();
     REQUIRE(dead.size() == 1);
     CHECK(dead[0].instance == "b");
@@ -199,7 +183,7 @@ TEST_CASE("an entry failing on one instance does not stop its other lanes; synce
     CHECK_FALSE(client.wait_until_synced(2s));
     auto more = make_batch("g9", 2);
     client.get_collection(good).add(more->records);
-    CHECK(poll_until([&] { return k.verify(good).identical(); }, 15s));
+    CHECK(eventually([&] { return k.verify(good).identical(); }, 15s));
 
     const auto repaired = client.repair("a", "b", {bad});
     CHECK_FALSE(repaired.receipts.empty());

@@ -4,6 +4,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "poll.hpp"
 #include "servers.hpp"
 
 #include <unistd.h>
@@ -20,6 +21,8 @@ namespace cw = chromawal;
 using namespace std::chrono_literals;
 
 namespace {
+
+using chromawal_test::wait_health;
 
 using chromawal_test::cluster;
 using chromawal_test::shared_pg;
@@ -42,18 +45,6 @@ std::unique_ptr<batch_data> make_batch(const std::string& prefix, int n, const s
     }
     b->records.embeddings = cw::embedding_view(b->embeddings, 4);
     return b;
-}
-
-// Polls until the instance is marked healthy or unhealthy (health monitor), with a deadline.
-bool wait_health(cw::client& c, const std::string& name, bool healthy, std::chrono::milliseconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        for (const auto& i : c.status().instances) {
-            if (i.name == name && i.healthy == healthy) return true;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return false;
 }
 
 std::size_t direct_count(const cw::chroma_client& c, const std::string& name) { return c.get_collection(name).count(); }

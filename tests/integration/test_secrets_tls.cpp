@@ -6,6 +6,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "poll.hpp"
 #include "pq_session.hpp"
 #include "servers.hpp"
 #include "tls_front.hpp"
@@ -35,6 +36,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using chromawal_test::eventually;
+
 const std::string token = "tok-SECRET-7f3a";         // Authorization: Bearer ...
 const std::string chroma_token = "xct-SECRET-42d0";  // X-Chroma-Token: ...
 const std::string password = "pw-SECRET-91c2";       // in the log's connection string
@@ -62,15 +65,6 @@ std::vector<std::string> secrets_in(const std::string& text) {
         if (text.find(*s) != std::string::npos || lower(text).find(hex(*s)) != std::string::npos) found.push_back(*s);
     }
     return found;
-}
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(10ms);
-    }
-    return true;
 }
 
 // Everything written to file descriptor 2 (libcurl, libpq and the library itself would print

@@ -7,6 +7,7 @@
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "poll.hpp"
 #include "servers.hpp"
 
 #include <atomic>
@@ -24,23 +25,10 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
+using chromawal_test::eventually;
+using chromawal_test::instance_healthy;
+
 using chromawal_test::three_cluster;
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto deadline = steady::now() + limit;
-    while (!done()) {
-        if (steady::now() >= deadline) return false;
-        std::this_thread::sleep_for(10ms);
-    }
-    return true;
-}
-
-bool healthy(cw::client& c, const std::string& name) {
-    for (const auto& i : c.status().instances) {
-        if (i.name == name) return i.healthy;
-    }
-    return false;
-}
 
 struct small_batch {
     std::vector<float> embeddings;
@@ -131,19 +119,19 @@ TEST_CASE(
 
     // c crashes mid-stream: a and b still make the quorum of 2.
     k.c.kill9();
-    REQUIRE(eventually([&] { return !healthy(client, "c"); }, 15s));
+    REQUIRE(eventually([&] { return !instance_healthy(client, "c"); }, 15s));
     std::size_t mark = writer.acknowledged();
     REQUIRE(eventually([&] { return writer.acknowledged() >= mark + 10; }, 30s));
     k.c.restart();
-    REQUIRE(eventually([&] { return healthy(client, "c"); }, 30s));
+    REQUIRE(eventually([&] { return instance_healthy(client, "c"); }, 30s));
 
     // b hangs: connections are accepted and never answered; a and c make the quorum.
     k.b.pause();
     mark = writer.acknowledged();
-    REQUIRE(eventually([&] { return !healthy(client, "b"); }, 30s));
+    REQUIRE(eventually([&] { return !instance_healthy(client, "b"); }, 30s));
     REQUIRE(eventually([&] { return writer.acknowledged() >= mark + 10; }, 60s));
     k.b.resume();
-    REQUIRE(eventually([&] { return healthy(client, "b"); }, 30s));
+    REQUIRE(eventually([&] { return instance_healthy(client, "b"); }, 30s));
     mark = writer.acknowledged();
     REQUIRE(eventually([&] { return writer.acknowledged() >= mark + 5; }, 30s));
     writer.stop();
@@ -177,13 +165,13 @@ TEST_CASE("three instances: write_quorum 2 is met with one away and missed with 
 
     // One away: the quorum of 2 is met.
     k.c.kill9();
-    REQUIRE(eventually([&] { return !healthy(client, "c"); }, 15s));
+    REQUIRE(eventually([&] { return !instance_healthy(client, "c"); }, 15s));
     const auto one_away = coll.add(make_batch("one-away", 3).records);
     CHECK(one_away.applied.size() == 2);
 
     // Two away: applied on a only, quorum_not_reached; the entry stays pending.
     k.b.kill9();
-    REQUIRE(eventually([&] { return !healthy(client, "b"); }, 15s));
+    REQUIRE(eventually([&] { return !instance_healthy(client, "b"); }, 15s));
     std::int64_t position = 0;
     try {
         coll.add(make_batch("two-away", 3).records);
@@ -207,7 +195,7 @@ TEST_CASE("three instances: write_quorum 2 is met with one away and missed with 
 
     // The primary away: reads fail over to a replica (primary_preferred), with every write.
     k.a.kill9();
-    REQUIRE(eventually([&] { return !healthy(client, "a"); }, 15s));
+    REQUIRE(eventually([&] { return !instance_healthy(client, "a"); }, 15s));
     CHECK(coll.count() == 9);
     cw::get_options g;
     g.ids = {"two-away-2"};
