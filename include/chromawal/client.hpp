@@ -107,6 +107,13 @@ struct CHROMAWAL_API client_config {
     std::string database = "default_database";
     /// A write returns once applied to this many instances (at least 1).
     std::size_t write_quorum = 1;
+    /// false (default): a write waits for every healthy instance (within the request timeout),
+    /// so its receipt names every instance that has it. true: it returns as soon as
+    /// write_quorum instances applied it; the others finish in the background, in log order
+    /// (then the sync thread), so one slow instance no longer sets every write's latency. The
+    /// receipt lists only the instances that had applied it when the call returned, and reads
+    /// of this client avoid the others until they have it. See docs/design.md.
+    bool ack_after_quorum = false;
     read_mode read_policy = read_mode::primary_preferred;
     /// For read_mode::replica_ratio: the share of reads sent to replicas (0..1).
     double replica_read_ratio = 0.8;
@@ -116,8 +123,13 @@ struct CHROMAWAL_API client_config {
     std::chrono::milliseconds health_interval{1000};
     /// Consecutive failures (heartbeats or real requests) that mark an instance down.
     int down_after_failures = 2;
-    /// Consecutive successful heartbeats that mark it up again.
-    int up_after_successes = 1;
+    /// Consecutive successful heartbeats that mark it up again (and no sooner than
+    /// min_down_time after it went down).
+    int up_after_successes = 3;
+    /// The least time an instance stays marked down. Doubled each time it goes down again
+    /// within a minute of coming back (a flapping instance), up to 32 times; back to this after
+    /// a minute up. Zero: no floor (up_after_successes alone decides).
+    std::chrono::milliseconds min_down_time{1000};
     /// Attempts at one entry on one instance before it is dead-lettered there. A failing entry
     /// (the instance answers it with an error) holds up only its collection on that instance,
     /// retried with backoff; the instance's other collections go on replicating.

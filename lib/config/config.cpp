@@ -167,6 +167,10 @@ const std::vector<setting_row>& table() {
          [](client_config& c, std::string_view l, std::string_view v) {
              c.write_quorum = static_cast<std::size_t>(parse_int(l, v, 1, 64));
          }},
+        {{"ack_after_quorum", "CHROMAWAL_ACK_AFTER_QUORUM", "BOOL",
+          "return once write_quorum instances applied a write; the others finish in the background, in order", "false",
+          false, false},
+         [](client_config& c, std::string_view l, std::string_view v) { c.ack_after_quorum = parse_bool(l, v); }},
         {{"read_policy", "CHROMAWAL_READ_POLICY", "POLICY",
           "where reads go: primary_only, primary_preferred, replica_ratio or nearest", "primary_preferred", false,
           false},
@@ -203,9 +207,15 @@ const std::vector<setting_row>& table() {
              c.down_after_failures = static_cast<int>(parse_int(l, v, 1, 1000));
          }},
         {{"up_after_successes", "CHROMAWAL_UP_AFTER_SUCCESSES", "N",
-          "consecutive heartbeats that mark an instance up again", "1", false, false},
+          "consecutive heartbeats that mark an instance up again", "3", false, false},
          [](client_config& c, std::string_view l, std::string_view v) {
              c.up_after_successes = static_cast<int>(parse_int(l, v, 1, 1000));
+         }},
+        {{"min_down_time", "CHROMAWAL_MIN_DOWN_TIME_MS", "DURATION",
+          "least time an instance stays down, doubled while it flaps (up to 32x); 0: none (a number: milliseconds)",
+          "1000", false, false},
+         [](client_config& c, std::string_view l, std::string_view v) {
+             c.min_down_time = std::chrono::milliseconds(parse_duration_ms(l, v, 1, 0, hour_ms, "milliseconds"));
          }},
         {{"max_attempts", "CHROMAWAL_MAX_ATTEMPTS", "N",
           "attempts at one entry on one instance before it is dead-lettered", "8", false, false},
@@ -393,6 +403,7 @@ void client_config::validate() const {
     if (c.health_interval.count() <= 0) bad("health_interval", "must be positive");
     if (c.down_after_failures < 1) bad("down_after_failures", "must be at least 1");
     if (c.up_after_successes < 1) bad("up_after_successes", "must be at least 1");
+    if (c.min_down_time.count() < 0) bad("min_down_time", "must not be negative (zero: no floor)");
     if (c.max_attempts < 1) bad("max_attempts", "must be at least 1");
     if (c.retention.count() < 0) bad("retention", "must not be negative");
     if (c.prune_interval.count() < 0) bad("prune_interval", "must not be negative (zero: no automatic pruning)");

@@ -12,7 +12,7 @@ context::context(client_config config_in, std::unique_ptr<wal::log_store> store_
         !config.background_threads);
     for (const auto& ic : config.instances) {
         auto inst = std::make_unique<instance_state>(ic, config.tenant, config.database);
-        inst->set_thresholds(config.down_after_failures, config.up_after_successes);
+        inst->set_thresholds(config.down_after_failures, config.up_after_successes, config.min_down_time);
         instance_names.push_back(ic.name);
         instances.push_back(std::move(inst));
     }

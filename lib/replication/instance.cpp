@@ -8,6 +8,11 @@
 namespace chromawal::detail {
 
 namespace {
+// An instance that goes down again within this time of coming back is flapping.
+constexpr std::chrono::minutes flap_window{1};
+// The hold-down doubles per flap up to 2^max_flaps times min_down_time.
+constexpr int max_flaps = 5;
+
 connection_options with_identity(connection_options o, const std::string& tenant, const std::string& database) {
     o.tenant = tenant;
     o.database = database;
@@ -31,8 +36,13 @@ bool instance_state::report_success(std::chrono::microseconds latency, bool hear
     latency_ms_ = latency_ms_ == 0 ? ms : latency_ms_ * 0.9 + ms * 0.1;
     // Only heartbeats bring an instance back: a request that happened to succeed while it was
     // marked down is not proof enough, and keeps the hysteresis simple to reason about.
-    if (!healthy_.load() && heartbeat && consecutive_successes_ >= up_after_) {
+    // Hysteresis: several heartbeats in a row, and not before the hold-down has passed (it
+    // grows while the instance flaps), so that an instance answering now and then is not
+    // marked up and down at every heartbeat.
+    const auto now = std::chrono::steady_clock::now();
+    if (!healthy_.load() && heartbeat && consecutive_successes_ >= up_after_ && now - down_since_ >= hold_down()) {
         healthy_.store(true, std::memory_order_release);
+        up_since_ = now;
         backoff_step_ = 0;
         next_sync_ = {};
         lane_backoff_.clear();
@@ -49,10 +59,17 @@ bool instance_state::report_failure(const std::string& error) {
     last_error_ = error;
     if (healthy_.load() && consecutive_failures_ >= down_after_) {
         healthy_.store(false, std::memory_order_release);
+        const auto now = std::chrono::steady_clock::now();
+        // Down again soon after it came back: it flaps, so it is held down longer next time.
+        const bool flapped = up_since_ != std::chrono::steady_clock::time_point{} && now - up_since_ < flap_window;
+        flaps_ = flapped ? std::min(flaps_ + 1, max_flaps) : 0;
+        down_since_ = now;
         return true;
     }
     return false;
 }
+
+std::chrono::milliseconds instance_state::hold_down() const { return min_down_ * (1 << flaps_); }
 
 instance_state::health_snapshot instance_state::health() const {
     std::lock_guard<std::mutex> lock(health_mutex_);

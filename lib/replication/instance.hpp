@@ -34,9 +34,12 @@ public:
     /// Records a failed request or heartbeat. Returns true when the instance just went down.
     bool report_failure(const std::string& error);
     bool healthy() const noexcept { return healthy_.load(std::memory_order_acquire); }
-    void set_thresholds(int down_after, int up_after) {
+    /// `min_down`: the least time it stays down, doubled per flap (see client_config::min_down_time).
+    void set_thresholds(int down_after, int up_after, std::chrono::milliseconds min_down) {
+        std::lock_guard<std::mutex> lock(health_mutex_);
         down_after_ = down_after;
         up_after_ = up_after;
+        min_down_ = min_down;
     }
     struct health_snapshot {
         bool healthy;
@@ -73,6 +76,9 @@ public:
     void set_needs_repair(std::set<std::string> collections);
 
 private:
+    // The current hold-down (health_mutex_ held).
+    std::chrono::milliseconds hold_down() const;
+
     std::string name_;
     bool primary_;
     std::string display_url_;
@@ -81,8 +87,13 @@ private:
 
     std::atomic<bool> healthy_{true};
     mutable std::mutex health_mutex_;
-    int down_after_ = 2, up_after_ = 1;
+    int down_after_ = 2, up_after_ = 3;
     int consecutive_failures_ = 0, consecutive_successes_ = 0;
+    // Hold-down: an instance stays down at least min_down_ << flaps_ after down_since_; a flap
+    // is going down again within flap_window of coming back (up_since_).
+    std::chrono::milliseconds min_down_{1000};
+    std::chrono::steady_clock::time_point down_since_{}, up_since_{};
+    int flaps_ = 0;
     std::string last_error_;
     double success_rate_ = 1.0;  // exponentially weighted
     double latency_ms_ = 0;      // exponentially weighted

@@ -7,8 +7,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -29,6 +33,22 @@ std::string new_entry_id() {
 }
 
 }  // namespace
+
+writer::~writer() {
+    std::lock_guard<std::mutex> lock(background_mutex_);
+    // Each is bounded by its write's request timeout.
+    for (auto& f : background_) f.wait();
+}
+
+void writer::keep_in_background(std::vector<std::future<void>> appliers) {
+    std::lock_guard<std::mutex> lock(background_mutex_);
+    background_.erase(std::remove_if(background_.begin(), background_.end(),
+                                     [](const std::future<void>& f) {
+                                         return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+                                     }),
+                      background_.end());
+    for (auto& f : appliers) background_.push_back(std::move(f));
+}
 
 write_receipt writer::write_records(const std::string& collection, wal::op_kind op, const record_set& records,
                                     const write_options& options) {
@@ -197,37 +217,94 @@ write_receipt writer::repeat(const std::string& collection, const wal::new_entry
 write_receipt writer::apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& fresh,
                                    bool trust_copy) {
     const wal::op_kind op = fresh.op;
-    const wal::entry* fresh_copy = trust_copy ? &fresh : nullptr;
     write_receipt receipt;
     receipt.position = fresh.position;
     receipt.entry_id = fresh.idempotency_id;
 
-    // Apply to every healthy instance in parallel (the first on this thread).
+    // Apply to every healthy instance in parallel. By default the write waits for all of them
+    // (the first runs on this thread); with ack_after_quorum it returns once write_quorum have
+    // applied it and the others finish in the background (see keep_in_background).
     std::vector<instance_state*> targets;
     for (auto& i : ctx_.instances) {
         if (i->healthy()) targets.push_back(i.get());
     }
-    std::vector<apply_result> results(targets.size());
-    std::vector<std::future<apply_result>> others;
+    const bool early = ctx_.config.ack_after_quorum && ctx_.config.write_quorum < targets.size();
     const auto started = clock::now();
     auto deadline_for = [started](instance_state* i) { return started + i->conn().options.request_timeout; };
-    for (std::size_t k = 1; k < targets.size(); ++k) {
-        others.push_back(std::async(
-            std::launch::async, [this, &fresh, fresh_copy, &key, inst = targets[k], d = deadline_for(targets[k])] {
-                return applier_.apply_through(*inst, fresh.lane_id, key, fresh.position, fresh_copy, true, d);
-            }));
+
+    // What the appliers report; shared with them, since with `early` some outlive this call.
+    struct fan_out {
+        std::mutex m;
+        std::condition_variable cv;
+        std::vector<apply_result> results;
+        std::vector<bool> finished;
+        std::size_t done = 0, applied = 0;
+        bool answered = false;  // the caller has its receipt: an applier that fails wakes the sync
+    };
+    auto state = std::make_shared<fan_out>();
+    state->results.resize(targets.size());
+    state->finished.resize(targets.size());
+    // A background applier needs its own copy of the entry; otherwise every applier is joined
+    // before `fresh` goes away (an owner-less alias, no copy).
+    std::shared_ptr<const wal::entry> entry = early
+                                                  ? std::make_shared<const wal::entry>(fresh)
+                                                  : std::shared_ptr<const wal::entry>(std::shared_ptr<void>(), &fresh);
+    auto run = [this, state, entry, key, trust_copy](std::size_t k, instance_state* inst, clock::time_point deadline) {
+        apply_result r;
+        try {
+            r = applier_.apply_through(*inst, entry->lane_id, key, entry->position, trust_copy ? entry.get() : nullptr,
+                                       true, deadline);
+        } catch (const std::exception& e) {
+            // Never leave the caller waiting for a result that will not come.
+            r.outcome = apply_outcome::failed;
+            r.error = e.what();
+            r.maybe_applied = true;
+        }
+        const bool ok = r.outcome == apply_outcome::applied;
+        bool answered;
+        {
+            std::lock_guard<std::mutex> lock(state->m);
+            state->results[k] = std::move(r);
+            state->finished[k] = true;
+            ++state->done;
+            if (ok) ++state->applied;
+            answered = state->answered;
+        }
+        state->cv.notify_all();
+        // Finished after the caller was answered without it: the sync thread takes over.
+        if (answered && !ok) sync_.wake();
+    };
+    std::vector<std::future<void>> others;
+    for (std::size_t k = early ? 0 : 1; k < targets.size(); ++k) {
+        others.push_back(std::async(std::launch::async, run, k, targets[k], deadline_for(targets[k])));
     }
-    if (!targets.empty()) {
-        results[0] = applier_.apply_through(*targets[0], fresh.lane_id, key, fresh.position, fresh_copy, true,
-                                            deadline_for(targets[0]));
+    if (!early && !targets.empty()) run(0, targets[0], deadline_for(targets[0]));
+    std::vector<apply_result> results;
+    std::vector<bool> finished;
+    bool all_done;
+    {
+        std::unique_lock<std::mutex> lock(state->m);
+        state->cv.wait(lock, [&] {
+            return state->done == targets.size() || (early && state->applied >= ctx_.config.write_quorum);
+        });
+        state->answered = true;
+        results = state->results;
+        finished = state->finished;
+        all_done = state->done == targets.size();
     }
-    for (std::size_t k = 1; k < targets.size(); ++k) results[k] = others[k - 1].get();
+    if (!all_done) {
+        keep_in_background(std::move(others));
+    } else {
+        for (auto& f : others) f.get();
+    }
 
     const apply_result* rejection = nullptr;
     const apply_result* maybe = nullptr;  // a request sent with no definite answer
     bool behind = targets.size() < ctx_.instances.size();
     bool waiting = false;  // an instance waits for a rename in another lane: it will apply this
     for (std::size_t k = 0; k < targets.size(); ++k) {
+        // Still applying in the background: not in the receipt; it wakes the sync if it fails.
+        if (!finished[k]) continue;
         if (results[k].outcome == apply_outcome::applied) {
             receipt.applied.push_back(targets[k]->name());
         } else {

@@ -10,7 +10,9 @@
 // log like any write).
 //
 // Thread-safety: any number of threads may write at once; each write runs its other instances'
-// applies on std::async threads and joins them before it returns.
+// applies on std::async threads and joins them before it returns, except with ack_after_quorum,
+// where the appliers of instances that had not finished when the quorum was reached run on and
+// are joined by a later write or the destructor.
 
 #include <chromawal/client.hpp>
 
@@ -21,7 +23,10 @@
 #include "wal/log_store.hpp"
 
 #include <atomic>
+#include <future>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace chromawal::detail {
 
@@ -29,6 +34,11 @@ class writer {
 public:
     writer(context& ctx, applier& apply, sync_worker& sync, written_positions& written)
         : ctx_(ctx), applier_(apply), sync_(sync), written_(written) {}
+    /// Waits for the appliers still running for writes already answered (ack_after_quorum),
+    /// each bounded by its write's request timeout.
+    ~writer();
+    writer(const writer&) = delete;
+    writer& operator=(const writer&) = delete;
 
     write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records,
                                 const write_options& options = {});
@@ -48,6 +58,8 @@ private:
                                bool trust_copy);
     // A write whose idempotency key is already in the log: the first write's outcome.
     write_receipt repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found);
+    // Keeps the appliers of an answered write until they finish (ack_after_quorum).
+    void keep_in_background(std::vector<std::future<void>> appliers);
     delete_options choose_limited_delete(const std::string& collection, const delete_options& selector);
 
     context& ctx_;
@@ -58,6 +70,10 @@ private:
     // a write was applied somewhere / reached the quorum.
     std::atomic<bool> abandon_alerted_{false};
     std::atomic<bool> quorum_alerted_{false};
+    // Appliers still running for writes that returned at the quorum (finished ones are dropped
+    // at the next such write).
+    std::mutex background_mutex_;
+    std::vector<std::future<void>> background_;
 };
 
 }  // namespace chromawal::detail

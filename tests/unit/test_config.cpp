@@ -208,6 +208,32 @@ TEST_CASE("every setting is named once, with its variable, and settable from tex
     CHECK_THROWS_WITH(d.set("retention", "forever"), Catch::Contains("retention") && Catch::Contains("7d"));
 }
 
+TEST_CASE("ack_after_quorum and the health hysteresis are settings with documented defaults", "[config]") {
+    const cw::client_config defaults;
+    CHECK_FALSE(defaults.ack_after_quorum);  // by default a write waits for every healthy instance
+    CHECK(defaults.up_after_successes == 3);
+    CHECK(defaults.min_down_time == std::chrono::milliseconds(1000));
+    for (const auto& s : cw::client_config::settings()) {
+        INFO(s.name);
+        if (std::string(s.name) == "ack_after_quorum") CHECK(std::string(s.default_value) == "false");
+        if (std::string(s.name) == "up_after_successes") CHECK(std::string(s.default_value) == "3");
+        if (std::string(s.name) == "min_down_time") CHECK(std::string(s.default_value) == "1000");
+    }
+    const auto c = cw::client_config::from_settings({{"instances", "a=http://h1:1,b=http://h2:2"},
+                                                     {"ack_after_quorum", "true"},
+                                                     {"min_down_time", "2.5s"},
+                                                     {"up_after_successes", "5"}});
+    CHECK(c.ack_after_quorum);
+    CHECK(c.min_down_time == std::chrono::milliseconds(2500));
+    CHECK(c.up_after_successes == 5);
+    CHECK_NOTHROW(c.validate());
+    cw::client_config off;
+    off.set("min_down_time", "0");  // no floor
+    CHECK(off.min_down_time == std::chrono::milliseconds(0));
+    CHECK_THROWS_WITH(off.set("min_down_time", "-1"), Catch::Contains("min_down_time"));
+    CHECK_THROWS_WITH(off.set("ack_after_quorum", "maybe"), Catch::Contains("ack_after_quorum"));
+}
+
 TEST_CASE("from_env reads CHROMAWAL_LOG_SCHEMA like every other variable", "[config]") {
     env_guard env;
     env.set("CHROMAWAL_INSTANCES", "a=http://x:1");

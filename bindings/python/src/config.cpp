@@ -60,7 +60,7 @@ chromawal::client_config to_client_config(const py::dict& d) {
             continue;
         }
         std::string value = py::str(item.second).cast<std::string>();
-        if (key == "sync_interval" || key == "health_interval") {
+        if (key == "sync_interval" || key == "health_interval" || key == "min_down_time") {
             c.set(key, value + "s");
         } else if (key == "retention_hours") {
             c.set("retention", value + "h");
