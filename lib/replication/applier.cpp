@@ -251,6 +251,44 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
     }
 }
 
+applier::replay_outcome applier::replay(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
+                                        std::string& message) {
+    // The same locks as apply_through: a sync pass or a write applying this lane to this
+    // instance must not interleave with the replay (an older entry re-applied in the middle of
+    // a merged request could undo a later write to the same id).
+    const std::chrono::milliseconds wait = inst.conn().options.request_timeout;
+    auto mutex = inst.lane_mutex(e.lane_id);
+    std::unique_lock<std::timed_mutex> local(*mutex, std::defer_lock);
+    if (!local.try_lock_for(wait)) {
+        message = fmt::format("{}: lane busy", inst.name());
+        return replay_outcome::busy;
+    }
+    std::unique_ptr<wal::lane_lock> lock = ctx_.store->lock_lane(inst.name(), e.lane_id, wait);
+    if (!lock) {
+        message = fmt::format("{}: lane locked by another process", inst.name());
+        return replay_outcome::busy;
+    }
+    std::vector<wal::entry> one{e};
+    one.front().state = wal::entry_state::pending;  // it is dead: apply_front would step over it
+    const auto started = clock::now();
+    try {
+        (void)apply_front(inst, key, one, clock::time_point::max());
+    } catch (const log_unavailable&) {
+        throw;
+    } catch (const error& failure) {
+        message = failure.what();
+        if (const auto* c = dynamic_cast<const connection_error*>(&failure)) {
+            if (inst.report_failure(c->what())) ctx_.emit(event::kind::instance_down, inst.name(), c->what());
+        }
+        // Still a dead letter, now with this error (and when it happened).
+        ctx_.store->add_dead_letter(inst.name(), e.lane_id, e.position, message);
+        return replay_outcome::failed;
+    }
+    inst.report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started), false);
+    ctx_.store->remove_dead_letter(inst.name(), e.lane_id, e.position);
+    return replay_outcome::replayed;
+}
+
 std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
                                  clock::time_point deadline) {
     // Entries that are never applied are stepped over.

@@ -35,6 +35,9 @@ public:
     write_receipt write_delete(const std::string& collection, const delete_options& selector,
                                const write_options& options = {});
     write_receipt write_create(const std::string& collection, const collection_options& options);
+    /// get_or_create: logs a creation only when it could change something (see
+    /// already_everywhere); otherwise returns an empty receipt and logs nothing.
+    write_receipt write_get_or_create(const std::string& collection, const collection_options& options);
     write_receipt write_delete_collection(const std::string& collection);
     write_receipt write_modify(const std::string& collection, const modify_options& changes);
 
@@ -49,6 +52,9 @@ private:
     // A write whose idempotency key is already in the log: the first write's outcome.
     write_receipt repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found);
     delete_options choose_limited_delete(const std::string& collection, const delete_options& selector);
+    // Every instance is healthy, has applied every entry of the collection's lane, and holds the
+    // collection with the requested metadata: a logged get-or-create would change nothing.
+    bool already_everywhere(const std::string& collection, const collection_options& options);
 
     context& ctx_;
     applier& applier_;
