@@ -311,7 +311,7 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
 
 write_receipt writer::write_get_or_create(const std::string& collection, const collection_options& options) {
     validate_collection_name(collection);
-    if (options.metadata) validate_collection_metadata(*options.metadata, "get_or_create_collection");
+    if (options.metadata) validate_collection_metadata(*options.metadata, "create_collection");
     // Ingestion services call get_or_create before every batch: appending each time would grow
     // the log for nothing. Only a call that could change something is logged.
     if (already_everywhere(collection, options)) return {};
