@@ -161,7 +161,9 @@ Exit code: 0 repaired (and applied), 1 logged but not applied everywhere within 
 2 error.)";
 
 const char* const replay_details = R"(
-Applies the dead-lettered entries to their instances again.
+Applies the dead-lettered entries to their instances again, each under its lane lock. One
+that fails again stays a dead letter with its new error (listed); one whose lane stays busy
+(a sync or a write holds it) is skipped and stays as it was.
 
 Exit code: 0 when no dead letter remains, 1 when some still fail, 2 error.)";
 
@@ -507,9 +509,10 @@ int cmd_repair(const options& o, const cw::client_config& config) {
 int cmd_replay(const options&, const cw::client_config& config) {
     cw::client client(config);
     const std::size_t before = client.dead_letters(100000).size();
-    const std::size_t ok = client.replay_dead_letters();
+    const cw::replay_result r = client.replay_dead_letters();
     const auto left = client.dead_letters(100);
-    std::string out = fmt::format("replayed {} of {} dead-lettered entries\n", ok, before);
+    std::string out = fmt::format("replayed {} of {} dead-lettered entries ({} failed again, {} skipped: lane busy)\n",
+                                  r.replayed, before, r.failed, r.skipped);
     for (const auto& d : left) {
         out += fmt::format("  still failing: {}  {}  position {}  {}: {}\n", d.instance, d.collection_name, d.position,
                            d.operation, d.error_message);

@@ -248,6 +248,21 @@ struct dead_letter_info {
     double age_seconds = 0;
 };
 
+/// What client::replay_dead_letters did, one count per dead letter it found (of this client's
+/// instances). replayed + failed + skipped is the number of dead letters it looked at.
+struct replay_result {
+    /// Applied again: no longer dead letters (an entry with no dead letter left is pending again).
+    std::size_t replayed = 0;
+    /// Failed again: still dead letters, with the new error (see client::dead_letters).
+    std::size_t failed = 0;
+    /// Not tried: another holder kept the lane lock of that instance and collection longer than
+    /// the instance's request_timeout (a sync pass or a write applying that lane). Still dead
+    /// letters, unchanged: replay again later.
+    std::size_t skipped = 0;
+    /// True when every dead letter it looked at was replayed.
+    [[nodiscard]] bool complete() const noexcept { return failed == 0 && skipped == 0; }
+};
+
 /// What client::verify found.
 struct verify_result {
     std::vector<verify_report> collections;
@@ -379,6 +394,12 @@ public:
     /// Logged and applied to every instance. @throws as collection::add, and
     /// already_exists when the collection exists on the instance that answers first.
     collection create_collection(std::string_view name, const collection_options& options = {});
+    /// Logged and applied like create_collection, unless it would change nothing: when every
+    /// instance is healthy, has applied everything logged for the collection, and holds it with
+    /// the requested metadata (no space or configuration requested), nothing is logged, so
+    /// calling it before every batch does not grow the log. An instance that is down, behind or
+    /// lacks the collection gets it through the log. @throws as create_collection (but never
+    /// already_exists).
     collection get_or_create_collection(std::string_view name, const collection_options& options = {});
     /// Checks that the collection exists on a readable instance. @throws not_found.
     collection get_collection(std::string_view name);
@@ -399,8 +420,15 @@ public:
     /// @return false when the timeout passes first.
     /// @throws nothing of its own; an unreachable log store counts as "not synced".
     bool wait_until_synced(std::chrono::milliseconds timeout);
-    /// Applies the entries dead-lettered on an instance to it again; returns how many succeeded.
-    std::size_t replay_dead_letters();
+    /// Applies each entry dead-lettered on an instance to that instance again (up to 1000 dead
+    /// letters per call), each under the lane lock of that instance and collection (the same
+    /// lock a sync pass or a write takes, waited for at most the instance's request_timeout).
+    /// A dead letter that is applied is removed; one that fails again stays, with its new error
+    /// (the instance's answer, or why it could not be reached).
+    /// @return how many were replayed, failed again, or were skipped because the lane stayed busy.
+    /// @throws log_unavailable when the log cannot be read or the outcome cannot be recorded
+    /// (dead letters already replayed stay replayed; the client stays usable).
+    replay_result replay_dead_letters();
     /// The dead-lettered entries, oldest first.
     std::vector<dead_letter_info> dead_letters(std::size_t limit = 100) const;
 

@@ -1,6 +1,7 @@
 // applier: see applier.hpp for what it owns, what it touches and its thread-safety.
 #include "replication/applier.hpp"
 
+#include "api/connection.hpp"
 #include "chroma/protocol.hpp"
 #include "wal/payload.hpp"
 
@@ -250,6 +251,44 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
     }
 }
 
+applier::replay_outcome applier::replay(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
+                                        std::string& message) {
+    // The same locks as apply_through: a sync pass or a write applying this lane to this
+    // instance must not interleave with the replay (an older entry re-applied in the middle of
+    // a merged request could undo a later write to the same id).
+    const std::chrono::milliseconds wait = inst.conn().options.request_timeout;
+    auto mutex = inst.lane_mutex(e.lane_id);
+    std::unique_lock<std::timed_mutex> local(*mutex, std::defer_lock);
+    if (!local.try_lock_for(wait)) {
+        message = fmt::format("{}: lane busy", inst.name());
+        return replay_outcome::busy;
+    }
+    std::unique_ptr<wal::lane_lock> lock = ctx_.store->lock_lane(inst.name(), e.lane_id, wait);
+    if (!lock) {
+        message = fmt::format("{}: lane locked by another process", inst.name());
+        return replay_outcome::busy;
+    }
+    std::vector<wal::entry> one{e};
+    one.front().state = wal::entry_state::pending;  // it is dead: apply_front would step over it
+    const auto started = clock::now();
+    try {
+        (void)apply_front(inst, key, one, clock::time_point::max());
+    } catch (const log_unavailable&) {
+        throw;
+    } catch (const error& failure) {
+        message = failure.what();
+        if (const auto* c = dynamic_cast<const connection_error*>(&failure)) {
+            if (inst.report_failure(c->what())) ctx_.emit(event::kind::instance_down, inst.name(), c->what());
+        }
+        // Still a dead letter, now with this error (and when it happened).
+        ctx_.store->add_dead_letter(inst.name(), e.lane_id, e.position, message);
+        return replay_outcome::failed;
+    }
+    inst.report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started), false);
+    ctx_.store->remove_dead_letter(inst.name(), e.lane_id, e.position);
+    return replay_outcome::replayed;
+}
+
 std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
                                  clock::time_point deadline) {
     // Entries that are never applied are stepped over.
@@ -262,28 +301,34 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     }
     // Merge following entries of the same operation with disjoint ids into one request; the
     // request never holds two operations on one id, so re-applying it is harmless.
+    // A request holds at most the server's batch size in records and max_request_bytes (the
+    // single-server client's limit, well below Chroma's 40 MiB body limit) in estimated bytes.
     const preflight_info pf = inst.conn().get_preflight();
     const std::size_t max_records = pf.max_batch_size ? pf.max_batch_size : 1000;
+    const bool base64 = inst.conn().options.use_base64 && pf.supports_base64_encoding;
     std::vector<wal::records_payload> parts;
     parts.push_back(wal::decode_records(first.payload));
     std::size_t records = parts.back().ids.size();
+    std::size_t bytes = wal::payload_bytes(parts.back(), base64);
     std::size_t used = 1;
     while (used < batch.size() && batch[used].op == first.op && !skipped_state(batch[used].state) &&
            batch[used].ready && name_of(batch[used], key) == name) {
         wal::records_payload next = wal::decode_records(batch[used].payload);
-        if (records + next.ids.size() > max_records) break;
+        const std::size_t next_bytes = wal::payload_bytes(next, base64);
+        if (records + next.ids.size() > max_records || bytes + next_bytes > max_request_bytes) break;
         bool ok = true;
         for (const auto& p : parts) ok = ok && wal::can_merge(p, next);
         if (!ok) break;
         records += next.ids.size();
+        bytes += next_bytes;
         parts.push_back(std::move(next));
         ++used;
     }
-    // A single entry larger than this server's batch size goes in several requests; its ids are
-    // distinct, so re-applying a prefix of them is harmless too.
+    // A single entry larger than one request (by records or by bytes) goes in several requests;
+    // its ids are distinct, so re-applying a prefix of them is harmless too.
     std::vector<wal::records_payload> chunks;
-    if (parts.size() == 1 && records > max_records) chunks = wal::split_records(parts.front(), max_records);
-    const bool base64 = inst.conn().options.use_base64 && pf.supports_base64_encoding;
+    if (parts.size() == 1 && (records > max_records || bytes > max_request_bytes))
+        chunks = wal::split_records(parts.front(), max_records, max_request_bytes, base64);
     auto send = [&](const std::vector<const wal::records_payload*>& ptrs) {
         std::string body;
         wal::write_records_body(body, ptrs, base64);

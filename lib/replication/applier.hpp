@@ -66,8 +66,16 @@ public:
         const wal::entry* fresh, bool live,
         std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
+    /// What replay() did with one dead letter.
+    enum class replay_outcome { replayed, failed, busy };
+    /// Applies one dead-lettered entry to `inst` again, under the lane lock (in-process mutex,
+    /// then the log's lane lock, each waited for at most the instance's request_timeout). On
+    /// success the dead letter is removed; on failure it stays with the new error, returned in
+    /// `message`. @throws log_unavailable when the log cannot be reached.
+    replay_outcome replay(instance_state& inst, const wal::lane_key& key, const wal::entry& e, std::string& message);
+
     /// Applies entries from the front of `batch` (at least one) and returns how many it consumed.
-    /// The caller holds the lane lock (or replays a dead letter, which is idempotent).
+    /// The caller holds the lane lock.
     std::size_t apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
                             std::chrono::steady_clock::time_point deadline);
 

@@ -122,7 +122,7 @@ collection client::create_collection(std::string_view name, const collection_opt
 
 collection client::get_or_create_collection(std::string_view name, const collection_options& options) {
     const std::string n(name);
-    impl_->write_create(n, options);
+    impl_->write_get_or_create(n, options);
     return collection(impl_, n);
 }
 
@@ -153,7 +153,7 @@ void client::delete_collection(std::string_view name) {
 status_report client::status() const { return impl_->status(); }
 void client::sync_now() { impl_->sync_pass(); }
 bool client::wait_until_synced(std::chrono::milliseconds timeout) { return impl_->wait_until_synced(timeout); }
-std::size_t client::replay_dead_letters() { return impl_->replay_dead_letters(); }
+replay_result client::replay_dead_letters() { return impl_->replay_dead_letters(); }
 std::vector<dead_letter_info> client::dead_letters(std::size_t limit) const { return impl_->dead_letters(limit); }
 
 verify_result client::verify(std::string_view instance_a, std::string_view instance_b, const verify_options& options) {

@@ -58,6 +58,9 @@ public:
     write_receipt write_create(const std::string& collection, const collection_options& options) {
         return writer_.write_create(collection, options);
     }
+    write_receipt write_get_or_create(const std::string& collection, const collection_options& options) {
+        return writer_.write_get_or_create(collection, options);
+    }
     write_receipt write_delete_collection(const std::string& collection) {
         return writer_.write_delete_collection(collection);
     }
@@ -81,7 +84,7 @@ public:
     void sync_pass() { sync_.sync_pass(); }
     void wake_sync() { sync_.wake(); }
     bool wait_until_synced(std::chrono::milliseconds timeout) { return sync_.wait_until_synced(timeout); }
-    std::size_t replay_dead_letters() { return sync_.replay_dead_letters(); }
+    replay_result replay_dead_letters() { return sync_.replay_dead_letters(); }
 
     /// Built by status_builder.cpp.
     chromawal::status_report status();

@@ -216,24 +216,28 @@ bool sync_worker::wait_until_synced(std::chrono::milliseconds timeout) {
     }
 }
 
-std::size_t sync_worker::replay_dead_letters() {
-    std::size_t ok = 0;
+replay_result sync_worker::replay_dead_letters() {
+    replay_result out;
     for (const auto& d : ctx_.store->dead_letters(1000)) {
         auto it = std::find_if(ctx_.instances.begin(), ctx_.instances.end(),
                                [&](const auto& i) { return i->name() == d.instance; });
-        if (it == ctx_.instances.end()) continue;
+        if (it == ctx_.instances.end()) continue;  // another client's instance
         auto e = ctx_.store->read_entry(d.lane_id, d.position);
-        if (!e) continue;
-        try {
-            std::vector<wal::entry> one{*e};
-            one.front().state = wal::entry_state::pending;
-            applier_.apply_front(**it, d.key, one, clock::time_point::max());
-            ctx_.store->remove_dead_letter(d.instance, d.lane_id, d.position);
-            ++ok;
-        } catch (const error&) {
+        if (!e) continue;  // dead-lettered entries are never pruned; gone only if removed meanwhile
+        std::string why;
+        switch (applier_.replay(**it, d.key, *e, why)) {
+            case applier::replay_outcome::replayed:
+                ++out.replayed;
+                break;
+            case applier::replay_outcome::failed:
+                ++out.failed;
+                break;
+            case applier::replay_outcome::busy:
+                ++out.skipped;
+                break;
         }
     }
-    return ok;
+    return out;
 }
 
 }  // namespace chromawal::detail

@@ -11,7 +11,7 @@
 // Owns: the sync thread, its wake-up flag and condition variable, the pass mutex (one sync pass
 // at a time in this process), the "sync running" flag and the backlog and needs-repair alert states.
 // May touch: context (config, log store, instances, stop flag, emit), applier (apply_through,
-// apply_front), retention (maybe_prune, from the sync thread).
+// replay), retention (maybe_prune, from the sync thread).
 // Used by: replicated_client (start/stop, sync_pass, wait_until_synced, replay_dead_letters),
 // writer and health_monitor (wake).
 //
@@ -56,7 +56,8 @@ public:
     /// True when every instance is healthy, has applied every entry of every lane, and no
     /// instance has a dead letter outstanding (see client::wait_until_synced).
     bool wait_until_synced(std::chrono::milliseconds timeout);
-    std::size_t replay_dead_letters();
+    /// See client::replay_dead_letters.
+    replay_result replay_dead_letters();
 
 private:
     void loop();

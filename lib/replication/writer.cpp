@@ -386,4 +386,45 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
     return receipt;
 }
 
+write_receipt writer::write_get_or_create(const std::string& collection, const collection_options& options) {
+    validate_collection_name(collection);
+    if (options.metadata) validate_collection_metadata(*options.metadata, "create_collection");
+    // Ingestion services call get_or_create before every batch: appending each time would grow
+    // the log for nothing. Only a call that could change something is logged.
+    if (already_everywhere(collection, options)) return {};
+    return write_create(collection, options);
+}
+
+// Whether logging a get-or-create would change nothing. Conservative: any doubt means "log it".
+// - Every instance must be healthy: one that is away may lack the collection, and only a
+//   logged entry reaches it on replay.
+// - Every instance must have applied the lane holding the name to its head (per the log), and
+//   this process must have seen it apply at least one entry there: otherwise a logged delete or
+//   rename of the collection may still be on its way, or nothing in the log ever created the
+//   collection that holds the name there (an empty lane; the first call in a process logs once).
+// - Every instance must hold the collection (asked now, not the UUID cache) with the requested
+//   metadata. A requested space or configuration is not compared (the server reports its full
+//   configuration with defaults), so such a call is always logged.
+// A delete or rename appended concurrently by another writer is ordered after this call.
+bool writer::already_everywhere(const std::string& collection, const collection_options& options) {
+    if (!options.space.empty() || !options.configuration_json.empty()) return false;
+    try {
+        const std::int64_t lane = ctx_.store->lane_id(ctx_.key_for(collection));
+        for (auto& candidate : ctx_.instances) {
+            instance_state& inst = *candidate;
+            if (!inst.healthy() || inst.needs_repair(collection)) return false;
+            for (const auto& behind : ctx_.store->lanes_behind(inst.name())) {
+                if (behind.lane_id == lane) return false;
+            }
+            if (inst.known_applied(lane) <= 0) return false;
+            const collection_info info = inst.client().get_collection(collection).info();
+            inst.remember(info);
+            if (options.metadata && (!info.metadata || *info.metadata != *options.metadata)) return false;
+        }
+        return true;
+    } catch (const error&) {
+        return false;  // not found, an instance or the log away: the logged path decides and reports
+    }
+}
+
 }  // namespace chromawal::detail

@@ -45,6 +45,9 @@ public:
     write_receipt write_delete(const std::string& collection, const delete_options& selector,
                                const write_options& options = {});
     write_receipt write_create(const std::string& collection, const collection_options& options);
+    /// get_or_create: logs a creation only when it could change something (see
+    /// already_everywhere); otherwise returns an empty receipt and logs nothing.
+    write_receipt write_get_or_create(const std::string& collection, const collection_options& options);
     write_receipt write_delete_collection(const std::string& collection);
     write_receipt write_modify(const std::string& collection, const modify_options& changes);
 
@@ -61,6 +64,9 @@ private:
     // Keeps the appliers of an answered write until they finish (ack_after_quorum).
     void keep_in_background(std::vector<std::future<void>> appliers);
     delete_options choose_limited_delete(const std::string& collection, const delete_options& selector);
+    // Every instance is healthy, has applied every entry of the collection's lane, and holds the
+    // collection with the requested metadata: a logged get-or-create would change nothing.
+    bool already_everywhere(const std::string& collection, const collection_options& options);
 
     context& ctx_;
     applier& applier_;

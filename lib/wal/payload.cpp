@@ -193,6 +193,44 @@ std::vector<records_payload> split_records(const records_payload& p, std::size_t
     return chunks;
 }
 
+std::size_t record_bytes(const records_payload& p, std::size_t i, bool base64) {
+    // As the single-server client's estimate (lib/api/chroma_client.cpp): a float32 is at most
+    // 12 characters as a JSON number, 16/3 as base64; strings count with quotes and separators.
+    std::size_t b = 16 + p.ids[i].size();
+    if (!p.embeddings.empty()) b += static_cast<std::size_t>(p.dim) * (base64 ? 6 : 12);
+    auto add = [&](const std::vector<std::optional<std::string>>& v) {
+        if (i < v.size() && v[i]) b += v[i]->size() + 8;
+    };
+    add(p.documents);
+    add(p.metadatas);
+    add(p.uris);
+    return b;
+}
+
+std::size_t payload_bytes(const records_payload& p, bool base64) {
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < p.ids.size(); ++i) total += record_bytes(p, i, base64);
+    return total;
+}
+
+std::vector<records_payload> split_records(const records_payload& p, std::size_t max_records, std::size_t max_bytes,
+                                           bool base64) {
+    std::vector<records_payload> chunks;
+    const std::size_t n = p.ids.size();
+    for (std::size_t first = 0; first < n;) {
+        std::size_t count = 0, bytes = 0;
+        while (first + count < n && count < max_records) {
+            const std::size_t b = record_bytes(p, first + count, base64);
+            if (count > 0 && bytes + b > max_bytes) break;
+            bytes += b;
+            ++count;
+        }
+        chunks.push_back(slice_records(p, first, count));
+        first += count;
+    }
+    return chunks;
+}
+
 bool can_merge(const records_payload& a, const records_payload& b) {
     if (a.embeddings.empty() != b.embeddings.empty()) return false;
     if (!a.embeddings.empty() && a.dim != b.dim) return false;

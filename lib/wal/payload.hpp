@@ -48,6 +48,19 @@ records_payload slice_records(const records_payload& p, std::size_t first, std::
 /// `p` cut into consecutive slices of at most `max_records` records each (max_records > 0).
 std::vector<records_payload> split_records(const records_payload& p, std::size_t max_records);
 
+/// The estimated size of record `i` of `p` in a request body (embeddings as base64 or as JSON
+/// numbers; ids, documents, metadata and URIs with their JSON overhead). An estimate, not an
+/// exact count: callers keep well below the server's body limit.
+std::size_t record_bytes(const records_payload& p, std::size_t i, bool base64);
+/// The estimated request-body size of all of `p` (the sum of record_bytes).
+std::size_t payload_bytes(const records_payload& p, bool base64);
+
+/// `p` cut into consecutive slices of at most `max_records` records (max_records > 0) and at
+/// most `max_bytes` estimated bytes each; a slice holds at least one record, so a single record
+/// larger than `max_bytes` goes alone.
+std::vector<records_payload> split_records(const records_payload& p, std::size_t max_records, std::size_t max_bytes,
+                                           bool base64);
+
 /// True when the two payloads can go into one request (same shape, disjoint ids).
 bool can_merge(const records_payload& a, const records_payload& b);
 

@@ -135,6 +135,34 @@ TEST_CASE("split_records cuts a payload into slices of the same shape", "[payloa
     CHECK(halves[1].documents == std::vector<std::optional<std::string>>{std::nullopt});
 }
 
+TEST_CASE("split_records also cuts by estimated request bytes; a record too large goes alone", "[payload]") {
+    cw::record_set r;
+    for (int i = 0; i < 5; ++i) {
+        r.ids.push_back("id" + std::to_string(i));
+        r.documents.emplace_back(std::string(i == 3 ? 5000 : 1000, 'x'));
+    }
+    const auto p = cw::wal::decode_records(cw::wal::encode_records(r));
+    const std::size_t one = cw::wal::record_bytes(p, 0, true);
+    CHECK(one > 1000);
+    CHECK(cw::wal::payload_bytes(p, true) > 8000);
+    // Two ordinary records fit in 2.5 of them; the 5000-byte one does not fit with anything.
+    const auto chunks = cw::wal::split_records(p, 1000, one * 5 / 2, true);
+    REQUIRE(chunks.size() == 4);
+    CHECK(chunks[0].ids == std::vector<std::string>{"id0", "id1"});
+    CHECK(chunks[1].ids == std::vector<std::string>{"id2"});
+    CHECK(chunks[2].ids == std::vector<std::string>{"id3"});
+    CHECK(chunks[3].ids == std::vector<std::string>{"id4"});
+    // The record count still applies.
+    CHECK(cw::wal::split_records(p, 1, 1u << 30, true).size() == 5);
+    // Embeddings count more as JSON numbers than as base64.
+    std::vector<float> emb(2 * 64, 0.5f);
+    cw::record_set e;
+    e.ids = {"a", "b"};
+    e.embeddings = cw::embedding_view(emb, 64);
+    const auto pe = cw::wal::decode_records(cw::wal::encode_records(e));
+    CHECK(cw::wal::record_bytes(pe, 0, false) > cw::wal::record_bytes(pe, 0, true));
+}
+
 TEST_CASE("corrupt payloads are refused with chromawal::error", "[payload]") {
     std::vector<float> emb;
     const std::string bytes = cw::wal::encode_records(sample(emb));

@@ -48,6 +48,7 @@ from .types import (
     GetResult,
     Include,
     QueryResult,
+    ReplayReport,
     VerifyReport,
     WriteReceipt,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "QueryResult",
     "DeleteResult",
     "WriteReceipt",
+    "ReplayReport",
     "VerifyReport",
     "Include",
     "DEFAULT_TENANT",

@@ -16,7 +16,7 @@ from .errors import (
     NoInstanceAvailableError,
     NotFoundError,
 )
-from .types import DEFAULT_DATABASE, DEFAULT_TENANT, VerifyReport
+from .types import DEFAULT_DATABASE, DEFAULT_TENANT, ReplayReport, VerifyReport
 
 InstanceSpec = Union[str, Tuple[str, str], Tuple[str, str, str], Mapping[str, Any]]
 
@@ -620,9 +620,15 @@ class Client(_ClientBase):
         timeout (seconds) passes first."""
         return bool(self._native.wait_until_synced(float(timeout)))
 
-    def replay_dead_letters(self) -> int:
-        """Applies the entries dead-lettered on an instance to it again; returns how many succeeded."""
-        return int(self._native.replay_dead_letters())
+    def replay_dead_letters(self) -> ReplayReport:
+        """Applies each entry dead-lettered on an instance to that instance again, under its lane
+        lock (waited for at most the instance's request timeout).
+
+        Returns counts: ``replayed`` (no longer dead letters), ``failed`` (failed again: still
+        dead letters, with the new error, as ``chromawal status`` shows) and ``skipped`` (the lane stayed
+        busy; unchanged, replay again later). Raises LogUnavailableError when the log is down."""
+        r = self._native.replay_dead_letters()
+        return ReplayReport(replayed=int(r["replayed"]), failed=int(r["failed"]), skipped=int(r["skipped"]))
 
     def verify(
         self,

@@ -295,10 +295,12 @@ def filter_json(where: Any, where_document: Any) -> Tuple[Optional[str], Optiona
     w = wd = None
     if where is not None:
         validate_where(where)
-        w = json.dumps(where, separators=(",", ":"))
+        # Not ASCII-escaped: a str with no UTF-8 form (a lone surrogate) must reach the
+        # extension as such, which refuses it with ValidationError like any bad input.
+        w = json.dumps(where, separators=(",", ":"), ensure_ascii=False)
     if where_document is not None:
         validate_where_document(where_document)
-        wd = json.dumps(where_document, separators=(",", ":"))
+        wd = json.dumps(where_document, separators=(",", ":"), ensure_ascii=False)
     return w, wd
 
 

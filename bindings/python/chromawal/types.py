@@ -65,6 +65,14 @@ class WriteReceipt(TypedDict):
     queued: bool  # applied nowhere yet; pending for the sync thread
 
 
+class ReplayReport(TypedDict):
+    """What ``ReplicatedClient.replay_dead_letters()`` did with the dead letters it found."""
+
+    replayed: int  #: applied again; no longer dead letters
+    failed: int  #: failed again; still dead letters, with the new error (``chromawal status``)
+    skipped: int  #: the lane stayed busy longer than the request timeout; unchanged, replay later
+
+
 class VerifyReport(TypedDict):
     collection: str
     a: str

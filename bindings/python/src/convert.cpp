@@ -22,11 +22,25 @@ std::string type_name(const py::handle& h) { return py::type::handle_of(h).attr(
     throw py::type_error(message + " in " + op + ".");
 }
 
-/// UTF-8 of a str object without a copy into a temporary Python object.
-std::string_view utf8_view(PyObject* s) {
+[[noreturn]] void raise_python_error(const char* error_class, const std::string& message);
+
+/// UTF-8 of a str object without a copy into a temporary Python object. A str that has no
+/// UTF-8 form (a lone surrogate such as "\ud800") is bad input like any other: ValidationError
+/// naming `what` (and " in {op}." when given), not a raw UnicodeEncodeError.
+std::string_view utf8_view(PyObject* s, const std::string& what, const char* op = nullptr) {
     Py_ssize_t size = 0;
     const char* data = PyUnicode_AsUTF8AndSize(s, &size);
-    if (data == nullptr) throw py::error_already_set();
+    if (data == nullptr) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) throw py::error_already_set();
+        PyErr_Clear();
+        // ascii() escapes the surrogate, so the message itself is valid text.
+        PyObject* shown = PyObject_ASCII(s);
+        if (shown == nullptr) throw py::error_already_set();
+        const std::string text = py::reinterpret_steal<py::str>(shown).cast<std::string>();
+        raise_python_error("ValidationError", "Expected " + what +
+                                                  " to be valid UTF-8 text (no lone surrogates), got " + text +
+                                                  (op != nullptr ? std::string(" in ") + op + "." : std::string()));
+    }
     return std::string_view(data, static_cast<std::size_t>(size));
 }
 
@@ -111,7 +125,8 @@ chromawal::metadata_value list_value(PyObject* list, const std::string& key, con
         case item_kind::string: {
             chromawal::metadata_value::array_string a;
             a.reserve(static_cast<std::size_t>(n));
-            for (Py_ssize_t i = 0; i < n; ++i) a.emplace_back(utf8_view(PyList_GET_ITEM(list, i)));
+            for (Py_ssize_t i = 0; i < n; ++i)
+                a.emplace_back(utf8_view(PyList_GET_ITEM(list, i), "metadata value for key '" + key + "'", op));
             return chromawal::metadata_value(std::move(a));
         }
         case item_kind::other:
@@ -133,11 +148,14 @@ chromawal::metadata_value scalar_value(PyObject* v, const std::string& key, cons
         return chromawal::metadata_value(d);
     }
     if (PyFloat_Check(v)) return chromawal::metadata_value(PyFloat_AS_DOUBLE(v));
-    if (PyUnicode_Check(v)) return chromawal::metadata_value(std::string(utf8_view(v)));
+    if (PyUnicode_Check(v)) {
+        return chromawal::metadata_value(std::string(utf8_view(v, "metadata value for key '" + key + "'", op)));
+    }
     if (PyList_Check(v)) return list_value(v, key, op);
     if (PyDict_Check(v)) {
         PyObject* t = PyDict_GetItemString(v, "#type");  // borrowed
-        if (t != nullptr && PyUnicode_Check(t) && utf8_view(t) == "sparse_vector") {
+        if (t != nullptr && PyUnicode_Check(t) &&
+            utf8_view(t, "metadata value for key '" + key + "'", op) == "sparse_vector") {
             value_error("Expected metadata value for key '" + key +
                             "' to be a str, int, float, bool, list, or None: chromawal does not support "
                             "SparseVector metadata values",
@@ -162,7 +180,7 @@ std::vector<std::string> to_ids(const py::handle& ids, const char* op) {
     for (Py_ssize_t i = 0; i < n; ++i) {
         PyObject* item = PyList_GET_ITEM(ids.ptr(), i);
         if (!PyUnicode_Check(item)) value_error("Expected ID to be a str, got " + str_of(item), op);
-        out.emplace_back(utf8_view(item));
+        out.emplace_back(utf8_view(item, "ID", op));
     }
     // Duplicates: chromadb raises DuplicateIDError (a ChromaError, not a ValueError).
     std::unordered_set<std::string_view> seen;
@@ -219,7 +237,7 @@ std::vector<std::optional<std::string>> to_strings(const py::handle& values, con
         if (item == Py_None && nullable) {
             out.emplace_back(std::nullopt);
         } else if (PyUnicode_Check(item)) {
-            out.emplace_back(std::string(utf8_view(item)));
+            out.emplace_back(std::string(utf8_view(item, what, op)));
         } else {
             value_error(std::string("Expected ") + what + " to be a str, got " + str_of(item), op);
         }
@@ -239,13 +257,13 @@ std::optional<chromawal::metadata_map> to_metadata(const py::handle& value, cons
     PyObject* v = nullptr;
     Py_ssize_t pos = 0;
     while (PyDict_Next(m, &pos, &key, &v)) {
-        if (PyUnicode_Check(key) && utf8_view(key) == "chroma:document") {
+        if (PyUnicode_Check(key) && utf8_view(key, "metadata key", op) == "chroma:document") {
             value_error("Expected metadata to not contain the reserved key chroma:document", op);
         }
         if (!PyUnicode_Check(key)) {
             type_error("Expected metadata key to be a str, got " + str_of(key) + " which is a " + type_name(key), op);
         }
-        std::string k(utf8_view(key));
+        std::string k(utf8_view(key, "metadata key", op));
         chromawal::metadata_value mv = scalar_value(v, k, op);
         out.emplace(std::move(k), std::move(mv));
     }
@@ -277,12 +295,12 @@ record_batch to_records(const py::handle& ids, const py::handle& embeddings, con
 
 chromawal::where_filter to_where(const py::handle& json_text) {
     if (json_text.is_none()) return {};
-    return chromawal::where_filter::raw(utf8_view(json_text.ptr()));
+    return chromawal::where_filter::raw(utf8_view(json_text.ptr(), "where"));
 }
 
 chromawal::document_filter to_where_document(const py::handle& json_text) {
     if (json_text.is_none()) return {};
-    return chromawal::document_filter::raw(utf8_view(json_text.ptr()));
+    return chromawal::document_filter::raw(utf8_view(json_text.ptr(), "where document"));
 }
 
 chromawal::include_fields to_include(unsigned mask) { return static_cast<chromawal::include_fields>(mask); }

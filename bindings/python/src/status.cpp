@@ -26,7 +26,13 @@ void bind_status(py::class_<replicated_client>& cls) {
             },
             py::arg("timeout"))
         .def("replay_dead_letters", [](const replicated_client& s) {
-            return with_client(*s.state, [](chromawal::client& c) { return c.replay_dead_letters(); });
+            const chromawal::replay_result r =
+                with_client(*s.state, [](chromawal::client& c) { return c.replay_dead_letters(); });
+            py::dict d;
+            d["replayed"] = r.replayed;
+            d["failed"] = r.failed;
+            d["skipped"] = r.skipped;
+            return d;
         });
 }
 

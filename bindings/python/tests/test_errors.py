@@ -2,6 +2,7 @@
 wording, " in <method>." appended), chromadb's exception classes for server errors, and
 chromawal's own classes."""
 import math
+import re
 import socket
 import threading
 import time
@@ -244,3 +245,42 @@ def test_gil_released_during_io_and_timeout():
         assert isinstance(caught[0], TimeoutError)
     finally:
         srv.close()
+
+
+LONE = "\ud800"  # a lone surrogate: a str with no UTF-8 form
+
+
+@pytest.mark.parametrize(
+    "kwargs, what",
+    [
+        (dict(ids=["ok", "bad" + LONE], embeddings=[[1.0, 2.0, 3.0]] * 2), "ID"),
+        (dict(ids=["s"], embeddings=[[1.0, 2.0, 3.0]], documents=["x" + LONE]), "document"),
+        (dict(ids=["s"], embeddings=[[1.0, 2.0, 3.0]], uris=[LONE]), "URI"),
+        (dict(ids=["s"], embeddings=[[1.0, 2.0, 3.0]], metadatas=[{"k" + LONE: 1}]), "metadata key"),
+        (dict(ids=["s"], embeddings=[[1.0, 2.0, 3.0]], metadatas=[{"k": LONE}]), "metadata value for key 'k'"),
+        (dict(ids=["s"], embeddings=[[1.0, 2.0, 3.0]], metadatas=[{"k": ["a", LONE]}]),
+         "metadata value for key 'k'"),
+    ],
+)
+def test_text_without_utf8_form_is_a_validation_error(coll, kwargs, what):
+    for write in (coll.add, coll.upsert, coll.update):
+        with pytest.raises(chromawal.ValidationError, match="^Expected " + re.escape(what) +
+                           r" to be valid UTF-8 text \(no lone surrogates\), got '.*\\ud800'") as e:
+            write(**kwargs)
+        assert isinstance(e.value, ValueError) and not isinstance(e.value, UnicodeError)
+    assert coll.count() == 2  # nothing was written (or logged)
+
+
+def test_filters_and_reads_without_utf8_form_are_validation_errors(coll):
+    for call, what in [
+        (lambda: coll.get(ids=[LONE]), "ID"),
+        (lambda: coll.delete(ids=[LONE]), "ID"),
+        (lambda: coll.get(where={"k": LONE}), "where"),
+        (lambda: coll.get(where={LONE: 1}), "where"),
+        (lambda: coll.get(where_document={"$contains": LONE}), "where document"),
+        (lambda: coll.query(query_embeddings=[1.0, 2.0, 3.0], where={"k": {"$in": ["a", LONE]}}), "where"),
+        (lambda: coll.delete(where={"k": LONE}), "where"),
+    ]:
+        with pytest.raises(chromawal.ValidationError, match="^Expected " + re.escape(what) + " to be valid UTF-8"):
+            call()
+    assert coll.count() == 2

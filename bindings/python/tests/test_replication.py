@@ -301,3 +301,23 @@ def test_idempotency_key(up, postgres):
         coll.delete(where={"chunk": {"$gte": 3}}, limit=1, idempotency_key=dkey)  # the same record, once
         assert coll.count() == 4
         assert_identical(client, coll.name, 4)
+
+
+def test_replay_dead_letters_reports_counts(up, postgres):
+    """replay_dead_letters says how many dead letters were replayed, failed again or skipped; one
+    that fails again stays, with its new error."""
+    with make_replicated(up, postgres, max_attempts=2) as client:
+        name = unique("dead")
+        coll = client.create_collection(name)
+        coll.add(**batch("first", 3))
+        assert client.wait_until_synced(30)
+        direct_b = chromawal.HttpClient("127.0.0.1", up[1].port)
+        direct_b.delete_collection(name)  # behind chromawal's back: the next add fails on b
+        coll.add(**batch("second", 3))
+        assert wait_for(lambda: client.status()["log"]["dead"] == 1, 30), client.status()
+        assert client.replay_dead_letters() == {"replayed": 0, "failed": 1, "skipped": 0}
+        assert client.status()["log"]["dead"] == 1  # still dead-lettered
+        direct_b.create_collection(name)
+        assert client.replay_dead_letters() == {"replayed": 1, "failed": 0, "skipped": 0}
+        assert client.status()["log"]["dead"] == 0
+        assert direct_b.get_collection(name).count() == 3
