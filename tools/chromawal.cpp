@@ -5,6 +5,7 @@
 //   chromawal repair --source N --target N [COLL...]
 //   chromawal replay                             retry dead-lettered entries
 //   chromawal prune                              apply retention now
+//   chromawal takeover --reason TEXT --yes       record this log on every instance (one log per instance set)
 //
 // Options are parsed by CLI11; the settings' flags are made from client_config::settings(), and
 // their values, with the environment's (client_config::environment()), go through the library's
@@ -129,7 +130,8 @@ struct options {
     std::vector<std::string> positional;
     bool json = false;
     bool quiet = false;
-    std::string a, b, source, target;
+    std::string a, b, source, target, reason;
+    bool yes = false;
     std::optional<long long> wait_seconds, limit;
     /// Settings given as flags, by setting name (client_config::settings()).
     std::vector<std::pair<std::string, std::string>> settings;
@@ -173,6 +175,16 @@ retention (--retention 3600, 90s, 15m, 24h or 7d; default 7d), in small batches.
 that missed pruned entries is reported by status as needing repair.
 
 Exit code: 0, or 2 on error.)";
+
+const char* const takeover_details = R"(
+Records this client's log (--log-url, --log-schema) on every instance, replacing the record of
+another log. Each instance records the one log that drives it; a client of another log refuses
+to write to it (log_conflict), because two logs would apply writes in no common order. Take
+the instances over only when the other log is retired (or the instances were restored for this
+one), and consider verify / repair first. Audited: each instance keeps the previous log, the
+time, the host and --reason. Needs --yes; every instance must be reachable.
+
+Exit code: 0 taken over (or already this log's), 2 error (an instance not reached: run again).)";
 
 const char* const general_details = R"(
 Settings: each flag above has an environment variable (flags override the environment):
@@ -229,6 +241,11 @@ public:
 
         add("replay", "retry the dead-lettered entries", replay_details);
         add("prune", "apply retention: delete entries applied everywhere and older than the retention", prune_details);
+
+        auto* takeover =
+            add("takeover", "record this log on every instance, replacing another log's record", takeover_details);
+        takeover->add_option("--reason", o_.reason, "why (recorded on every instance)")->required();
+        takeover->add_flag("--yes", o_.yes, "confirm: clients of the other log will refuse to write");
     }
 
     /// @throws usage_error; CLI::CallForHelp and CLI::CallForAllHelp for --help.
@@ -528,6 +545,23 @@ int cmd_prune(const options&, const cw::client_config& config) {
     return exit_ok;
 }
 
+int cmd_takeover(const options& o, const cw::client_config& config) {
+    if (!o.yes) throw usage_error("takeover changes which log drives the instances: add --yes to confirm");
+    if (o.reason.empty()) throw usage_error("takeover: --reason must not be empty");
+    cw::client client(config);
+    std::string out = fmt::format("this log: {} ({})\n", client.log_id(), client.log_description());
+    for (const auto& step : client.take_over_instances(o.reason)) {
+        if (!step.changed) {
+            out += fmt::format("  {}: already recorded for this log\n", step.instance);
+        } else {
+            out += fmt::format("  {}: taken over from {}\n", step.instance,
+                               step.previous_log.empty() ? std::string("no record") : step.previous_log);
+        }
+    }
+    print_out(out);
+    return exit_ok;
+}
+
 int run(int argc, char** argv) {
     // Secrets of the environment and the command line are known before anything is printed.
     for (const auto& [name, value] : cw::client_config::environment()) {
@@ -560,6 +594,7 @@ int run(int argc, char** argv) {
         if (o.command == "verify") return cmd_verify(o, config);
         if (o.command == "repair") return cmd_repair(o, config);
         if (o.command == "replay") return cmd_replay(o, config);
+        if (o.command == "takeover") return cmd_takeover(o, config);
         return cmd_prune(o, config);
     } catch (const usage_error& e) {
         print_err(fmt::format("chromawal: {}\n(chromawal {}--help for usage)\n", e.what(),

@@ -28,6 +28,14 @@ chromawal::status_report build_status(context& ctx, bool sync_running) {
         s.log.reachable = false;
         s.log.error_message = e.what();
     }
+    if (s.log.reachable) {
+        try {
+            const wal::log_identity id = ctx.store->identity();
+            s.log.id = id.id;
+            s.log.description = id.description;
+        } catch (const log_unavailable&) {
+        }
+    }
     if (s.log.reachable && !ctx.store->reachable()) {
         // The counts came from a call that raced with the outage being noticed: the guard knows.
         s.log.reachable = false;
@@ -43,6 +51,18 @@ chromawal::status_report build_status(context& ctx, bool sync_running) {
         is.last_error = h.last_error;
         is.success_rate = h.success_rate;
         is.latency_ms = h.latency_ms;
+        switch (inst->claim()) {
+            case instance_state::log_claim::ours:
+                is.log_record = "this";
+                break;
+            case instance_state::log_claim::foreign:
+                is.log_record = "other";
+                break;
+            case instance_state::log_claim::unchecked:
+                is.log_record = "unchecked";
+                break;
+        }
+        is.other_log = inst->foreign_log();
         if (s.log.reachable) {
             try {
                 double oldest = 0;
