@@ -142,7 +142,8 @@ Prints the log's entry counts by state (pending, applied, rejected, abandoned, d
 age of the oldest pending entry; for each instance whether it answers a heartbeat now, its
 applied position (entries, summed over collections), its lag in entries and seconds, and
 whether it needs a verify-and-repair (it missed entries that retention already pruned); and
-the dead-lettered entries (at most --limit, default 100) with their errors.
+the dead-lettered entries (at most --limit, default 100) with their errors; the log's id, and any
+instance recorded for another log (writes refused: see takeover).
 --json prints one JSON object: {"status": ..., "reachable": {...}, "dead_letters": [...]}.
 
 Exit code: 0, or 2 when the log cannot be read.)";
@@ -407,6 +408,12 @@ int cmd_status(const options& o, const cw::client_config& config) {
         out += fmt::format("{:<{}}  {:<7}  {:<9}  {:>9}  {:>9}  {:>8}  {:<12}  {}{}\n", i.name, width,
                            i.primary ? "primary" : "replica", err.empty() ? "yes" : "NO", i.applied, i.lag_entries,
                            seconds(i.lag_seconds), i.needs_repair ? "YES" : "no", i.url, err.empty() ? "" : "  " + err);
+    }
+    if (!s.log.id.empty()) out += fmt::format("\nlog id   {} ({})\n", s.log.id, s.log.description);
+    for (const auto& i : s.instances) {
+        if (i.log_record != "other") continue;
+        out += fmt::format("{} is recorded for ANOTHER log, {}: writes are refused (chromawal takeover --help)\n",
+                           i.name, i.other_log);
     }
     for (const auto& i : s.instances) {
         if (!i.needs_repair) continue;

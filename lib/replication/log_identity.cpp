@@ -219,9 +219,10 @@ std::vector<takeover_step> take_over_instances(context& ctx, const std::string& 
         }
         step.changed = true;
         inst->set_claim(instance_state::log_claim::ours);
-        ctx.emit(event::kind::instances_taken_over, inst->name(),
-                 fmt::format("recorded for this log, {}, replacing {} (reason: {})", describe(ours.id, ours.description),
-                             step.previous_log.empty() ? std::string("no record") : step.previous_log, reason));
+        ctx.emit(
+            event::kind::instances_taken_over, inst->name(),
+            fmt::format("recorded for this log, {}, replacing {} (reason: {})", describe(ours.id, ours.description),
+                        step.previous_log.empty() ? std::string("no record") : step.previous_log, reason));
         out.push_back(step);
     }
     return out;

@@ -6,6 +6,8 @@
 // Thread-safety: may be called from any thread at once.
 #include "replication/status_builder.hpp"
 
+#include "replication/log_identity.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -51,6 +53,10 @@ chromawal::status_report build_status(context& ctx, bool sync_running) {
         is.last_error = h.last_error;
         is.success_rate = h.success_rate;
         is.latency_ms = h.latency_ms;
+        // Read (never written) when not known yet, so that status shows another log's record
+        // even before anything was written (the command has no sync thread).
+        if (s.log.reachable && h.healthy && inst->claim() == instance_state::log_claim::unchecked)
+            check_log_claim(ctx, *inst, false);
         switch (inst->claim()) {
             case instance_state::log_claim::ours:
                 is.log_record = "this";

@@ -131,8 +131,7 @@ TEST_CASE("two logs: a second log is refused on instances recorded for the first
     CHECK(k.direct(k.a).get_collection("docs").count() == 3);
 }
 
-TEST_CASE("two logs: clients of two logs racing to write first to a fresh instance set cannot split it",
-          "[two_logs]") {
+TEST_CASE("two logs: clients of two logs racing to write first to a fresh instance set cannot split it", "[two_logs]") {
     cluster k{"tr"};
     cw::client_config ca = k.config();
     cw::client_config cb = k.config();
