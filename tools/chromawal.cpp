@@ -5,6 +5,7 @@
 //   chromawal repair --source N --target N [COLL...]
 //   chromawal replay                             retry dead-lettered entries
 //   chromawal prune                              apply retention now
+//   chromawal takeover --reason TEXT --yes       record this log on every instance (one log per instance set)
 //
 // Options are parsed by CLI11; the settings' flags are made from client_config::settings(), and
 // their values, with the environment's (client_config::environment()), go through the library's
@@ -129,7 +130,8 @@ struct options {
     std::vector<std::string> positional;
     bool json = false;
     bool quiet = false;
-    std::string a, b, source, target;
+    std::string a, b, source, target, reason;
+    bool yes = false;
     std::optional<long long> wait_seconds, limit;
     /// Settings given as flags, by setting name (client_config::settings()).
     std::vector<std::pair<std::string, std::string>> settings;
@@ -140,7 +142,8 @@ Prints the log's entry counts by state (pending, applied, rejected, abandoned, d
 age of the oldest pending entry; for each instance whether it answers a heartbeat now, its
 applied position (entries, summed over collections), its lag in entries and seconds, and
 whether it needs a verify-and-repair (it missed entries that retention already pruned); and
-the dead-lettered entries (at most --limit, default 100) with their errors.
+the dead-lettered entries (at most --limit, default 100) with their errors; the log's id, and any
+instance recorded for another log (writes refused: see takeover).
 --json prints one JSON object: {"status": ..., "reachable": {...}, "dead_letters": [...]}.
 
 Exit code: 0, or 2 when the log cannot be read.)";
@@ -173,6 +176,16 @@ retention (--retention 3600, 90s, 15m, 24h or 7d; default 7d), in small batches.
 that missed pruned entries is reported by status as needing repair.
 
 Exit code: 0, or 2 on error.)";
+
+const char* const takeover_details = R"(
+Records this client's log (--log-url, --log-schema) on every instance, replacing the record of
+another log. Each instance records the one log that drives it; a client of another log refuses
+to write to it (log_conflict), because two logs would apply writes in no common order. Take
+the instances over only when the other log is retired (or the instances were restored for this
+one), and consider verify / repair first. Audited: each instance keeps the previous log, the
+time, the host and --reason. Needs --yes; every instance must be reachable.
+
+Exit code: 0 taken over (or already this log's), 2 error (an instance not reached: run again).)";
 
 const char* const general_details = R"(
 Settings: each flag above has an environment variable (flags override the environment):
@@ -229,6 +242,11 @@ public:
 
         add("replay", "retry the dead-lettered entries", replay_details);
         add("prune", "apply retention: delete entries applied everywhere and older than the retention", prune_details);
+
+        auto* takeover =
+            add("takeover", "record this log on every instance, replacing another log's record", takeover_details);
+        takeover->add_option("--reason", o_.reason, "why (recorded on every instance)")->required();
+        takeover->add_flag("--yes", o_.yes, "confirm: clients of the other log will refuse to write");
     }
 
     /// @throws usage_error; CLI::CallForHelp and CLI::CallForAllHelp for --help.
@@ -391,6 +409,12 @@ int cmd_status(const options& o, const cw::client_config& config) {
                            i.primary ? "primary" : "replica", err.empty() ? "yes" : "NO", i.applied, i.lag_entries,
                            seconds(i.lag_seconds), i.needs_repair ? "YES" : "no", i.url, err.empty() ? "" : "  " + err);
     }
+    if (!s.log.id.empty()) out += fmt::format("\nlog id   {} ({})\n", s.log.id, s.log.description);
+    for (const auto& i : s.instances) {
+        if (i.log_record != "other") continue;
+        out += fmt::format("{} is recorded for ANOTHER log, {}: writes are refused (chromawal takeover --help)\n",
+                           i.name, i.other_log);
+    }
     for (const auto& i : s.instances) {
         if (!i.needs_repair) continue;
         std::string source = "SOURCE";
@@ -528,6 +552,23 @@ int cmd_prune(const options&, const cw::client_config& config) {
     return exit_ok;
 }
 
+int cmd_takeover(const options& o, const cw::client_config& config) {
+    if (!o.yes) throw usage_error("takeover changes which log drives the instances: add --yes to confirm");
+    if (o.reason.empty()) throw usage_error("takeover: --reason must not be empty");
+    cw::client client(config);
+    std::string out = fmt::format("this log: {} ({})\n", client.log_id(), client.log_description());
+    for (const auto& step : client.take_over_instances(o.reason)) {
+        if (!step.changed) {
+            out += fmt::format("  {}: already recorded for this log\n", step.instance);
+        } else {
+            out += fmt::format("  {}: taken over from {}\n", step.instance,
+                               step.previous_log.empty() ? std::string("no record") : step.previous_log);
+        }
+    }
+    print_out(out);
+    return exit_ok;
+}
+
 int run(int argc, char** argv) {
     // Secrets of the environment and the command line are known before anything is printed.
     for (const auto& [name, value] : cw::client_config::environment()) {
@@ -560,6 +601,7 @@ int run(int argc, char** argv) {
         if (o.command == "verify") return cmd_verify(o, config);
         if (o.command == "repair") return cmd_repair(o, config);
         if (o.command == "replay") return cmd_replay(o, config);
+        if (o.command == "takeover") return cmd_takeover(o, config);
         return cmd_prune(o, config);
     } catch (const usage_error& e) {
         print_err(fmt::format("chromawal: {}\n(chromawal {}--help for usage)\n", e.what(),

@@ -85,6 +85,9 @@ struct event {
                                  ///< write was applied somewhere
         quorum_not_reached,      ///< a write was applied to fewer than write_quorum instances; again only
                                  ///< after a write reached the quorum
+        log_conflict,            ///< an instance is recorded for another log: writes are refused (per check
+                                 ///< that finds it so; see take_over_instances)
+        instances_taken_over,    ///< take_over_instances recorded this log on the instances (per instance)
     };
     event::kind type = event::kind::instance_down;
     std::string instance;  ///< empty for log-wide events
@@ -236,6 +239,11 @@ struct instance_status {
     /// It missed entries that retention has already pruned: only verify-and-repair
     /// (client::repair) can bring it back to identical.
     bool needs_repair = false;
+    /// Which log the instance is recorded for: "this" (this client's), "other" (another log:
+    /// writes are refused, see log_conflict) or "unchecked" (not read yet, e.g. while down).
+    std::string log_record = "unchecked";
+    /// For "other": that log's id and description, as recorded on the instance.
+    std::string other_log;
 };
 
 /// One dead-lettered entry: an instance kept failing it and stepped over it.
@@ -246,6 +254,15 @@ struct dead_letter_info {
     std::string operation;
     std::string error_message;
     double age_seconds = 0;
+};
+
+/// What client::take_over_instances did to one instance.
+struct takeover_step {
+    std::string instance;
+    /// The log the instance was recorded for before ("id (description)"); empty when it was
+    /// recorded for none, or already for this client's log.
+    std::string previous_log;
+    bool changed = false;  ///< the record was written (false: it already named this log)
 };
 
 /// What client::replay_dead_letters did, one count per dead letter it found (of this client's
@@ -302,6 +319,8 @@ struct log_status {
     double oldest_pending_age_seconds = 0;
     bool reachable = true;
     std::string error_message;
+    std::string id;           ///< the log's id (empty while it could not be read)
+    std::string description;  ///< where the log is (no password)
 };
 
 struct CHROMAWAL_API status_report {
@@ -431,6 +450,20 @@ public:
     replay_result replay_dead_letters();
     /// The dead-lettered entries, oldest first.
     std::vector<dead_letter_info> dead_letters(std::size_t limit = 100) const;
+
+    /// This client's write-ahead log: its id (made once, when the log was created) and where it
+    /// is (no password). @throws log_unavailable when the log cannot be read.
+    std::string log_id() const;
+    std::string log_description() const;
+    /// Records this client's log on every instance, replacing the record of another log: after
+    /// it, this log drives the instances and every client of another log refuses to write to
+    /// them. Use it only when the other log is retired (or the instances were restored for this
+    /// one), and consider verify/repair first: the instances may hold writes this log never
+    /// had. Audited: the record on each instance keeps the previous log, the time, the host and
+    /// `reason`; an instances_taken_over event is emitted per instance.
+    /// @throws invalid_argument for an empty reason; connection errors when an instance cannot
+    ///         be reached (those reached are taken over; call again); log_unavailable.
+    std::vector<takeover_step> take_over_instances(const std::string& reason);
 
     /// Compares the stored records of two instances (by name): order-independent digests
     /// first, per-id differences only where the digests differ.

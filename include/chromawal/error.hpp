@@ -22,6 +22,8 @@
 /// - write_rejected: an instance rejected a logged write as invalid; never replayed. Fix the input.
 /// - quorum_not_reached: fewer instances than write_quorum applied it; it stays logged and will
 ///   be applied. Wait, or alert.
+/// - log_conflict: an instance is recorded for another write-ahead log; nothing was logged.
+///   Fix the configuration, or take the instances over (client::take_over_instances).
 ///
 /// No exception of libcurl, simdjson or libpq ever escapes the API.
 
@@ -184,6 +186,15 @@ public:
 private:
     std::int64_t position_;
     std::size_t applied_;
+};
+
+/// An instance is recorded for another write-ahead log than this client's: two logs driving
+/// one instance set would apply writes in no common order and diverge. Writes are refused
+/// (nothing is logged or applied) until the configuration is fixed, or an operator takes the
+/// instances over for this log (client::take_over_instances, `chromawal takeover`).
+class CHROMAWAL_API log_conflict : public error {
+public:
+    using error::error;
 };
 
 }  // namespace chromawal

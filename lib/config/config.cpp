@@ -330,6 +330,10 @@ const char* to_string(event::kind k) noexcept {
             return "write_abandoned";
         case event::kind::quorum_not_reached:
             return "quorum_not_reached";
+        case event::kind::log_conflict:
+            return "log_conflict";
+        case event::kind::instances_taken_over:
+            return "instances_taken_over";
     }
     return "unknown";
 }

@@ -154,6 +154,11 @@ status_report client::status() const { return impl_->status(); }
 void client::sync_now() { impl_->sync_pass(); }
 bool client::wait_until_synced(std::chrono::milliseconds timeout) { return impl_->wait_until_synced(timeout); }
 replay_result client::replay_dead_letters() { return impl_->replay_dead_letters(); }
+std::string client::log_id() const { return impl_->log_identity().id; }
+std::string client::log_description() const { return impl_->log_identity().description; }
+std::vector<takeover_step> client::take_over_instances(const std::string& reason) {
+    return impl_->take_over_instances(reason);
+}
 std::vector<dead_letter_info> client::dead_letters(std::size_t limit) const { return impl_->dead_letters(limit); }
 
 verify_result client::verify(std::string_view instance_a, std::string_view instance_b, const verify_options& options) {

@@ -8,7 +8,14 @@ namespace chromawal::detail {
 
 context::context(client_config config_in, std::unique_ptr<wal::log_store> store_in) : config(std::move(config_in)) {
     store = std::make_unique<log_guard>(
-        std::move(store_in), [this](event::kind kind, const std::string& message) { emit(kind, {}, message); },
+        std::move(store_in),
+        [this](event::kind kind, const std::string& message) {
+            // The log was away: what the instances record may have changed meanwhile.
+            if (kind == event::kind::log_recovered) {
+                for (auto& i : instances) i->reset_claim();
+            }
+            emit(kind, {}, message);
+        },
         !config.background_threads);
     for (const auto& ic : config.instances) {
         auto inst = std::make_unique<instance_state>(ic, config.tenant, config.database);

@@ -27,6 +27,23 @@ instance_state::instance_state(const instance_config& config, const std::string&
       conn_(std::make_shared<chroma_connection>(with_identity(config.connection, tenant, database))),
       client_(handle_access::client(conn_)) {}
 
+void instance_state::set_claim(log_claim c, std::string other) {
+    std::lock_guard<std::mutex> lock(claim_mutex_);
+    foreign_log_ = std::move(other);
+    claim_checked_at_ = std::chrono::steady_clock::now();
+    claim_.store(c, std::memory_order_release);
+}
+
+std::string instance_state::foreign_log() const {
+    std::lock_guard<std::mutex> lock(claim_mutex_);
+    return foreign_log_;
+}
+
+std::chrono::steady_clock::time_point instance_state::claim_checked_at() const {
+    std::lock_guard<std::mutex> lock(claim_mutex_);
+    return claim_checked_at_;
+}
+
 bool instance_state::report_success(std::chrono::microseconds latency, bool heartbeat) {
     std::lock_guard<std::mutex> lock(health_mutex_);
     consecutive_failures_ = 0;
@@ -59,6 +76,7 @@ bool instance_state::report_failure(const std::string& error) {
     last_error_ = error;
     if (healthy_.load() && consecutive_failures_ >= down_after_) {
         healthy_.store(false, std::memory_order_release);
+        claim_.store(log_claim::unchecked, std::memory_order_release);  // checked again when it returns
         const auto now = std::chrono::steady_clock::now();
         // Down again soon after it came back: it flaps, so it is held down longer next time.
         const bool flapped = up_since_ != std::chrono::steady_clock::time_point{} && now - up_since_ < flap_window;

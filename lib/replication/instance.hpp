@@ -69,6 +69,18 @@ public:
     std::int64_t known_applied(std::int64_t lane_id) const;
     void set_known_applied(std::int64_t lane_id, std::int64_t position);
 
+    // ---- which log this instance is recorded for (log_identity.hpp) ----
+    enum class log_claim { unchecked, ours, foreign };
+    log_claim claim() const noexcept { return claim_.load(std::memory_order_acquire); }
+    /// `other`: the other log's id and description, for foreign.
+    void set_claim(log_claim c, std::string other = {});
+    /// Back to unchecked (the instance went down, or the log came back): checked again before use.
+    void reset_claim() noexcept { claim_.store(log_claim::unchecked, std::memory_order_release); }
+    std::string foreign_log() const;
+    std::chrono::steady_clock::time_point claim_checked_at() const;
+    /// Held while checking or writing the record, so that a check runs once at a time.
+    std::mutex& claim_check_mutex() noexcept { return claim_check_mutex_; }
+
     // ---- collections whose lane this instance cannot replay (it missed pruned entries) ----
     bool needs_repair(const std::string& collection) const;
     void set_needs_repair(const std::string& collection, bool needed);
@@ -104,6 +116,12 @@ private:
         std::chrono::steady_clock::time_point next{};
     };
     std::unordered_map<std::int64_t, lane_backoff> lane_backoff_;  // guarded by health_mutex_
+
+    std::atomic<log_claim> claim_{log_claim::unchecked};
+    mutable std::mutex claim_mutex_;  // guards foreign_log_, claim_checked_at_
+    std::string foreign_log_;
+    std::chrono::steady_clock::time_point claim_checked_at_{};
+    std::mutex claim_check_mutex_;
 
     std::mutex collections_mutex_;
     std::unordered_map<std::string, collection_info> collections_;

@@ -184,6 +184,9 @@ std::optional<wal::entry> log_guard::read_entry(std::int64_t lane_id, std::int64
 std::int64_t log_guard::mark_applied(const std::vector<std::string>& instances) {
     return call([&] { return store_->mark_applied(instances); });
 }
+wal::log_identity log_guard::identity() {
+    return call([&] { return store_->identity(); });
+}
 wal::log_counts log_guard::counts() {
     return call([&] { return store_->counts(); });
 }

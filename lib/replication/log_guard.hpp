@@ -62,6 +62,7 @@ public:
 
     // ---- wal::log_store, forwarded through call() ----
     void migrate() override;
+    wal::log_identity identity() override;
     std::vector<wal::appended> append(const std::vector<wal::new_entry>& entries) override;
     std::int64_t lane_id(const wal::lane_key& key) override;
     std::vector<wal::lane_progress> lanes_behind(std::string_view instance) override;

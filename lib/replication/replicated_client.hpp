@@ -18,6 +18,7 @@
 #include "replication/applier.hpp"
 #include "replication/context.hpp"
 #include "replication/health_monitor.hpp"
+#include "replication/log_identity.hpp"
 #include "replication/read_router.hpp"
 #include "replication/repairer.hpp"
 #include "replication/retention.hpp"
@@ -98,6 +99,10 @@ public:
         return repairer_.repair(source, target, only);
     }
     std::int64_t prune() { return retention_.prune(); }
+    wal::log_identity log_identity() { return ctx_.store->identity(); }
+    std::vector<takeover_step> take_over_instances(const std::string& reason) {
+        return detail::take_over_instances(ctx_, reason);
+    }
     std::vector<dead_letter_info> dead_letters(std::size_t limit) { return retention_.dead_letters(limit); }
     std::vector<apply_history_entry> apply_history(std::string_view instance, std::string_view collection) {
         return retention_.apply_history(instance, collection);

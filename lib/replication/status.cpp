@@ -15,6 +15,8 @@ std::string status_report::to_json() const {
     w.key("log").begin_object();
     w.key("reachable").boolean(log.reachable);
     if (!log.error_message.empty()) w.key("error").string(log.error_message);
+    w.key("id").string(log.id);
+    w.key("description").string(log.description);
     w.key("pending").integer(log.pending);
     w.key("applied").integer(log.applied);
     w.key("rejected").integer(log.rejected);
@@ -36,6 +38,8 @@ std::string status_report::to_json() const {
         w.key("lag_entries").integer(i.lag_entries);
         w.key("lag_seconds").floating(i.lag_seconds);
         w.key("needs_repair").boolean(i.needs_repair);
+        w.key("log_record").string(i.log_record);
+        if (!i.other_log.empty()) w.key("other_log").string(i.other_log);
         w.end_object();
     }
     w.end_array();

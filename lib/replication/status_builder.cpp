@@ -6,6 +6,8 @@
 // Thread-safety: may be called from any thread at once.
 #include "replication/status_builder.hpp"
 
+#include "replication/log_identity.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -28,6 +30,14 @@ chromawal::status_report build_status(context& ctx, bool sync_running) {
         s.log.reachable = false;
         s.log.error_message = e.what();
     }
+    if (s.log.reachable) {
+        try {
+            const wal::log_identity id = ctx.store->identity();
+            s.log.id = id.id;
+            s.log.description = id.description;
+        } catch (const log_unavailable&) {
+        }
+    }
     if (s.log.reachable && !ctx.store->reachable()) {
         // The counts came from a call that raced with the outage being noticed: the guard knows.
         s.log.reachable = false;
@@ -43,6 +53,22 @@ chromawal::status_report build_status(context& ctx, bool sync_running) {
         is.last_error = h.last_error;
         is.success_rate = h.success_rate;
         is.latency_ms = h.latency_ms;
+        // Read (never written) when not known yet, so that status shows another log's record
+        // even before anything was written (the command has no sync thread).
+        if (s.log.reachable && h.healthy && inst->claim() == instance_state::log_claim::unchecked)
+            check_log_claim(ctx, *inst, false);
+        switch (inst->claim()) {
+            case instance_state::log_claim::ours:
+                is.log_record = "this";
+                break;
+            case instance_state::log_claim::foreign:
+                is.log_record = "other";
+                break;
+            case instance_state::log_claim::unchecked:
+                is.log_record = "unchecked";
+                break;
+        }
+        is.other_log = inst->foreign_log();
         if (s.log.reachable) {
             try {
                 double oldest = 0;

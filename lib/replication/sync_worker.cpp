@@ -1,6 +1,8 @@
 // sync_worker: see sync_worker.hpp for what it owns, what it touches and its thread-safety.
 #include "replication/sync_worker.hpp"
 
+#include "replication/log_identity.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -64,6 +66,7 @@ void sync_worker::loop() {
 
 void sync_worker::sync_pass() {
     std::lock_guard<std::mutex> pass(pass_mutex_);
+    recheck_claims_if_due(ctx_);
     bool all_caught_up = true;
     std::int64_t backlog = 0;
     std::vector<std::string> healthy;
@@ -82,7 +85,11 @@ void sync_worker::sync_pass() {
                 unrepaired.insert(lane.key.collection);
         }
         note_needs_repair(inst, std::move(unrepaired));
-        if (!is_healthy) continue;
+        // Recorded for another log (or not read yet): nothing of this log is applied there.
+        if (!is_healthy || inst.claim() != instance_state::log_claim::ours) {
+            if (is_healthy) all_caught_up = false;
+            continue;
+        }
         healthy.push_back(inst.name());
         if (!inst.may_sync_now(clock::now())) {
             all_caught_up = false;
@@ -188,7 +195,9 @@ bool sync_worker::wait_until_synced(std::chrono::milliseconds timeout) {
         bool synced = true;
         try {
             for (auto& inst : ctx_.instances) {
-                if (!inst->healthy() || !ctx_.store->lanes_behind(inst->name()).empty()) synced = false;
+                if (!inst->healthy() || inst->claim() != instance_state::log_claim::ours ||
+                    !ctx_.store->lanes_behind(inst->name()).empty())
+                    synced = false;
             }
             if (synced && dead_letter_outstanding()) synced = false;
         } catch (const log_unavailable&) {

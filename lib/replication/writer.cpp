@@ -3,6 +3,7 @@
 
 #include "api/validate.hpp"
 #include "chroma/protocol.hpp"
+#include "replication/log_identity.hpp"
 #include "wal/payload.hpp"
 
 #include <fmt/format.h>
@@ -94,7 +95,7 @@ delete_options writer::choose_limited_delete(const std::string& collection, cons
     std::string why;
     for (auto& candidate : ctx_.instances) {
         instance_state& inst = *candidate;
-        if (!inst.healthy() || inst.needs_repair(collection)) continue;
+        if (!writable(ctx_, inst) || inst.needs_repair(collection)) continue;
         try {
             for (const auto& behind : ctx_.store->lanes_behind(inst.name())) {
                 if (behind.lane_id != lane) continue;
@@ -153,6 +154,7 @@ write_receipt writer::write_modify(const std::string& collection, const modify_o
 
 write_receipt writer::write_entry(const std::string& collection, wal::op_kind op, std::string payload,
                                   const std::string& idempotency_key, const std::string& rename_to) {
+    refuse_if_other_log(ctx_);  // log_conflict: nothing logged
     wal::new_entry ne;
     ne.lane = ctx_.key_for(collection);
     ne.idempotency_id = idempotency_key.empty() ? new_entry_id() : idempotency_key;
@@ -226,7 +228,7 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
     // applied it and the others finish in the background (see keep_in_background).
     std::vector<instance_state*> targets;
     for (auto& i : ctx_.instances) {
-        if (i->healthy()) targets.push_back(i.get());
+        if (writable(ctx_, *i)) targets.push_back(i.get());
     }
     const bool early = ctx_.config.ack_after_quorum && ctx_.config.write_quorum < targets.size();
     const auto started = clock::now();
@@ -412,7 +414,7 @@ bool writer::already_everywhere(const std::string& collection, const collection_
         const std::int64_t lane = ctx_.store->lane_id(ctx_.key_for(collection));
         for (auto& candidate : ctx_.instances) {
             instance_state& inst = *candidate;
-            if (!inst.healthy() || inst.needs_repair(collection)) return false;
+            if (!writable(ctx_, inst) || inst.needs_repair(collection)) return false;
             for (const auto& behind : ctx_.store->lanes_behind(inst.name())) {
                 if (behind.lane_id == lane) return false;
             }

@@ -166,6 +166,13 @@ struct dead_letter {
     double at = 0;
 };
 
+/// Which log this is: an id made once when the log is created (a UUID, kept for the log's life)
+/// and a description for messages (the store and where it is; never a password).
+struct log_identity {
+    std::string id;
+    std::string description;
+};
+
 struct log_counts {
     std::int64_t pending = 0, applied = 0, rejected = 0, abandoned = 0, dead = 0;
     double oldest_pending_created_at = 0;  ///< 0 when nothing is pending
@@ -204,6 +211,9 @@ public:
 
     /// Creates or upgrades the schema. Safe when several processes start at once.
     virtual void migrate() = 0;
+
+    /// The log's id and description (see log_identity). The id never changes once made.
+    virtual log_identity identity() = 0;
 
     /// Appends entries in one transaction; on return they are durably committed. Each goes to
     /// the lane holding its name (created when none does). Entries of one lane get consecutive

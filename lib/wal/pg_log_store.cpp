@@ -4,6 +4,7 @@
 // pg/statements.hpp on a pooled connection. The parts are in pg/: wire format, keys,
 // statements, migrations, pool, lane lock, append (with ../group_commit), secrets.
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -135,6 +136,29 @@ void pg_log_store::migrate() {
         }
         p.exec_simple(c, "COMMIT", deadline);
     });
+}
+
+log_identity pg_log_store::identity() {
+    {
+        std::lock_guard<std::mutex> lock(identity_mutex_);
+        if (!identity_.id.empty()) return identity_;
+    }
+    log_identity out = pool_->with_connection("identity", true, [&](connection& c) {
+        result r = pool_->exec_params(c, pg::in_schema("SELECT id FROM S.log_identity LIMIT 1", pool_->quoted_schema),
+                                      {}, params(), statement_deadline());
+        if (PQntuples(r.get()) != 1) throw pg_failure("the log has no identity row (schema not migrated)", false);
+        log_identity id;
+        id.id = col_bytes(r.get(), 0, 0);
+        const char* host = PQhost(c.conn);
+        const char* port = PQport(c.conn);
+        const char* db = PQdb(c.conn);
+        id.description = fmt::format("postgresql://{}:{}/{}, schema {}", host != nullptr ? host : "",
+                                     port != nullptr ? port : "", db != nullptr ? db : "", pool_->schema);
+        return id;
+    });
+    std::lock_guard<std::mutex> lock(identity_mutex_);
+    identity_ = out;
+    return out;
 }
 
 std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries) {

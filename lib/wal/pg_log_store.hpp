@@ -39,6 +39,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "wal/log_store.hpp"
@@ -65,6 +66,8 @@ public:
     pg_log_store& operator=(const pg_log_store&) = delete;
 
     void migrate() override;
+    /// "postgresql://host:port/database, schema S" (no user, no password); read once, then cached.
+    wal::log_identity identity() override;
     /// @throws chromawal::invalid_argument when an idempotency id is already in the log (and
     ///         the append was not a retry of this very call).
     std::vector<appended> append(const std::vector<new_entry>& entries) override;
@@ -108,6 +111,8 @@ public:
 private:
     std::shared_ptr<pg::pool> pool_;
     std::unique_ptr<group_commit> group_commit_;  ///< combines concurrent single-lane appends
+    std::mutex identity_mutex_;
+    wal::log_identity identity_;  ///< empty id until first read
 };
 
 }  // namespace chromawal::wal

@@ -150,6 +150,11 @@ struct fixture {
     std::string schema = "tools_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++);
     tool_cluster& k = cluster();
 
+    // The servers are shared by the file's tests and each test has a log of its own: one log
+    // per instance set is enforced, so each test's log takes the instances over first (the
+    // takeover command itself is tested below).
+    fixture() { cw::client(config()).take_over_instances("test_tools: a log per test on shared servers"); }
+
     static std::atomic<int>& counter() {
         static std::atomic<int> n{0};
         return n;
@@ -222,7 +227,7 @@ void check_no_secret(const std::string& text) {
 TEST_CASE("chromawal: help for every command, usage errors exit 2", "[tools]") {
     const auto help = run_tool({"--help"});
     CHECK(help.code == 0);
-    for (const char* command : {"status", "verify", "repair", "replay", "prune"}) {
+    for (const char* command : {"status", "verify", "repair", "replay", "prune", "takeover"}) {
         INFO(command);
         CHECK(contains(help.out, command));
         const auto h = run_tool({command, "--help"});
@@ -473,5 +478,36 @@ TEST_CASE("chromawal prune applies retention", "[tools]") {
     CHECK(coll.count() == 18);
     CHECK(run_tool(f.with_flags({"verify", coll_name})).code == 0);
     CHECK(run_tool(f.with_flags({"prune", "--retention", "soon"})).code == 2);
+    check_no_secret(printed());
+}
+
+TEST_CASE("chromawal takeover records this log on every instance; the old log's clients then refuse writes",
+          "[tools]") {
+    fixture old_log;  // its log drives the instances now
+    const std::string old_id = cw::client(old_log.config()).log_id();
+    fixture new_log;  // takes them over in its constructor: hand them back to old_log
+    cw::client(old_log.config()).take_over_instances("test: back to the old log");
+    cw::client refused(new_log.config());
+    CHECK_THROWS_AS(refused.create_collection(chromawal_test::unique_name("tk")), cw::log_conflict);
+
+    const auto unconfirmed = run_tool(new_log.with_flags({"takeover", "--reason", "moved the log"}));
+    CHECK(unconfirmed.code == 2);
+    CHECK(contains(unconfirmed.err, "--yes"));
+    CHECK(run_tool(new_log.with_flags({"takeover", "--yes"})).code == 2);  // --reason is required
+
+    const auto done = run_tool(new_log.with_flags({"takeover", "--reason", "moved the log", "--yes"}));
+    INFO(done.all());
+    CHECK(done.code == 0);
+    CHECK(contains(done.out, "a: taken over from " + old_id));
+    CHECK(contains(done.out, "b: taken over from " + old_id));
+    const auto again = run_tool(new_log.with_flags({"takeover", "--reason", "moved the log", "--yes"}));
+    CHECK(contains(again.out, "a: already recorded for this log"));
+
+    cw::client accepted(new_log.config());
+    CHECK_NOTHROW(accepted.create_collection(chromawal_test::unique_name("tk")));
+    cw::client old_client(old_log.config());
+    CHECK_THROWS_AS(old_client.create_collection(chromawal_test::unique_name("tk")), cw::log_conflict);
+    const auto status = run_tool(old_log.with_flags({"status", "--json"}));
+    CHECK(contains(status.out, "\"log_record\":\"other\""));
     check_no_secret(printed());
 }

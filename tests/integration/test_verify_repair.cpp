@@ -337,7 +337,8 @@ TEST_CASE("dead letters are listed, and a repair supersedes them", "[verify_repa
     k.direct(k.b).delete_collection("dead");  // b answers 404 for this collection from now on
     auto b2 = make_batch("e", 5);
     CHECK(coll.add(b2->records).applied == std::vector<std::string>{"a"});
-    REQUIRE(wait_for([&] { return !client.dead_letters().empty(); }, 20s));
+    // The dead letter is recorded, then the entry's state (two statements): wait for both.
+    REQUIRE(wait_for([&] { return !client.dead_letters().empty() && client.status().log.dead == 1; }, 20s));
     const auto dl = client.dead_letters();
     REQUIRE(dl.size() == 1);
     CHECK(dl[0].instance == "b");
@@ -468,12 +469,14 @@ TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
     raw.exec("DROP TABLE " + schema + ".apply_history");
     raw.exec("ALTER TABLE " + schema + ".lanes DROP COLUMN pruned_through");
     raw.exec("DROP FUNCTION " + schema + ".abandon_unless_applied");
+    raw.exec("DROP TABLE " + schema + ".log_identity");
     raw.exec("DELETE FROM " + schema + ".schema_version WHERE version > 1");
     CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "1");
 
     chromawal::wal::pg_log_store store(shared_pg().uri(), schema);
     store.migrate();
-    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "5");
+    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "6");
+    CHECK(store.identity().id.size() == 36);  // version 6 gave the log its id
     // An entry written before version 5 addresses its lane's (only) name; the name stays mapped.
     const auto old_entry = store.read_entry(lane, 2);
     REQUIRE(old_entry);

@@ -620,6 +620,21 @@ class Client(_ClientBase):
         timeout (seconds) passes first."""
         return bool(self._native.wait_until_synced(float(timeout)))
 
+    @property
+    def log_id(self) -> str:
+        """This client's write-ahead log id (made once, when the log was created)."""
+        return str(self._native.log_id())
+
+    def take_over_instances(self, reason: str) -> List[Dict[str, Any]]:
+        """Records this client's log on every instance, replacing another log's record, so that
+        this log drives them and clients of the other log refuse to write (``LogConflictError``).
+        Use it only when the other log is retired. Audited: each instance's record keeps the
+        previous log, the time, the host and ``reason``. Returns one ``{"instance",
+        "previous_log", "changed"}`` per instance."""
+        if not isinstance(reason, str):
+            raise TypeError(f"Expected reason to be a str, got {reason!r}")
+        return [dict(d) for d in self._native.take_over_instances(reason)]
+
     def replay_dead_letters(self) -> ReplayReport:
         """Applies each entry dead-lettered on an instance to that instance again, under its lane
         lock (waited for at most the instance's request timeout).

@@ -14,7 +14,7 @@ chromawal adds:
 * :class:`ChromaConnectionError` / :class:`ChromaTimeoutError` (also the built-in
   ``ConnectionError`` / ``TimeoutError``): a server could not be reached or did not answer.
 * The outcomes of replication, all :class:`ReplicationError`: :class:`LogUnavailableError`,
-  :class:`OutcomeUnknownError`, :class:`NoInstanceAvailableError`, :class:`WriteRejectedError`, :class:`QuorumNotReachedError`.
+  :class:`OutcomeUnknownError`, :class:`NoInstanceAvailableError`, :class:`WriteRejectedError`, :class:`QuorumNotReachedError`, :class:`LogConflictError`.
 
 Every :class:`ChromaError` raised by chromawal has the attributes ``status`` (HTTP status or
 None), ``error_name`` (Chroma's error name or None), ``server_message`` and ``detail`` (the
@@ -45,6 +45,7 @@ __all__ = [
     "ChromaConnectionError",
     "ChromaTimeoutError",
     "ReplicationError",
+    "LogConflictError",
     "LogUnavailableError",
     "OutcomeUnknownError",
     "NoInstanceAvailableError",
@@ -282,6 +283,16 @@ class QuorumNotReachedError(ReplicationError):
     _name = "QuorumNotReachedError"
 
 
+class LogConflictError(ReplicationError):
+    """An instance is recorded for another write-ahead log than this client's: two logs
+    driving one instance set would diverge, so the write was refused and nothing was logged.
+    Fix the configuration, or take the instances over for this log
+    (``ReplicatedClient.take_over_instances(reason)``, ``chromawal takeover``)."""
+
+    _code = 409
+    _name = "LogConflictError"
+
+
 _rejected_classes: Dict[Type[ChromaError], Type[WriteRejectedError]] = {}
 
 
@@ -355,6 +366,8 @@ def _from_native(
         nia.queued = bool(queued)
         nia.position = int(position or 0)
         exc = nia
+    elif kind == "log_conflict":
+        exc = LogConflictError(message)
     elif kind == "quorum_not_reached":
         q = QuorumNotReachedError(message)
         q.position = int(position or 0)

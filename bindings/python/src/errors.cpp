@@ -74,6 +74,8 @@ void translate(std::exception_ptr p) {
         d["position"] = e.position();
         d["applied_count"] = e.applied_count();
         raise_native("quorum_not_reached", e, d);
+    } catch (const chromawal::log_conflict& e) {
+        raise_native("log_conflict", e, py::dict());
     } catch (const chromawal::invalid_argument& e) {
         raise_native("invalid_argument", e, py::dict());
     } catch (const chromawal::error& e) {

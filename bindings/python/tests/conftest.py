@@ -242,7 +242,14 @@ def make_replicated(servers: List[ChromaServer], postgres: PostgresServer, **kw:
     )
     opts.update(kw)
     instances = opts.pop("instances", [(s.name.split("-")[-1], s.url) for s in servers])
-    return chromawal.Client(instances, **opts)
+    client = chromawal.Client(instances, **opts)
+    # The servers live for the whole session and every test has a log of its own; one log per
+    # instance set is enforced (LogConflictError), so each test's log takes the instances over.
+    # test_replication.py::test_a_second_log_is_refused_until_it_takes_over tests the guard.
+    # A client started with its log down cannot take over (nor write): leave it as it is.
+    if all(s.running() for s in servers) and client.status()["log"]["reachable"]:
+        client.take_over_instances("pytest: a fresh log per test on session-wide servers")
+    return client
 
 
 @pytest.fixture

@@ -321,3 +321,35 @@ def test_replay_dead_letters_reports_counts(up, postgres):
         assert client.replay_dead_letters() == {"replayed": 1, "failed": 0, "skipped": 0}
         assert client.status()["log"]["dead"] == 0
         assert direct_b.get_collection(name).count() == 3
+
+
+def test_a_second_log_is_refused_until_it_takes_over(up, postgres):
+    """One log per instance set: a client of another log (its own schema) refuses to write,
+    naming both logs and logging nothing, until it takes the instances over."""
+    with make_replicated(up, postgres) as first:
+        coll = first.create_collection(unique("twologs"))
+        coll.add(**batch("t", 3))
+        # make_replicated takes over; build the second client by hand so that it does not.
+        second = chromawal.Client(
+            [(s.name.split("-")[-1], s.url) for s in up],
+            log_url=postgres.uri,
+            log_schema=unique("t").replace("-", "_"),
+            health_interval=0.1,
+            sync_interval=0.1,
+            connect_timeout=1.0,
+            request_timeout=3.0,
+        )
+        with second:
+            assert second.log_id != first.log_id
+            with pytest.raises(chromawal.LogConflictError) as info:
+                second.create_collection(unique("refused"))
+            assert first.log_id in str(info.value) and second.log_id in str(info.value)
+            assert isinstance(info.value, chromawal.errors.ChromaError)
+            s = second.status()
+            assert s["log"]["pending"] + s["log"]["applied"] == 0
+            assert {i["log_record"] for i in s["instances"]} == {"other"}
+            assert second.get_collection(coll.name).count() == 3  # reads still work
+            steps = second.take_over_instances("pytest: the first log is retired")
+            assert [st["changed"] for st in steps] == [True, True]
+            assert all(first.log_id in st["previous_log"] for st in steps)
+            second.create_collection(unique("accepted")).add(**batch("u", 2))

@@ -366,6 +366,17 @@ BEGIN
 END
 $fn$)sql",
          }},
+        // Version 6: the log's identity (one row, made once): recorded on the Chroma instances
+        // it drives, so that two logs cannot drive one instance set unnoticed (docs/design.md,
+        // "One log per instance set").
+        {6,
+         {
+             R"sql(CREATE TABLE S.log_identity (
+    id text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+))sql",
+             "INSERT INTO S.log_identity (id) VALUES (gen_random_uuid()::text)",
+         }},
     };
     return all;
 }

@@ -21,6 +21,6 @@ struct migration {
 /// Every version, in order.
 const std::vector<migration>& migrations();
 
-inline constexpr int latest_schema_version = 5;
+inline constexpr int latest_schema_version = 6;
 
 }  // namespace chromawal::wal::pg
