@@ -36,8 +36,8 @@ void make_dirs(const std::string& dir) {
         at = end + 1;
         if (partial.empty()) continue;
         if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
-            throw chromawal::invalid_argument(fmt::format("the default log's directory {} could not be created: {}",
-                                                          partial, std::strerror(errno)));
+            throw chromawal::invalid_argument(
+                fmt::format("the default log's directory {} could not be created: {}", partial, std::strerror(errno)));
         }
         if (slash == std::string::npos) break;
     }

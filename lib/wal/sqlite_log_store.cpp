@@ -161,9 +161,10 @@ std::int64_t claim_lane(connection& c, const std::string& tenant, const std::str
                 "SELECT lane_id, position FROM name_releases WHERE tenant = ?1 AND database = ?2 AND collection = ?3");
     r.bind(1, tenant).bind(2, database).bind(3, collection);
     const bool released = r.step();
-    statement ins(c.get(),
-                  "INSERT INTO lanes (tenant, database, collection, first_name, after_lane, after_position, created_at) "
-                  "VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)");
+    statement ins(
+        c.get(),
+        "INSERT INTO lanes (tenant, database, collection, first_name, after_lane, after_position, created_at) "
+        "VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)");
     ins.bind(1, tenant).bind(2, database).bind(3, collection);
     if (released) {
         ins.bind(4, r.i64(0)).bind(5, r.i64(1));
@@ -177,8 +178,9 @@ std::int64_t claim_lane(connection& c, const std::string& tenant, const std::str
 
 /// Takes n positions of the lane; returns the first.
 std::int64_t take_positions(connection& c, std::int64_t lane, std::int64_t n) {
-    statement s(c.get(), "UPDATE lanes SET next_position = next_position + ?2 WHERE lane_id = ?1 "
-                         "RETURNING next_position - ?2");
+    statement s(c.get(),
+                "UPDATE lanes SET next_position = next_position + ?2 WHERE lane_id = ?1 "
+                "RETURNING next_position - ?2");
     s.bind(1, lane).bind(2, n);
     if (!s.step()) throw failure("append: the lane disappeared", SQLITE_INTERNAL);
     const std::int64_t first = s.i64(0);
@@ -202,8 +204,8 @@ void insert_entry(connection& c, std::int64_t lane, std::int64_t position, const
     try {
         s.run();
     } catch (const failure& f) {
-        if (f.code() == SQLITE_CONSTRAINT_UNIQUE && std::string_view(f.what()).find("idempotency_id") !=
-                                                        std::string_view::npos) {
+        if (f.code() == SQLITE_CONSTRAINT_UNIQUE &&
+            std::string_view(f.what()).find("idempotency_id") != std::string_view::npos) {
             throw duplicate_append();
         }
         throw;
@@ -235,8 +237,11 @@ std::vector<appended> append_in(connection& c, const std::vector<const new_entry
                           "INSERT INTO name_releases (tenant, database, collection, lane_id, position) "
                           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, database, collection) "
                           "DO UPDATE SET lane_id = excluded.lane_id, position = excluded.position");
-            rel.bind(1, e.lane.tenant).bind(2, e.lane.database).bind(3, e.lane.collection).bind(4, lane).bind(5,
-                                                                                                            position);
+            rel.bind(1, e.lane.tenant)
+                .bind(2, e.lane.database)
+                .bind(3, e.lane.collection)
+                .bind(4, lane)
+                .bind(5, position);
             rel.run();
         }
         insert_entry(c, lane, position, e, after, now);
@@ -363,8 +368,9 @@ public:
                                      "WHERE e.lane_id = ?2 AND e.position > COALESCE((SELECT p.applied_position "
                                      "FROM instance_positions p WHERE p.instance = ?1 AND p.lane_id = ?2), 0) "
                                      "ORDER BY e.position LIMIT ?3");
-            s.bind(1, instance_).bind(2, lane_id_).bind(
-                3, static_cast<std::int64_t>(std::min<std::size_t>(max_entries, INT64_MAX)));
+            s.bind(1, instance_)
+                .bind(2, lane_id_)
+                .bind(3, static_cast<std::int64_t>(std::min<std::size_t>(max_entries, INT64_MAX)));
             std::vector<entry> out;
             std::size_t bytes = 0;
             while (s.step()) {
@@ -546,8 +552,9 @@ std::vector<lane_progress> sqlite_log_store::all_lanes(std::string_view instance
 
 std::unique_ptr<lane_lock> sqlite_log_store::lock_lane(std::string_view instance, std::int64_t lane_id,
                                                        std::chrono::milliseconds wait) {
-    auto held = sqlite::byte_lock::take(path_ + "-lanelocks", sqlite::lane_key(instance, lane_id),
-                                        std::chrono::steady_clock::now() + std::max(wait, std::chrono::milliseconds(0)));
+    auto held =
+        sqlite::byte_lock::take(path_ + "-lanelocks", sqlite::lane_key(instance, lane_id),
+                                std::chrono::steady_clock::now() + std::max(wait, std::chrono::milliseconds(0)));
     if (!held) return nullptr;
     return std::make_unique<sqlite_lane_lock>(pool_, record_history_, std::move(held), std::string(instance), lane_id);
 }
@@ -600,15 +607,17 @@ abandon_result sqlite_log_store::abandon_if_unapplied(std::int64_t lane_id, std:
     }
     return pool_->write("abandon_if_unapplied", [&](connection& c) {
         if (!instances.empty()) {
-            statement s(c.get(), "SELECT 1 FROM instance_positions WHERE lane_id = ?1 AND applied_position >= ?2 "
-                                 "AND instance IN " +
-                                     placeholders(3, instances.size()));
+            statement s(c.get(),
+                        "SELECT 1 FROM instance_positions WHERE lane_id = ?1 AND applied_position >= ?2 "
+                        "AND instance IN " +
+                            placeholders(3, instances.size()));
             s.bind(1, lane_id).bind(2, position);
             for (std::size_t i = 0; i < instances.size(); ++i) s.bind(3 + static_cast<int>(i), instances[i]);
             if (s.step()) return abandon_result::kept;
         }
-        statement u(c.get(), "UPDATE entries SET state = 3, updated_at = ?3 "
-                             "WHERE lane_id = ?1 AND position = ?2 AND state IN (0, 3)");
+        statement u(c.get(),
+                    "UPDATE entries SET state = 3, updated_at = ?3 "
+                    "WHERE lane_id = ?1 AND position = ?2 AND state IN (0, 3)");
         u.bind(1, lane_id).bind(2, position).bind(3, now_seconds()).run();
         return c.changes() > 0 ? abandon_result::abandoned : abandon_result::kept;
     });
@@ -658,9 +667,10 @@ void sqlite_log_store::remove_dead_letter(std::string_view instance, std::int64_
         d.bind(1, instance).bind(2, lane_id).bind(3, position).run();
         if (c.changes() == 0) return;
         // The entry's last dead letter gone: a dead entry is pending again.
-        statement u(c.get(), "UPDATE entries SET state = 0, updated_at = ?3 WHERE lane_id = ?1 AND position = ?2 "
-                             "AND state = 4 AND NOT EXISTS (SELECT 1 FROM dead_letters x "
-                             "WHERE x.lane_id = ?1 AND x.position = ?2)");
+        statement u(c.get(),
+                    "UPDATE entries SET state = 0, updated_at = ?3 WHERE lane_id = ?1 AND position = ?2 "
+                    "AND state = 4 AND NOT EXISTS (SELECT 1 FROM dead_letters x "
+                    "WHERE x.lane_id = ?1 AND x.position = ?2)");
         u.bind(1, lane_id).bind(2, position).bind(3, now_seconds()).run();
     });
 }
@@ -741,8 +751,7 @@ log_counts sqlite_log_store::counts() {
 }
 
 std::int64_t sqlite_log_store::prune(std::chrono::milliseconds older_than, std::size_t batch_size) {
-    const double cutoff =
-        now_seconds() - static_cast<double>(std::max<std::int64_t>(0, older_than.count())) / 1000.0;
+    const double cutoff = now_seconds() - static_cast<double>(std::max<std::int64_t>(0, older_than.count())) / 1000.0;
     const auto batch = static_cast<std::int64_t>(std::clamp<std::size_t>(batch_size, 1, 1'000'000));
     // Lanes whose first entry may go.
     std::vector<std::int64_t> lanes = pool_->with("prune", [&](connection& c) {
@@ -788,8 +797,9 @@ std::int64_t sqlite_log_store::prune(std::chrono::milliseconds older_than, std::
     }
     for (;;) {
         const std::int64_t n = pool_->write("prune", [&](connection& c) {
-            statement s(c.get(), "DELETE FROM apply_history WHERE id IN "
-                                 "(SELECT id FROM apply_history WHERE at < ?1 ORDER BY id LIMIT ?2)");
+            statement s(c.get(),
+                        "DELETE FROM apply_history WHERE id IN "
+                        "(SELECT id FROM apply_history WHERE at < ?1 ORDER BY id LIMIT ?2)");
             s.bind(1, cutoff).bind(2, history_prune_batch).run();
             return c.changes();
         });
@@ -804,8 +814,9 @@ void sqlite_log_store::set_record_apply_history(bool on) { record_history_->stor
 
 std::vector<apply_step> sqlite_log_store::apply_history(std::string_view instance, std::int64_t lane_id) {
     return pool_->with("apply_history", [&](connection& c) {
-        statement s(c.get(), "SELECT from_position, to_position, skipped, at FROM apply_history "
-                             "WHERE instance = ?1 AND lane_id = ?2 ORDER BY id");
+        statement s(c.get(),
+                    "SELECT from_position, to_position, skipped, at FROM apply_history "
+                    "WHERE instance = ?1 AND lane_id = ?2 ORDER BY id");
         s.bind(1, instance).bind(2, lane_id);
         std::vector<apply_step> out;
         while (s.step()) {

@@ -48,8 +48,7 @@ public:
     /// @param busy_timeout how long a write waits for another process's write transaction.
     /// @throws chromawal::invalid_argument for an empty path, or a path on a network file system
     ///         (NFS, SMB/CIFS, FUSE, ...: their locks cannot keep SQLite's WAL mode safe).
-    explicit sqlite_log_store(std::string path,
-                              std::chrono::milliseconds busy_timeout = std::chrono::seconds(10));
+    explicit sqlite_log_store(std::string path, std::chrono::milliseconds busy_timeout = std::chrono::seconds(10));
     ~sqlite_log_store() override;
     sqlite_log_store(const sqlite_log_store&) = delete;
     sqlite_log_store& operator=(const sqlite_log_store&) = delete;

@@ -295,6 +295,7 @@ TEST_CASE("a hung instance does not stall writes beyond the request timeout", "[
         const auto r = coll.add(bi->records);
         const auto took = std::chrono::steady_clock::now() - started;
         // One request timeout plus the log's commit; twice the timeout is the bug this guards.
+        INFO("write " << i << " took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
         CHECK(took < 3500ms);
         CHECK(std::find(r.applied.begin(), r.applied.end(), "a") != r.applied.end());
     }

@@ -2,8 +2,8 @@
 // default), and retention on both stores. The rest of its contract is proven by the [log_store]
 // tests of test_pg_log_store.cpp, which run on both stores.
 
-#include <sqlite3.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -179,8 +179,7 @@ TEST_CASE("sqlite log store: a database locked beyond the busy timeout fails wit
     CHECK(store.append({make_entry(k)})[0].position == 2);
 }
 
-TEST_CASE("sqlite log store: lane locks and write transactions die with a process killed -9",
-          "[sqlite_log_store]") {
+TEST_CASE("sqlite log store: lane locks and write transactions die with a process killed -9", "[sqlite_log_store]") {
     const auto place = chromawal_test::fresh_store(store_kind::sqlite);
     sqlite_log_store store(place.path);
     store.migrate();
@@ -243,8 +242,7 @@ TEST_CASE("sqlite log store: lane locks and write transactions die with a proces
     CHECK(store.abandon_if_unapplied(lane, 1, {"inst"}, 1s) == chromawal::wal::abandon_result::kept);
 }
 
-TEST_CASE("log store: prune deletes an applied prefix, stops at what must stay, and does not bloat",
-          "[log_store]") {
+TEST_CASE("log store: prune deletes an applied prefix, stops at what must stay, and does not bloat", "[log_store]") {
     const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
     INFO(where.describe());
     auto opened = where.open(8, true);
@@ -258,7 +256,7 @@ TEST_CASE("log store: prune deletes an applied prefix, stops at what must stay, 
     CHECK(store.mark_applied({"a", "b"}) == 200);
     store.add_dead_letter("b", lane, 150, "kept failing");
 
-    CHECK(store.prune(1h, 50) == 0);  // too young
+    CHECK(store.prune(1h, 50) == 0);     // too young
     CHECK(store.prune(0ms, 50) == 149);  // stops at the dead letter
     auto lanes = store.all_lanes("a");
     REQUIRE(lanes.size() == 1);

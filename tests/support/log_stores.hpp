@@ -34,7 +34,9 @@ struct store_place {
     std::string schema;  ///< PostgreSQL schema, or the SQLite file's stem
     std::string path;    ///< the SQLite file
 
-    std::string describe() const { return std::string("store: ") + to_string(kind) + " " + (path.empty() ? schema : path); }
+    std::string describe() const {
+        return std::string("store: ") + to_string(kind) + " " + (path.empty() ? schema : path);
+    }
 
     /// A new store object on this log (as another process would open it), migrated.
     std::unique_ptr<chromawal::wal::log_store> open(std::size_t connections = 8, bool migrate = false) const {
@@ -56,6 +58,16 @@ inline store_place fresh_store(store_kind kind) {
     p.schema = "cws_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
     if (kind == store_kind::sqlite) p.path = sqlite_dir() + "/" + p.schema + ".db";
     return p;
+}
+
+/// A store object on the log of a cluster with this schema (log_url_for, the store under test),
+/// as another process would open it.
+inline std::unique_ptr<chromawal::wal::log_store> open_cluster_log(const std::string& schema) {
+    store_place p;
+    p.kind = log_store_under_test();
+    p.schema = schema;
+    if (p.kind == store_kind::sqlite) p.path = sqlite_dir() + "/" + schema + ".db";
+    return p.open();
 }
 
 }  // namespace chromawal_test

@@ -3,10 +3,10 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -166,7 +166,8 @@ void raise(const char* op, const std::string& path, const failure& e) {
             throw store_refused(where + e.what());
         default:
             if (std::string_view(e.what()).find("no such table") != std::string_view::npos) {
-                throw chromawal::log_unavailable(where + e.what() + " (the log's tables are missing: has migrate() run?)");
+                throw chromawal::log_unavailable(where + e.what() +
+                                                 " (the log's tables are missing: has migrate() run?)");
             }
             throw chromawal::log_unavailable(where + e.what());
     }

@@ -48,8 +48,7 @@ std::unique_ptr<byte_lock> byte_lock::take(const std::string& file, std::uint64_
         if (try_lock(fd, key)) return held;
         const auto now = std::chrono::steady_clock::now();
         if (now >= deadline) return nullptr;
-        std::this_thread::sleep_for(
-            std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, deadline - now));
         pause = std::min(pause * 2, std::chrono::milliseconds(20));
     }
 }
