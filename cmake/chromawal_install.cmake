@@ -23,11 +23,11 @@ install(FILES ${PROJECT_BINARY_DIR}/chromawal-config.cmake ${PROJECT_BINARY_DIR}
 # pkg-config: a static library needs its private dependencies on the consumer's link line; a
 # shared one's users get CHROMAWAL_SHARED, as through the CMake package (include/chromawal/export.hpp).
 if(BUILD_SHARED_LIBS)
-  set(CHROMAWAL_PC_REQUIRES_PRIVATE "libcurl libpq simdjson fmt")
+  set(CHROMAWAL_PC_REQUIRES_PRIVATE "libcurl libpq sqlite3 simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES "")
   set(CHROMAWAL_PC_DEFINES " -DCHROMAWAL_SHARED")
 else()
-  set(CHROMAWAL_PC_REQUIRES "libcurl libpq simdjson fmt")
+  set(CHROMAWAL_PC_REQUIRES "libcurl libpq sqlite3 simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES_PRIVATE "")
   set(CHROMAWAL_PC_DEFINES "")
 endif()

@@ -10,7 +10,7 @@ set -euo pipefail
 die() { echo "install-deps.sh: error: $*" >&2; exit 1; }
 
 pkgs=(build-essential cmake pkg-config git curl ca-certificates
-      libcurl4-openssl-dev libpq-dev libsimdjson-dev libfmt-dev libcli11-dev catch2
+      libcurl4-openssl-dev libpq-dev libsqlite3-dev libsimdjson-dev libfmt-dev libcli11-dev catch2
       postgresql nginx openssl)
 # node/npm may come from elsewhere (e.g. nodesource); only add Debian's if absent.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

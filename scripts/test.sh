@@ -56,6 +56,7 @@ cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHROMAWAL_WERROR=ON
 cmake --build build/tsan -j "$jobs" --target chromawal_unit_tests chromawal_integration_tests chromawal_concurrency_test
 (cd build/tsan && export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" &&
   tests/chromawal_unit_tests && tests/chromawal_integration_tests "[replication]" &&
+  CHROMAWAL_TEST_LOG_STORE=sqlite tests/chromawal_integration_tests "[replication]~[postgresql]" &&
   tests/torture/chromawal_concurrency_test)
 
 step "fuzzing: libFuzzer targets, 20 s each"

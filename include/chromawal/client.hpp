@@ -88,6 +88,8 @@ struct event {
         log_conflict,            ///< an instance is recorded for another log: writes are refused (per check
                                  ///< that finds it so; see take_over_instances)
         instances_taken_over,    ///< take_over_instances recorded this log on the instances (per instance)
+        log_default,             ///< once at start: no log was configured, so the embedded SQLite log in
+                                 ///< the user's state directory is used (the message names the file)
     };
     event::kind type = event::kind::instance_down;
     std::string instance;  ///< empty for log-wide events
@@ -100,11 +102,15 @@ CHROMAWAL_API const char* to_string(event::kind k) noexcept;
 /// Everything the replicated client needs. Plain value with documented defaults.
 struct CHROMAWAL_API client_config {
     std::vector<instance_config> instances;
-    /// The log's PostgreSQL connection: a libpq conninfo ("host=... dbname=...") or URI
-    /// ("postgresql://user@host/db"); empty means libpq's PG* environment variables. Never
-    /// logged or stored.
+    /// The log: "sqlite:///abs/path.db" or "sqlite:relative/path.db" (an SQLite file: writers on
+    /// one host), or a PostgreSQL libpq conninfo ("host=... dbname=...") or URI
+    /// ("postgresql://user@host/db") for writers on several hosts. Empty: CHROMAWAL_LOG_URL;
+    /// when that is unset too, libpq's PG* variables if any is set, else the embedded default, an
+    /// SQLite file in $XDG_STATE_HOME/chromawal/ (or ~/.local/state/chromawal/) named after the
+    /// instance set (event::kind::log_default says so). Never logged or stored.
     std::string log_url;
-    /// PostgreSQL schema holding the log's tables (created and migrated automatically).
+    /// PostgreSQL schema holding the log's tables (created and migrated automatically). Not
+    /// used by an SQLite log (one file holds one log).
     std::string log_schema = "chromawal";
     std::string tenant = "default_tenant";
     std::string database = "default_database";

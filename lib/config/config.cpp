@@ -153,7 +153,9 @@ const std::vector<setting_row>& table() {
           false},
          [](client_config& c, std::string_view l, std::string_view v) { c.instances = parse_instances(l, v); }},
         {{"log_url", "CHROMAWAL_LOG_URL", "URL",
-          "the log's PostgreSQL URI or conninfo (empty: libpq's PG* variables); never printed", "", true, false},
+          "the log: sqlite:///path.db, or a PostgreSQL URI or conninfo (empty: PG* variables, else an SQLite file in "
+          "the user's state directory); never printed",
+          "", true, false},
          [](client_config& c, std::string_view, std::string_view v) { c.log_url = std::string(v); }},
         {{"log_schema", "CHROMAWAL_LOG_SCHEMA", "NAME", "the PostgreSQL schema holding the log's tables", "chromawal",
           false, false},
@@ -334,6 +336,8 @@ const char* to_string(event::kind k) noexcept {
             return "log_conflict";
         case event::kind::instances_taken_over:
             return "instances_taken_over";
+        case event::kind::log_default:
+            return "log_default";
     }
     return "unknown";
 }

@@ -3,7 +3,7 @@
 
 #include "api/validate.hpp"
 #include "replication/replicated_client.hpp"
-#include "wal/pg_log_store.hpp"
+#include "wal/open_log_store.hpp"
 
 #include <fmt/format.h>
 
@@ -92,8 +92,9 @@ client::client(client_config config) {
     // Each concurrent apply holds one connection for its lane lock and may need a second one to
     // record an outcome: size the pool for every instance applying at once, with room to spare.
     const std::size_t connections = std::max<std::size_t>(16, config.instances.size() * 4 + 4);
-    auto store = std::make_unique<wal::pg_log_store>(config.log_url, config.log_schema, connections);
-    impl_ = std::make_shared<detail::replicated_client>(std::move(config), std::move(store));
+    wal::opened_store opened = wal::open_log_store(config, connections);
+    impl_ = std::make_shared<detail::replicated_client>(std::move(config), std::move(opened.store),
+                                                        std::move(opened.default_note));
     impl_->start_background();
 }
 

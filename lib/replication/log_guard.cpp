@@ -40,7 +40,8 @@ bool log_guard::start() {
         // event nobody reads while the service runs without a log.
         throw invalid_argument(
             fmt::format("log_url: the log store refused the connection settings ({}); check the "
-                        "user, password, database, connection options and pg_hba.conf",
+                        "log_url (PostgreSQL: the user, password, database, connection options and "
+                        "pg_hba.conf; SQLite: the file, its directory and their permissions)",
                         e.what()));
     } catch (const wal::store_unreachable& e) {
         note_failure(e.what(), started);
@@ -71,9 +72,9 @@ void log_guard::ensure_ready() {
     if (ready()) return;
     if (lazy_ && attempt()) return;
     const std::string why = last_error();
-    throw wal::store_unreachable(
-        fmt::format("PostgreSQL log store: not reachable since the client started ({}); reconnecting{}",
-                    why.empty() ? "" : why, lazy_ ? " on the next call" : " in the background"));
+    throw wal::store_unreachable(fmt::format("log store: not reachable since the client started ({}); reconnecting{}",
+                                             why.empty() ? "" : why,
+                                             lazy_ ? " on the next call" : " in the background"));
 }
 
 bool log_guard::attempt() {
@@ -130,7 +131,7 @@ void log_guard::note_success(clock::time_point started) {
             down_since_ = clock::now();
         }
     }
-    if (came_back && emit_) emit_(event::kind::log_recovered, "the PostgreSQL log store is reachable again");
+    if (came_back && emit_) emit_(event::kind::log_recovered, "the log store is reachable again");
 }
 
 // ---- wal::log_store ----

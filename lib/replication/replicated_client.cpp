@@ -6,8 +6,10 @@
 
 namespace chromawal::detail {
 
-replicated_client::replicated_client(client_config config, std::unique_ptr<wal::log_store> store)
+replicated_client::replicated_client(client_config config, std::unique_ptr<wal::log_store> store,
+                                     const std::string& note)
     : ctx_(std::move(config), std::move(store)) {
+    if (!note.empty()) ctx_.emit(event::kind::log_default, {}, note);
     ctx_.store->set_record_apply_history(ctx_.config.record_apply_history);
     // Degraded start when the log is unreachable: reads work, writes raise log_unavailable, and
     // the sync thread (or, without it, the next call) reconnects and migrates.

@@ -41,7 +41,8 @@ namespace chromawal::detail {
 
 class replicated_client : public std::enable_shared_from_this<replicated_client> {
 public:
-    replicated_client(client_config config, std::unique_ptr<wal::log_store> store);
+    /// @param note when not empty, emitted once as event::kind::log_default after the log starts.
+    replicated_client(client_config config, std::unique_ptr<wal::log_store> store, const std::string& note = {});
     ~replicated_client();
 
     void start_background();

@@ -1,5 +1,8 @@
-// pg_log_store against a real PostgreSQL (a throwaway cluster per test process, started on
-// first use). Each test case works in its own schema.
+// The log-store contract, against both stores: PostgreSQL (a throwaway cluster per test process,
+// started on first use; each test case in its own schema) and SQLite (a file per test case in a
+// throwaway folder). Test cases tagged [log_store] run once per store (a Catch2 generator over
+// store_kind); those tagged [pg_log_store] only are about PostgreSQL itself (its connections,
+// schemas, advisory locks) and those tagged [sqlite_log_store] about SQLite's file and locks.
 
 #include <libpq-fe.h>
 #include <signal.h>
@@ -21,9 +24,11 @@
 #include <vector>
 
 #include "chromawal/error.hpp"
+#include "log_stores.hpp"
 #include "poll.hpp"
 #include "servers.hpp"
 #include "wal/pg_log_store.hpp"
+#include "wal/sqlite_log_store.hpp"
 
 namespace {
 
@@ -35,17 +40,15 @@ using chromawal::wal::appended;
 using chromawal::wal::entry;
 using chromawal::wal::entry_state;
 using chromawal::wal::lane_key;
+using chromawal::wal::log_store;
 using chromawal::wal::new_entry;
 using chromawal::wal::op_kind;
 using chromawal::wal::pg_log_store;
+using chromawal::wal::sqlite_log_store;
+using chromawal_test::store_kind;
 using steady = std::chrono::steady_clock;
 
-chromawal_test::postgres_server& shared_pg() {
-    static chromawal_test::postgres_server server;
-    static std::once_flag started;
-    std::call_once(started, [] { server.start(); });
-    return server;
-}
+chromawal_test::postgres_server& shared_pg() { return chromawal_test::shared_pg(); }
 
 std::string fresh_schema() {
     static std::atomic<int> counter{0};
@@ -61,7 +64,7 @@ new_entry make_entry(const lane_key& lane, std::string payload = "p", op_kind op
     return new_entry{lane, unique_id("id"), op, std::move(payload)};
 }
 
-appended append_one(pg_log_store& store, const lane_key& lane, std::string payload = "p") {
+appended append_one(log_store& store, const lane_key& lane, std::string payload = "p") {
     auto out = store.append({make_entry(lane, std::move(payload))});
     REQUIRE(out.size() == 1);
     return out[0];
@@ -130,7 +133,7 @@ const std::string advisory_waiters =
 
 /// Reads everything after the instance's applied position, the way an applier does, and
 /// advances past it. Returns the positions seen.
-std::vector<std::int64_t> drain(pg_log_store& store, const std::string& instance, std::int64_t lane) {
+std::vector<std::int64_t> drain(log_store& store, const std::string& instance, std::int64_t lane) {
     std::vector<std::int64_t> seen;
     auto lock = store.lock_lane(instance, lane, 5s);
     REQUIRE(lock);
@@ -193,8 +196,11 @@ TEST_CASE("pg_log_store: migrate is repeatable and safe from concurrent processe
                    "column_name LIKE '%token%' OR column_name LIKE '%conninfo%')") == "0");
 }
 
-TEST_CASE("pg_log_store: statements before migrate fail with log_unavailable", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: statements before migrate fail with log_unavailable", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     try {
         store.append({make_entry({"t", "d", "c"})});
         FAIL("append without a schema succeeded");
@@ -204,8 +210,11 @@ TEST_CASE("pg_log_store: statements before migrate fail with log_unavailable", "
     }
 }
 
-TEST_CASE("pg_log_store: append and read round trip, binary payloads", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: append and read round trip, binary payloads", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key a{"tenant", "db", "docs"};
     const lane_key b{"tenant", "db", "other"};
@@ -259,8 +268,11 @@ TEST_CASE("pg_log_store: append and read round trip, binary payloads", "[pg_log_
     CHECK(store.append({}).empty());
 }
 
-TEST_CASE("pg_log_store: read stops before max_bytes but returns at least one entry", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: read stops before max_bytes but returns at least one entry", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key k{"t", "d", "c"};
     std::vector<new_entry> batch;
@@ -279,8 +291,11 @@ TEST_CASE("pg_log_store: read stops before max_bytes but returns at least one en
     CHECK(rest[0].position == 5);
 }
 
-TEST_CASE("pg_log_store: duplicate idempotency ids are refused", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: duplicate idempotency ids are refused", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key k{"t", "d", "c"};
     auto first = make_entry(k);
@@ -292,8 +307,11 @@ TEST_CASE("pg_log_store: duplicate idempotency ids are refused", "[pg_log_store]
     CHECK(append_one(store, k).position == 2);
 }
 
-TEST_CASE("pg_log_store: positions are gapless under 8 concurrent appenders", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema(), 8);
+TEST_CASE("log store: positions are gapless under 8 concurrent appenders", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key x{"t", "d", "x"};
     const lane_key y{"t", "d", "y"};
@@ -387,7 +405,7 @@ private:
 /// append() on a thread; the outcome is read after join().
 class async_append {
 public:
-    async_append(pg_log_store& store, std::vector<new_entry> entries)
+    async_append(log_store& store, std::vector<new_entry> entries)
         : entries_(std::move(entries)), thread_([this, &store] {
               try {
                   out_ = store.append(entries_);
@@ -556,8 +574,11 @@ TEST_CASE("pg_log_store: concurrent appends to one lane are combined into one tr
     }
 }
 
-TEST_CASE("pg_log_store: a reader that keeps position > last never skips an entry", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema(), 8);
+TEST_CASE("log store: a reader that keeps position > last never skips an entry", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key k{"t", "d", "stream"};
     const std::int64_t lane = store.lane_id(k);
@@ -654,9 +675,11 @@ TEST_CASE("pg_log_store: lane locks exclude other holders across stores", "[pg_l
     CHECK(handoff < 2000);
 }
 
-TEST_CASE("pg_log_store: advance is durable and never goes backwards", "[pg_log_store]") {
-    const std::string schema = fresh_schema();
-    pg_log_store store(shared_pg().uri(), schema);
+TEST_CASE("log store: advance is durable and never goes backwards", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key k{"t", "d", "adv"};
     std::vector<new_entry> batch;
@@ -678,7 +701,8 @@ TEST_CASE("pg_log_store: advance is durable and never goes backwards", "[pg_log_
         CHECK(lock->applied() == 3);
         lock->advance(5);
     }
-    pg_log_store other(shared_pg().uri(), schema);
+    auto other_store = where.open(8);
+    log_store& other = *other_store;
     auto lock = other.lock_lane("i", lane, 1s);
     REQUIRE(lock);
     CHECK(lock->applied() == 5);
@@ -689,8 +713,11 @@ TEST_CASE("pg_log_store: advance is durable and never goes backwards", "[pg_log_
     CHECK(lanes[0].head == 5);
 }
 
-TEST_CASE("pg_log_store: lanes_behind and all_lanes", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: lanes_behind and all_lanes", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key k1{"t", "d", "one"};
     const lane_key k2{"t2", "d2", "two"};
@@ -723,8 +750,11 @@ TEST_CASE("pg_log_store: lanes_behind and all_lanes", "[pg_log_store]") {
     CHECK(store.lanes_behind("i").size() == 1);  // a lane without entries is not behind
 }
 
-TEST_CASE("pg_log_store: lane_id creates each lane once under concurrency", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema(), 8);
+TEST_CASE("log store: lane_id creates each lane once under concurrency", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key k{"t", "d", "race"};
     std::vector<std::int64_t> ids(8, 0);
@@ -805,8 +835,11 @@ TEST_CASE("pg_log_store: abandon_if_unapplied decides under the lane locks", "[p
     CHECK(store.read_entry(lane, r.position)->state == entry_state::rejected);
 }
 
-TEST_CASE("pg_log_store: set_state, record_failure, read_entry", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: set_state, record_failure, read_entry", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     auto a = append_one(store, {"t", "d", "s"});
     CHECK(store.record_failure(a.lane_id, a.position, "timeout 1") == 1);
@@ -827,8 +860,11 @@ TEST_CASE("pg_log_store: set_state, record_failure, read_entry", "[pg_log_store]
     CHECK_FALSE(store.read_entry(a.lane_id + 1000, 1));
 }
 
-TEST_CASE("pg_log_store: mark_applied and counts", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: mark_applied and counts", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     auto empty = store.counts();
     CHECK(empty.pending == 0);
@@ -873,8 +909,11 @@ TEST_CASE("pg_log_store: mark_applied and counts", "[pg_log_store]") {
     CHECK(store.counts().oldest_pending_created_at == 0);
 }
 
-TEST_CASE("pg_log_store: mark_applied works through many batches", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: mark_applied works through many batches", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key k{"t", "d", "many"};
     constexpr int total = 23456;
@@ -891,8 +930,11 @@ TEST_CASE("pg_log_store: mark_applied works through many batches", "[pg_log_stor
     CHECK(c.pending == 1);
 }
 
-TEST_CASE("pg_log_store: dead letters", "[pg_log_store]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: dead letters", "[log_store]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key k{"ten", "dat", "dl"};
     auto out = store.append({make_entry(k), make_entry(k, "x", op_kind::update)});
@@ -1121,9 +1163,12 @@ TEST_CASE("pg_log_store: passwords never appear in error messages", "[pg_log_sto
     }
 }
 
-TEST_CASE("pg_log_store: a rename moves the name with its lane; a new lane for the old name starts after it",
-          "[pg_log_store][renames]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema());
+TEST_CASE("log store: a rename moves the name with its lane; a new lane for the old name starts after it",
+          "[log_store][renames]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
     store.migrate();
     const lane_key x{"t", "d", "x"};
     const lane_key y{"t", "d", "y"};
@@ -1226,9 +1271,12 @@ TEST_CASE("pg_log_store: a rename moves the name with its lane; a new lane for t
     }
 }
 
-TEST_CASE("pg_log_store: appends racing a rename land before it in the lane, or after it in a new lane",
-          "[pg_log_store][renames]") {
-    pg_log_store store(shared_pg().uri(), fresh_schema(), 12);
+TEST_CASE("log store: appends racing a rename land before it in the lane, or after it in a new lane",
+          "[log_store][renames]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(12);
+    log_store& store = *opened;
     store.migrate();
     const lane_key x{"t", "d", "x"};
     const std::int64_t lane = append_one(store, x).lane_id;

@@ -5,8 +5,8 @@
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "log_stores.hpp"
 #include "servers.hpp"
-#include "wal/pg_log_store.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -22,7 +22,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using chromawal_test::cluster;
-using chromawal_test::shared_pg;
 
 struct batch_data {
     std::vector<float> embeddings;
@@ -116,7 +115,8 @@ TEST_CASE("replay_dead_letters waits for the lane lock and reports what failed a
     {
         // Another holder of b's lane lock (as another process applying that lane would be):
         // the replay waits at most b's request timeout, then leaves the dead letter as it was.
-        cw::wal::pg_log_store store(shared_pg().uri(), k.schema);
+        auto opened = chromawal_test::open_cluster_log(k.schema);
+        cw::wal::log_store& store = *opened;
         const std::int64_t lane = store.lane_id({config.tenant, config.database, "dead"});
         auto held = store.lock_lane("b", lane, 1s);
         REQUIRE(held != nullptr);

@@ -1,17 +1,23 @@
 // Test support: two (cluster) or three (three_cluster) real Chroma servers and a replicated
-// client configuration over them, with a log schema of its own in one PostgreSQL shared by the
-// whole test process; and event_log, which records a client's events for tests to wait on.
+// client configuration over them, with a log of its own: a schema in one PostgreSQL shared by the
+// whole test process, or, with CHROMAWAL_TEST_LOG_STORE=sqlite, an SQLite file in a throwaway
+// folder of the process (log_store_under_test); and event_log, which records a client's events
+// for tests to wait on.
 #pragma once
 
 #include <chromawal/chromawal.hpp>
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +32,42 @@ inline postgres_server& shared_pg() {
     static std::once_flag once;
     std::call_once(once, [] { pg.start(); });
     return pg;
+}
+
+enum class store_kind { postgresql, sqlite };
+
+inline const char* to_string(store_kind k) { return k == store_kind::sqlite ? "sqlite" : "postgresql"; }
+
+/// A folder for this process's SQLite logs, removed at exit.
+inline const std::string& sqlite_dir() {
+    struct folder {
+        std::string path;
+        folder() {
+            std::string tmpl = (std::filesystem::temp_directory_path() / "chromawal-sqlite-XXXXXX").string();
+            if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+            path = tmpl;
+        }
+        ~folder() {
+            std::error_code ec;
+            std::filesystem::remove_all(path, ec);
+        }
+    };
+    static folder f;
+    return f.path;
+}
+
+/// The store the replication tests run on (CHROMAWAL_TEST_LOG_STORE).
+inline store_kind log_store_under_test() {
+    const char* v = std::getenv("CHROMAWAL_TEST_LOG_STORE");
+    if (v == nullptr || *v == '\0' || std::string(v) == "postgresql") return store_kind::postgresql;
+    if (std::string(v) == "sqlite") return store_kind::sqlite;
+    throw std::runtime_error(std::string("CHROMAWAL_TEST_LOG_STORE must be postgresql or sqlite, not ") + v);
+}
+
+/// A log of `kind` named after `schema` (a schema, or a file in sqlite_dir()).
+inline std::string log_url_for(store_kind kind, const std::string& schema) {
+    if (kind == store_kind::sqlite) return "sqlite://" + sqlite_dir() + "/" + schema + ".db";
+    return shared_pg().uri();
 }
 
 /// A log schema name unique to this process and call.
@@ -131,7 +173,8 @@ struct cluster {
     }
 
     chromawal::client_config config(bool background = true) const {
-        auto c = two_instance_config(shared_pg().uri(), schema, a.url(), b.url(), std::chrono::seconds(2));
+        auto c = two_instance_config(log_url_for(log_store_under_test(), schema), schema, a.url(), b.url(),
+                                     std::chrono::seconds(2));
         c.background_threads = background;
         return c;
     }
@@ -159,7 +202,8 @@ struct three_cluster {
     }
 
     chromawal::client_config config(std::chrono::milliseconds request_timeout = std::chrono::seconds(2)) const {
-        return instance_set_config(shared_pg().uri(), schema, {a.url(), b.url(), c.url()}, request_timeout);
+        return instance_set_config(log_url_for(log_store_under_test(), schema), schema, {a.url(), b.url(), c.url()},
+                                   request_timeout);
     }
 
     chromawal::chroma_client direct(const chroma_server& s) const { return direct_client(s); }

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
 
+#include "cluster.hpp"
 #include "process.hpp"
 #include "servers.hpp"
 
@@ -109,12 +110,21 @@ TEST_CASE("concurrent writers: 4 processes x 4 threads, conflicting writes, an i
               << " operations per thread (CHROMAWAL_CONCURRENCY_OPS)" << std::endl;
     const long total = processes * threads * ops;
 
-    chromawal_test::postgres_server pg;
-    pg.start();
+    // The log: PostgreSQL, or with CHROMAWAL_TEST_LOG_STORE=sqlite an SQLite file shared by the
+    // writer processes.
+    const auto store = chromawal_test::log_store_under_test();
+    std::unique_ptr<chromawal_test::postgres_server> pg;
+    if (store == chromawal_test::store_kind::postgresql) {
+        pg = std::make_unique<chromawal_test::postgres_server>();
+        pg->start();
+    }
     chromawal_test::chroma_server a("conc-a"), b("conc-b");
     a.start();
     b.start();
     const std::string dir = torture_test::make_temp_dir("chromawal-concurrency");
+    const std::string log_url = pg ? pg->uri() : "sqlite://" + dir + "/log.db";
+    std::cout << "concurrency: log store " << chromawal_test::to_string(store) << " (CHROMAWAL_TEST_LOG_STORE)"
+              << std::endl;
     INFO("seed " << seed << ", logs in " << dir);
 
     auto config = [&] {
@@ -125,7 +135,7 @@ TEST_CASE("concurrent writers: 4 processes x 4 threads, conflicting writes, an i
         c.instances[0].connection.base_url = a.url();
         c.instances[1].name = "b";
         c.instances[1].connection.base_url = b.url();
-        c.log_url = pg.uri();
+        c.log_url = log_url;
         c.log_schema = "concurrency";
         c.health_interval = 100ms;
         c.sync_interval = 100ms;
@@ -143,7 +153,7 @@ TEST_CASE("concurrent writers: 4 processes x 4 threads, conflicting writes, an i
         logs.push_back(dir + "/writer-" + std::to_string(p) + ".log");
         writers.push_back(std::make_unique<torture_test::child>(
             std::vector<std::string>{CHROMAWAL_CONCURRENT_WRITER, "--instances", "a=" + a.url() + ",b=" + b.url(),
-                                     "--log-url", pg.uri(), "--log-schema", "concurrency", "--seed",
+                                     "--log-url", log_url, "--log-schema", "concurrency", "--seed",
                                      std::to_string(seed), "--process", std::to_string(p), "--threads",
                                      std::to_string(threads), "--ops", std::to_string(ops)},
             logs.back()));

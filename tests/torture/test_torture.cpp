@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
 
+#include "cluster.hpp"
 #include "process.hpp"
 #include "servers.hpp"
 #include "torture_model.hpp"
@@ -88,16 +89,25 @@ TEST_CASE("kill -9 torture: acknowledged writes survive writer and server crashe
               << " writer kills (CHROMAWAL_TORTURE_KILLS)" << std::endl;
     REQUIRE(kills >= 1);
 
-    chromawal_test::postgres_server pg;
-    pg.start();
+    // The log: PostgreSQL, or with CHROMAWAL_TEST_LOG_STORE=sqlite an SQLite file that every
+    // writer process opens (its lane locks then cross processes through the kernel's file locks).
+    const auto store = chromawal_test::log_store_under_test();
+    std::unique_ptr<chromawal_test::postgres_server> pg;
+    if (store == chromawal_test::store_kind::postgresql) {
+        pg = std::make_unique<chromawal_test::postgres_server>();
+        pg->start();
+    }
     chromawal_test::chroma_server a("torture-a"), b("torture-b");
     a.start();
     b.start();
     const std::string dir = torture_test::make_temp_dir("chromawal-torture");
+    const std::string log_url = pg ? pg->uri() : "sqlite://" + dir + "/log.db";
+    std::cout << "torture: log store " << chromawal_test::to_string(store) << " (CHROMAWAL_TEST_LOG_STORE)"
+              << std::endl;
     const std::string writer_log = dir + "/writer.log";
     const std::string instances = "a=" + a.url() + ",b=" + b.url();
     const std::vector<std::string> writer = {
-        CHROMAWAL_TORTURE_WRITER, "--dir",   dir,      "--instances",       instances, "--log-url", pg.uri(),
+        CHROMAWAL_TORTURE_WRITER, "--dir",   dir,      "--instances",       instances, "--log-url", log_url,
         "--log-schema",           "torture", "--seed", std::to_string(seed)};
     INFO("seed " << seed << ", files in " << dir);
 
@@ -194,7 +204,7 @@ TEST_CASE("kill -9 torture: acknowledged writes survive writer and server crashe
     config.instances[0].connection.base_url = a.url();
     config.instances[1].name = "b";
     config.instances[1].connection.base_url = b.url();
-    config.log_url = pg.uri();
+    config.log_url = log_url;
     config.log_schema = "torture";
     config.health_interval = 100ms;
     config.sync_interval = 100ms;

@@ -409,9 +409,13 @@ class Client(_ClientBase):
     Names key each instance's progress in the log: keep them stable (for a URL alone the name
     is derived from its host and port). The first instance is the primary unless roles are given.
 
-    ``log_url``: the PostgreSQL connection (``"postgresql://user@host/db"`` or a libpq conninfo;
-    None uses libpq's PG* environment variables). Construction connects to the log and creates
-    or migrates its schema; it does not need any Chroma instance to be up.
+    ``log_url``: the log. ``"sqlite:///abs/path.db"`` (or ``"sqlite:relative/path.db"``) is an
+    SQLite file, for writers on one host; a PostgreSQL URI (``"postgresql://user@host/db"``) or
+    libpq conninfo is for writers on several hosts. None: ``CHROMAWAL_LOG_URL``; when that is unset
+    too, libpq's PG* variables if any is set, else an SQLite file in ``$XDG_STATE_HOME/chromawal/``
+    (or ``~/.local/state/chromawal/``) named after the instance set, announced once by a
+    ``log_default`` event. Construction opens the log and creates or migrates its schema; it
+    does not need any Chroma instance to be up.
 
     Thread-safe. ``close()`` (or the end of a ``with`` block, or interpreter exit) stops the
     background threads; entries still pending stay in the log for the next client.

@@ -273,6 +273,7 @@ def test_reset_and_configuration(up, postgres, monkeypatch):
     monkeypatch.setenv("CHROMAWAL_WRITE_QUORUM", "2")
     with chromawal.Client.from_env() as client:
         assert [i["name"] for i in client.instances] == ["a", "b"]
+        client.take_over_instances("pytest: the environment's log (default schema) on shared servers")
         name = unique("env")
         client.create_collection(name).add(**batch("env", 3))
         assert_identical(client, name, 3)
@@ -353,3 +354,33 @@ def test_a_second_log_is_refused_until_it_takes_over(up, postgres):
             assert [st["changed"] for st in steps] == [True, True]
             assert all(first.log_id in st["previous_log"] for st in steps)
             second.create_collection(unique("accepted")).add(**batch("u", 2))
+
+
+def test_default_log_needs_only_chroma(up, tmp_path, monkeypatch):
+    """With no log configured (no log_url, no CHROMAWAL_LOG_URL, no PG* variable) the client keeps
+    its log in an SQLite file in the user's state directory, named after the instance set, and
+    says so once (a log_default event): nothing but Chroma servers is needed."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("CHROMAWAL_LOG_URL", raising=False)
+    for var in ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE",
+                "PGSERVICEFILE", "PGPASSFILE", "PGSSLMODE", "PGOPTIONS"):
+        monkeypatch.delenv(var, raising=False)
+    events = []
+    instances = [("a", up[0].url), ("b", up[1].url)]
+    name = unique("default-log")
+    with chromawal.Client(instances=instances, on_event=events.append, health_interval=0.1,
+                          sync_interval=0.1) as client:
+        client.create_collection(name).add(**batch("dl", 4))
+        assert_identical(client, name, 4)
+    defaults = [e for e in events if e["type"] == "log_default"]
+    assert len(defaults) == 1, events
+    files = list((state / "chromawal").glob("log-*.db"))
+    assert len(files) == 1
+    assert str(files[0]) in defaults[0]["message"]
+    assert (state / "chromawal").stat().st_mode & 0o777 == 0o700
+    # The same instance set later (in another order): the same log, which still holds the write.
+    with chromawal.Client(instances=list(reversed(instances)), sync_interval=0.1) as again:
+        log = again.status()["log"]
+        assert log["applied"] + log["pending"] >= 2  # the creation and the add
+    assert list((state / "chromawal").glob("log-*.db")) == files
