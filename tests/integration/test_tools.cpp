@@ -327,7 +327,13 @@ TEST_CASE("chromawal status, verify and repair against real servers; exit codes 
         INFO(same.all());
         CHECK(same.code == 0);
         CHECK(contains(same.out, "identical"));
-        CHECK(contains(same.err, coll_name));  // progress on stderr
+        CHECK_FALSE(contains(same.err, coll_name));  // no progress: stderr is not a terminal here
+        const auto shown = run_tool(f.with_flags({"verify", "--progress", coll_name}));
+        INFO(shown.all());
+        CHECK(shown.code == 0);
+        CHECK(contains(shown.err, "1/1 collections"));  // forced progress: collections done, rate, ETA
+        CHECK(contains(shown.err, "records compared"));
+        CHECK(contains(shown.err, "ETA"));
 
         // Diverge b behind chromawal's back: change one record, delete one, add one.
         auto direct_b = f.direct(f.k.b).get_collection(coll_name);
