@@ -132,10 +132,13 @@ int main(int argc, char** argv) {
             const double w = std::chrono::duration<double>(clock_type::now() - w0).count();
             stop = true;
             if (scraper.joinable()) scraper.join();
-            std::printf("RESULT phase=writes scraper=%s writes=%zu wall_s=%.3f writes_per_s=%.1f p50_ms=%.2f "
-                        "p99_ms=%.2f\n",
-                        interval == 0 ? "none" : interval == 1.0 ? "1/s" : "10/s", ms.size(), w,
-                        static_cast<double>(ms.size()) / w, percentile(ms, 0.5), percentile(ms, 0.99));
+            std::printf(
+                "RESULT phase=writes scraper=%s writes=%zu wall_s=%.3f writes_per_s=%.1f p50_ms=%.2f "
+                "p99_ms=%.2f\n",
+                interval == 0     ? "none"
+                : interval == 1.0 ? "1/s"
+                                  : "10/s",
+                ms.size(), w, static_cast<double>(ms.size()) / w, percentile(ms, 0.5), percentile(ms, 0.99));
         }
         return 0;
     } catch (const std::exception& e) {

@@ -54,7 +54,7 @@ private:
     metrics_registry& metrics_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<std::string> queue_;  // bodies, ready to post
+    std::deque<std::string> queue_;                                        // bodies, ready to post
     std::map<std::string, std::chrono::steady_clock::time_point> recent_;  // de-duplication
     bool stopping_ = false;
     std::thread thread_;

@@ -66,7 +66,9 @@ private:
 
 // Not "instance": Prometheus gives every scraped series an `instance` label of its own (the
 // target), and would rename ours to exported_instance.
-std::string instance_label(const std::string& name) { return fmt::format("chroma_instance=\"{}\"", escape_label_value(name)); }
+std::string instance_label(const std::string& name) {
+    return fmt::format("chroma_instance=\"{}\"", escape_label_value(name));
+}
 
 }  // namespace
 

@@ -46,7 +46,8 @@ int serve(mg_connection* conn, void* data) {
     const auto* f = static_cast<const std::function<http_answer()>*>(data);
     const mg_request_info* req = mg_get_request_info(conn);
     http_answer a;
-    if (req == nullptr || (std::strcmp(req->request_method, "GET") != 0 && std::strcmp(req->request_method, "HEAD") != 0)) {
+    if (req == nullptr ||
+        (std::strcmp(req->request_method, "GET") != 0 && std::strcmp(req->request_method, "HEAD") != 0)) {
         a = {405, "text/plain; charset=utf-8", "only GET is served here\n"};
     } else {
         try {
@@ -83,8 +84,8 @@ metrics_listener::metrics_listener(const std::string& address, handlers h) : ser
     server_->h = std::move(h);
     const std::string ports = listening_ports(address);
     // Two workers: a scrape and a health check can be answered at once; nothing else is served.
-    const char* options[] = {"listening_ports", ports.c_str(), "num_threads", "2", "request_timeout_ms", "10000",
-                             "enable_keep_alive", "no", nullptr};
+    const char* options[] = {"listening_ports", ports.c_str(),       "num_threads", "2",    "request_timeout_ms",
+                             "10000",           "enable_keep_alive", "no",          nullptr};
     mg_callbacks callbacks;
     std::memset(&callbacks, 0, sizeof callbacks);
     callbacks.log_message = quiet_log;

@@ -264,8 +264,7 @@ TEST_CASE("operations: metrics_address is validated and a port in use is a clear
     CHECK(cw::client(off).metrics_address().empty());
 }
 
-TEST_CASE("operations: /health is 503 below write_quorum and 200 again when the instance is back",
-          "[operations]") {
+TEST_CASE("operations: /health is 503 below write_quorum and 200 again when the instance is back", "[operations]") {
     cluster k{"opsq"};
     cw::client_config c = k.config();
     c.write_quorum = 2;

@@ -292,6 +292,20 @@ TEST_CASE("chromawal status, verify and repair against real servers; exit codes 
         CHECK(contains(json.out, "\"instances\":["));
         CHECK(contains(json.out, "\"reachable\":{\"a\":true,\"b\":true}"));
         CHECK(contains(json.out, "\"dead_letters\":[]"));
+        const auto json_format = run_tool(f.with_flags({"status", "--format", "json"}));
+        CHECK(json_format.code == 0);
+        CHECK(json_format.out.rfind("{\"status\":{", 0) == 0);
+
+        // The same exposition as the library's (and the metrics listener's): HELP and TYPE lines.
+        const auto prom = run_tool(f.with_flags({"status", "--format", "prometheus"}));
+        INFO(prom.all());
+        CHECK(prom.code == 0);
+        CHECK(contains(prom.out, "# HELP chromawal_instance_up "));
+        CHECK(contains(prom.out, "# TYPE chromawal_writes_total counter\n"));
+        CHECK(contains(prom.out, "chromawal_log_entries{state=\"applied\"} 2\n"));
+        CHECK(contains(prom.out, "chromawal_instance_up{chroma_instance=\"b\"} "));
+        CHECK_FALSE(contains(prom.out, password));
+        CHECK(run_tool(f.with_flags({"status", "--format", "yaml"})).code == 2);
 
         const auto env = run_tool({"status"}, {{"CHROMAWAL_INSTANCES", f.instances()},
                                                {"CHROMAWAL_LOG_URL", f.secret_log_url()},
