@@ -18,17 +18,23 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/chromawal-config.cmake
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/chromawal-config-version.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/chromawal-config.cmake ${PROJECT_BINARY_DIR}/chromawal-config-version.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/FindChromawalCivetweb.cmake
   DESTINATION ${CHROMAWAL_CMAKE_DIR})
 
 # pkg-config: a static library needs its private dependencies on the consumer's link line; a
 # shared one's users get CHROMAWAL_SHARED, as through the CMake package (include/chromawal/export.hpp).
+# civetweb ships no .pc file: it is named as a library (-lcivetweb -ldl).
 if(BUILD_SHARED_LIBS)
   set(CHROMAWAL_PC_REQUIRES_PRIVATE "libcurl libpq sqlite3 simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES "")
+  set(CHROMAWAL_PC_LIBS "")
+  set(CHROMAWAL_PC_LIBS_PRIVATE "-lcivetweb -ldl")
   set(CHROMAWAL_PC_DEFINES " -DCHROMAWAL_SHARED")
 else()
   set(CHROMAWAL_PC_REQUIRES "libcurl libpq sqlite3 simdjson fmt")
   set(CHROMAWAL_PC_REQUIRES_PRIVATE "")
+  set(CHROMAWAL_PC_LIBS " -lcivetweb -ldl")
+  set(CHROMAWAL_PC_LIBS_PRIVATE "")
   set(CHROMAWAL_PC_DEFINES "")
 endif()
 # Relocatable: the prefix is found from the .pc file's own place, so `cmake --install --prefix`

@@ -2,13 +2,17 @@
 //
 // It writes through chromawal, kills one instance with SIGKILL, keeps writing, restarts it,
 // prints the status while the sync thread catches it up, then does the same to the primary,
-// and ends by comparing both instances' stored records.
+// and ends by comparing both instances' stored records. The client runs the metrics listener
+// (client_config::metrics_address, a free port): the demo prints its address and the answer
+// of GET /health while chroma-b is down.
 //
 //   failover_demo            (needs scripts/chroma.sh and scripts/postgres.sh of this repo)
 
 #include <chromawal/chromawal.hpp>
 
 #include "servers.hpp"
+
+#include <curl/curl.h>
 
 #include <chrono>
 #include <cstdio>
@@ -24,6 +28,29 @@ using clock_type = std::chrono::steady_clock;
 
 constexpr std::size_t dim = 64;
 constexpr std::size_t batch = 50;
+
+std::size_t append_body(char* data, std::size_t size, std::size_t n, void* out) {
+    static_cast<std::string*>(out)->append(data, size * n);
+    return size * n;
+}
+
+/// "HTTP 200 {...}" of a GET (the listener's /health).
+std::string http_get(const std::string& url) {
+    std::string body;
+    long status = 0;
+    CURL* c = curl_easy_init();
+    if (c == nullptr) return "(no curl handle)";
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &append_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    const CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) return std::string("failed: ") + curl_easy_strerror(rc);
+    while (!body.empty() && body.back() == '\n') body.pop_back();
+    return "HTTP " + std::to_string(status) + " " + body;
+}
 
 chromawal::write_receipt write_batch(const chromawal::collection& c, int b) {
     static std::mt19937 rng(42);
@@ -101,11 +128,12 @@ int main() {
         cfg.health_interval = 200ms;
         cfg.sync_interval = 200ms;
         cfg.on_event = [](const chromawal::event& e) {
-            static const char* names[] = {"instance down", "instance up", "entry dead-lettered", "backlog"};
-            std::printf("  [event] %s: %s %s\n", names[static_cast<int>(e.type)], e.instance.c_str(),
+            std::printf("  [event] %s: %s %s\n", chromawal::to_string(e.type), e.instance.c_str(),
                         e.message.substr(0, 80).c_str());
         };
+        cfg.metrics_address = "127.0.0.1:0";  // a free port
         chromawal::client client(cfg);
+        std::printf("  metrics listener: http://%s/metrics (and /health, /status)\n", client.metrics_address().c_str());
         auto docs = client.get_or_create_collection("failover-demo");
 
         std::puts("\n1. writing with both instances up");
@@ -116,6 +144,14 @@ int main() {
         b.kill9();
         for (; n < 8; ++n) print_receipt(n, write_batch(docs, n));
         print_status(client);
+        const auto noticed = clock_type::now() + 10s;
+        while (clock_type::now() < noticed) {
+            const auto s = client.status();
+            if (!s.instances[1].healthy) break;
+            std::this_thread::sleep_for(50ms);
+        }
+        std::printf("  GET /health while chroma-b is down: %s\n",
+                    http_get("http://" + client.metrics_address() + "/health").c_str());
 
         std::puts("\n3. restart chroma-b; the sync thread replays what it missed, in order");
         b.restart();

@@ -3,7 +3,9 @@
 # which starts PostgreSQL and two real Chroma servers on free loopback ports, writes through
 # chromawal, kills one instance with SIGKILL, keeps writing, restarts it, prints the status
 # while it catches up (then the same for the primary), and ends by showing that both
-# instances hold identical records. Everything it starts is stopped when it ends.
+# instances hold identical records. It runs the metrics listener on a free port, prints its
+# address, and the answer of GET /health while chroma-b is down. Everything it starts is
+# stopped when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${CHROMAWAL_JOBS:-$(nproc)}

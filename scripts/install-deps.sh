@@ -4,13 +4,14 @@
 #
 # Usage: scripts/install-deps.sh [--python] [--dev]
 #   --python  also pybind11, Python headers, pytest, numpy, pip
-#   --dev     also clang, sanitizer runtimes, clang-format, clang-tidy
+#   --dev     also clang, sanitizer runtimes, clang-format, clang-tidy, prometheus (promtool,
+#             which the integration tests use to check the metrics exposition)
 set -euo pipefail
 
 die() { echo "install-deps.sh: error: $*" >&2; exit 1; }
 
 pkgs=(build-essential cmake pkg-config git curl ca-certificates
-      libcurl4-openssl-dev libpq-dev libsqlite3-dev libsimdjson-dev libfmt-dev libcli11-dev catch2
+      libcurl4-openssl-dev libpq-dev libsqlite3-dev libsimdjson-dev libfmt-dev libcli11-dev libcivetweb-dev catch2
       postgresql nginx openssl)
 # node/npm may come from elsewhere (e.g. nodesource); only add Debian's if absent.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
@@ -19,8 +20,8 @@ command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 for arg in "$@"; do
   case "$arg" in
     --python) pkgs+=(pybind11-dev python3-dev python3-pytest python3-numpy python3-pip) ;;
-    --dev)    pkgs+=(clang libclang-rt-14-dev clang-format clang-tidy) ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --dev)    pkgs+=(clang libclang-rt-14-dev clang-format clang-tidy prometheus) ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) die "unknown argument '$arg' (expected --python and/or --dev)" ;;
   esac
 done

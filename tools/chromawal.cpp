@@ -1,6 +1,6 @@
 // chromawal: the command-line tool over chromawal::client.
 //
-//   chromawal status [--json]                    counts by state, per-instance progress, dead letters
+//   chromawal status [--format text|json|prometheus]  counts by state, per-instance progress, dead letters
 //   chromawal verify [--a N --b N] [COLL...]     compare two instances' stored records (exit 1: differ)
 //   chromawal repair --source N --target N [COLL...]
 //   chromawal replay                             retry dead-lettered entries
@@ -14,7 +14,11 @@
 // environment, the command line and the configuration.
 //
 // Exit codes: 0 success (verify: identical), 1 verify found differences / replay or repair left
-// work undone, 2 usage or runtime error.
+// work undone, 2 usage or runtime error (status: the log cannot be read).
+//
+// verify and repair show progress on stderr when it is a terminal (collections done, records
+// compared per second, ETA), overwriting one line; otherwise they print no progress
+// (--progress forces it, --quiet turns it off).
 #include <chromawal/chromawal.hpp>
 
 #include <fmt/format.h>
@@ -33,6 +37,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 namespace cw = chromawal;
 
@@ -129,7 +135,9 @@ struct options {
     std::string command;
     std::vector<std::string> positional;
     bool json = false;
+    std::string format = "text";
     bool quiet = false;
+    bool progress = false;
     std::string a, b, source, target, reason;
     bool yes = false;
     std::optional<long long> wait_seconds, limit;
@@ -144,14 +152,17 @@ applied position (entries, summed over collections), its lag in entries and seco
 whether it needs a verify-and-repair (it missed entries that retention already pruned); and
 the dead-lettered entries (at most --limit, default 100) with their errors; the log's id, and any
 instance recorded for another log (writes refused: see takeover).
---json prints one JSON object: {"status": ..., "reachable": {...}, "dead_letters": [...]}.
+--format json (or --json) prints one JSON object: {"status": ..., "reachable": {...},
+"dead_letters": [...]}; --format prometheus prints the Prometheus text exposition, the same
+as the metrics listener's GET /metrics (its counters are this command's own: zero).
 
 Exit code: 0, or 2 when the log cannot be read.)";
 
 const char* const verify_details = R"(
 Compares every collection (or the named ones) on instances a and b (by default the first two
 configured) by their stored records: ids, documents, metadata and embeddings, exactly.
-Progress goes to stderr, one line per collection (--quiet: none).
+On a terminal, progress goes to stderr: collections done, records compared per second, ETA
+(--quiet: none; --progress: also when stderr is not a terminal).
 
 Exit code: 0 identical, 1 something differs, 2 error.)";
 
@@ -159,6 +170,8 @@ const char* const repair_details = R"(
 Makes the target identical to the source, for every collection or the named ones, by logging
 the upserts and deletes it needs (audited and ordered like any write), then waits up to
 --wait-seconds (default 60; 0: do not wait) until every instance has applied the log.
+On a terminal, progress goes to stderr: collections done, records changed, ETA (--quiet:
+none; --progress: also when stderr is not a terminal).
 
 Exit code: 0 repaired (and applied), 1 logged but not applied everywhere within the wait,
 2 error.)";
@@ -192,7 +205,8 @@ Settings: each flag above has an environment variable (flags override the enviro
 {}
 Every chromawal::client_config setting is listed in docs/configuration.md.
 
-Exit codes: 0 success, 1 differences found or work left undone, 2 error.)";
+Exit codes: 0 success, 1 differences found or work left undone, 2 error (usage, a setting,
+the log or an instance unreachable).)";
 
 /// The command line, on CLI11: the settings' flags come from client_config::settings(), so the
 /// command, the library and the Python binding name each setting the same way.
@@ -223,7 +237,9 @@ public:
         app_.footer(fmt::format(general_details, variables));
 
         auto* status = add("status", "counts by state, per-instance position and lag, dead letters", status_details);
-        status->add_flag("--json", o_.json, "one JSON object");
+        status->add_option("--format", o_.format, "text (a table, default), json or prometheus")
+            ->check(CLI::IsMember({"text", "json", "prometheus"}));
+        status->add_flag("--json", o_.json, "the same as --format json");
         status->add_option("--limit", o_.limit, "dead letters listed (default 100)")->check(CLI::NonNegativeNumber);
 
         auto* verify = add("verify", "compare two instances' stored records (exit 1 when they differ)", verify_details);
@@ -231,6 +247,7 @@ public:
         verify->add_option("--b", o_.b, "the second instance (default: the next configured)");
         verify->add_flag("--json", o_.json, "the reports as one JSON object on stdout");
         verify->add_flag("--quiet", o_.quiet, "no progress on stderr");
+        verify->add_flag("--progress", o_.progress, "progress on stderr even when it is not a terminal");
         verify->add_option("collections", o_.positional, "collections to compare (default: all)");
 
         auto* repair = add("repair", "make one instance identical to another, through the log", repair_details);
@@ -238,6 +255,8 @@ public:
         repair->add_option("--target", o_.target, "the instance to repair")->required();
         repair->add_option("--wait-seconds", o_.wait_seconds, "how long to wait for every instance (default 60)")
             ->check(CLI::NonNegativeNumber);
+        repair->add_flag("--quiet", o_.quiet, "no progress on stderr");
+        repair->add_flag("--progress", o_.progress, "progress on stderr even when it is not a terminal");
         repair->add_option("collections", o_.positional, "collections to repair (default: all)");
 
         add("replay", "retry the dead-lettered entries", replay_details);
@@ -350,6 +369,10 @@ std::string seconds(double s) { return fmt::format("{:.1f}", s); }
 int cmd_status(const options& o, const cw::client_config& config) {
     cw::client client(config);
     const cw::status_report s = client.status();
+    if (o.format == "prometheus") {
+        print_out(s.to_prometheus());
+        return s.log.reachable ? exit_ok : exit_error;
+    }
     const auto reach = probe_instances(config);
     std::vector<cw::dead_letter_info> dead;
     std::string dead_error;
@@ -360,7 +383,7 @@ int cmd_status(const options& o, const cw::client_config& config) {
             dead_error = e.what();
         }
     }
-    if (o.json) {
+    if (o.json || o.format == "json") {
         std::string out = "{\"status\":" + s.to_json() + ",\"reachable\":{";
         bool first = true;
         for (const auto& [name, err] : reach) {
@@ -455,6 +478,38 @@ std::string id_list(const std::vector<std::string>& ids) {
     return s;
 }
 
+// Progress on stderr: one line, rewritten in place on a terminal. Shown when stderr is a
+// terminal (or --progress), never with --quiet.
+class progress_line {
+public:
+    explicit progress_line(const options& o)
+        : on_(!o.quiet && (o.progress || ::isatty(STDERR_FILENO) == 1)),
+          tty_(::isatty(STDERR_FILENO) == 1),
+          started_(std::chrono::steady_clock::now()) {}
+    bool on() const { return on_; }
+    /// `done` of `total` collections, `records` so far (compared or changed, named by `what`).
+    void update(std::size_t done, std::size_t total, std::size_t records, const char* what, const std::string& last) {
+        if (!on_) return;
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        const double rate = elapsed > 0 ? static_cast<double>(records) / elapsed : 0;
+        std::string eta = "-";
+        if (done > 0 && done < total)
+            eta = fmt::format("{:.0f} s", elapsed / static_cast<double>(done) * static_cast<double>(total - done));
+        else if (done >= total)
+            eta = "done";
+        const std::string line = fmt::format("{}/{} collections, {} records {} ({:.0f}/s), {:.1f} s, ETA {}: {}", done,
+                                             total, records, what, rate, elapsed, eta, last);
+        print_err(tty_ ? "\r\033[K" + line : line + "\n");
+    }
+    void finish() {
+        if (on_ && tty_) print_err("\n");
+    }
+
+private:
+    bool on_, tty_;
+    std::chrono::steady_clock::time_point started_;
+};
+
 int cmd_verify(const options& o, const cw::client_config& config) {
     if (config.instances.size() < 2 && (o.a.empty() || o.b.empty())) throw usage_error("verify needs two instances");
     const std::string a = o.a.empty() ? config.instances[0].name : o.a;
@@ -465,14 +520,16 @@ int cmd_verify(const options& o, const cw::client_config& config) {
     cw::client client(config);
     cw::verify_options vo;
     vo.collections = o.positional;
-    const auto started = std::chrono::steady_clock::now();
-    if (!o.quiet) {
-        vo.progress = [started](const cw::verify_report& done, std::size_t index, std::size_t total) {
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            print_err(fmt::format("[{}/{} {:.1f} s] {}\n", std::min(index + 1, total), total, elapsed, done.summary()));
+    progress_line progress(o);
+    std::size_t compared = 0;
+    if (progress.on()) {
+        vo.progress = [&](const cw::verify_report& done, std::size_t index, std::size_t total) {
+            compared += done.records_a + done.records_b;
+            progress.update(std::min(index + 1, total), total, compared, "compared", done.summary());
         };
     }
     const cw::verify_result result = client.verify(a, b, vo);
+    progress.finish();
     std::size_t differing = 0;
     for (const auto& r : result.collections) differing += r.identical() ? 0 : 1;
     if (o.json) {
@@ -501,13 +558,47 @@ int cmd_verify(const options& o, const cw::client_config& config) {
     return result.identical() ? exit_ok : exit_differs;
 }
 
+// Every collection on either instance (for repair's progress: the repair itself lists them too).
+std::vector<std::string> collection_names(const cw::client_config& c, const std::string& a, const std::string& b) {
+    std::vector<std::string> names;
+    for (const auto& i : c.instances) {
+        if (i.name != a && i.name != b) continue;
+        cw::connection_options conn = i.connection;
+        conn.tenant = c.tenant;
+        conn.database = c.database;
+        for (const auto& coll : cw::chroma_client(conn).list_collections()) names.push_back(coll.name());
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    return names;
+}
+
 int cmd_repair(const options& o, const cw::client_config& config) {
     if (o.source.empty() || o.target.empty()) throw usage_error("repair needs --source NAME and --target NAME");
     require_instance(config, o.source, "--source");
     require_instance(config, o.target, "--target");
     if (o.source == o.target) throw usage_error("--source and --target name the same instance");
     cw::client client(config);
-    const cw::repair_result r = client.repair(o.source, o.target, o.positional);
+    progress_line progress(o);
+    cw::repair_result r;
+    if (!progress.on()) {
+        r = client.repair(o.source, o.target, o.positional);
+    } else {
+        // One collection at a time, to show progress (a repair is per collection anyway).
+        std::vector<std::string> names = o.positional;
+        if (names.empty()) names = collection_names(config, o.source, o.target);
+        std::size_t changed = 0;
+        for (std::size_t k = 0; k < names.size(); ++k) {
+            cw::repair_result one = client.repair(o.source, o.target, {names[k]});
+            changed += one.upserted + one.deleted;
+            r.collections.insert(r.collections.end(), one.collections.begin(), one.collections.end());
+            r.upserted += one.upserted;
+            r.deleted += one.deleted;
+            r.receipts.insert(r.receipts.end(), one.receipts.begin(), one.receipts.end());
+            progress.update(k + 1, names.size(), changed, "changed", names[k]);
+        }
+        progress.finish();
+    }
     std::string out;
     if (r.collections.empty()) {
         out += fmt::format("{} already identical to {}: nothing to repair\n", o.target, o.source);

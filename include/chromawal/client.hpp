@@ -165,6 +165,18 @@ struct CHROMAWAL_API client_config {
     /// Backlog (entries behind, summed over every instance, down ones included) that triggers
     /// backlog_over_threshold.
     std::int64_t backlog_alert_threshold = 10000;
+    /// Where the in-process metrics listener accepts connections ("127.0.0.1:9464"; port 0
+    /// picks a free port, see client::metrics_address()); empty (default): no listener. It
+    /// serves GET /metrics (Prometheus text), /health (200 or 503) and /status (the status
+    /// JSON), without authentication: bind it to a loopback or private address. See
+    /// docs/operations.md.
+    std::string metrics_address;
+    /// An http(s) URL that every event (see on_event) is POSTed to as JSON with a
+    /// Slack-compatible "text" field, from a background queue (bounded; a slow or dead webhook
+    /// never delays a write), retried with backoff, identical events within a minute sent
+    /// once. A secret (Slack's URL is its credential): never logged, printed or stored.
+    /// Empty (default): no webhook.
+    std::string alert_webhook_url;
 
     /// Every setting that can be given as text, once: its name (for set() and from_settings(),
     /// the command's --flags and the Python keywords), its environment variable, and help. The
@@ -200,7 +212,7 @@ struct CHROMAWAL_API client_config {
     void validate() const;
 
     /// The secrets this configuration holds (the log URL's password, instance URL passwords,
-    /// every header value), for chromawal::redact() of anything that might quote them.
+    /// every header value, the whole alert webhook URL), for chromawal::redact() of anything that might quote them.
     [[nodiscard]] std::vector<std::string> secrets() const;
 };
 
@@ -320,6 +332,32 @@ struct repair_result {
     std::vector<write_receipt> receipts;
 };
 
+/// A count of outcomes (writes: `instance` empty; applies: per instance).
+struct outcome_count {
+    std::string instance;
+    std::string outcome;
+    std::uint64_t count = 0;
+};
+
+/// A latency histogram since the client started (Prometheus style: cumulative counts).
+struct latency_histogram {
+    std::string instance;                          ///< empty for the log's append latency
+    std::vector<double> upper_bounds_seconds;      ///< increasing; +Inf is implied by `count`
+    std::vector<std::uint64_t> cumulative_counts;  ///< one per bound: observations <= the bound
+    std::uint64_t count = 0;
+    double sum_seconds = 0;
+};
+
+/// What this client did since it started: counters and latencies read from atomics (never by
+/// taking a lock that a writer takes).
+struct process_metrics {
+    std::vector<outcome_count> writes;     ///< by outcome (ok, queued, invalid, log_unavailable, ...)
+    std::vector<outcome_count> applies;    ///< by instance and outcome (applied, failed, busy, ...)
+    std::vector<outcome_count> alerts;     ///< webhook posts by outcome (sent, failed, dropped, duplicate)
+    latency_histogram log_append;          ///< appending one write to the log
+    std::vector<latency_histogram> apply;  ///< bringing one instance up to a write (per instance)
+};
+
 struct log_status {
     std::int64_t pending = 0, applied = 0, rejected = 0, abandoned = 0, dead = 0;
     double oldest_pending_age_seconds = 0;
@@ -333,9 +371,13 @@ struct CHROMAWAL_API status_report {
     std::vector<instance_status> instances;
     log_status log;
     bool sync_running = false;
+    /// Counters and latency histograms of this client (empty in a report built by hand).
+    process_metrics metrics;
     /// The status as one JSON object (no secrets).
     [[nodiscard]] std::string to_json() const;
-    /// The status in Prometheus text format.
+    /// The status in the Prometheus text exposition format 0.0.4, with HELP and TYPE for every
+    /// family: the same text as the metrics listener's GET /metrics and `chromawal status
+    /// --format prometheus` (the metrics are listed in docs/operations.md).
     [[nodiscard]] std::string to_prometheus() const;
 };
 
@@ -435,6 +477,9 @@ public:
     void delete_collection(std::string_view name);
 
     [[nodiscard]] status_report status() const;
+    /// The address the metrics listener is bound to ("127.0.0.1:41234", the real port when
+    /// client_config::metrics_address asked for port 0); empty when there is no listener.
+    [[nodiscard]] std::string metrics_address() const;
     /// One synchronous sync pass over every instance (the background thread does this too).
     void sync_now();
     /// Waits until the instances hold the same writes: every instance is healthy, has applied

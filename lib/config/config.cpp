@@ -247,6 +247,12 @@ const std::vector<setting_row>& table() {
          [](client_config& c, std::string_view l, std::string_view v) {
              c.backlog_alert_threshold = parse_int(l, v, 1, 1LL << 62);
          }},
+        {{"metrics_address", "CHROMAWAL_METRICS_ADDRESS", "HOST:PORT",
+          "serve /metrics, /health and /status here (port 0: a free one); empty: no listener", "", false, false},
+         [](client_config& c, std::string_view, std::string_view v) { c.metrics_address = trimmed(v); }},
+        {{"alert_webhook_url", "CHROMAWAL_ALERT_WEBHOOK_URL", "URL",
+          "POST every event here as JSON with a Slack-compatible text field; never printed", "", true, false},
+         [](client_config& c, std::string_view, std::string_view v) { c.alert_webhook_url = trimmed(v); }},
     };
     return rows;
 }
@@ -417,6 +423,13 @@ void client_config::validate() const {
     if (c.prune_interval.count() < 0) bad("prune_interval", "must not be negative (zero: no automatic pruning)");
     if (c.tenant.empty()) bad("tenant", "must not be empty");
     if (c.database.empty()) bad("database", "must not be empty");
+    if (!c.metrics_address.empty() && c.metrics_address.find(':') == std::string::npos)
+        bad("metrics_address",
+            fmt::format("expected host:port, e.g. 127.0.0.1:9464, got '{}'", shown(c.metrics_address)));
+    // Never repeat the URL: the whole of it is a credential (Slack's incoming webhooks).
+    if (!c.alert_webhook_url.empty() && c.alert_webhook_url.rfind("http://", 0) != 0 &&
+        c.alert_webhook_url.rfind("https://", 0) != 0)
+        bad("alert_webhook_url", "must start with http:// or https://");
 }
 
 std::vector<std::string> client_config::secrets() const {
@@ -424,6 +437,7 @@ std::vector<std::string> client_config::secrets() const {
     auto add = [&](std::string s) {
         if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
     };
+    add(alert_webhook_url);  // the whole URL: a Slack webhook's path is its credential
     for (const auto& i : instances) {
         for (auto& s : secrets_in(i.connection.base_url)) add(std::move(s));
         for (const auto& h : i.connection.headers) add(h.second);  // every header value is a credential

@@ -63,10 +63,24 @@ const std::string& name_of(const wal::entry& e, const wal::lane_key& key) {
 
 }  // namespace
 
-// Brings `inst` up to `target` in one lane, holding the lane lock (in-process and in the log).
+static_assert(static_cast<std::size_t>(apply_outcome::needs_repair) + 1 == apply_outcome_count,
+              "ops/metrics.cpp names every apply_outcome, in order");
+
 apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
                                     std::int64_t target, const wal::entry* fresh, bool live,
                                     clock::time_point deadline) {
+    const auto started = clock::now();
+    apply_result r = apply_locked(inst, lane_id, key, target, fresh, live, deadline);
+    std::size_t index = 0;
+    while (index < ctx_.instances.size() && ctx_.instances[index].get() != &inst) ++index;
+    ctx_.metrics.count_apply(index, static_cast<std::size_t>(r.outcome), clock::now() - started);
+    return r;
+}
+
+// Brings `inst` up to `target` in one lane, holding the lane lock (in-process and in the log).
+apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
+                                   std::int64_t target, const wal::entry* fresh, bool live,
+                                   clock::time_point deadline) {
     apply_result result;
     // A live write may trust what this process knows was applied; the sync thread works from the
     // log, which may lag that knowledge (an advance() that failed), and must record it.

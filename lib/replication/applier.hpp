@@ -80,6 +80,10 @@ public:
                             std::chrono::steady_clock::time_point deadline);
 
 private:
+    // apply_through without the counting (ops/metrics.hpp: applies by outcome, apply latency).
+    apply_result apply_locked(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key, std::int64_t target,
+                              const wal::entry* fresh, bool live, std::chrono::steady_clock::time_point deadline);
+
     void apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
                       std::chrono::steady_clock::time_point deadline);
 

@@ -152,6 +152,7 @@ void client::delete_collection(std::string_view name) {
 }
 
 status_report client::status() const { return impl_->status(); }
+std::string client::metrics_address() const { return impl_->metrics_address(); }
 void client::sync_now() { impl_->sync_pass(); }
 bool client::wait_until_synced(std::chrono::milliseconds timeout) { return impl_->wait_until_synced(timeout); }
 replay_result client::replay_dead_letters() { return impl_->replay_dead_letters(); }

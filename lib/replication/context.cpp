@@ -6,7 +6,15 @@
 
 namespace chromawal::detail {
 
-context::context(client_config config_in, std::unique_ptr<wal::log_store> store_in) : config(std::move(config_in)) {
+context::context(client_config config_in, std::unique_ptr<wal::log_store> store_in)
+    : config(std::move(config_in)), metrics([this] {
+          std::vector<std::string> names;
+          for (const auto& ic : config.instances) names.push_back(ic.name);
+          return names;
+      }()) {
+    // Before the log guard, which may emit log_unavailable at a degraded start.
+    if (!config.alert_webhook_url.empty())
+        alerts = std::make_unique<alert_queue>(config.alert_webhook_url, config.secrets(), metrics);
     store = std::make_unique<log_guard>(
         std::move(store_in),
         [this](event::kind kind, const std::string& message) {
@@ -26,6 +34,7 @@ context::context(client_config config_in, std::unique_ptr<wal::log_store> store_
 }
 
 void context::emit(event::kind kind, const std::string& instance, const std::string& message) const {
+    if (alerts) alerts->post(event{kind, instance, message});
     if (!config.on_event) return;
     try {
         config.on_event(event{kind, instance, message});

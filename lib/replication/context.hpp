@@ -9,10 +9,13 @@
 // Thread-safety: everything but `stopping` is fixed after construction and read from any
 // thread; the log store (with its guard) and instance_state are thread-safe themselves;
 // `stopping` is atomic.
-// emit() is called from the writer's, sync and health threads alike, without a lock.
+// emit() is called from the writer's, sync and health threads alike, without a lock; the
+// webhook's queue (ops/alerts.hpp) never blocks it.
 
 #include <chromawal/client.hpp>
 
+#include "ops/alerts.hpp"
+#include "ops/metrics.hpp"
 #include "replication/instance.hpp"
 #include "replication/log_guard.hpp"
 #include "wal/log_store.hpp"
@@ -34,10 +37,15 @@ struct context {
     std::unique_ptr<log_guard> store;
     std::vector<std::unique_ptr<instance_state>> instances;
     std::vector<std::string> instance_names;
+    /// Counters and latency histograms (atomics), for status() and the metrics listener.
+    metrics_registry metrics;
+    /// The alert webhook's queue, when client_config::alert_webhook_url is set.
+    std::unique_ptr<alert_queue> alerts;
     /// Set once by replicated_client::stop_background(); every loop checks it.
     std::atomic<bool> stopping{false};
 
-    /// Calls config.on_event; an exception from the hook is swallowed.
+    /// Calls config.on_event (an exception from the hook is swallowed) and queues the event for
+    /// the alert webhook.
     void emit(event::kind kind, const std::string& instance, const std::string& message) const;
     /// The lane of a collection of this client's tenant and database.
     wal::lane_key key_for(const std::string& collection) const;

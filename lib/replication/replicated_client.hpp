@@ -8,13 +8,15 @@
 //   writer -> applier, sync_worker, written_positions
 //   sync_worker -> applier, retention        health_monitor -> sync_worker
 //   read_router -> written_positions          repairer -> applier, writer
-// May touch: only its components (and build_status for status()).
+// May touch: only its components (and build_status for status()), and the metrics listener
+// (ops/listener.hpp) it starts when client_config::metrics_address is set.
 //
 // Thread-safety: every public member function may be called from any thread, except
 // start_background() and stop_background(), which the owning chromawal::client calls once each.
 
 #include <chromawal/client.hpp>
 
+#include "ops/listener.hpp"
 #include "replication/applier.hpp"
 #include "replication/context.hpp"
 #include "replication/health_monitor.hpp"
@@ -32,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,23 +54,23 @@ public:
     // ---- writes (writer) ----
     write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records,
                                 const write_options& options) {
-        return writer_.write_records(collection, op, records, options);
+        return counted([&] { return writer_.write_records(collection, op, records, options); });
     }
     write_receipt write_delete(const std::string& collection, const delete_options& selector,
                                const write_options& options) {
-        return writer_.write_delete(collection, selector, options);
+        return counted([&] { return writer_.write_delete(collection, selector, options); });
     }
     write_receipt write_create(const std::string& collection, const collection_options& options) {
-        return writer_.write_create(collection, options);
+        return counted([&] { return writer_.write_create(collection, options); });
     }
     write_receipt write_get_or_create(const std::string& collection, const collection_options& options) {
-        return writer_.write_get_or_create(collection, options);
+        return counted([&] { return writer_.write_get_or_create(collection, options); });
     }
     write_receipt write_delete_collection(const std::string& collection) {
-        return writer_.write_delete_collection(collection);
+        return counted([&] { return writer_.write_delete_collection(collection); });
     }
     write_receipt write_modify(const std::string& collection, const modify_options& changes) {
-        return writer_.write_modify(collection, changes);
+        return counted([&] { return writer_.write_modify(collection, changes); });
     }
 
     // ---- reads (read_router) ----
@@ -88,8 +91,13 @@ public:
     bool wait_until_synced(std::chrono::milliseconds timeout) { return sync_.wait_until_synced(timeout); }
     replay_result replay_dead_letters() { return sync_.replay_dead_letters(); }
 
-    /// Built by status_builder.cpp.
+    /// Built by status_builder.cpp, with this client's counters (ctx_.metrics).
     chromawal::status_report status();
+    /// The metrics listener's bound address; empty without one.
+    std::string metrics_address() const { return listener_ ? listener_->address() : std::string(); }
+    /// GET /health: 200 when the log is reachable and at least write_quorum instances are
+    /// healthy, else 503 with the reason. Reads atomics and health snapshots only.
+    http_answer health_answer() const;
     const client_config& config() const noexcept { return ctx_.config; }
 
     // ---- verify, repair (repairer); retention, audit (retention) ----
@@ -110,6 +118,40 @@ public:
     }
 
 private:
+    // Counts a write's outcome (chromawal_writes_total) by its receipt or its exception.
+    template <typename F>
+    write_receipt counted(F&& f) {
+        try {
+            write_receipt r = f();
+            ctx_.metrics.count_write(r.queued ? write_outcome::queued : write_outcome::ok);
+            return r;
+        } catch (const invalid_argument&) {
+            ctx_.metrics.count_write(write_outcome::invalid);
+            throw;
+        } catch (const log_unavailable&) {
+            ctx_.metrics.count_write(write_outcome::log_unavailable);
+            throw;
+        } catch (const outcome_unknown&) {
+            ctx_.metrics.count_write(write_outcome::outcome_unknown);
+            throw;
+        } catch (const server_rejected&) {
+            ctx_.metrics.count_write(write_outcome::rejected);
+            throw;
+        } catch (const no_instance_available&) {
+            ctx_.metrics.count_write(write_outcome::no_instance);
+            throw;
+        } catch (const quorum_not_reached&) {
+            ctx_.metrics.count_write(write_outcome::quorum_not_reached);
+            throw;
+        } catch (...) {
+            ctx_.metrics.count_write(write_outcome::other_error);
+            throw;
+        }
+    }
+    // The answers of the metrics listener's /metrics and /status: one scrape at a time, so that
+    // scrapes together never hold more than one of the log's pooled connections.
+    http_answer scrape(bool json);
+
     // Declaration order is construction order: each component only refers to those above it.
     context ctx_;
     written_positions written_;
@@ -120,6 +162,9 @@ private:
     writer writer_{ctx_, applier_, sync_, written_};
     read_router reads_{ctx_, written_};
     repairer repairer_{ctx_, applier_, writer_};
+    std::mutex scrape_mutex_;  // serialises scrapes (never taken by a writer)
+    // Last: stopped (its requests in progress finished) before any component it reads goes.
+    std::unique_ptr<metrics_listener> listener_;
 };
 
 }  // namespace chromawal::detail

@@ -1,9 +1,8 @@
-// status serialisation (JSON, Prometheus text).
+// status serialisation (JSON; Prometheus text is ops/exposition.cpp, shared with the listener).
 #include <chromawal/client.hpp>
 
 #include "json/writer.hpp"
-
-#include <fmt/format.h>
+#include "ops/exposition.hpp"
 
 namespace chromawal {
 
@@ -47,52 +46,6 @@ std::string status_report::to_json() const {
     return out;
 }
 
-std::string status_report::to_prometheus() const {
-    std::string out;
-    auto line = [&out](const char* name, const std::string& labels, double v) {
-        out += fmt::format("{}{} {}\n", name, labels.empty() ? "" : "{" + labels + "}", v);
-    };
-    out += "# TYPE chromawal_log_entries gauge\n";
-    line("chromawal_log_entries", "state=\"pending\"", static_cast<double>(log.pending));
-    line("chromawal_log_entries", "state=\"applied\"", static_cast<double>(log.applied));
-    line("chromawal_log_entries", "state=\"rejected\"", static_cast<double>(log.rejected));
-    line("chromawal_log_entries", "state=\"abandoned\"", static_cast<double>(log.abandoned));
-    line("chromawal_log_entries", "state=\"dead\"", static_cast<double>(log.dead));
-    out += "# TYPE chromawal_log_reachable gauge\n";
-    line("chromawal_log_reachable", "", log.reachable ? 1 : 0);
-    out += "# TYPE chromawal_log_oldest_pending_age_seconds gauge\n";
-    line("chromawal_log_oldest_pending_age_seconds", "", log.oldest_pending_age_seconds);
-    out += "# TYPE chromawal_sync_running gauge\n";
-    line("chromawal_sync_running", "", sync_running ? 1 : 0);
-    const char* metrics[][2] = {
-        {"chromawal_instance_healthy", "gauge"},      {"chromawal_instance_lag_entries", "gauge"},
-        {"chromawal_instance_lag_seconds", "gauge"},  {"chromawal_instance_applied_entries", "counter"},
-        {"chromawal_instance_success_rate", "gauge"}, {"chromawal_instance_latency_ms", "gauge"},
-        {"chromawal_instance_needs_repair", "gauge"}};
-    for (const auto& m : metrics) {
-        out += fmt::format("# TYPE {} {}\n", m[0], m[1]);
-        for (const auto& i : instances) {
-            const std::string labels = fmt::format("instance=\"{}\"", i.name);
-            const std::string name = m[0];
-            double v = 0;
-            if (name == "chromawal_instance_healthy")
-                v = i.healthy ? 1 : 0;
-            else if (name == "chromawal_instance_lag_entries")
-                v = static_cast<double>(i.lag_entries);
-            else if (name == "chromawal_instance_lag_seconds")
-                v = i.lag_seconds;
-            else if (name == "chromawal_instance_applied_entries")
-                v = static_cast<double>(i.applied);
-            else if (name == "chromawal_instance_success_rate")
-                v = i.success_rate;
-            else if (name == "chromawal_instance_needs_repair")
-                v = i.needs_repair ? 1 : 0;
-            else
-                v = i.latency_ms;
-            line(m[0], labels, v);
-        }
-    }
-    return out;
-}
+std::string status_report::to_prometheus() const { return detail::prometheus_exposition(*this); }
 
 }  // namespace chromawal

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <future>
@@ -166,7 +167,9 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
     }
     std::vector<wal::appended> where;
     try {
+        const auto started = std::chrono::steady_clock::now();
         where = ctx_.store->append({ne});  // log_unavailable: nothing logged, nothing applied
+        ctx_.metrics.observe_append(std::chrono::steady_clock::now() - started);
     } catch (const outcome_unknown& e) {
         throw outcome_unknown(
             fmt::format("{} on collection '{}' (entry id {}): {}; retry with the same idempotency key",

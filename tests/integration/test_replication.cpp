@@ -510,7 +510,7 @@ TEST_CASE("status serialises to JSON and Prometheus without secrets", "[replicat
     CHECK(json.find("\"instances\"") != std::string::npos);
     CHECK(json.find("SeCrEtPw") == std::string::npos);
     CHECK(json.find("TokEn123") == std::string::npos);
-    CHECK(prom.find("chromawal_instance_healthy{instance=\"a\"} 1") != std::string::npos);
+    CHECK(prom.find("chromawal_instance_up{chroma_instance=\"a\"} 1") != std::string::npos);
     CHECK(prom.find("SeCrEtPw") == std::string::npos);
     REQUIRE(s.instances.size() == 2);
     CHECK(s.instances[0].primary);

@@ -297,6 +297,20 @@ TEST_CASE("chromawal status, verify and repair against real servers; exit codes 
         CHECK(contains(json.out, "\"instances\":["));
         CHECK(contains(json.out, "\"reachable\":{\"a\":true,\"b\":true}"));
         CHECK(contains(json.out, "\"dead_letters\":[]"));
+        const auto json_format = run_tool(f.with_flags({"status", "--format", "json"}));
+        CHECK(json_format.code == 0);
+        CHECK(json_format.out.rfind("{\"status\":{", 0) == 0);
+
+        // The same exposition as the library's (and the metrics listener's): HELP and TYPE lines.
+        const auto prom = run_tool(f.with_flags({"status", "--format", "prometheus"}));
+        INFO(prom.all());
+        CHECK(prom.code == 0);
+        CHECK(contains(prom.out, "# HELP chromawal_instance_up "));
+        CHECK(contains(prom.out, "# TYPE chromawal_writes_total counter\n"));
+        CHECK(contains(prom.out, "chromawal_log_entries{state=\"applied\"} 2\n"));
+        CHECK(contains(prom.out, "chromawal_instance_up{chroma_instance=\"b\"} "));
+        CHECK_FALSE(contains(prom.out, password));
+        CHECK(run_tool(f.with_flags({"status", "--format", "yaml"})).code == 2);
 
         const auto env = run_tool({"status"}, {{"CHROMAWAL_INSTANCES", f.instances()},
                                                {"CHROMAWAL_LOG_URL", f.secret_log_url()},
@@ -332,7 +346,13 @@ TEST_CASE("chromawal status, verify and repair against real servers; exit codes 
         INFO(same.all());
         CHECK(same.code == 0);
         CHECK(contains(same.out, "identical"));
-        CHECK(contains(same.err, coll_name));  // progress on stderr
+        CHECK_FALSE(contains(same.err, coll_name));  // no progress: stderr is not a terminal here
+        const auto shown = run_tool(f.with_flags({"verify", "--progress", coll_name}));
+        INFO(shown.all());
+        CHECK(shown.code == 0);
+        CHECK(contains(shown.err, "1/1 collections"));  // forced progress: collections done, rate, ETA
+        CHECK(contains(shown.err, "records compared"));
+        CHECK(contains(shown.err, "ETA"));
 
         // Diverge b behind chromawal's back: change one record, delete one, add one.
         auto direct_b = f.direct(f.k.b).get_collection(coll_name);

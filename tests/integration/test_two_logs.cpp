@@ -1,11 +1,12 @@
-// One log per instance set (docs/design.md): two logs (two PostgreSQL schemas here, each a log
-// with its own id) driving the same real Chroma instances. The first log to write records its id
+// One log per instance set (docs/design.md): two logs (two PostgreSQL schemas or two SQLite
+// files, per the store under test, each a log with its own id) driving the same real Chroma instances. The first log to write records its id
 // on every instance; a client of another log refuses to write, naming both logs, and logs
 // nothing, until take_over_instances records its own (audited on each instance).
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
 
 #include "cluster.hpp"
+#include "log_stores.hpp"
 #include "servers.hpp"
 
 #include <atomic>
@@ -53,9 +54,21 @@ std::string text(const cw::metadata_map& m, const char* key) {
     return it->second.get<std::string>();
 }
 
+/// The configuration of the cluster's instances with another log of the store under test.
+cw::client_config with_other_log(cw::client_config c, const std::string& name) {
+    const std::string schema = chromawal_test::unique_schema(name);
+    c.log_url = chromawal_test::log_url_for(chromawal_test::log_store_under_test(), schema);
+    c.log_schema = schema;
+    return c;
+}
+
+std::string log_url_prefix() {
+    return chromawal_test::log_store_under_test() == chromawal_test::store_kind::sqlite ? "sqlite://" : "postgresql://";
+}
+
 }  // namespace
 
-TEST_CASE("two logs: a second log is refused on instances recorded for the first, until a takeover", "[two_logs]") {
+TEST_CASE("two logs: a second log is refused on instances recorded for the first, until a takeover", "[two_logs][replication]") {
     cluster k{"tl"};
     cw::client first(k.config());
     const std::string first_id = first.log_id();
@@ -67,7 +80,7 @@ TEST_CASE("two logs: a second log is refused on instances recorded for the first
         const auto rec = record_on(*s);
         CHECK(text(rec, "log_id") == first_id);
         CHECK(text(rec, "database") == "default_database");
-        CHECK(text(rec, "log").find("postgresql://") == 0);
+        CHECK(text(rec, "log").find(log_url_prefix()) == 0);
     }
     for (const auto& i : first.status().instances) CHECK(i.log_record == "this");
     CHECK(first.status().log.id == first_id);
@@ -76,8 +89,7 @@ TEST_CASE("two logs: a second log is refused on instances recorded for the first
 
     // Another log (its own schema: its own id) on the same instances.
     event_log events;
-    cw::client_config other_config = k.config();
-    other_config.log_schema = chromawal_test::unique_schema("tl_other");
+    cw::client_config other_config = with_other_log(k.config(), "tl_other");
     other_config.on_event = events.hook();
     cw::client second(other_config);
     const std::string second_id = second.log_id();
@@ -131,11 +143,10 @@ TEST_CASE("two logs: a second log is refused on instances recorded for the first
     CHECK(k.direct(k.a).get_collection("docs").count() == 3);
 }
 
-TEST_CASE("two logs: clients of two logs racing to write first to a fresh instance set cannot split it", "[two_logs]") {
+TEST_CASE("two logs: clients of two logs racing to write first to a fresh instance set cannot split it", "[two_logs][replication]") {
     cluster k{"tr"};
     cw::client_config ca = k.config();
-    cw::client_config cb = k.config();
-    cb.log_schema = chromawal_test::unique_schema("tr_other");
+    cw::client_config cb = with_other_log(k.config(), "tr_other");
     cw::client a(ca);
     cw::client b(cb);
     std::atomic<int> ready{0};

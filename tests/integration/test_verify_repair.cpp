@@ -292,7 +292,7 @@ TEST_CASE("an instance away longer than the retention needs a repair, and repair
     CHECK(instance(s, "b").needs_repair);
     CHECK_FALSE(instance(s, "a").needs_repair);
     CHECK(s.to_json().find("\"needs_repair\":true") != std::string::npos);
-    CHECK(s.to_prometheus().find("chromawal_instance_needs_repair{instance=\"b\"} 1") != std::string::npos);
+    CHECK(s.to_prometheus().find("chromawal_instance_needs_repair{chroma_instance=\"b\"} 1") != std::string::npos);
     CHECK_FALSE(client.wait_until_synced(500ms));
     CHECK(k.direct(k.b).get_collection("away").count() == 10);  // not replayed on a wrong base
 

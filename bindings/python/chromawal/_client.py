@@ -417,6 +417,12 @@ class Client(_ClientBase):
     ``log_default`` event. Construction opens the log and creates or migrates its schema; it
     does not need any Chroma instance to be up.
 
+    ``metrics_address``: ``"127.0.0.1:9464"`` starts a listener in this process serving
+    ``/metrics`` (Prometheus), ``/health`` and ``/status`` (port 0: a free one, see the
+    ``metrics_address`` property). ``alert_webhook_url``: every event is POSTed there as JSON
+    with a Slack-compatible ``text`` field, from a background queue; the URL is a secret and
+    never printed. See docs/operations.md.
+
     Thread-safe. ``close()`` (or the end of a ``with`` block, or interpreter exit) stops the
     background threads; entries still pending stay in the log for the next client.
     """
@@ -449,6 +455,8 @@ class Client(_ClientBase):
         background_threads: bool = True,
         backlog_alert_threshold: int = 10000,
         on_event: Optional[Callable[[Dict[str, str]], None]] = None,
+        metrics_address: Optional[str] = None,
+        alert_webhook_url: Optional[str] = None,
         allow_reset: bool = False,
     ) -> None:
         self._allow_reset = bool(allow_reset)
@@ -494,6 +502,8 @@ class Client(_ClientBase):
                 "background_threads": bool(background_threads),
                 "backlog_alert_threshold": backlog_alert_threshold,
                 "on_event": on_event,
+                "metrics_address": metrics_address,
+                "alert_webhook_url": alert_webhook_url,
             }
             native = _chromawal.ReplicatedClient(config)
         self._native = native
@@ -612,8 +622,16 @@ class Client(_ClientBase):
         return dict(json.loads(self._native.status_json()))
 
     def status_prometheus(self) -> str:
-        """The status in Prometheus' text format."""
+        """The status in Prometheus' text format (0.0.4, HELP and TYPE for every family): the
+        same text as the metrics listener's ``/metrics``."""
         return str(self._native.status_prometheus())
+
+    @property
+    def metrics_address(self) -> Optional[str]:
+        """Where the metrics listener (``metrics_address=``) is bound, ``"127.0.0.1:41234"``
+        with the real port when port 0 was asked for; None without a listener."""
+        address = str(self._native.metrics_address())
+        return address or None
 
     def sync_now(self) -> None:
         """One synchronous sync pass over every instance (the background thread does this too)."""

@@ -16,6 +16,10 @@ void bind_status(py::class_<replicated_client>& cls) {
              [](const replicated_client& s) {
                  return with_client(*s.state, [](chromawal::client& c) { return c.status().to_prometheus(); });
              })
+        .def("metrics_address",
+             [](const replicated_client& s) {
+                 return with_client(*s.state, [](chromawal::client& c) { return c.metrics_address(); });
+             })
         .def("sync_now",
              [](const replicated_client& s) { with_client(*s.state, [](chromawal::client& c) { c.sync_now(); }); })
         .def(

@@ -79,7 +79,7 @@ def test_status_receipts_and_quorum(up, postgres):
             assert set(i) >= {"name", "url", "primary", "healthy", "last_error", "success_rate", "latency_ms",
                               "applied", "lag_entries", "lag_seconds"}
             assert i["healthy"] is True and i["applied"] >= 2
-        assert "chromawal_instance_healthy" in client.status_prometheus()
+        assert "chromawal_instance_up" in client.status_prometheus()
         assert client.heartbeat() > 0 and client.get_version() and client.get_max_batch_size() > 0
         assert_identical(client, coll.name, 10)
 
@@ -235,6 +235,60 @@ def test_events_and_read_policy(up, postgres):
         assert wait_for(lambda: any(e["type"] == "instance_up" and e["instance"] == "a" for e in events))
         assert coll.count() == 3
         assert set(events[0]) == {"type", "instance", "message"}
+
+
+def test_metrics_address_and_alert_webhook(up, postgres):
+    """metrics_address= starts the listener (port 0: a free one); alert_webhook_url= posts
+    events to a real local HTTP receiver, as Slack-compatible JSON without the URL's secret."""
+    import http.server
+    import json as jsonlib
+    import urllib.error
+    import urllib.request
+
+    posts = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = "py-s3cret-hook-token"
+    hook = f"http://127.0.0.1:{server.server_address[1]}/services/{secret}"
+    try:
+        with make_replicated(up, postgres, metrics_address="127.0.0.1:0", alert_webhook_url=hook) as client:
+            address = client.metrics_address
+            assert address and address.startswith("127.0.0.1:") and not address.endswith(":0")
+            coll = client.create_collection(unique("metrics"))
+            coll.add(**batch("pm", 2))
+            with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            assert "# TYPE chromawal_writes_total counter" in text
+            assert 'chromawal_writes_total{outcome="ok"}' in text
+            assert "# HELP chromawal_instance_up" in client.status_prometheus()
+            with urllib.request.urlopen(f"http://{address}/health", timeout=5) as r:
+                assert r.status == 200 and jsonlib.loads(r.read())["status"] == "ok"
+            up[1].kill9()
+            assert wait_for(lambda: any('"event":"instance_down"' in p for p in posts))
+            for p in posts:
+                body = jsonlib.loads(p)
+                assert body["text"].startswith("chromawal: ")
+                assert secret not in p
+            assert secret not in jsonlib.dumps(client.status()) and secret not in repr(client)
+    finally:
+        server.shutdown()
+    with pytest.raises(ValueError, match="metrics_address"):
+        make_replicated(up, postgres, metrics_address="nowhere")
+    with pytest.raises(ValueError, match="alert_webhook_url") as err:
+        make_replicated(up, postgres, alert_webhook_url="ftp://x/" + secret)
+    assert secret not in str(err.value)
+    with make_replicated(up, postgres) as client:
+        assert client.metrics_address is None
 
 
 def test_reset_and_configuration(up, postgres, monkeypatch):
