@@ -14,8 +14,7 @@ class ChromawalConan(ConanFile):
     name = "chromawal"
     description = "Replicated, write-ahead-logged client for self-hosted Chroma"
     license = "Apache-2.0"
-    homepage = "https://github.com/chromawal/chromawal"
-    url = "https://github.com/chromawal/chromawal"
+    # No url/homepage yet: the project has no public address to name (Conan Center needs both).
     topics = ("chroma", "vector-database", "replication", "write-ahead-log", "postgresql")
     package_type = "library"
     settings = "os", "arch", "compiler", "build_type"

@@ -1,7 +1,7 @@
 # An overlay port that builds the repository it lives in (packaging/vcpkg/ports/chromawal/ is
 # four levels below the root): vcpkg install chromawal --overlay-ports=<repo>/packaging/vcpkg/ports
 # A port in a registry would fetch a release instead:
-#   vcpkg_from_github(OUT_SOURCE_PATH SOURCE_PATH REPO chromawal/chromawal REF "v${VERSION}" SHA512 <sha512> HEAD_REF main)
+#   vcpkg_from_github(OUT_SOURCE_PATH SOURCE_PATH REPO <owner>/chromawal REF "v${VERSION}" SHA512 <sha512> HEAD_REF main)
 get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../../../.." ABSOLUTE)
 if(NOT EXISTS "${SOURCE_PATH}/include/chromawal/version.hpp")
   message(FATAL_ERROR "chromawal's sources not found at ${SOURCE_PATH}: use this port from a clone of the repository")
