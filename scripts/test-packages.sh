@@ -47,7 +47,7 @@ mkdir -p "$CONAN_HOME"
 cat >"$CONAN_HOME/global.conf" <<CONF
 tools.build:jobs=$jobs
 tools.cmake.cmake_layout:test_folder=$work/conan-test-package
-tools.cmake.cmaketoolchain:user_presets=""
+tools.cmake.cmaketoolchain:user_presets=
 CONF
 
 # Runs the snippets tagged test=$1, in a fresh bash with -euo pipefail, from the repository root.
