@@ -2,7 +2,10 @@
 # (find_package(chromawal CONFIG) -> chromawal::chromawal) and a pkg-config file.
 include(CMakePackageConfigHelpers)
 
-set(CHROMAWAL_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/chromawal")
+# Where the CMake package files go; the vcpkg port puts them under share/chromawal, its layout.
+set(CHROMAWAL_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/chromawal" CACHE STRING
+    "Install folder of chromawal's CMake package files, relative to the prefix")
+set(CHROMAWAL_CMAKE_DIR "${CHROMAWAL_INSTALL_CMAKEDIR}")
 
 install(TARGETS chromawal EXPORT chromawal-targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -3,7 +3,7 @@
 # missing ones. Fast (no apt call at all) when everything is already there.
 #
 # Usage: scripts/install-deps.sh [--python] [--dev]
-#   --python  also pybind11, Python headers, pytest, numpy, pip
+#   --python  also pybind11, Python headers, pytest, numpy, pip, venv (for scripts/test-packages.sh)
 #   --dev     also clang, sanitizer runtimes, clang-format, clang-tidy, prometheus (promtool,
 #             which the integration tests use to check the metrics exposition)
 set -euo pipefail
@@ -19,7 +19,7 @@ command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
 for arg in "$@"; do
   case "$arg" in
-    --python) pkgs+=(pybind11-dev python3-dev python3-pytest python3-numpy python3-pip) ;;
+    --python) pkgs+=(pybind11-dev python3-dev python3-pytest python3-numpy python3-pip python3-venv) ;;
     --dev)    pkgs+=(clang libclang-rt-14-dev clang-format clang-tidy prometheus) ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) die "unknown argument '$arg' (expected --python and/or --dev)" ;;

@@ -3,8 +3,9 @@
 # build with warnings as errors and ASan+UBSan, an optimised build that is also installed and
 # consumed, a shared-library build (its exported symbols checked), a TSan build and the
 # fuzzers, and runs the unit tests, the integration tests against real Chroma servers and
-# PostgreSQL that the tests start themselves, and the consumer project test. Exits non-zero
-# on any failure.
+# PostgreSQL that the tests start themselves, and the consumer project test; then the packages
+# people install (scripts/test-packages.sh: Conan, vcpkg layout, pip, wheel; needs PyPI).
+# Exits non-zero on any failure.
 #
 # Usage: scripts/test.sh            (from anywhere; build trees go to ./build/)
 # Environment: CHROMAWAL_CACHE_DIR  where the Chroma server is installed (default ~/.cache/chromawal)
@@ -68,5 +69,9 @@ CHROMAWAL_PY_BUILD_DIR="$root/build/python/cmake" CHROMAWAL_JOBS="$jobs" \
   --target build/python/site ./bindings/python
 PYTHONPATH="$root/build/python/site" /usr/bin/python3 -m pytest -q -p no:cacheprovider bindings/python/tests
 PYTHONPATH="$root/build/python/site" /usr/bin/python3 examples/python/ingest.py
+
+step "packages: docs/install.md's routes (CMake, pkg-config, Conan, vcpkg layout, pip, wheel + auditwheel)"
+# Packaging tools from PyPI (pinned) into build/pkg/venv; reuses build/python/cmake from above.
+CHROMAWAL_JOBS="$jobs" bash scripts/test-packages.sh
 
 step "all tests passed"
