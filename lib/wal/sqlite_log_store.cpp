@@ -530,7 +530,8 @@ void sqlite_log_store::migrate() {
         c.exec(
             "INSERT INTO log_identity (id) SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
             "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
-            "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))) WHERE NOT EXISTS (SELECT 1 FROM log_identity)");
+            "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))) WHERE NOT EXISTS (SELECT 1 FROM "
+            "log_identity)");
     });
 }
 

@@ -1,7 +1,7 @@
 // One log per instance set (docs/design.md): two logs (two PostgreSQL schemas or two SQLite
-// files, per the store under test, each a log with its own id) driving the same real Chroma instances. The first log to write records its id
-// on every instance; a client of another log refuses to write, naming both logs, and logs
-// nothing, until take_over_instances records its own (audited on each instance).
+// files, per the store under test, each a log with its own id) driving the same real Chroma instances. The first log to
+// write records its id on every instance; a client of another log refuses to write, naming both logs, and logs nothing,
+// until take_over_instances records its own (audited on each instance).
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
 
@@ -68,7 +68,8 @@ std::string log_url_prefix() {
 
 }  // namespace
 
-TEST_CASE("two logs: a second log is refused on instances recorded for the first, until a takeover", "[two_logs][replication]") {
+TEST_CASE("two logs: a second log is refused on instances recorded for the first, until a takeover",
+          "[two_logs][replication]") {
     cluster k{"tl"};
     cw::client first(k.config());
     const std::string first_id = first.log_id();
@@ -143,7 +144,8 @@ TEST_CASE("two logs: a second log is refused on instances recorded for the first
     CHECK(k.direct(k.a).get_collection("docs").count() == 3);
 }
 
-TEST_CASE("two logs: clients of two logs racing to write first to a fresh instance set cannot split it", "[two_logs][replication]") {
+TEST_CASE("two logs: clients of two logs racing to write first to a fresh instance set cannot split it",
+          "[two_logs][replication]") {
     cluster k{"tr"};
     cw::client_config ca = k.config();
     cw::client_config cb = with_other_log(k.config(), "tr_other");
