@@ -1,4 +1,6 @@
-// The failover demo: two real Chroma servers and a real PostgreSQL, started here.
+// The failover demo: two real Chroma servers, started here, and the write-ahead log: by default
+// the embedded SQLite log that a client uses when no log is configured; with --postgres, a real
+// PostgreSQL started here.
 //
 // It writes through chromawal, kills one instance with SIGKILL, keeps writing, restarts it,
 // prints the status while the sync thread catches it up, then does the same to the primary,
@@ -6,7 +8,12 @@
 // (client_config::metrics_address, a free port): the demo prints its address and the answer
 // of GET /health while chroma-b is down.
 //
-//   failover_demo            (needs scripts/chroma.sh and scripts/postgres.sh of this repo)
+//   failover_demo [--postgres]   (needs scripts/chroma.sh, and scripts/postgres.sh for --postgres)
+//
+// Without --postgres it sets no log_url: the client resolves its default, an SQLite file named after
+// the instance set in $XDG_STATE_HOME/chromawal/ (and says so with a log_default event). The demo
+// points XDG_STATE_HOME at a folder of its own, removed at the end, and clears CHROMAWAL_LOG_URL and
+// libpq's PG* variables so that nothing from the environment picks another log.
 
 #include <chromawal/chromawal.hpp>
 
@@ -14,9 +21,14 @@
 
 #include <curl/curl.h>
 
+#include <stdlib.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <thread>
 #include <vector>
@@ -105,21 +117,61 @@ bool wait_caught_up(chromawal::client& c, const char* who, std::chrono::seconds 
     return false;
 }
 
+/// A folder of the demo's own for $XDG_STATE_HOME, removed at the end.
+struct state_home {
+    std::string path;
+    state_home() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "chromawal-demo-XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path = tmpl;
+        ::setenv("XDG_STATE_HOME", path.c_str(), 1);
+        ::unsetenv("CHROMAWAL_LOG_URL");
+        for (const char* v : {"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGSERVICE",
+                              "PGSERVICEFILE", "PGPASSFILE", "PGOPTIONS", "PGSSLMODE"}) {
+            ::unsetenv(v);
+        }
+    }
+    ~state_home() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    state_home(const state_home&) = delete;
+    state_home& operator=(const state_home&) = delete;
+};
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    bool use_postgres = false;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--postgres") == 0) {
+            use_postgres = true;
+        } else {
+            std::fprintf(stderr, "usage: failover_demo [--postgres]\n  unknown argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
     try {
-        std::puts("starting PostgreSQL and two Chroma servers...");
-        chromawal_test::postgres_server pg;
-        pg.start();
+        std::unique_ptr<chromawal_test::postgres_server> pg;
+        std::unique_ptr<state_home> home;
+        if (use_postgres) {
+            std::puts("starting PostgreSQL and two Chroma servers...");
+            pg = std::make_unique<chromawal_test::postgres_server>();
+            pg->start();
+        } else {
+            std::puts("starting two Chroma servers (the log: the embedded SQLite default; --postgres for PostgreSQL)...");
+            home = std::make_unique<state_home>();
+        }
         chromawal_test::chroma_server a("chroma-a"), b("chroma-b");
         a.start();
         b.start();
-        std::printf("  log: PostgreSQL on port %d; chroma-a on %s (primary); chroma-b on %s\n", pg.port(),
-                    a.url().c_str(), b.url().c_str());
+        const std::string log_place =
+            pg ? "PostgreSQL on port " + std::to_string(pg->port()) : std::string("SQLite, no log configured");
+        std::printf("  log: %s; chroma-a on %s (primary); chroma-b on %s\n", log_place.c_str(), a.url().c_str(),
+                    b.url().c_str());
 
         chromawal::client_config cfg;
-        cfg.log_url = pg.uri();
+        if (pg) cfg.log_url = pg->uri();  // otherwise none: the embedded default
         cfg.instances = {{"chroma-a", {}, chromawal::instance_role::primary},
                          {"chroma-b", {}, chromawal::instance_role::replica}};
         cfg.instances[0].connection.base_url = a.url();
@@ -128,8 +180,9 @@ int main() {
         cfg.health_interval = 200ms;
         cfg.sync_interval = 200ms;
         cfg.on_event = [](const chromawal::event& e) {
+            const std::size_t width = e.type == chromawal::event::kind::log_default ? 200 : 80;
             std::printf("  [event] %s: %s %s\n", chromawal::to_string(e.type), e.instance.c_str(),
-                        e.message.substr(0, 80).c_str());
+                        e.message.substr(0, width).c_str());
         };
         cfg.metrics_address = "127.0.0.1:0";  // a free port
         chromawal::client client(cfg);
