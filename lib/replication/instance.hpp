@@ -70,7 +70,7 @@ public:
     void set_known_applied(std::int64_t lane_id, std::int64_t position);
 
     // ---- which log this instance is recorded for (log_identity.hpp) ----
-    enum class log_claim { unchecked, ours, foreign };
+    enum class log_claim : std::uint8_t { unchecked, ours, foreign };
     log_claim claim() const noexcept { return claim_.load(std::memory_order_acquire); }
     /// `other`: the other log's id and description, for foreign.
     void set_claim(log_claim c, std::string other = {});
@@ -98,6 +98,7 @@ private:
     chroma_client client_;
 
     std::atomic<bool> healthy_{true};
+    std::atomic<log_claim> claim_{log_claim::unchecked};  // see claim_mutex_
     mutable std::mutex health_mutex_;
     int down_after_ = 2, up_after_ = 3;
     int consecutive_failures_ = 0, consecutive_successes_ = 0;
@@ -117,7 +118,6 @@ private:
     };
     std::unordered_map<std::int64_t, lane_backoff> lane_backoff_;  // guarded by health_mutex_
 
-    std::atomic<log_claim> claim_{log_claim::unchecked};
     mutable std::mutex claim_mutex_;  // guards foreign_log_, claim_checked_at_
     std::string foreign_log_;
     std::chrono::steady_clock::time_point claim_checked_at_{};
