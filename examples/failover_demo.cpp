@@ -159,7 +159,8 @@ int main(int argc, char** argv) {
             pg = std::make_unique<chromawal_test::postgres_server>();
             pg->start();
         } else {
-            std::puts("starting two Chroma servers (the log: the embedded SQLite default; --postgres for PostgreSQL)...");
+            std::puts(
+                "starting two Chroma servers (the log: the embedded SQLite default; --postgres for PostgreSQL)...");
             home = std::make_unique<state_home>();
         }
         chromawal_test::chroma_server a("chroma-a"), b("chroma-b");

@@ -6,6 +6,7 @@
 //   chromawal replay                             retry dead-lettered entries
 //   chromawal prune                              apply retention now
 //   chromawal takeover --reason TEXT --yes       record this log on every instance (one log per instance set)
+//   chromawal copy-log --to URL [--to-schema S]  copy the quiet log into another store (SQLite <-> PostgreSQL)
 //
 // Options are parsed by CLI11; the settings' flags are made from client_config::settings(), and
 // their values, with the environment's (client_config::environment()), go through the library's
@@ -138,7 +139,7 @@ struct options {
     std::string format = "text";
     bool quiet = false;
     bool progress = false;
-    std::string a, b, source, target, reason;
+    std::string a, b, source, target, reason, to_url, to_schema;
     bool yes = false;
     std::optional<long long> wait_seconds, limit;
     /// Settings given as flags, by setting name (client_config::settings()).
@@ -199,6 +200,17 @@ one), and consider verify / repair first. Audited: each instance keeps the previ
 time, the host and --reason. Needs --yes; every instance must be reachable.
 
 Exit code: 0 taken over (or already this log's), 2 error (an instance not reached: run again).)";
+
+const char* const copy_log_details = R"(
+Copies the configured log (--log-url, --log-schema; with neither, the embedded SQLite default of
+the instance set) into the empty log that --to names (and --to-schema, for PostgreSQL; default
+the same schema), positions included, keeping the log's id: SQLite to PostgreSQL when a service
+outgrows one host, or back. The source must be quiet: stop every client of it first (a change
+during the copy is detected and fails it). Nothing in the source changes. Afterwards point
+every client at the new log and do not use the old one again. A failed copy leaves the target
+without an id (no client can use it): drop it and copy again. The instances are not contacted.
+
+Exit code: 0 copied, 2 error (the target not empty, a store not reachable, the source changed).)";
 
 const char* const general_details = R"(
 Settings: each flag above has an environment variable (flags override the environment):
@@ -266,6 +278,11 @@ public:
             add("takeover", "record this log on every instance, replacing another log's record", takeover_details);
         takeover->add_option("--reason", o_.reason, "why (recorded on every instance)")->required();
         takeover->add_flag("--yes", o_.yes, "confirm: clients of the other log will refuse to write");
+
+        auto* copy = add("copy-log", "copy a quiet log into another store (SQLite <-> PostgreSQL)", copy_log_details);
+        copy->add_option("--to", o_.to_url, "the target log: sqlite:///path.db, or a PostgreSQL URI")->required();
+        copy->add_option("--to-schema", o_.to_schema, "the target's PostgreSQL schema (default: the source's)");
+        copy->add_flag("--quiet", o_.quiet, "no progress on stderr");
     }
 
     /// @throws usage_error; CLI::CallForHelp and CLI::CallForAllHelp for --help.
@@ -660,6 +677,22 @@ int cmd_takeover(const options& o, const cw::client_config& config) {
     return exit_ok;
 }
 
+int cmd_copy_log(const options& o, const cw::client_config& config) {
+    cw::client_config to = config;
+    to.log_url = o.to_url;
+    if (!o.to_schema.empty()) to.log_schema = o.to_schema;
+    const bool show = !o.quiet && ::isatty(STDERR_FILENO) != 0;
+    const auto r = cw::copy_log(config, to, [&](std::int64_t n) {
+        if (show) print_err(fmt::format("\r{} entries copied", n));
+    });
+    if (show) print_err("\n");
+    print_out(fmt::format(
+        "copied log {}\n  from {}\n  to   {}\n  {} lanes, {} entries, {} applied positions, {} dead letters\n"
+        "Point every client at the new log and do not use the old one again.\n",
+        r.log_id, r.from, r.to, r.lanes, r.entries, r.applied_positions, r.dead_letters));
+    return exit_ok;
+}
+
 int run(int argc, char** argv) {
     // Secrets of the environment and the command line are known before anything is printed.
     for (const auto& [name, value] : cw::client_config::environment()) {
@@ -693,6 +726,7 @@ int run(int argc, char** argv) {
         if (o.command == "repair") return cmd_repair(o, config);
         if (o.command == "replay") return cmd_replay(o, config);
         if (o.command == "takeover") return cmd_takeover(o, config);
+        if (o.command == "copy-log") return cmd_copy_log(o, config);
         return cmd_prune(o, config);
     } catch (const usage_error& e) {
         print_err(fmt::format("chromawal: {}\n(chromawal {}--help for usage)\n", e.what(),

@@ -7,6 +7,7 @@
 #include <chromawal/error.hpp>
 #include <chromawal/export.hpp>
 #include <chromawal/filter.hpp>
+#include <chromawal/log_copy.hpp>
 #include <chromawal/options.hpp>
 #include <chromawal/redact.hpp>
 #include <chromawal/types.hpp>

@@ -38,4 +38,16 @@ const char* to_string(entry_state s) noexcept {
     return "unknown";
 }
 
+namespace {
+[[noreturn]] void cannot_copy() { throw chromawal::invalid_argument("this log store cannot be copied"); }
+}  // namespace
+
+log_rows log_store::export_rows() { cannot_copy(); }
+
+std::vector<entry_row> log_store::export_entries(std::int64_t, std::int64_t, std::size_t, std::size_t) {
+    cannot_copy();
+}
+
+void log_store::import_rows(const log_rows&, import_step, const std::string&) { cannot_copy(); }
+
 }  // namespace chromawal::wal

@@ -173,6 +173,54 @@ struct log_identity {
     std::string description;
 };
 
+/// The rows of a log, as copy_log (wal/log_copy.hpp) moves them between stores. Times are
+/// seconds since the Unix epoch; an after_lane/after_position of 0 is none (SQL NULL).
+struct lane_row {
+    std::int64_t lane_id = 0;
+    lane_key key;  ///< the name it holds now (or held last)
+    std::string first_name;
+    bool holds_name = true;
+    std::int64_t next_position = 1, pruned_through = 0, after_lane = 0, after_position = 0;
+    double created_at = 0;
+};
+struct entry_row {
+    std::int64_t lane_id = 0, position = 0;
+    std::string idempotency_id;
+    std::int16_t op = 0, state = 0;
+    std::int32_t attempts = 0;
+    std::string payload, last_error, collection;
+    bool has_error = false;  ///< last_error is not NULL
+    std::int64_t after_lane = 0, after_position = 0;
+    double created_at = 0, updated_at = 0;
+};
+struct position_row {
+    std::string instance;
+    std::int64_t lane_id = 0, applied_position = 0;
+    double updated_at = 0;
+};
+struct dead_letter_row {
+    std::string instance;
+    std::int64_t lane_id = 0, position = 0;
+    std::string error;
+    double at = 0;
+};
+struct name_release_row {
+    lane_key key;
+    std::int64_t lane_id = 0, position = 0;
+};
+/// Everything but the entries (export_rows), or one batch of entries (export_entries).
+struct log_rows {
+    std::vector<lane_row> lanes;
+    std::vector<name_release_row> name_releases;
+    std::vector<position_row> positions;
+    std::vector<dead_letter_row> dead_letters;
+    std::vector<entry_row> entries;
+};
+/// The steps of import_rows, in this order: begin once (the target must be empty: lanes and
+/// name releases), entries as many times as needed, finish once (positions, dead letters, and
+/// the log's id, which becomes the source's: the copy is the same log, moved).
+enum class import_step { begin, entries, finish };
+
 struct log_counts {
     std::int64_t pending = 0, applied = 0, rejected = 0, abandoned = 0, dead = 0;
     double oldest_pending_created_at = 0;  ///< 0 when nothing is pending
@@ -272,6 +320,17 @@ public:
     virtual void set_record_apply_history(bool on) = 0;
     /// The recorded advances of one instance in one lane, in the order they happened.
     virtual std::vector<apply_step> apply_history(std::string_view instance, std::int64_t lane_id) = 0;
+
+    /// Copying a quiet log to another store (wal/log_copy.hpp). The apply history is not copied.
+    /// Lanes (by lane_id), name releases, applied positions and dead letters.
+    virtual log_rows export_rows();
+    /// Up to max_entries entries after (after_lane, after_position), ordered by lane and position,
+    /// stopping early once max_bytes of payload are read (at least one entry).
+    virtual std::vector<entry_row> export_entries(std::int64_t after_lane, std::int64_t after_position,
+                                                  std::size_t max_entries, std::size_t max_bytes);
+    /// One step of an import (see import_step), each in its own transaction.
+    /// @throws chromawal::invalid_argument at begin when the log is not empty.
+    virtual void import_rows(const log_rows& rows, import_step step, const std::string& log_id);
 };
 
 }  // namespace chromawal::wal

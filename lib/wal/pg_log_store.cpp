@@ -161,6 +161,232 @@ log_identity pg_log_store::identity() {
     return out;
 }
 
+// Copying (wal/log_copy.hpp). Plain SQL: it runs once per move, not per write.
+log_rows pg_log_store::export_rows() {
+    return pool_->with_connection("export_rows", true, [&](connection& c) {
+        pool& p = *pool_;
+        const std::string& q = p.quoted_schema;
+        log_rows out;
+        // One snapshot for all four reads.
+        p.exec_simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", statement_deadline());
+        try {
+            result r = p.exec_params(
+                c,
+                pg::in_schema("SELECT lane_id, tenant, database, collection, first_name, holds_name, next_position, "
+                              "pruned_through, COALESCE(after_lane, 0), COALESCE(after_position, 0), "
+                              "extract(epoch FROM created_at)::float8 FROM S.lanes ORDER BY lane_id",
+                              q),
+                {}, params(), statement_deadline());
+            for (int i = 0; i < PQntuples(r.get()); ++i) {
+                lane_row l;
+                l.lane_id = col_i64(r.get(), i, 0);
+                l.key = {col_bytes(r.get(), i, 1), col_bytes(r.get(), i, 2), col_bytes(r.get(), i, 3)};
+                l.first_name = col_bytes(r.get(), i, 4);
+                l.holds_name = col_bool(r.get(), i, 5);
+                l.next_position = col_i64(r.get(), i, 6);
+                l.pruned_through = col_i64(r.get(), i, 7);
+                l.after_lane = col_i64(r.get(), i, 8);
+                l.after_position = col_i64(r.get(), i, 9);
+                l.created_at = col_f64(r.get(), i, 10);
+                out.lanes.push_back(std::move(l));
+            }
+            r = p.exec_params(
+                c,
+                pg::in_schema("SELECT tenant, database, collection, lane_id, position FROM S.name_releases "
+                              "ORDER BY tenant, database, collection",
+                              q),
+                {}, params(), statement_deadline());
+            for (int i = 0; i < PQntuples(r.get()); ++i) {
+                name_release_row n;
+                n.key = {col_bytes(r.get(), i, 0), col_bytes(r.get(), i, 1), col_bytes(r.get(), i, 2)};
+                n.lane_id = col_i64(r.get(), i, 3);
+                n.position = col_i64(r.get(), i, 4);
+                out.name_releases.push_back(std::move(n));
+            }
+            r = p.exec_params(c,
+                              pg::in_schema("SELECT instance, lane_id, applied_position, "
+                                            "extract(epoch FROM updated_at)::float8 FROM S.instance_positions "
+                                            "ORDER BY instance, lane_id",
+                                            q),
+                              {}, params(), statement_deadline());
+            for (int i = 0; i < PQntuples(r.get()); ++i) {
+                position_row w;
+                w.instance = col_bytes(r.get(), i, 0);
+                w.lane_id = col_i64(r.get(), i, 1);
+                w.applied_position = col_i64(r.get(), i, 2);
+                w.updated_at = col_f64(r.get(), i, 3);
+                out.positions.push_back(std::move(w));
+            }
+            r = p.exec_params(c,
+                              pg::in_schema("SELECT instance, lane_id, position, error, extract(epoch FROM at)::float8 "
+                                            "FROM S.dead_letters ORDER BY instance, lane_id, position",
+                                            q),
+                              {}, params(), statement_deadline());
+            for (int i = 0; i < PQntuples(r.get()); ++i) {
+                dead_letter_row d;
+                d.instance = col_bytes(r.get(), i, 0);
+                d.lane_id = col_i64(r.get(), i, 1);
+                d.position = col_i64(r.get(), i, 2);
+                d.error = col_bytes(r.get(), i, 3);
+                d.at = col_f64(r.get(), i, 4);
+                out.dead_letters.push_back(std::move(d));
+            }
+        } catch (...) {
+            try {
+                p.exec_simple(c, "ROLLBACK", statement_deadline());
+            } catch (...) {
+            }
+            throw;
+        }
+        p.exec_simple(c, "COMMIT", statement_deadline());
+        return out;
+    });
+}
+
+std::vector<entry_row> pg_log_store::export_entries(std::int64_t after_lane, std::int64_t after_position,
+                                                    std::size_t max_entries, std::size_t max_bytes) {
+    return pool_->with_connection("export_entries", true, [&](connection& c) {
+        params p;
+        p.i64(after_lane).i64(after_position).i64(clamp_size(std::max<std::size_t>(max_entries, 1)));
+        result r = pool_->exec_params(
+            c,
+            pg::in_schema("SELECT e.lane_id, e.position, e.idempotency_id, e.op, e.payload, e.state, e.attempts, "
+                          "e.last_error, e.last_error IS NOT NULL, COALESCE(e.collection, l.first_name), "
+                          "COALESCE(e.after_lane, 0), COALESCE(e.after_position, 0), "
+                          "extract(epoch FROM e.created_at)::float8, extract(epoch FROM e.updated_at)::float8 "
+                          "FROM S.entries e JOIN S.lanes l ON l.lane_id = e.lane_id "
+                          "WHERE (e.lane_id, e.position) > ($1, $2) ORDER BY e.lane_id, e.position LIMIT $3",
+                          pool_->quoted_schema),
+            {pg::oid_int8, pg::oid_int8, pg::oid_int8}, p, statement_deadline());
+        std::vector<entry_row> out;
+        std::size_t bytes = 0;
+        for (int i = 0; i < PQntuples(r.get()) && (out.empty() || bytes < max_bytes); ++i) {
+            entry_row e;
+            e.lane_id = col_i64(r.get(), i, 0);
+            e.position = col_i64(r.get(), i, 1);
+            e.idempotency_id = col_bytes(r.get(), i, 2);
+            e.op = col_i16(r.get(), i, 3);
+            e.payload = col_bytes(r.get(), i, 4);
+            e.state = col_i16(r.get(), i, 5);
+            e.attempts = col_i32(r.get(), i, 6);
+            e.last_error = col_bytes(r.get(), i, 7);
+            e.has_error = col_bool(r.get(), i, 8);
+            e.collection = col_bytes(r.get(), i, 9);
+            e.after_lane = col_i64(r.get(), i, 10);
+            e.after_position = col_i64(r.get(), i, 11);
+            e.created_at = col_f64(r.get(), i, 12);
+            e.updated_at = col_f64(r.get(), i, 13);
+            bytes += e.payload.size();
+            out.push_back(std::move(e));
+        }
+        return out;
+    });
+}
+
+void pg_log_store::import_rows(const log_rows& rows, import_step step, const std::string& log_id) {
+    pool_->with_connection("import_rows", false, [&](connection& c) {
+        pool& p = *pool_;
+        const std::string& q = p.quoted_schema;
+        auto sql = [&](const char* text) { return pg::in_schema(text, q); };
+        p.exec_simple(c, "BEGIN", statement_deadline());
+        try {
+            if (step == import_step::begin) {
+                result r = p.exec_params(c,
+                                         sql("SELECT (SELECT count(*) FROM S.lanes) + (SELECT count(*) FROM S.entries) "
+                                             "+ (SELECT count(*) FROM S.instance_positions)"),
+                                         {}, params(), statement_deadline());
+                if (col_i64(r.get(), 0, 0) != 0) {
+                    throw chromawal::invalid_argument("the target log (schema " + q +
+                                                      ") is not empty: copy into a new, empty log");
+                }
+                // Until finish: a half-done copy is no usable log.
+                p.exec_simple(c, sql("DELETE FROM S.log_identity"), statement_deadline());
+                for (const auto& l : rows.lanes) {
+                    params a;
+                    a.i64(l.lane_id).text(l.key.tenant).text(l.key.database).text(l.key.collection).text(l.first_name);
+                    a.boolean(l.holds_name).i64(l.next_position).i64(l.pruned_through).i64(l.after_lane);
+                    a.i64(l.after_position).f64(l.created_at);
+                    p.exec_params(c,
+                                  sql("INSERT INTO S.lanes (lane_id, tenant, database, collection, first_name, "
+                                      "holds_name, next_position, pruned_through, after_lane, after_position, "
+                                      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, 0), "
+                                      "NULLIF($10, 0), to_timestamp($11))"),
+                                  {pg::oid_int8, pg::oid_text, pg::oid_text, pg::oid_text, pg::oid_text, pg::oid_bool,
+                                   pg::oid_int8, pg::oid_int8, pg::oid_int8, pg::oid_int8, pg::oid_float8},
+                                  a, statement_deadline());
+                }
+                p.exec_simple(c,
+                              sql("SELECT setval(pg_get_serial_sequence('S.lanes', 'lane_id'), "
+                                  "GREATEST((SELECT max(lane_id) FROM S.lanes), 1))"),
+                              statement_deadline());
+                for (const auto& n : rows.name_releases) {
+                    params a;
+                    a.text(n.key.tenant).text(n.key.database).text(n.key.collection).i64(n.lane_id).i64(n.position);
+                    p.exec_params(c,
+                                  sql("INSERT INTO S.name_releases (tenant, database, collection, lane_id, position) "
+                                      "VALUES ($1, $2, $3, $4, $5)"),
+                                  {pg::oid_text, pg::oid_text, pg::oid_text, pg::oid_int8, pg::oid_int8}, a,
+                                  statement_deadline());
+                }
+            } else if (step == import_step::entries) {
+                for (const auto& e : rows.entries) {
+                    params a;
+                    a.i64(e.lane_id).i64(e.position).text(e.idempotency_id).i16(e.op).bytes(e.payload).i16(e.state);
+                    a.i32(e.attempts);
+                    if (e.has_error) {
+                        a.text(e.last_error);
+                    } else {
+                        a.null();
+                    }
+                    a.text(e.collection).i64(e.after_lane).i64(e.after_position).f64(e.created_at).f64(e.updated_at);
+                    p.exec_params(c,
+                                  sql("INSERT INTO S.entries (lane_id, position, idempotency_id, op, payload, state, "
+                                      "attempts, last_error, collection, after_lane, after_position, created_at, "
+                                      "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULLIF($10, 0), "
+                                      "NULLIF($11, 0), to_timestamp($12), to_timestamp($13))"),
+                                  {pg::oid_int8, pg::oid_int8, pg::oid_text, pg::oid_int2, pg::oid_bytea, pg::oid_int2,
+                                   pg::oid_int4, pg::oid_text, pg::oid_text, pg::oid_int8, pg::oid_int8, pg::oid_float8,
+                                   pg::oid_float8},
+                                  a, statement_deadline());
+                }
+            } else {
+                for (const auto& w : rows.positions) {
+                    params a;
+                    a.text(w.instance).i64(w.lane_id).i64(w.applied_position).f64(w.updated_at);
+                    p.exec_params(c,
+                                  sql("INSERT INTO S.instance_positions (instance, lane_id, applied_position, "
+                                      "updated_at) VALUES ($1, $2, $3, to_timestamp($4))"),
+                                  {pg::oid_text, pg::oid_int8, pg::oid_int8, pg::oid_float8}, a, statement_deadline());
+                }
+                for (const auto& d : rows.dead_letters) {
+                    params a;
+                    a.text(d.instance).i64(d.lane_id).i64(d.position).text(d.error).f64(d.at);
+                    p.exec_params(c,
+                                  sql("INSERT INTO S.dead_letters (instance, lane_id, position, error, at) "
+                                      "VALUES ($1, $2, $3, $4, to_timestamp($5))"),
+                                  {pg::oid_text, pg::oid_int8, pg::oid_int8, pg::oid_text, pg::oid_float8}, a,
+                                  statement_deadline());
+                }
+                params a;
+                a.text(log_id);
+                p.exec_params(c, sql("INSERT INTO S.log_identity (id) VALUES ($1)"), {pg::oid_text}, a,
+                              statement_deadline());
+            }
+        } catch (...) {
+            try {
+                p.exec_simple(c, "ROLLBACK", statement_deadline());
+            } catch (...) {
+            }
+            throw;
+        }
+        p.exec_simple(c, "COMMIT", statement_deadline());
+    });
+    if (step == import_step::finish) {
+        std::lock_guard<std::mutex> lock(identity_mutex_);
+        identity_ = {};
+    }
+}
+
 std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries) {
     return group_commit_->append(entries);
 }

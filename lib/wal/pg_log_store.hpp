@@ -68,6 +68,10 @@ public:
     void migrate() override;
     /// "postgresql://host:port/database, schema S" (no user, no password); read once, then cached.
     wal::log_identity identity() override;
+    log_rows export_rows() override;
+    std::vector<entry_row> export_entries(std::int64_t after_lane, std::int64_t after_position, std::size_t max_entries,
+                                          std::size_t max_bytes) override;
+    void import_rows(const log_rows& rows, import_step step, const std::string& log_id) override;
     /// @throws chromawal::invalid_argument when an idempotency id is already in the log (and
     ///         the append was not a retry of this very call).
     std::vector<appended> append(const std::vector<new_entry>& entries) override;

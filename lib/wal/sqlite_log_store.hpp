@@ -76,6 +76,10 @@ public:
     std::int64_t mark_applied(const std::vector<std::string>& instances) override;
     log_counts counts() override;
     log_identity identity() override;
+    log_rows export_rows() override;
+    std::vector<entry_row> export_entries(std::int64_t after_lane, std::int64_t after_position, std::size_t max_entries,
+                                          std::size_t max_bytes) override;
+    void import_rows(const log_rows& rows, import_step step, const std::string& log_id) override;
     std::int64_t prune(std::chrono::milliseconds older_than, std::size_t batch_size) override;
     void set_record_apply_history(bool on) override;
     std::vector<apply_step> apply_history(std::string_view instance, std::int64_t lane_id) override;

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -227,7 +228,7 @@ void check_no_secret(const std::string& text) {
 TEST_CASE("chromawal: help for every command, usage errors exit 2", "[tools]") {
     const auto help = run_tool({"--help"});
     CHECK(help.code == 0);
-    for (const char* command : {"status", "verify", "repair", "replay", "prune", "takeover"}) {
+    for (const char* command : {"status", "verify", "repair", "replay", "prune", "takeover", "copy-log"}) {
         INFO(command);
         CHECK(contains(help.out, command));
         const auto h = run_tool({command, "--help"});
@@ -530,4 +531,39 @@ TEST_CASE("chromawal takeover records this log on every instance; the old log's 
     const auto status = run_tool(old_log.with_flags({"status", "--json"}));
     CHECK(contains(status.out, "\"log_record\":\"other\""));
     check_no_secret(printed());
+}
+
+TEST_CASE("chromawal copy-log copies the quiet log into an empty one; a log that is not empty exits 2", "[tools]") {
+    fixture f;
+    std::string id;
+    {
+        cw::client c(f.config());
+        id = c.log_id();
+        auto coll = c.create_collection(chromawal_test::unique_name("cp"));
+        coll.add(make_batch("cp", 3)->records);
+    }
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("chromawal-copy-" + std::to_string(::getpid()) + "-" + f.schema + ".db"))
+                                 .string();
+    const auto done = run_tool(f.with_flags({"copy-log", "--to", "sqlite://" + path}));
+    INFO(done.all());
+    CHECK(done.code == 0);
+    CHECK(contains(done.out, "copied log " + id));
+    CHECK(contains(done.out, "to   sqlite://"));
+    CHECK(contains(done.out, "1 lanes, 2 entries"));
+    check_no_secret(done.all());
+    const auto again = run_tool(f.with_flags({"copy-log", "--to", "sqlite://" + path}));
+    CHECK(again.code == 2);
+    CHECK(contains(again.err, "already holds this log"));
+    CHECK(run_tool(f.with_flags({"copy-log"})).code == 2);  // --to is required
+
+    // The copy is the same log: the instances recorded for it accept its client.
+    cw::client_config moved = f.config();
+    moved.log_url = "sqlite://" + path;
+    {
+        cw::client c(moved);
+        CHECK(c.log_id() == id);
+        CHECK_NOTHROW(c.create_collection(chromawal_test::unique_name("cp")));
+    }
+    for (const char* suffix : {"", "-wal", "-shm", "-lanelocks"}) std::filesystem::remove(path + suffix);
 }

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -27,6 +28,7 @@ inline constexpr Oid oid_int8 = 20;
 inline constexpr Oid oid_int2 = 21;
 inline constexpr Oid oid_int4 = 23;
 inline constexpr Oid oid_text = 25;
+inline constexpr Oid oid_float8 = 701;
 inline constexpr Oid oid_bytea_array = 1001;
 inline constexpr Oid oid_int2_array = 1005;
 inline constexpr Oid oid_int4_array = 1007;
@@ -56,6 +58,13 @@ public:
     params& i16(std::int16_t v) {
         std::string s;
         put_u16(s, static_cast<std::uint16_t>(v));
+        return add(std::move(s));
+    }
+    params& f64(double v) {
+        std::uint64_t bits = 0;
+        std::memcpy(&bits, &v, sizeof bits);
+        std::string s;
+        put_u64(s, bits);
         return add(std::move(s));
     }
     params& boolean(bool v) { return add(std::string(1, v ? '\1' : '\0')); }
