@@ -6,17 +6,19 @@ What a typical ingestion service does, on two Chroma servers used as one:
 1. split documents into chunks and add them with a ``document_id`` metadata value (the
    embeddings come from an embedding function passed to the collection, as with chromadb);
 2. keep ingesting while one instance is killed with SIGKILL, and after it is restarted: the
-   write-ahead log in PostgreSQL catches it up;
+   write-ahead log (the embedded SQLite default, or PostgreSQL) catches it up;
 3. delete one whole document (every chunk of it) with a metadata filter;
 4. query, print the status, and check that both instances hold identical records.
 
 Usage:
-    examples/python/ingest.py
-        starts its own PostgreSQL and two Chroma servers (with scripts/postgres.sh and
-        scripts/chroma.sh of this repository), and stops them at the end;
+    examples/python/ingest.py [--postgres]
+        starts two Chroma servers (scripts/chroma.sh of this repository) and stops them at the
+        end. The client is given no log: it uses the embedded SQLite default (here in a
+        throwaway XDG_STATE_HOME); --postgres starts a PostgreSQL (scripts/postgres.sh) for it;
     examples/python/ingest.py --instances a=http://10.0.0.1:8000,b=http://10.0.0.2:8000 \\
-                              --log-url postgresql://chromawal@10.0.0.3/chromawal
-        uses running servers (then nothing is killed or restarted).
+                              [--log-url postgresql://chromawal@10.0.0.3/chromawal]
+        uses running servers (then nothing is killed or restarted); without --log-url, the
+        default log in ~/.local/state/chromawal/.
 
 Needs the chromawal Python module (see docs/python.md).
 """
@@ -113,15 +115,24 @@ def alive(pid: int) -> bool:
 
 
 class Servers:
-    def __init__(self) -> None:
+    def __init__(self, postgres: bool) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="chromawal-ingest-", dir="/tmp"))
         os.chmod(self.tmp, 0o755)
         self.chroma: Dict[str, int] = {}
-        self.pg = self.tmp / "pg"
+        self.pg = self.tmp / "pg" if postgres else None
 
-    def start(self) -> Tuple[List[Tuple[str, str]], str]:
-        print("starting PostgreSQL and two Chroma servers (scripts/postgres.sh, scripts/chroma.sh) ...")
-        log_url = run("bash", str(ROOT / "scripts/postgres.sh"), "start", str(self.pg)).splitlines()[-1]
+    def start(self) -> Tuple[List[Tuple[str, str]], Optional[str]]:
+        log_url = None
+        if self.pg:
+            print("starting PostgreSQL and two Chroma servers (scripts/postgres.sh, scripts/chroma.sh) ...")
+            log_url = run("bash", str(ROOT / "scripts/postgres.sh"), "start", str(self.pg)).splitlines()[-1]
+        else:
+            print("starting two Chroma servers (scripts/chroma.sh); the log: the embedded SQLite default ...")
+            # No log configured: the client's default, in a state directory of this run's own.
+            os.environ["XDG_STATE_HOME"] = str(self.tmp / "state")
+            for var in ("CHROMAWAL_LOG_URL", "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER",
+                        "PGPASSWORD", "PGSERVICE", "PGSERVICEFILE", "PGPASSFILE", "PGOPTIONS", "PGSSLMODE"):
+                os.environ.pop(var, None)
         for name in ("a", "b"):
             self.chroma[name] = int(run("bash", str(ROOT / "scripts/chroma.sh"), "free-port"))
             self.start_chroma(name)
@@ -143,7 +154,8 @@ class Servers:
     def stop(self) -> None:
         for name in self.chroma:
             subprocess.run(["bash", str(ROOT / "scripts/chroma.sh"), "stop", "--pidfile", str(self.tmp / name / "pid")])
-        subprocess.run(["bash", str(ROOT / "scripts/postgres.sh"), "stop", str(self.pg), "immediate"])
+        if self.pg:
+            subprocess.run(["bash", str(ROOT / "scripts/postgres.sh"), "stop", str(self.pg), "immediate"])
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -164,18 +176,18 @@ def print_status(client: chromawal.Client, title: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--instances", help="name=url,name=url (the first is the primary); default: start servers")
-    ap.add_argument("--log-url", help="PostgreSQL URI or conninfo of the log")
+    ap.add_argument("--log-url", help="the log: a PostgreSQL URI or conninfo, or sqlite:///path.db "
+                                      "(default: the embedded SQLite default)")
+    ap.add_argument("--postgres", action="store_true", help="start a PostgreSQL for the log (without --instances)")
     ap.add_argument("--documents", type=int, default=12)
     args = ap.parse_args()
 
     servers: Optional[Servers] = None
     if args.instances:
-        if not args.log_url:
-            ap.error("--instances needs --log-url")
         instances = [(x.split("=", 1)[0], x.split("=", 1)[1]) for x in args.instances.split(",")]
         log_url = args.log_url
     else:
-        servers = Servers()
+        servers = Servers(args.postgres)
     try:
         if servers:
             instances, log_url = servers.start()

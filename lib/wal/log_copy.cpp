@@ -76,10 +76,11 @@ log_copy_report copy_log(const client_config& from, const client_config& to,
 
     wal::log_rows tail = source->export_rows();
     if (!same_lanes(before, tail)) {
-        throw log_unavailable("copy_log: the source log changed during the copy (a client of it wrote, renamed or "
-                              "pruned): stop every client of " +
-                              source_id.description + ", drop the target (" + target_id.description +
-                              ", left without an id: no client can use it) and copy again");
+        throw log_unavailable(
+            "copy_log: the source log changed during the copy (a client of it wrote, renamed or "
+            "pruned): stop every client of " +
+            source_id.description + ", drop the target (" + target_id.description +
+            ", left without an id: no client can use it) and copy again");
     }
     tail.lanes.clear();
     tail.name_releases.clear();
