@@ -1070,47 +1070,45 @@ int run(const options& o) {
 
     std::printf("\n== summary (load at end: %s)\n", file_text("/proc/loadavg").substr(0, 14).c_str());
     auto verdict = [](bool ok) { return ok ? "met" : "NOT met"; };
-    // One line: the part's number (or blank), what, the store (or blank), the figure, the goal.
+    // One line: the part's number (or blank), what, the store (or blank), the figure, the goal
+    // and whether it was met (both blank for an informational figure).
     auto line = [](const char* part, const std::string& what, const std::string& store, double value, int decimals,
-                   const std::string& goal) {
-        std::printf("  %-2s %-41s %-10s %8.*f   %s\n", part, what.c_str(), store.c_str(), decimals, value,
-                    goal.c_str());
+                   const char* goal = "(informational)", const char* met = "") {
+        std::printf("  %-2s %-43s %-10s %8.*f   %-17s %s\n", part, what.c_str(), store.c_str(), decimals, value, goal,
+                    met);
     };
-    const std::string info = "(informational)";
     if (want('1')) {
         const char* part = "1.";
         for (const auto& st : o.stores) {
             const double r = p1.replicated[st] / p1.direct;
-            line(part, "chromawal-two / direct-one", st, r, 3, std::string("goal >= 0.9        ") + verdict(r >= 0.9));
+            line(part, "chromawal-two / direct-one", st, r, 3, "goal >= 0.9", verdict(r >= 0.9));
             const double q = p1.replicated[st] / p1.naive;
-            line("", "chromawal-two / naive-two", st, q, 3, std::string("goal ~1 (>= 0.95) ") + verdict(q >= 0.95));
+            line("", "chromawal-two / naive-two", st, q, 3, "goal ~1 (>= 0.95)", verdict(q >= 0.95));
             const double c = p1.naive_cpu_us / p1.replicated_cpu_us[st];
-            line("", "naive-two / chromawal-two CPU", st, c, 3, std::string("goal ~1 (>= 0.95) ") + verdict(c >= 0.95));
+            line("", "naive-two / chromawal-two CPU", st, c, 3, "goal ~1 (>= 0.95)", verdict(c >= 0.95));
             part = "";
         }
         if (p1.replicated.size() == 2) {
-            line("", "chromawal-two sqlite/postgresql", "", p1.replicated["sqlite"] / p1.replicated["postgresql"], 3,
-                 info);
+            line("", "chromawal-two sqlite/postgresql", "", p1.replicated["sqlite"] / p1.replicated["postgresql"], 3);
         }
     }
     const char* part2 = "2.";
     for (const auto& r2 : p2) {
         const double r = r2.catch_up_rps / p1.direct;
-        line(part2, "catch-up / direct ingest", r2.store, r, 3, std::string("goal >= 0.8        ") + verdict(r >= 0.8));
+        line(part2, "catch-up / direct ingest", r2.store, r, 3, "goal >= 0.8", verdict(r >= 0.8));
         const double a = r2.catch_up_rps / r2.adjacent_direct_rps;
-        line("", "catch-up / direct, taken after", r2.store, a, 3,
-             std::string("goal >= 0.8        ") + verdict(a >= 0.8));
+        line("", "catch-up / direct, taken after", r2.store, a, 3, "goal >= 0.8", verdict(a >= 0.8));
         part2 = "";
     }
     if (p2.size() == 2) {
         const auto& q = p2[0].store == "sqlite" ? p2[0] : p2[1];
         const auto& p = p2[0].store == "sqlite" ? p2[1] : p2[0];
-        line("", "catch-up sqlite/postgresql", "", q.catch_up_rps / p.catch_up_rps, 3, info);
-        line("", "  counted from healthy", "", q.catch_up_rps_from_healthy / p.catch_up_rps_from_healthy, 3, info);
+        line("", "catch-up sqlite/postgresql", "", q.catch_up_rps / p.catch_up_rps, 3);
+        line("", "  counted from healthy", "", q.catch_up_rps_from_healthy / p.catch_up_rps_from_healthy, 3);
     }
     for (const auto& r : p3) {
-        line("3.", "restart -> converged (" + r.label + "), s", o.stores.front(), r.median_converged, 3,
-             std::string("goal <= 2 s       ") + verdict(r.median_converged <= 2.0));
+        line("3.", "restart -> converged (" + r.label + "), s", o.stores.front(), r.median_converged, 3, "goal <= 2 s",
+             verdict(r.median_converged <= 2.0));
     }
     std::map<std::string, std::pair<double, double>> best;  // store: (one lane, lane per thread)
     for (const auto& r : p4) {
@@ -1122,16 +1120,13 @@ int run(const options& o) {
     for (const auto& st : o.stores) {
         if (!best.count(st)) continue;
         const auto [shared, own] = best[st];
-        line(part4, "log appends/s, one lane (best)", st, shared, 0,
-             std::string("goal >= 3000       ") + verdict(shared >= 3000));
-        line("", "log appends/s, lane per thread (best)", st, own, 0,
-             std::string("goal >= 3000       ") + verdict(own >= 3000));
+        line(part4, "log appends/s, one lane (best)", st, shared, 0, "goal >= 3000", verdict(shared >= 3000));
+        line("", "log appends/s, lane per thread (best)", st, own, 0, "goal >= 3000", verdict(own >= 3000));
         part4 = "";
     }
     if (best.size() == 2) {
-        line("", "best appends/s sqlite/postgresql, one lane", "", best["sqlite"].first / best["postgresql"].first, 3,
-             info);
-        line("", "  lane per thread", "", best["sqlite"].second / best["postgresql"].second, 3, info);
+        line("", "best appends/s sqlite/postgresql, one lane", "", best["sqlite"].first / best["postgresql"].first, 3);
+        line("", "  lane per thread", "", best["sqlite"].second / best["postgresql"].second, 3);
     }
     return 0;
 }
