@@ -1074,8 +1074,12 @@ int run(const options& o) {
     // and whether it was met (both blank for an informational figure).
     auto line = [](const char* part, const std::string& what, const std::string& store, double value, int decimals,
                    const char* goal = "(informational)", const char* met = "") {
-        std::printf("  %-2s %-43s %-10s %8.*f   %-17s %s\n", part, what.c_str(), store.c_str(), decimals, value, goal,
-                    met);
+        std::printf("  %-2s %-43s %-10s %8.*f   ", part, what.c_str(), store.c_str(), decimals, value);
+        if (*met) {
+            std::printf("%-17s %s\n", goal, met);
+        } else {
+            std::printf("%s\n", goal);
+        }
     };
     if (want('1')) {
         const char* part = "1.";
