@@ -29,8 +29,8 @@
 #                       makes a private folder there and removes it (and stops any
 #                       PostgreSQL left in it) at the end, also after an interruption
 #   CHROMAWAL_CACHE_DIR where scripts/chroma.sh caches the Chroma server
-# Takes about 8-10 minutes on a 2-core machine with the defaults (both stores); with
-# RECORDS=3000 BACKLOG=3000 APPEND_SECONDS=3 about 5.
+# Takes about 7-10 minutes on a 2-core machine with the defaults (both stores); with
+# RECORDS=3000 BACKLOG=3000 APPEND_SECONDS=3 about 4.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
