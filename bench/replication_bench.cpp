@@ -1,35 +1,47 @@
-// chromawal_replication_bench: what replication through the PostgreSQL log costs, measured as
-// ratios within one run (the machines here are small, shared and noisy).
+// chromawal_replication_bench: what replication through the write-ahead log costs, through
+// each log store (PostgreSQL and SQLite), measured as ratios within one run (the machines here
+// are small, shared and noisy).
 //
 // It starts its own PostgreSQL and two Chroma servers (tests/support: chroma_server,
-// postgres_server) and runs four parts:
+// postgres_server), makes a folder of its own for the SQLite logs (removed at the end) and runs
+// four parts, each with the stores of --stores (default: postgresql,sqlite):
 //
-//   1. add throughput, three variants, each on a fresh collection, in rotating order over
-//      --rounds rounds: direct-one (chroma_client to instance a), naive-two (chroma_client adds
-//      to a and b on two threads per batch, no log) and chromawal-two (chromawal::client with
-//      both instances, default configuration). Ratios chromawal/direct and chromawal/naive.
-//   2. catch-up: kill -9 instance b, write --backlog records through chromawal (applied to a),
-//      restart b, time from the restarted server answering until client.status() shows lag 0
-//      for it (polled every 10 ms) -> catch-up records/s, compared with direct-one records/s.
-//   3. convergence after a short outage: kill b, write --small-backlog batches, restart b,
-//      time until lag 0 (polled every 10 ms); --repeats times, with the default health_interval
-//      / sync_interval and with health_interval = 200 ms.
-//   4. raw log appends per second: wal::pg_log_store (private header) with 1, 4 and 16 threads
-//      appending single entries of ~200 bytes for --append-seconds each, all threads on one
-//      lane (one collection) and on one lane per thread.
+//   1. add throughput, each variant on a fresh collection, in rotating order over --rounds
+//      rounds: direct-one (chroma_client to instance a), naive-two (chroma_client adds to a and
+//      b on two threads per batch, no log) and chromawal-two once per store (chromawal::client
+//      with both instances, default configuration, log_url the store's). Ratios per store
+//      chromawal/direct and chromawal/naive, and sqlite/postgresql.
+//   2. catch-up, once per store: kill -9 instance b, write --backlog records through chromawal
+//      (applied to a), restart b, time from the restarted server answering until
+//      client.status() shows lag 0 for it (polled every 10 ms) -> catch-up records/s, compared
+//      with direct-one records/s; and sqlite/postgresql.
+//   3. convergence after a short outage (through the first store of --stores): kill b, write
+//      --small-backlog batches, restart b, time until lag 0 (polled every 10 ms); --repeats
+//      times, with the default health_interval / sync_interval and with health_interval = 200 ms.
+//   4. raw log appends per second: wal::pg_log_store and wal::sqlite_log_store (private
+//      headers) with 1, 4 and 16 threads appending single entries of ~200 bytes for
+//      --append-seconds each, all threads on one lane (one collection) and on one lane per
+//      thread; sqlite/postgresql per configuration.
+//
+// The clients of the two stores write to different Chroma databases (default_database and
+// bench_sqlite): each instance records the one log that drives a database (docs/design.md,
+// "One log per instance set"), so two logs cannot share one.
 //
 // Between measured phases it waits until the servers are idle (Chroma keeps indexing after an
 // add has returned), so that one variant's left-over work does not land on the next.
 // Output: human-readable tables, machine-readable RESULT lines, and a summary against the
-// goals. Exit status 1 on an error or a wrong record count (never for a missed goal).
+// goals (the sqlite/postgresql ratios are informational). Exit status 1 on an error or a wrong
+// record count (never for a missed goal).
 // See docs/benchmarks.md ("Replication") and bench/run_replication_bench.sh.
 
 #include <chromawal/chromawal.hpp>
 
 #include "servers.hpp"
 #include "wal/pg_log_store.hpp"
+#include "wal/sqlite_log_store.hpp"
 
 #include <dirent.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -42,6 +54,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -77,15 +90,18 @@ struct options {
     double append_seconds = 5;
     std::vector<std::size_t> append_threads{1, 4, 16};
     std::string parts = "1234";
+    std::vector<std::string> stores{"postgresql", "sqlite"};
 };
 
 [[noreturn]] void usage(const char* argv0, int code) {
     std::fprintf(code ? stderr : stdout,
                  "usage: %s [--records 10000] [--dim 384] [--batch 100] [--rounds 3] [--backlog 10000]\n"
                  "          [--small-backlog 20] [--repeats 3] [--append-seconds 5] [--append-threads 1,4,16]\n"
-                 "          [--parts 1234]\n"
+                 "          [--parts 1234] [--stores postgresql,sqlite]\n"
                  "  --parts: which parts to run (1 add throughput, 2 catch-up, 3 convergence, 4 log appends);\n"
-                 "           part 2 compares with part 1's direct-one figure\n",
+                 "           part 2 compares with part 1's direct-one figure\n"
+                 "  --stores: the log stores of parts 1, 2 and 4 (part 3 uses the first); PostgreSQL is\n"
+                 "           started whatever the list\n",
                  argv0);
     std::exit(code);
 }
@@ -133,6 +149,18 @@ options parse_args(int argc, char** argv) {
             while (std::getline(ss, item, ',')) o.append_threads.push_back(parse_size(argv[0], a.c_str(), item));
         } else if (a == "--parts") {
             o.parts = v;
+        } else if (a == "--stores") {
+            o.stores.clear();
+            std::stringstream ss(v);
+            std::string item;
+            while (std::getline(ss, item, ',')) {
+                if (item != "postgresql" && item != "sqlite") {
+                    std::fprintf(stderr, "%s: --stores takes postgresql and sqlite, got '%s'\n", argv[0], item.c_str());
+                    usage(argv[0], 2);
+                }
+                if (std::find(o.stores.begin(), o.stores.end(), item) == o.stores.end()) o.stores.push_back(item);
+            }
+            if (o.stores.empty()) usage(argv[0], 2);
         } else {
             std::fprintf(stderr, "%s: unknown argument: %s\n", argv[0], a.c_str());
             usage(argv[0], 2);
@@ -227,7 +255,28 @@ struct cpu_sample {
     double ours() const { return self + a + b + pg; }
 };
 
+/// A folder of this program's, for the SQLite logs: under $CHROMAWAL_TEST_TMP (where the run
+/// script's private folder is), else $TMPDIR, else /tmp; removed with everything in it.
+struct scratch_folder {
+    std::string path;
+    scratch_folder() {
+        const char* base = std::getenv("CHROMAWAL_TEST_TMP");
+        if (base == nullptr || *base == '\0') base = std::getenv("TMPDIR");
+        std::string tmpl =
+            std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/chromawal-bench-sqlite-XXXXXX";
+        if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
+        path = tmpl;
+    }
+    ~scratch_folder() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    scratch_folder(const scratch_folder&) = delete;
+    scratch_folder& operator=(const scratch_folder&) = delete;
+};
+
 struct servers {
+    scratch_folder sqlite;  ///< the SQLite logs (parts 1-3: client.db; part 4: appends.db)
     chromawal_test::postgres_server pg;
     chromawal_test::chroma_server a{"chroma-a"};
     chromawal_test::chroma_server b{"chroma-b"};
@@ -340,15 +389,21 @@ double percentile(std::vector<double>& sorted, double p) {
     return sorted[std::min(i, sorted.size() - 1)];
 }
 
-chromawal::connection_options conn(const std::string& url) {
+chromawal::connection_options conn(const std::string& url, const std::string& database = "default_database") {
     chromawal::connection_options o;
     o.base_url = url;
+    o.database = database;
     return o;
 }
 
-chromawal::client_config replicated_config(const servers& s) {
+/// The Chroma database of each store's clients: an instance records the one log that drives a
+/// database, so the two logs cannot share one (see the top of this file).
+std::string database_for(const std::string& store) { return store == "sqlite" ? "bench_sqlite" : "default_database"; }
+
+chromawal::client_config replicated_config(const servers& s, const std::string& store) {
     chromawal::client_config cfg;
-    cfg.log_url = s.pg.uri();
+    cfg.log_url = store == "sqlite" ? "sqlite://" + s.sqlite.path + "/client.db" : s.pg.uri();
+    cfg.database = database_for(store);
     cfg.instances = {{"chroma-a", conn(s.a.url()), chromawal::instance_role::primary},
                      {"chroma-b", conn(s.b.url()), chromawal::instance_role::replica}};
     return cfg;  // everything else at its default
@@ -364,12 +419,15 @@ void check_count(const std::string& what, std::size_t got, std::size_t want) {
 
 struct phase_result {
     std::string variant;
+    std::string store = "none";  ///< the log store of a chromawal variant, "none" for the others
     double wall = 0;
     cpu_sample cpu;  // CPU seconds used during the phase
     std::size_t records = 0;
     double rps() const { return static_cast<double>(records) / wall; }
     /// Cores used by other processes on the machine during the phase, on average.
     double other_cores() const { return std::max(0.0, cpu.machine - cpu.ours()) / wall; }
+    /// The variant and its store, as the tables show it ("chromawal-two sqlite").
+    std::string label() const { return store == "none" ? variant : variant + " " + store; }
 };
 
 struct phase_timer {
@@ -377,12 +435,13 @@ struct phase_timer {
     steady::time_point t0 = steady::now();
     cpu_sample c0;
     explicit phase_timer(const servers& s_) : s(s_), c0(s_.sample()) { t0 = steady::now(); }
-    phase_result done(std::string variant, std::size_t records) const {
+    phase_result done(std::string variant, std::size_t records, std::string store = "none") const {
         phase_result r;
         r.wall = since(t0);
         const cpu_sample c1 = s.sample();
         r.cpu = {c1.self - c0.self, c1.a - c0.a, c1.b - c0.b, c1.pg - c0.pg, c1.machine - c0.machine};
         r.variant = std::move(variant);
+        r.store = std::move(store);
         r.records = records;
         return r;
     }
@@ -390,35 +449,43 @@ struct phase_timer {
 
 void print_phase(const phase_result& r, std::size_t round) {
     const double n = static_cast<double>(r.records);
-    std::printf("  %-15s %9.1f %8.2f %11.1f %11.1f %11.1f %11.1f %11.2f\n", r.variant.c_str(), r.rps(), r.wall,
+    std::printf("  %-24s %9.1f %8.2f %11.1f %11.1f %11.1f %11.1f %11.2f\n", r.label().c_str(), r.rps(), r.wall,
                 r.cpu.self * 1e6 / n, r.cpu.a * 1e6 / n, r.cpu.b * 1e6 / n, r.cpu.pg * 1e6 / n, r.other_cores());
     std::printf(
-        "RESULT part=add variant=%s round=%zu records=%zu wall_s=%.3f records_per_s=%.1f client_cpu_s=%.3f "
-        "chroma_a_cpu_s=%.2f chroma_b_cpu_s=%.2f pg_cpu_s=%.2f other_load_cores=%.2f\n",
-        r.variant.c_str(), round, r.records, r.wall, r.rps(), r.cpu.self, r.cpu.a, r.cpu.b, r.cpu.pg, r.other_cores());
+        "RESULT part=add variant=%s store=%s round=%zu records=%zu wall_s=%.3f records_per_s=%.1f "
+        "client_cpu_s=%.3f chroma_a_cpu_s=%.2f chroma_b_cpu_s=%.2f pg_cpu_s=%.2f other_load_cores=%.2f\n",
+        r.variant.c_str(), r.store.c_str(), round, r.records, r.wall, r.rps(), r.cpu.self, r.cpu.a, r.cpu.b, r.cpu.pg,
+        r.other_cores());
     std::fflush(stdout);
 }
 
+/// Each store's chromawal::client (one per store, for the whole run: parts 1 and 2).
+using store_clients = std::vector<std::pair<std::string, chromawal::client*>>;
+
 struct part1_result {
-    double direct = 0, naive = 0, replicated = 0;  // medians, records/s
+    // Medians, records/s; chromawal-two by store.
+    double direct = 0, naive = 0;
+    std::map<std::string, double> replicated;
     // Medians of the CPU time of all four processes (client, both Chroma, PostgreSQL) per
     // record: unlike records/s, hardly touched by other load on the machine.
-    double direct_cpu_us = 0, naive_cpu_us = 0, replicated_cpu_us = 0;
+    double direct_cpu_us = 0, naive_cpu_us = 0;
+    std::map<std::string, double> replicated_cpu_us;
 };
 
-part1_result run_part1(servers& s, const options& o, const dataset& data, chromawal::client& client) {
+part1_result run_part1(servers& s, const options& o, const dataset& data, const store_clients& clients) {
     std::printf(
         "\n== 1. add throughput: %zu records x %zu dims, batches of %zu, a fresh collection per variant;"
         " %zu rounds in rotating order\n",
         o.records, o.dim, o.batch, o.rounds);
     std::printf(
-        "  (us columns: microseconds of CPU per record during the phase, per process; other load: cores\n"
-        "   busy with other processes on the machine during the phase, on average)\n");
+        "  (us columns: microseconds of CPU per record during the phase, per process; an SQLite log's\n"
+        "   work is in the client's column; other load: cores busy with other processes on the machine\n"
+        "   during the phase, on average)\n");
     const std::size_t nb = (o.records + o.batch - 1) / o.batch;
     const auto batches = data.batches("id", 0, nb);
     const std::size_t n = nb * o.batch;
     chromawal::chroma_client ca(conn(s.a.url())), cb(conn(s.b.url()));
-    std::map<std::string, std::vector<double>> rps, cpu_us;
+    std::map<std::string, std::vector<double>> rps, cpu_us;  // by label()
 
     auto direct = [&](std::size_t r) {
         const std::string name = "direct_r" + std::to_string(r);
@@ -449,25 +516,32 @@ part1_result run_part1(servers& s, const options& o, const dataset& data, chroma
         cb.delete_collection(name);
         return res;
     };
-    auto replicated = [&](std::size_t r) {
+    auto replicated = [&](std::size_t r, const std::string& store, chromawal::client& client) {
         const std::string name = "chromawal_r" + std::to_string(r);
         auto c = client.create_collection(name);
         std::size_t on_both = 0;
         phase_timer t(s);
         for (const auto& rs : batches) on_both += c.add(rs).applied.size() == 2 ? 1 : 0;
-        auto res = t.done("chromawal-two", n);
+        auto res = t.done("chromawal-two", n, store);
         if (on_both != batches.size()) {
             std::printf("  note: %zu of %zu writes were applied to both instances before returning\n", on_both,
                         batches.size());
         }
-        check_count(name + " on chroma-a", ca.get_collection(name).count(), n);
-        check_count(name + " on chroma-b", cb.get_collection(name).count(), n);
+        const std::string db = database_for(store);
+        check_count(name + " on chroma-a", chromawal::chroma_client(conn(s.a.url(), db)).get_collection(name).count(),
+                    n);
+        check_count(name + " on chroma-b", chromawal::chroma_client(conn(s.b.url(), db)).get_collection(name).count(),
+                    n);
         client.delete_collection(name);
         return res;
     };
-    const std::vector<std::function<phase_result(std::size_t)>> variants{direct, naive, replicated};
+    std::vector<std::function<phase_result(std::size_t)>> variants{direct, naive};
+    for (const auto& [store, client] : clients) {
+        variants.emplace_back(
+            [&replicated, store = store, client = client](std::size_t r) { return replicated(r, store, *client); });
+    }
 
-    std::printf("  %-15s %9s %8s %11s %11s %11s %11s %11s\n", "variant", "records/s", "wall s", "client us",
+    std::printf("  %-24s %9s %8s %11s %11s %11s %11s %11s\n", "variant (log)", "records/s", "wall s", "client us",
                 "chroma-a us", "chroma-b us", "postgres us", "other load");
     for (std::size_t r = 0; r < o.rounds; ++r) {
         std::printf(" round %zu\n", r + 1);
@@ -475,36 +549,46 @@ part1_result run_part1(servers& s, const options& o, const dataset& data, chroma
             s.settle();
             auto res = variants[(r + k) % variants.size()](r);
             print_phase(res, r + 1);
-            rps[res.variant].push_back(res.rps());
-            cpu_us[res.variant].push_back((res.cpu.self + res.cpu.a + res.cpu.b + res.cpu.pg) * 1e6 /
+            rps[res.label()].push_back(res.rps());
+            cpu_us[res.label()].push_back((res.cpu.self + res.cpu.a + res.cpu.b + res.cpu.pg) * 1e6 /
                                           static_cast<double>(res.records));
         }
     }
     part1_result out;
     out.direct = median(rps["direct-one"]);
     out.naive = median(rps["naive-two"]);
-    out.replicated = median(rps["chromawal-two"]);
     out.direct_cpu_us = median(cpu_us["direct-one"]);
     out.naive_cpu_us = median(cpu_us["naive-two"]);
-    out.replicated_cpu_us = median(cpu_us["chromawal-two"]);
-    std::printf(" medians over %zu rounds: direct-one %.1f, naive-two %.1f, chromawal-two %.1f records/s\n", o.rounds,
-                out.direct, out.naive, out.replicated);
-    std::printf(
-        "   chromawal/direct = %.3f (goal >= 0.9)   chromawal/naive = %.3f (the log's own cost; goal ~1)"
-        "   naive/direct = %.3f\n",
-        out.replicated / out.direct, out.replicated / out.naive, out.naive / out.direct);
-    std::printf(
-        " CPU per record, all four processes (medians): direct-one %.0f us, naive-two %.0f us, chromawal-two "
-        "%.0f us\n   naive/chromawal CPU = %.3f (the throughput ratio to expect when the CPU is the limit)\n",
-        out.direct_cpu_us, out.naive_cpu_us, out.replicated_cpu_us, out.naive_cpu_us / out.replicated_cpu_us);
-    std::printf(
-        "RESULT part=add summary direct_cpu_us_per_record=%.1f naive_cpu_us_per_record=%.1f "
-        "chromawal_cpu_us_per_record=%.1f\n",
-        out.direct_cpu_us, out.naive_cpu_us, out.replicated_cpu_us);
-    std::printf(
-        "RESULT part=add summary direct_rps=%.1f naive_rps=%.1f chromawal_rps=%.1f chromawal_over_direct=%.3f "
-        "chromawal_over_naive=%.3f\n",
-        out.direct, out.naive, out.replicated, out.replicated / out.direct, out.replicated / out.naive);
+    std::printf(" medians over %zu rounds: direct-one %.1f, naive-two %.1f records/s\n", o.rounds, out.direct,
+                out.naive);
+    std::printf(" CPU per record, all four processes (medians): direct-one %.0f us, naive-two %.0f us\n",
+                out.direct_cpu_us, out.naive_cpu_us);
+    for (const auto& [store, client] : clients) {
+        const std::string label = "chromawal-two " + store;
+        const double rep = median(rps[label]), rep_cpu = median(cpu_us[label]);
+        out.replicated[store] = rep;
+        out.replicated_cpu_us[store] = rep_cpu;
+        std::printf(" %s: %.1f records/s, %.0f us CPU per record (medians)\n", label.c_str(), rep, rep_cpu);
+        std::printf(
+            "   chromawal/direct = %.3f (goal >= 0.9)   chromawal/naive = %.3f (the log's own cost; goal ~1)"
+            "   naive/chromawal CPU = %.3f\n",
+            rep / out.direct, rep / out.naive, out.naive_cpu_us / rep_cpu);
+        std::printf(
+            "RESULT part=add summary store=%s direct_cpu_us_per_record=%.1f naive_cpu_us_per_record=%.1f "
+            "chromawal_cpu_us_per_record=%.1f\n",
+            store.c_str(), out.direct_cpu_us, out.naive_cpu_us, rep_cpu);
+        std::printf(
+            "RESULT part=add summary store=%s direct_rps=%.1f naive_rps=%.1f chromawal_rps=%.1f "
+            "chromawal_over_direct=%.3f chromawal_over_naive=%.3f\n",
+            store.c_str(), out.direct, out.naive, rep, rep / out.direct, rep / out.naive);
+    }
+    std::printf("   naive/direct = %.3f\n", out.naive / out.direct);
+    if (out.replicated.count("sqlite") && out.replicated.count("postgresql")) {
+        const double r = out.replicated["sqlite"] / out.replicated["postgresql"];
+        const double c = out.replicated_cpu_us["sqlite"] / out.replicated_cpu_us["postgresql"];
+        std::printf(" sqlite/postgresql: records/s %.3f, CPU per record %.3f\n", r, c);
+        std::printf("RESULT part=add summary sqlite_over_postgresql=%.3f sqlite_cpu_over_postgresql_cpu=%.3f\n", r, c);
+    }
     std::fflush(stdout);
     return out;
 }
@@ -582,19 +666,20 @@ void kill_b(servers& s, chromawal::client& client) {
 }
 
 struct part2_result {
+    std::string store;
     double catch_up_rps = 0;
     double catch_up_rps_from_healthy = 0;
     double write_one_rps = 0;
     double adjacent_direct_rps = 0;
 };
 
-part2_result run_part2(servers& s, const options& o, const dataset& data, chromawal::client& client,
-                       double direct_rps) {
+part2_result run_part2(servers& s, const options& o, const dataset& data, const std::string& store,
+                       chromawal::client& client, double direct_rps) {
     const std::size_t nb = (o.backlog + o.batch - 1) / o.batch;
     const std::size_t n = nb * o.batch;
-    std::printf("\n== 2. catch-up of a %zu-record backlog (%zu entries of %zu records)\n", n, nb, o.batch);
+    std::printf(" log %s\n", store.c_str());
     const auto batches = data.batches("catchup", 0, nb);
-    const std::string name = "chromawal_catchup";
+    const std::string name = "chromawal_catchup_" + store;
     auto c = client.create_collection(name);
     s.settle();
     kill_b(s, client);
@@ -607,14 +692,14 @@ part2_result run_part2(servers& s, const options& o, const dataset& data, chroma
     std::printf("  writes with one instance up: %.1f records/s (%zu of %zu applied to chroma-a alone)\n", w.rps(), on_a,
                 batches.size());
     std::printf(
-        "RESULT part=catchup phase=write_one_up records=%zu wall_s=%.3f records_per_s=%.1f client_cpu_s=%.3f "
-        "chroma_a_cpu_s=%.2f pg_cpu_s=%.2f\n",
-        n, w.wall, w.rps(), w.cpu.self, w.cpu.a, w.cpu.pg);
+        "RESULT part=catchup phase=write_one_up store=%s records=%zu wall_s=%.3f records_per_s=%.1f "
+        "client_cpu_s=%.3f chroma_a_cpu_s=%.2f pg_cpu_s=%.2f\n",
+        store.c_str(), n, w.wall, w.rps(), w.cpu.self, w.cpu.a, w.cpu.pg);
     s.settle();
     const cpu_sample c0 = s.sample();
     const recovery r = restart_and_wait(s, client);
     const cpu_sample c1 = s.sample();
-    chromawal::chroma_client cb(conn(s.b.url()));
+    chromawal::chroma_client cb(conn(s.b.url(), database_for(store)));
     check_count(name + " on chroma-b after catch-up", cb.get_collection(name).count(), n);
 
     // The same records ingested directly by the same server right after, for a reference taken
@@ -622,7 +707,7 @@ part2_result run_part2(servers& s, const options& o, const dataset& data, chroma
     s.settle();
     double adjacent_rps = 0;
     {
-        const std::string ref = "direct_ref_b";
+        const std::string ref = "direct_ref_b_" + store;
         auto d = cb.create_collection(ref);
         phase_timer rt(s);
         for (const auto& rs : batches) d.add(rs);
@@ -632,6 +717,7 @@ part2_result run_part2(servers& s, const options& o, const dataset& data, chroma
     }
 
     part2_result out;
+    out.store = store;
     out.adjacent_direct_rps = adjacent_rps;
     out.write_one_rps = w.rps();
     out.catch_up_rps = static_cast<double>(n) / r.converged;
@@ -653,10 +739,10 @@ part2_result run_part2(servers& s, const options& o, const dataset& data, chroma
         c1.self - c0.self, c1.b - c0.b, c1.pg - c0.pg, r.polls, r.status_ms_mean, r.status_ms_max);
     std::printf("    progress (seconds since the server answered: entries behind): %s\n", r.progress_text().c_str());
     std::printf(
-        "RESULT part=catchup records=%zu boot_s=%.3f healthy_s=%.3f converged_s=%.3f catch_up_rps=%.1f "
+        "RESULT part=catchup store=%s records=%zu boot_s=%.3f healthy_s=%.3f converged_s=%.3f catch_up_rps=%.1f "
         "catch_up_rps_from_healthy=%.1f direct_rps=%.1f ratio=%.3f adjacent_direct_rps=%.1f adjacent_ratio=%.3f "
         "status_ms_mean=%.2f\n",
-        n, r.boot, r.healthy, r.converged, out.catch_up_rps, out.catch_up_rps_from_healthy, direct_rps,
+        store.c_str(), n, r.boot, r.healthy, r.converged, out.catch_up_rps, out.catch_up_rps_from_healthy, direct_rps,
         out.catch_up_rps / direct_rps, adjacent_rps, out.catch_up_rps / adjacent_rps, r.status_ms_mean);
     std::fflush(stdout);
     client.delete_collection(name);
@@ -693,7 +779,7 @@ part3_result run_part3_config(servers& s, const options& o, const dataset& data,
             label.c_str(), rep + 1, o.small_backlog, r.boot, r.healthy, r.converged);
         std::fflush(stdout);
     }
-    chromawal::chroma_client cb(conn(s.b.url()));
+    chromawal::chroma_client cb(conn(s.b.url(), cfg.database));
     check_count(name + " on chroma-b", cb.get_collection(name).count(), o.repeats * o.small_backlog * o.batch);
     client.delete_collection(name);
     part3_result out{label, median(times)};
@@ -705,6 +791,7 @@ part3_result run_part3_config(servers& s, const options& o, const dataset& data,
 // --- part 4: raw log appends -----------------------------------------------------------------
 
 struct append_result {
+    std::string store;
     std::size_t threads = 0;
     bool shared_lane = true;
     std::size_t appends = 0;
@@ -719,7 +806,13 @@ struct append_result {
 void run_appends(const servers& s, append_result& acc, double seconds, int run) {
     namespace wal = chromawal::wal;
     const std::size_t threads = acc.threads;
-    wal::pg_log_store store(s.pg.uri(), "bench_appends", threads + 1);
+    std::unique_ptr<wal::log_store> opened;
+    if (acc.store == "sqlite") {
+        opened = std::make_unique<wal::sqlite_log_store>(s.sqlite.path + "/appends.db");
+    } else {
+        opened = std::make_unique<wal::pg_log_store>(s.pg.uri(), "bench_appends", threads + 1);
+    }
+    wal::log_store& store = *opened;
     store.migrate();
     // The heads of the lanes say how many entries were really appended: a check on the count.
     auto total_head = [&store] {
@@ -789,16 +882,20 @@ void run_appends(const servers& s, append_result& acc, double seconds, int run) 
 std::vector<append_result> run_part4(const servers& s, const options& o) {
     constexpr int slices = 5;
     std::printf(
-        "\n== 4. log appends per second (wal::pg_log_store::append, one entry of 200 bytes per call);\n"
-        "  %.1f s per configuration, in %d slices interleaved across the configurations (against drift)\n",
+        "\n== 4. log appends per second (wal::pg_log_store::append, wal::sqlite_log_store::append: one\n"
+        "  entry of 200 bytes per call); %.1f s per configuration, in %d slices interleaved across the\n"
+        "  configurations and stores (against drift)\n",
         o.append_seconds, slices);
     std::vector<append_result> out;
-    for (bool shared : {true, false}) {
-        for (std::size_t threads : o.append_threads) {
-            append_result r;
-            r.threads = threads;
-            r.shared_lane = shared;
-            out.push_back(std::move(r));
+    for (const auto& store : o.stores) {
+        for (bool shared : {true, false}) {
+            for (std::size_t threads : o.append_threads) {
+                append_result r;
+                r.store = store;
+                r.threads = threads;
+                r.shared_lane = shared;
+                out.push_back(std::move(r));
+            }
         }
     }
     int run = 0;
@@ -809,20 +906,32 @@ std::vector<append_result> run_part4(const servers& s, const options& o) {
             run_appends(s, r, o.append_seconds / slices, run++);
         }
     }
-    std::printf("  %-8s %-17s %10s %17s %9s %9s %11s\n", "threads", "lanes", "appends/s", "slices min..max", "p50 ms",
-                "p99 ms", "other load");
+    std::printf("  %-11s %-8s %-17s %10s %17s %9s %9s %11s\n", "store", "threads", "lanes", "appends/s",
+                "slices min..max", "p50 ms", "p99 ms", "other load");
     for (auto& r : out) {
         std::sort(r.latencies_ms.begin(), r.latencies_ms.end());
         const auto [lo, hi] = std::minmax_element(r.slice_rates.begin(), r.slice_rates.end());
         const double p50 = percentile(r.latencies_ms, 0.5), p99 = percentile(r.latencies_ms, 0.99);
-        std::printf("  %-8zu %-17s %10.0f %8.0f..%-8.0f %9.2f %9.2f %11.2f\n", r.threads,
+        std::printf("  %-11s %-8zu %-17s %10.0f %8.0f..%-8.0f %9.2f %9.2f %11.2f\n", r.store.c_str(), r.threads,
                     r.shared_lane ? "one (shared)" : "one per thread", r.per_second(), *lo, *hi, p50, p99,
                     r.other_cpu / r.wall);
         std::printf(
-            "RESULT part=appends threads=%zu lanes=%s appends_per_s=%.0f slice_min=%.0f slice_max=%.0f "
+            "RESULT part=appends store=%s threads=%zu lanes=%s appends_per_s=%.0f slice_min=%.0f slice_max=%.0f "
             "p50_ms=%.3f p99_ms=%.3f other_load_cores=%.2f\n",
-            r.threads, r.shared_lane ? "shared" : "per_thread", r.per_second(), *lo, *hi, p50, p99,
+            r.store.c_str(), r.threads, r.shared_lane ? "shared" : "per_thread", r.per_second(), *lo, *hi, p50, p99,
             r.other_cpu / r.wall);
+    }
+    // sqlite/postgresql per configuration, when both ran.
+    for (const auto& q : out) {
+        if (q.store != "sqlite") continue;
+        for (const auto& p : out) {
+            if (p.store != "postgresql" || p.threads != q.threads || p.shared_lane != q.shared_lane) continue;
+            const double ratio = q.per_second() / p.per_second();
+            std::printf("  sqlite/postgresql, %2zu threads, %-17s %6.3f\n", q.threads,
+                        q.shared_lane ? "one lane:" : "lane per thread:", ratio);
+            std::printf("RESULT part=appends threads=%zu lanes=%s sqlite_over_postgresql=%.3f\n", q.threads,
+                        q.shared_lane ? "shared" : "per_thread", ratio);
+        }
     }
     std::fflush(stdout);
     return out;
@@ -878,6 +987,16 @@ int run(const options& o) {
         "chroma-b %s (Chroma API %s, max_batch_size %zu)\n",
         file_text(s.pg.dir() + "/data/PG_VERSION").c_str(), s.pg.port(), s.a.url().c_str(), s.b.url().c_str(),
         probe.version().c_str(), probe.max_batch_size());
+    std::printf(
+        "logs:     %s; SQLite files in %s (WAL mode, synchronous=FULL)\n",
+        [&] {
+            std::string list;
+            for (const auto& st : o.stores)
+                list += (list.empty() ? "" : ", ") + st + " (database " + database_for(st) + ")";
+            return list;
+        }()
+            .c_str(),
+        s.sqlite.path.c_str());
     const chromawal::client_config defaults;
     std::printf(
         "client:   chromawal::client defaults: sync_interval %lld ms, health_interval %lld ms, "
@@ -886,15 +1005,26 @@ int run(const options& o) {
         static_cast<long long>(defaults.health_interval.count()), defaults.down_after_failures,
         defaults.up_after_successes, defaults.write_quorum);
     std::fflush(stdout);
+    // The Chroma databases of the stores' clients (default_database exists).
+    for (const auto& st : o.stores) {
+        if (database_for(st) == "default_database") continue;
+        for (const auto* server : {&s.a, &s.b})
+            chromawal::chroma_client(conn(server->url())).create_database(database_for(st));
+    }
 
     const auto want = [&](char p) { return o.parts.find(p) != std::string::npos; };
     part1_result p1;
-    std::optional<part2_result> p2;
+    std::vector<part2_result> p2;
     std::vector<part3_result> p3;
     std::vector<append_result> p4;
-    {
-        chromawal::client client(replicated_config(s));
-        if (want('1')) p1 = run_part1(s, o, data, client);
+    if (want('1') || want('2')) {
+        std::vector<std::unique_ptr<chromawal::client>> owned;
+        store_clients clients;
+        for (const auto& st : o.stores) {
+            owned.push_back(std::make_unique<chromawal::client>(replicated_config(s, st)));
+            clients.emplace_back(st, owned.back().get());
+        }
+        if (want('1')) p1 = run_part1(s, o, data, clients);
         if (want('2')) {
             if (p1.direct == 0) {
                 // Part 2 compares with direct ingest: measure it once when part 1 did not run.
@@ -907,13 +1037,31 @@ int run(const options& o) {
                 p1.direct = t.done("direct-one", batches.size() * o.batch).rps();
                 ca.delete_collection("direct_ref");
             }
-            p2 = run_part2(s, o, data, client, p1.direct);
+            const std::size_t nb = (o.backlog + o.batch - 1) / o.batch;
+            std::printf("\n== 2. catch-up of a %zu-record backlog (%zu entries of %zu records), through each log\n",
+                        nb * o.batch, nb, o.batch);
+            for (const auto& [st, client] : clients) p2.push_back(run_part2(s, o, data, st, *client, p1.direct));
+            if (p2.size() == 2) {
+                const auto& q = p2[0].store == "sqlite" ? p2[0] : p2[1];
+                const auto& p = p2[0].store == "sqlite" ? p2[1] : p2[0];
+                const double r = q.catch_up_rps / p.catch_up_rps;
+                const double rh = q.catch_up_rps_from_healthy / p.catch_up_rps_from_healthy;
+                const double ra = (q.catch_up_rps / q.adjacent_direct_rps) / (p.catch_up_rps / p.adjacent_direct_rps);
+                std::printf(
+                    " sqlite/postgresql catch-up: %.3f; counted from healthy: %.3f; of each one's catch-up/reference\n"
+                    "   taken right after: %.3f\n",
+                    r, rh, ra);
+                std::printf(
+                    "RESULT part=catchup sqlite_over_postgresql=%.3f from_healthy_sqlite_over_postgresql=%.3f "
+                    "adjacent_ratio_sqlite_over_postgresql=%.3f\n",
+                    r, rh, ra);
+            }
         }
     }
     if (want('3')) {
-        std::printf("\n== 3. restart to converged, backlog of %zu entries (%zu records each), %zu repeats\n",
-                    o.small_backlog, o.batch, o.repeats);
-        auto cfg = replicated_config(s);
+        std::printf("\n== 3. restart to converged, backlog of %zu entries (%zu records each), %zu repeats, log %s\n",
+                    o.small_backlog, o.batch, o.repeats, o.stores.front().c_str());
+        auto cfg = replicated_config(s, o.stores.front());
         p3.push_back(run_part3_config(s, o, data, "default", cfg));
         cfg.health_interval = 200ms;
         p3.push_back(run_part3_config(s, o, data, "health200ms", cfg));
@@ -922,34 +1070,67 @@ int run(const options& o) {
 
     std::printf("\n== summary (load at end: %s)\n", file_text("/proc/loadavg").substr(0, 14).c_str());
     auto verdict = [](bool ok) { return ok ? "met" : "NOT met"; };
+    // One line: the part's number (or blank), what, the store (or blank), the figure, the goal
+    // and whether it was met (both blank for an informational figure).
+    auto line = [](const char* part, const std::string& what, const std::string& store, double value, int decimals,
+                   const char* goal = "(informational)", const char* met = "") {
+        std::printf("  %-2s %-43s %-10s %8.*f   ", part, what.c_str(), store.c_str(), decimals, value);
+        if (*met) {
+            std::printf("%-17s %s\n", goal, met);
+        } else {
+            std::printf("%s\n", goal);
+        }
+    };
     if (want('1')) {
-        const double r = p1.replicated / p1.direct;
-        std::printf("  1. chromawal-two / direct-one        %6.3f   goal >= 0.9   %s\n", r, verdict(r >= 0.9));
-        const double q = p1.replicated / p1.naive;
-        std::printf("     chromawal-two / naive-two         %6.3f   goal ~1 (>= 0.95) %s\n", q, verdict(q >= 0.95));
-        const double c = p1.naive_cpu_us / p1.replicated_cpu_us;
-        std::printf("     naive-two / chromawal-two CPU     %6.3f   goal ~1 (>= 0.95) %s\n", c, verdict(c >= 0.95));
+        const char* part = "1.";
+        for (const auto& st : o.stores) {
+            const double r = p1.replicated[st] / p1.direct;
+            line(part, "chromawal-two / direct-one", st, r, 3, "goal >= 0.9", verdict(r >= 0.9));
+            const double q = p1.replicated[st] / p1.naive;
+            line("", "chromawal-two / naive-two", st, q, 3, "goal ~1 (>= 0.95)", verdict(q >= 0.95));
+            const double c = p1.naive_cpu_us / p1.replicated_cpu_us[st];
+            line("", "naive-two / chromawal-two CPU", st, c, 3, "goal ~1 (>= 0.95)", verdict(c >= 0.95));
+            part = "";
+        }
+        if (p1.replicated.size() == 2) {
+            line("", "chromawal-two sqlite/postgresql", "", p1.replicated["sqlite"] / p1.replicated["postgresql"], 3);
+        }
     }
-    if (p2) {
-        const double r = p2->catch_up_rps / p1.direct;
-        std::printf("  2. catch-up / direct ingest          %6.3f   goal >= 0.8   %s\n", r, verdict(r >= 0.8));
-        const double a = p2->catch_up_rps / p2->adjacent_direct_rps;
-        std::printf("     catch-up / direct, taken after    %6.3f   goal >= 0.8   %s\n", a, verdict(a >= 0.8));
+    const char* part2 = "2.";
+    for (const auto& r2 : p2) {
+        const double r = r2.catch_up_rps / p1.direct;
+        line(part2, "catch-up / direct ingest", r2.store, r, 3, "goal >= 0.8", verdict(r >= 0.8));
+        const double a = r2.catch_up_rps / r2.adjacent_direct_rps;
+        line("", "catch-up / direct, taken after", r2.store, a, 3, "goal >= 0.8", verdict(a >= 0.8));
+        part2 = "";
+    }
+    if (p2.size() == 2) {
+        const auto& q = p2[0].store == "sqlite" ? p2[0] : p2[1];
+        const auto& p = p2[0].store == "sqlite" ? p2[1] : p2[0];
+        line("", "catch-up sqlite/postgresql", "", q.catch_up_rps / p.catch_up_rps, 3);
+        line("", "  counted from healthy", "", q.catch_up_rps_from_healthy / p.catch_up_rps_from_healthy, 3);
     }
     for (const auto& r : p3) {
-        std::printf("  3. restart -> converged (%-11s) %6.3f s goal <= 2 s  %s\n", r.label.c_str(), r.median_converged,
-                    verdict(r.median_converged <= 2.0));
+        line("3.", "restart -> converged (" + r.label + "), s", o.stores.front(), r.median_converged, 3, "goal <= 2 s",
+             verdict(r.median_converged <= 2.0));
     }
-    if (!p4.empty()) {
-        double best_shared = 0, best_own = 0;
-        for (const auto& r : p4) {
-            double& best = r.shared_lane ? best_shared : best_own;
-            best = std::max(best, r.per_second());
-        }
-        std::printf("  4. log appends/s, one lane (best)    %6.0f   goal >= 3000  %s\n", best_shared,
-                    verdict(best_shared >= 3000));
-        std::printf("     log appends/s, lane per thread    %6.0f   goal >= 3000  %s\n", best_own,
-                    verdict(best_own >= 3000));
+    std::map<std::string, std::pair<double, double>> best;  // store: (one lane, lane per thread)
+    for (const auto& r : p4) {
+        auto& b = best[r.store];
+        double& slot = r.shared_lane ? b.first : b.second;
+        slot = std::max(slot, r.per_second());
+    }
+    const char* part4 = "4.";
+    for (const auto& st : o.stores) {
+        if (!best.count(st)) continue;
+        const auto [shared, own] = best[st];
+        line(part4, "log appends/s, one lane (best)", st, shared, 0, "goal >= 3000", verdict(shared >= 3000));
+        line("", "log appends/s, lane per thread (best)", st, own, 0, "goal >= 3000", verdict(own >= 3000));
+        part4 = "";
+    }
+    if (best.size() == 2) {
+        line("", "best appends/s sqlite/postgresql, one lane", "", best["sqlite"].first / best["postgresql"].first, 3);
+        line("", "  lane per thread", "", best["sqlite"].second / best["postgresql"].second, 3);
     }
     return 0;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Replication benchmark: chromawal writing to two Chroma servers through its PostgreSQL log,
-# against a direct write to one server and a naive parallel write to both; catch-up after an
-# outage; restart-to-converged time; raw log appends per second. See docs/benchmarks.md
-# ("Replication").
+# Replication benchmark: chromawal writing to two Chroma servers through its log, once with
+# the PostgreSQL log and once with an SQLite log, against a direct write to one server and a
+# naive parallel write to both; catch-up after an outage through each log; restart-to-converged
+# time; raw log appends per second of each store. Ratios sqlite/postgresql from the same run.
+# See docs/benchmarks.md ("Replication", "SQLite and PostgreSQL logs").
 #
 # Usage:
 #   bench/run_replication_bench.sh [PATH/TO/chromawal_replication_bench] [-- BENCH FLAGS...]
@@ -12,20 +13,24 @@
 #          cmake --build build/release --target chromawal_replication_bench -j)
 #
 # The program starts its own PostgreSQL (scripts/postgres.sh) and two Chroma servers
-# (scripts/chroma.sh) in temporary directories, and removes them at the end.
+# (scripts/chroma.sh) in temporary directories, makes a folder for its SQLite logs, and removes
+# them all at the end.
 #
 # Environment (defaults in brackets), passed on as flags:
-#   ROUNDS [3]          rounds of part 1 (direct-one, naive-two, chromawal-two, rotating order)
+#   ROUNDS [3]          rounds of part 1 (direct-one, naive-two, chromawal-two per store,
+#                       rotating order)
 #   RECORDS [10000]  DIM [384]  BATCH [100]
 #   BACKLOG [10000]     records written while an instance is down (part 2)
 #   SMALL_BACKLOG [20]  entries written while an instance is down (part 3)  REPEATS [3]
 #   APPEND_SECONDS [5]  APPEND_THREADS [1,4,16]   (part 4)
 #   PARTS [1234]        which parts to run
+#   STORES [postgresql,sqlite]  the log stores of parts 1, 2 and 4 (part 3 uses the first)
 #   CHROMAWAL_TEST_TMP  where the servers' temporary directories go [/tmp]; the script
 #                       makes a private folder there and removes it (and stops any
 #                       PostgreSQL left in it) at the end, also after an interruption
 #   CHROMAWAL_CACHE_DIR where scripts/chroma.sh caches the Chroma server
-# Takes about 4-6 minutes on a 2-core machine with the defaults.
+# Takes about 7-10 minutes on a 2-core machine with the defaults (both stores); with
+# RECORDS=3000 BACKLOG=3000 APPEND_SECONDS=3 about 4.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,11 +56,13 @@ REPEATS="${REPEATS:-3}"
 APPEND_SECONDS="${APPEND_SECONDS:-5}"
 APPEND_THREADS="${APPEND_THREADS:-1,4,16}"
 PARTS="${PARTS:-1234}"
+STORES="${STORES:-postgresql,sqlite}"
 for v in ROUNDS RECORDS DIM BATCH BACKLOG SMALL_BACKLOG REPEATS APPEND_SECONDS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ "$APPEND_THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "APPEND_THREADS must be a comma-separated list of positive integers"
 [[ "$PARTS" =~ ^[1-4]+$ ]] || die "PARTS must be made of the digits 1-4"
+[[ "$STORES" =~ ^(postgresql|sqlite)(,(postgresql|sqlite))?$ ]] || die "STORES must be postgresql, sqlite or both, comma-separated"
 
 # The servers find the repository's scripts through this (the compiled-in path may be stale
 # when the binary was built from another checkout).
@@ -80,4 +87,4 @@ echo "binary:   $bin"
 echo "os:       $( (. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}") || echo unknown)"
 "$bin" --rounds "$ROUNDS" --records "$RECORDS" --dim "$DIM" --batch "$BATCH" --backlog "$BACKLOG" \
   --small-backlog "$SMALL_BACKLOG" --repeats "$REPEATS" --append-seconds "$APPEND_SECONDS" \
-  --append-threads "$APPEND_THREADS" --parts "$PARTS" "$@"
+  --append-threads "$APPEND_THREADS" --parts "$PARTS" --stores "$STORES" "$@"
