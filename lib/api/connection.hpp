@@ -100,12 +100,17 @@ public:
         }
     }
 
-    preflight_info get_preflight() {
-        std::lock_guard<std::mutex> lock(preflight_mutex);
-        if (!preflight) {
-            auto r = call(method::get, base + "/pre-flight-checks", {}, "pre-flight checks");
-            preflight = decode([&] { return chroma::decode_preflight(r.body); }, "pre-flight checks");
+    /// The server's pre-flight checks, fetched once. `timeout` as for call(). The request is made
+    /// without holding the lock: a caller with a deadline never waits for another's request.
+    preflight_info get_preflight(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+        {
+            std::lock_guard<std::mutex> lock(preflight_mutex);
+            if (preflight) return *preflight;
         }
+        auto r = call(method::get, base + "/pre-flight-checks", {}, "pre-flight checks", timeout);
+        const preflight_info fetched = decode([&] { return chroma::decode_preflight(r.body); }, "pre-flight checks");
+        std::lock_guard<std::mutex> lock(preflight_mutex);
+        if (!preflight) preflight = fetched;
         return *preflight;
     }
 

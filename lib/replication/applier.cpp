@@ -317,7 +317,8 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     // request never holds two operations on one id, so re-applying it is harmless.
     // A request holds at most the server's batch size in records and max_request_bytes (the
     // single-server client's limit, well below Chroma's 40 MiB body limit) in estimated bytes.
-    const preflight_info pf = inst.conn().get_preflight();
+    // Within the write's deadline too (the first record write to an instance fetches it).
+    const preflight_info pf = inst.conn().get_preflight(remaining(deadline, "pre-flight checks of " + inst.name()));
     const std::size_t max_records = pf.max_batch_size ? pf.max_batch_size : 1000;
     const bool base64 = inst.conn().options.use_base64 && pf.supports_base64_encoding;
     std::vector<wal::records_payload> parts;
