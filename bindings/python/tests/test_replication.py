@@ -425,6 +425,7 @@ def test_default_log_needs_only_chroma(up, tmp_path, monkeypatch):
     name = unique("default-log")
     with chromawal.Client(instances=instances, on_event=events.append, health_interval=0.1,
                           sync_interval=0.1) as client:
+        client.take_over_instances("pytest: the default log on session-wide servers")
         client.create_collection(name).add(**batch("dl", 4))
         assert_identical(client, name, 4)
     defaults = [e for e in events if e["type"] == "log_default"]
