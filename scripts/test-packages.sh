@@ -178,7 +178,10 @@ step_python() {
   run_snippets wheel
   local sdist
   sdist=$(ls build/dist/chromawal-*.tar.gz)
-  tar -tzf "$sdist" | grep -q '/cpp/lib/wal/pg_log_store.cpp$' || die "$sdist lacks the C++ sources"
+  # The listing first, then grep (grep -q in a pipe would cut tar off: SIGPIPE under pipefail).
+  local listing
+  listing=$(tar -tzf "$sdist")
+  grep -q '/cpp/lib/wal/sqlite_log_store.cpp$' <<<"$listing" || die "$sdist lacks the C++ sources"
   "$VENV/bin/python" -m pip install -q -r packaging/requirements-test.txt
   # The extension's libpq and libcurl are the wheel's copies, not the system's.
   local ext libs
