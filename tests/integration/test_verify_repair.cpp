@@ -256,10 +256,16 @@ TEST_CASE("repair of every collection creates, deletes and copies whole collecti
     pc.retention = 0s;
     pc.prune_interval = 100ms;
     cw::client pruning(pc);
-    REQUIRE(wait_for([&] {
-        const auto s = pruning.status();
-        return s.log.pending == 0 && s.log.applied == 0;
-    }));
+    // Two sync threads mark and prune here; a loaded machine needs more than the default 10 s.
+    cw::status_report last;
+    const bool pruned = wait_for(
+        [&] {
+            last = pruning.status();
+            return last.log.pending == 0 && last.log.applied == 0;
+        },
+        30s);
+    INFO(last.to_json());
+    REQUIRE(pruned);
     CHECK(logged(pruning.status()) == 0);
     CHECK_FALSE(instance(pruning.status(), "b").needs_repair);
 }
