@@ -9,7 +9,8 @@
 #              share/chromawal), consumed with find_package in both configurations
 #   python     pip install ./bindings/python (isolated build, PyPI), python -m build (sdist, and
 #              a wheel built from it), auditwheel repair, install into a fresh venv, the pytest
-#              suite against real servers with that wheel; the offline Debian route
+#              suite and examples/python/ingest.py against real servers with that wheel (the
+#              only run of the Python tests in scripts/test.sh); the offline Debian route
 # Tools come from PyPI at the versions pinned in packaging/requirements.txt, into a virtual
 # environment under build/pkg/ (never system-wide). Everything else goes under build/pkg/ too.
 #
@@ -195,6 +196,7 @@ step_python() {
   # From the repository root (conftest.py finds scripts/ there), with nothing of the source
   # tree on sys.path: `chromawal` is the installed wheel.
   "$VENV/bin/python" -m pytest -q -p no:cacheprovider bindings/python/tests
+  "$VENV/bin/python" examples/python/ingest.py
 
   step "Python: the offline route with Debian's packages (setuptools, setup.py)"
   CHROMAWAL_PY_BUILD_DIR="$root/build/python/cmake" CHROMAWAL_JOBS="$jobs" run_snippets pip-debian
