@@ -252,8 +252,9 @@ void validate_collection_name(std::string_view name) {
     for (char c : name) ok = ok && (alnum(c) || c == '.' || c == '_' || c == '-');
     if (!ok) {
         fail(
-            fmt::format("Expected a collection name containing 3-512 characters from [a-zA-Z0-9._-], starting and "
-                        "ending with a character in [a-zA-Z0-9]. Got: '{}'",
+            // The server's words (so that chromawal and chromadb's client say the same).
+            fmt::format("Validation error: name: Expected a name containing 3-512 characters from [a-zA-Z0-9._-], "
+                        "starting and ending with a character in [a-zA-Z0-9]. Got: {}",
                         shorten(name)));
     }
 }

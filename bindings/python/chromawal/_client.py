@@ -8,6 +8,7 @@ import weakref
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _chromawal
+from . import _compat
 from . import _validation as v
 from ._collection import Collection
 from .errors import (
@@ -196,6 +197,7 @@ class HttpClient(_ClientBase):
         if allow_reset is None:
             allow_reset = bool(getattr(settings, "allow_reset", False))
         self._allow_reset = allow_reset
+        self._given_settings = settings
         self._options: Dict[str, Any] = {
             "base_url": base_url,
             "headers": _headers_list(headers),
@@ -211,6 +213,7 @@ class HttpClient(_ClientBase):
         self = cls.__new__(cls)
         opts = native.options()
         self._options = {"base_url": opts["base_url"]}
+        self._given_settings = None
         self._native = native
         self.tenant = opts["tenant"]
         self.database = opts["database"]
@@ -261,6 +264,14 @@ class HttpClient(_ClientBase):
 
     def get_user_identity(self) -> Dict[str, Any]:
         return dict(self._native.identity())
+
+    def get_settings(self) -> Any:
+        """The settings chromadb's HttpClient reports: a ``chromadb.config.Settings`` when
+        chromadb is importable (the one passed as ``settings=``, updated as chromadb does), else
+        a stand-in with the same fields (``chroma_server_host``, ``chroma_server_http_port``,
+        ``chroma_server_ssl_enabled``, ``chroma_server_headers``, ``allow_reset``, ...)."""
+        headers = dict(self._options.get("headers") or [])
+        return _compat.settings_for(self.base_url, headers, self._allow_reset, self._given_settings)
 
     # ---- collections ----
 
@@ -460,6 +471,7 @@ class Client(_ClientBase):
         allow_reset: bool = False,
     ) -> None:
         self._allow_reset = bool(allow_reset)
+        self._headers = dict(_headers_list(headers))
         if instances is None:
             if log_url is not None:
                 raise ValueError("Expected instances together with log_url (or neither, to read CHROMAWAL_* variables)")
@@ -571,6 +583,17 @@ class Client(_ClientBase):
     def get_version(self) -> str:
         return str(self._first_answer("get_version", lambda d: d.version()))
 
+    def get_user_identity(self) -> Dict[str, Any]:
+        """The caller as the first instance that answers (primary first) sees it."""
+        return dict(self._first_answer("get_user_identity", lambda d: d.identity()))
+
+    def get_settings(self) -> Any:
+        """The settings chromadb's HttpClient would report for the primary instance (its host,
+        port, TLS and this client's headers; ``allow_reset``): a ``chromadb.config.Settings``
+        when chromadb is importable, else a stand-in with the same fields."""
+        url = str(self._instance_info[0]["url"])
+        return _compat.settings_for(url, self._headers, self._allow_reset)
+
     def get_max_batch_size(self) -> int:
         """The smallest max batch size among the instances that answer. chromawal splits
         larger batches itself, so this is informational."""
@@ -601,6 +624,31 @@ class Client(_ClientBase):
         """A handle by name without any I/O (the collection may not exist): for writers that
         must keep logging while every instance is away (with queue_when_unavailable=True)."""
         return self._wrap(self._native.collection(name), embedding_function, data_loader)
+
+    def get_collection_by_id(
+        self,
+        id: Any,
+        embedding_function: Optional[Callable[..., Any]] = None,
+        data_loader: Optional[Callable[..., Any]] = None,
+    ) -> Collection:
+        """The collection whose UUID on any instance is `id` (each instance gives a collection
+        its own UUID; the one ``collection.id`` shows, or any other instance's)."""
+        key = str(id)
+        errors = []
+        for i, d in enumerate(self._direct):
+            try:
+                name = str(d.get_collection_by_id(key).name)
+            except NotFoundError:
+                continue
+            except ChromaConnectionError as e:
+                errors.append(f"{self._instance_info[i]['name']}: {e}")
+                continue
+            return self.get_collection(name, embedding_function=embedding_function, data_loader=data_loader)
+        if errors:
+            raise NoInstanceAvailableError(
+                f"get_collection_by_id: no instance that answered knows {key} ({'; '.join(errors)})"
+            )
+        raise NotFoundError(f"Collection [{key}] does not exist.")
 
     def _list(self, limit: Optional[int], offset: int) -> List[Collection]:
         return [self._wrap(self._native.collection(n)) for n in self._native.list_collections(limit, offset)]

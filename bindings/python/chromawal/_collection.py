@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, cast
 import numpy as np
 import numpy.typing as npt
 
+from . import _compat
 from . import _validation as v
 from .types import (
     DeleteResult,
@@ -85,10 +86,12 @@ class Collection:
     # ---- description ----
 
     @property
-    def _model(self) -> Dict[str, Any]:
-        # One server: the handle's description. Replicated: read once from an instance, then
-        # kept (and updated by modify) until refresh().
-        return dict(self._native.info())
+    def _model(self) -> Any:
+        # chromadb's collection model (chromadb.types.Collection) when chromadb is importable,
+        # else chromawal's stand-in with the same fields. One server: the handle's description.
+        # Replicated: read once from an instance, then kept (and updated by modify) until
+        # refresh().
+        return _compat.collection_model(self._native.info())
 
     @property
     def name(self) -> str:
@@ -98,24 +101,25 @@ class Collection:
     def id(self) -> uuid.UUID:
         """The collection's UUID. On a replicated client each instance has its own UUID; this
         is the one of the instance that described the collection (the primary when it is up)."""
-        return uuid.UUID(self._model["id"])
+        return uuid.UUID(str(self._native.info()["id"]))
 
     @property
     def metadata(self) -> Optional[Dict[str, Any]]:
-        return self._model.get("metadata")
+        return cast(Optional[Dict[str, Any]], self._native.info().get("metadata"))
 
     @property
     def configuration_json(self) -> Dict[str, Any]:
-        text = self._model.get("configuration_json") or "{}"
-        return cast(Dict[str, Any], json.loads(text) if isinstance(text, str) else text)
+        return cast(Dict[str, Any], self._model.configuration_json)
 
     @property
-    def configuration(self) -> Dict[str, Any]:
-        return self.configuration_json
+    def configuration(self) -> Any:
+        """The configuration as chromadb parses it (``load_collection_configuration_from_json``)
+        when chromadb is importable, else the configuration JSON as a dict."""
+        return _compat.configuration_of(self.configuration_json)
 
     @property
     def dimension(self) -> Optional[int]:
-        return self._model.get("dimension")
+        return cast(Optional[int], self._native.info().get("dimension"))
 
     @property
     def tenant(self) -> str:
@@ -126,8 +130,10 @@ class Collection:
         return str(self._native.database)
 
     @property
-    def schema(self) -> None:
-        return None
+    def schema(self) -> Any:
+        """The collection's schema as the server reports it: chromadb's ``Schema`` when chromadb
+        is importable, else the serialized schema (a dict, or None)."""
+        return _compat.schema_of(self._model.serialized_schema)
 
     @property
     def last_receipt(self) -> Optional[WriteReceipt]:
@@ -135,10 +141,11 @@ class Collection:
         only): log position, entry id, instances that applied it, queued."""
         return getattr(self._local, "receipt", None)
 
-    def get_model(self) -> Dict[str, Any]:
-        """The collection's description: id, name, metadata, configuration_json, dimension,
-        tenant, database (a fresh read from the server for a one-server client's handle)."""
-        return dict(self._model)
+    def get_model(self) -> Any:
+        """The collection's model, as chromadb's ``get_model()``: id, name, configuration_json,
+        serialized_schema, metadata, dimension, tenant, database, version, log_position, by
+        attribute and by item (chromadb's own model class when chromadb is importable)."""
+        return self._model
 
     def refresh(self) -> None:
         """Reads the collection's description (metadata, configuration, ...) again."""
@@ -346,6 +353,11 @@ class Collection:
             op, ids, embeddings, metadatas, documents, images, uris
         )
         key = _check_idempotency_key(op, idempotency_key)
+        if op == "update" and arr is None and metas is None and docs is None and uri_list is None:
+            # Nothing to change: chromadb sends it and the server accepts it as a no-op; nothing
+            # is logged or sent here (the C++ library refuses an update without fields).
+            self._local.receipt = None
+            return
         self._local.receipt = self._native.write(op, id_list, arr, metas, docs, uri_list, key)
 
     def add(

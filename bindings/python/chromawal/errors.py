@@ -2,7 +2,11 @@
 
 The classes of chromadb's ``chromadb.errors`` are defined here under the same names, with the
 same ``code()`` / ``name()`` / ``message()`` methods, so that code written against chromadb
-catches the same errors. Errors reported by a Chroma server are mapped by the server's error
+catches the same errors. When the ``chromadb`` package is importable (the official client,
+``chromadb`` or ``chromadb-client``), each of them is also a subclass of chromadb's class of the
+same name: ``except chromadb.errors.NotFoundError`` catches chromawal's ``NotFoundError``, and
+``except chromadb.errors.ChromaError`` catches every error chromawal raises for a failed
+operation. (Importing chromadb costs about a second; chromawal does it once, at import.) Errors reported by a Chroma server are mapped by the server's error
 name, as chromadb does (``{"error": "NotFoundError", ...}`` -> :class:`NotFoundError`), and
 ``str(e)`` is the server's message, as with chromadb.
 
@@ -20,7 +24,29 @@ Every :class:`ChromaError` raised by chromawal has the attributes ``status`` (HT
 None), ``error_name`` (Chroma's error name or None), ``server_message`` and ``detail`` (the
 full description from the C++ library, with the operation and the server it concerns).
 """
-from typing import Dict, Optional, Type
+from typing import Any, Callable, Dict, Optional, Tuple, Type, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _override(f: _F) -> _F:
+    """Marks a method as an override, as the ``overrides`` package's decorator does: chromadb's
+    error classes check it (EnforceOverrides) when a subclass is created."""
+    f.__override__ = True  # type: ignore[attr-defined]
+    return f
+
+
+_chromadb_errors: Any = None
+try:  # The official client, when installed: its error classes become our bases.
+    from chromadb import errors as _chromadb_errors  # type: ignore[no-redef]
+except Exception:  # not installed, or broken: chromawal's own hierarchy alone
+    _chromadb_errors = None
+
+
+def _also(name: str) -> Tuple[type, ...]:
+    """chromadb's class `name`, as an extra base, when chromadb is importable and has it."""
+    cls = getattr(_chromadb_errors, name, None) if _chromadb_errors is not None else None
+    return (cls,) if isinstance(cls, type) else ()
 
 __all__ = [
     "ChromaError",
@@ -55,8 +81,9 @@ __all__ = [
 ]
 
 
-class ChromaError(Exception):
-    """Base of every error chromawal raises for a failed operation (as chromadb's)."""
+class ChromaError(*(_also("ChromaError") or (Exception,))):  # type: ignore[misc]
+    """Base of every error chromawal raises for a failed operation (as chromadb's; a
+    ``chromadb.errors.ChromaError`` when chromadb is importable)."""
 
     trace_id: Optional[str] = None
     status: Optional[int] = None
@@ -67,100 +94,107 @@ class ChromaError(Exception):
     _code: int = 400
     _name: str = "ChromaError"
 
+    @_override
     def code(self) -> int:
         """An appropriate HTTP status for this error (chromadb's, per class)."""
         return self._code
 
+    @_override
     def message(self) -> str:
         return ", ".join(str(a) for a in self.args)
 
     @classmethod
+    @_override
     def name(cls) -> str:
         """The error's name (chromadb's, per class)."""
         return cls._name
 
 
-class InvalidDimensionException(ChromaError):
+class InvalidDimensionException(ChromaError, *_also("InvalidDimensionException")):  # type: ignore[misc]
     _code = 400
     _name = "InvalidDimension"
 
 
-class IDAlreadyExistsError(ChromaError):
+class IDAlreadyExistsError(ChromaError, *_also("IDAlreadyExistsError")):  # type: ignore[misc]
     _code = 409
     _name = "IDAlreadyExists"
 
 
-class ChromaAuthError(ChromaError):
+class ChromaAuthError(ChromaError, *_also("ChromaAuthError")):  # type: ignore[misc]
     _code = 403
     _name = "AuthError"
 
+    @_override
+    def message(self) -> str:
+        return "Forbidden"  # chromadb's
 
-class DuplicateIDError(ChromaError):
+
+class DuplicateIDError(ChromaError, *_also("DuplicateIDError")):  # type: ignore[misc]
     _code = 400
     _name = "DuplicateID"
 
 
-class InvalidArgumentError(ChromaError):
+class InvalidArgumentError(ChromaError, *_also("InvalidArgumentError")):  # type: ignore[misc]
     _code = 400
     _name = "InvalidArgument"
 
 
-class InvalidUUIDError(ChromaError):
+class InvalidUUIDError(ChromaError, *_also("InvalidUUIDError")):  # type: ignore[misc]
     _code = 400
     _name = "InvalidUUID"
 
 
-class InvalidHTTPVersion(ChromaError):
+class InvalidHTTPVersion(ChromaError, *_also("InvalidHTTPVersion")):  # type: ignore[misc]
     _code = 400
     _name = "InvalidHTTPVersion"
 
 
-class AuthorizationError(ChromaError):
+class AuthorizationError(ChromaError, *_also("AuthorizationError")):  # type: ignore[misc]
     _code = 401
     _name = "AuthorizationError"
 
 
-class NotFoundError(ChromaError):
+class NotFoundError(ChromaError, *_also("NotFoundError")):  # type: ignore[misc]
     _code = 404
     _name = "NotFoundError"
 
 
-class UniqueConstraintError(ChromaError):
+class UniqueConstraintError(ChromaError, *_also("UniqueConstraintError")):  # type: ignore[misc]
     _code = 409
     _name = "UniqueConstraintError"
 
 
-class BatchSizeExceededError(ChromaError):
+class BatchSizeExceededError(ChromaError, *_also("BatchSizeExceededError")):  # type: ignore[misc]
     _code = 413
     _name = "BatchSizeExceededError"
 
 
-class VersionMismatchError(ChromaError):
+class VersionMismatchError(ChromaError, *_also("VersionMismatchError")):  # type: ignore[misc]
     _code = 500
     _name = "VersionMismatchError"
 
 
-class InternalError(ChromaError):
+class InternalError(ChromaError, *_also("InternalError")):  # type: ignore[misc]
     _code = 500
     _name = "InternalError"
 
 
-class RateLimitError(ChromaError):
+class RateLimitError(ChromaError, *_also("RateLimitError")):  # type: ignore[misc]
     _code = 429
     _name = "RateLimitError"
 
 
-class BackoffError(ChromaError):
+class BackoffError(ChromaError, *_also("BackoffError")):  # type: ignore[misc]
     _code = 429
     _name = "Backoff"
 
 
-class QuotaError(ChromaError):
+class QuotaError(ChromaError, *_also("QuotaError")):  # type: ignore[misc]
     _code = 400
     _name = "QuotaError"
 
 
-class StaleReadError(ChromaError):
+class StaleReadError(ChromaError, *_also("StaleReadError")):  # type: ignore[misc]
     _code = 412
     _name = "StaleReadError"
 

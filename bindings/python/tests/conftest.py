@@ -21,6 +21,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 import numpy as np
 import pytest
 
+# The official client, when installed (the wheel test installs it: packaging/requirements-test.txt),
+# must not phone home from the tests.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
 try:
     import chromawal
 except ImportError as e:  # pragma: no cover - a clear message instead of a collection error
@@ -283,6 +287,20 @@ def client(request: Any, servers: List[ChromaServer], postgres: PostgresServer) 
             assert report["identical"], report["summary"]
     finally:
         c.close()
+
+
+def official_chromadb() -> Any:
+    """The official ``chromadb`` module, the reference of the differential tests. Skips the test
+    when it is not installed, unless CHROMAWAL_TEST_REQUIRE_CHROMADB=1 (as scripts/test-packages.sh
+    sets it for the suite against the installed wheel, whose venv has it): then a missing chromadb
+    fails the test."""
+    try:
+        import chromadb
+    except ImportError as e:
+        if os.environ.get("CHROMAWAL_TEST_REQUIRE_CHROMADB") == "1":
+            pytest.fail(f"the official chromadb client is required (CHROMAWAL_TEST_REQUIRE_CHROMADB=1): {e}")
+        pytest.skip("the official chromadb client is not installed (packaging/requirements-test.txt has it)")
+    return chromadb
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.05) -> bool:

@@ -1,0 +1,165 @@
+"""chromawal as a drop-in for the official chromadb client: its error classes, the client calls
+chromadb's tests and users rely on (get_settings, get_user_identity, get_collection_by_id), and
+the collection model. Each test checks chromawal's own promise; with the official client
+installed, the test also compares against it on the same server (see official_chromadb())."""
+import uuid
+from typing import Any, List
+
+import numpy as np
+import pytest
+
+import chromawal
+from conftest import ChromaServer, official_chromadb, unique
+
+
+def _coll(client: Any, name: str) -> Any:
+    c = client.create_collection(name, metadata={"owner": "parity"}, configuration={"hnsw": {"space": "cosine"}})
+    c.add(ids=["a", "b"], embeddings=[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], documents=["x", "y"])
+    return c
+
+
+# ---- errors ----
+
+
+def test_errors_are_chromadbs_when_it_is_installed(client: Any) -> None:
+    with pytest.raises(chromawal.NotFoundError) as raised:
+        client.get_collection(unique("missing"))
+    err = raised.value
+    assert err.code() == 404 and err.name() == "NotFoundError"
+    assert "does not exist" in str(err)
+    chromadb = official_chromadb()
+    assert isinstance(err, chromadb.errors.NotFoundError)
+    assert isinstance(err, chromadb.errors.ChromaError)
+    # Every class named like one of chromadb's is a subclass of it.
+    for cls_name, cls in vars(chromadb.errors).items():
+        ours = getattr(chromawal.errors, cls_name, None)
+        if isinstance(cls, type) and issubclass(cls, Exception) and ours is not None:
+            assert issubclass(ours, cls), cls_name
+    # The replication outcomes too, through the base class.
+    assert issubclass(chromawal.LogUnavailableError, chromadb.errors.ChromaError)
+    assert issubclass(chromawal.ValidationError, chromadb.errors.InvalidArgumentError)
+
+
+def test_error_messages_are_the_official_clients(servers: List[ChromaServer], http: chromawal.HttpClient) -> None:
+    chromadb = official_chromadb()
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port)
+    missing = unique("missing")
+    with pytest.raises(chromadb.errors.NotFoundError) as theirs:
+        official.get_collection(missing)
+    with pytest.raises(chromadb.errors.NotFoundError) as ours:
+        http.get_collection(missing)
+    assert str(ours.value) == str(theirs.value)
+    name = unique("dup")
+    http.create_collection(name)
+    with pytest.raises(chromadb.errors.ChromaError) as theirs_dup:
+        official.create_collection(name)
+    with pytest.raises(chromadb.errors.ChromaError) as ours_dup:
+        http.create_collection(name)
+    # The server names this error "ChromaError"; chromawal raises the more precise
+    # UniqueConstraintError, a subclass of the class the official client raises.
+    assert isinstance(ours_dup.value, type(theirs_dup.value))
+    assert isinstance(ours_dup.value, chromadb.errors.UniqueConstraintError)
+    assert str(ours_dup.value) == str(theirs_dup.value)
+
+
+# ---- the client ----
+
+
+def test_get_settings_describes_the_server(servers: List[ChromaServer]) -> None:
+    http = chromawal.HttpClient("127.0.0.1", servers[0].port, allow_reset=True, headers={"x-team": "ingest"})
+    s = http.get_settings()
+    assert s.chroma_server_host == "127.0.0.1"
+    assert s.chroma_server_http_port == servers[0].port
+    assert s["chroma_server_http_port"] == servers[0].port
+    assert s.chroma_server_ssl_enabled is False
+    assert s.allow_reset is True
+    assert s.chroma_server_headers == {"x-team": "ingest"}
+    assert s.chroma_api_impl == "chromadb.api.fastapi.FastAPI"
+
+
+def test_replicated_get_settings_is_the_primarys(replicated: chromawal.Client, servers: List[ChromaServer]) -> None:
+    s = replicated.get_settings()
+    assert s.chroma_server_http_port == servers[0].port
+    assert s.allow_reset is True
+
+
+def test_get_settings_is_chromadbs_settings_when_installed(servers: List[ChromaServer]) -> None:
+    chromadb = official_chromadb()
+    given = chromadb.config.Settings(allow_reset=True)
+    http = chromawal.HttpClient("127.0.0.1", servers[0].port, settings=given)
+    s = http.get_settings()
+    assert isinstance(s, chromadb.config.Settings)
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port, settings=chromadb.config.Settings(allow_reset=True))
+    theirs = official.get_settings()
+    for field in ("chroma_api_impl", "chroma_server_host", "chroma_server_http_port", "chroma_server_ssl_enabled", "allow_reset"):
+        assert getattr(s, field) == getattr(theirs, field), field
+
+
+def test_get_user_identity(client: Any) -> None:
+    who = client.get_user_identity()
+    assert who["tenant"] == "default_tenant"
+    assert "default_database" in who["databases"]
+
+
+def test_replicated_get_collection_by_id_takes_any_instances_id(replicated: chromawal.Client, name: str) -> None:
+    c = replicated.create_collection(name)
+    c.add(ids=["a"], embeddings=[[1.0, 2.0]])
+    assert replicated.wait_until_synced(30)
+    ids = {uuid.UUID(str(replicated.instance(i).get_collection(name).id)) for i in range(2)}
+    assert len(ids) == 2  # each instance has its own UUID for the collection
+    for cid in ids:
+        got = replicated.get_collection_by_id(cid)
+        assert got.name == name
+        assert got.count() == 1
+    with pytest.raises(chromawal.NotFoundError, match="does not exist"):
+        replicated.get_collection_by_id(uuid.uuid4())
+
+
+def test_http_get_collection_by_id(http: chromawal.HttpClient, name: str) -> None:
+    c = http.create_collection(name)
+    assert http.get_collection_by_id(c.id).name == name
+    with pytest.raises(chromawal.NotFoundError):
+        http.get_collection_by_id(uuid.uuid4())
+
+
+# ---- the collection model ----
+
+
+def test_model_has_chromadbs_fields(client: Any, name: str) -> None:
+    c = _coll(client, name)
+    m = c.get_model()
+    assert m is not None
+    assert m.id == c.id and m["id"] == c.id
+    assert m.name == name and m["name"] == name
+    assert m.metadata == {"owner": "parity"} and m["metadata"] == {"owner": "parity"}
+    assert m.configuration_json["hnsw"]["space"] == "cosine"
+    assert m["configuration_json"]["hnsw"]["space"] == "cosine"
+    assert m.tenant == "default_tenant" and m.database == "default_database"
+    assert client.get_collection(name).get_model().dimension == 3  # a fresh description
+    assert isinstance(m.version, int) and isinstance(m.log_position, int)
+    assert m["no such field"] is None
+    assert c._model["id"] == c.id
+    assert c.configuration_json["hnsw"]["space"] == "cosine"
+
+
+def test_model_and_configuration_are_the_official_clients(servers: List[ChromaServer], http: chromawal.HttpClient, name: str) -> None:
+    chromadb = official_chromadb()
+    c = _coll(http, name)
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port)
+    theirs = official.get_collection(name)
+    c = http.get_collection(name)  # described after the add, as `theirs` (dimension 3)
+    ours = c.get_model()
+    assert isinstance(ours, type(theirs.get_model()))
+    for field in type(theirs.get_model()).model_fields:
+        assert getattr(ours, field) == getattr(theirs.get_model(), field), field
+    assert ours == theirs.get_model()
+    assert c.configuration == theirs.configuration
+    assert c.schema == theirs.schema
+    assert c.id == theirs.id and c.metadata == theirs.metadata
+
+
+def test_numpy_embeddings_in_results(client: Any, name: str) -> None:
+    c = _coll(client, name)
+    got = c.get(ids=["a"], include=["embeddings"])
+    assert isinstance(got["embeddings"], np.ndarray)
+    np.testing.assert_allclose(got["embeddings"][0], [1.0, 0.0, 0.0])
