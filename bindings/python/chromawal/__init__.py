@@ -12,9 +12,18 @@ A drop-in replacement for the chromadb Python client::
     docs.query(query_embeddings=[0.1, 0.2, 0.3], n_results=5, where={"document_id": "d1"})
 
 ``chromawal.HttpClient(host, port, ...)`` is the same API on one server without a log.
-See docs/python.md.
+``await chromawal.AsyncHttpClient(...)`` and ``await chromawal.AsyncClient(...)`` are the async
+clients (chromadb's AsyncHttpClient API). See docs/python.md.
 """
 from . import _chromawal
+from ._async import (
+    AsyncClient,
+    AsyncClientAPI,
+    AsyncCollection,
+    AsyncHttpClient,
+    AsyncHttpClientAPI,
+    AsyncReplicatedClientAPI,
+)
 from ._client import Client, HttpClient
 from ._collection import Collection
 from .errors import (
@@ -63,6 +72,12 @@ __all__ = [
     "Client",
     "HttpClient",
     "Collection",
+    "AsyncHttpClient",
+    "AsyncClient",
+    "AsyncClientAPI",
+    "AsyncHttpClientAPI",
+    "AsyncReplicatedClientAPI",
+    "AsyncCollection",
     "ChromaError",
     "AuthorizationError",
     "BatchSizeExceededError",
