@@ -702,6 +702,27 @@ class AsyncClientAPI:
     async def delete_collection(self, name: str) -> None:
         await self._call("delete_collection", name)
 
+    async def get_user_identity(self) -> Dict[str, Any]:
+        return cast(Dict[str, Any], await self._call("get_user_identity"))
+
+    async def get_collection_by_id(
+        self,
+        id: Any,
+        embedding_function: Optional[Callable[..., Any]] = None,
+        data_loader: Optional[Callable[..., Any]] = None,
+    ) -> AsyncCollection:
+        return cast(
+            AsyncCollection,
+            await self._call(
+                "get_collection_by_id", id, embedding_function=embedding_function, data_loader=data_loader
+            ),
+        )
+
+    def get_settings(self) -> Any:
+        """The sync client's ``get_settings()`` (no I/O; not a coroutine, as in chromadb's
+        async client)."""
+        return self._sync.get_settings()
+
     async def reset(self) -> bool:
         """Deletes every collection of this tenant and database (only with ``allow_reset=True``)."""
         return bool(await self._call("reset"))
@@ -724,22 +745,6 @@ class AsyncHttpClientAPI(AsyncClientAPI):
 
     async def get_pre_flight_checks(self) -> Dict[str, Any]:
         return cast(Dict[str, Any], await self._call("get_pre_flight_checks"))
-
-    async def get_user_identity(self) -> Dict[str, Any]:
-        return cast(Dict[str, Any], await self._call("get_user_identity"))
-
-    async def get_collection_by_id(
-        self,
-        id: Any,
-        embedding_function: Optional[Callable[..., Any]] = None,
-        data_loader: Optional[Callable[..., Any]] = None,
-    ) -> AsyncCollection:
-        return cast(
-            AsyncCollection,
-            await self._call(
-                "get_collection_by_id", id, embedding_function=embedding_function, data_loader=data_loader
-            ),
-        )
 
     async def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
         """Switches tenant and database (checked on the server). Calls already in flight keep

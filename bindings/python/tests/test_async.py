@@ -8,13 +8,14 @@ import concurrent.futures
 import socket
 import threading
 import uuid
+from typing import List
 
 import numpy as np
 import pytest
 
 import chromawal
 from chromawal._async import THREAD_NAME_PREFIX
-from conftest import unique
+from conftest import ChromaServer, PostgresServer, unique
 
 KINDS = ["http", "replicated"]
 
@@ -516,3 +517,29 @@ def test_package_exports_and_docs():
                    "count_collections", "delete_collection", "heartbeat", "get_version", "reset",
                    "get_max_batch_size", "close"):
         assert asyncio.iscoroutinefunction(getattr(chromawal.AsyncClientAPI, method)), method
+
+
+def test_async_clients_have_the_chromadb_client_calls(servers: List[ChromaServer], postgres: PostgresServer) -> None:
+    async def main() -> None:
+        http = await chromawal.AsyncHttpClient("127.0.0.1", servers[0].port, allow_reset=True)
+        rep = await chromawal.AsyncClient(
+            [(s.name.split("-")[-1], s.url) for s in servers],
+            log_url=postgres.uri,
+            log_schema=unique("t").replace("-", "_"),
+            allow_reset=True,
+        )
+        try:
+            await rep.take_over_instances("pytest: a fresh log on session-wide servers")
+            for c in (http, rep):
+                s = c.get_settings()  # plain call, as chromadb's async client
+                assert s.chroma_server_http_port == servers[0].port and s.allow_reset is True
+                assert (await c.get_user_identity())["tenant"] == "default_tenant"
+            name = unique("async-by-id")
+            coll = await rep.create_collection(name)
+            got = await rep.get_collection_by_id(coll.id)
+            assert isinstance(got, chromawal.AsyncCollection) and got.name == name
+        finally:
+            await http.close()
+            await rep.close()
+
+    asyncio.run(main())
