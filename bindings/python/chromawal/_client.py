@@ -42,12 +42,41 @@ def _check_collection_args(embedding_function: Any, schema: Any) -> None:
         raise ValueError(f"Expected embedding_function to be callable, got {embedding_function}")
 
 
-def _ef_from(configuration: Optional[Dict[str, Any]], embedding_function: Any) -> Any:
-    if embedding_function is None and isinstance(configuration, dict):
-        ef = configuration.get("embedding_function")
-        if callable(ef):
-            return ef
-    return embedding_function
+def _create_configuration(
+    configuration: Optional[Dict[str, Any]], metadata: Optional[Dict[str, Any]], ef: Any
+) -> Tuple[Optional[str], Any]:
+    """The configuration JSON of a create, as chromadb 1.x sends it (the embedding function's
+    name and config kept in it, so that either client can open the collection), and the
+    embedding function the collection object uses."""
+    if configuration is None:
+        configuration = {}
+    if not isinstance(configuration, dict):
+        raise ValueError(f"Expected configuration to be a dict, got {configuration}")
+    conf = dict(configuration)
+    conf_ef = conf.get("embedding_function")
+    if conf_ef is not None and not callable(conf_ef):
+        raise ValueError(f"Expected the configuration's embedding_function to be callable, got {conf_ef}")
+    _compat.check_conflict_on_create(ef, conf_ef)
+    if ef is not None and conf_ef is None:
+        conf["embedding_function"] = ef
+    if not conf:
+        return None, ef
+    as_json = _compat.configuration_to_json(conf, metadata)
+    return json.dumps(as_json, separators=(",", ":")), (ef if ef is not None else conf_ef)
+
+
+def _persisted_ef(native: Any) -> Optional[Dict[str, Any]]:
+    text = native.info().get("configuration_json") or "{}"
+    conf = json.loads(text) if isinstance(text, str) else dict(text)
+    ef = conf.get("embedding_function") if isinstance(conf, dict) else None
+    return ef if isinstance(ef, dict) else None
+
+
+def _check_persisted(native: Any, ef: Any) -> None:
+    # Only a given, non-default embedding function can conflict (chromadb's rule); the
+    # description is read only then.
+    if ef is not None and not _compat.is_default_embedding_function(ef):
+        _compat.check_conflict_on_get(ef, _persisted_ef(native))
 
 
 class _ClientBase:
@@ -79,7 +108,7 @@ class _ClientBase:
         name: str,
         configuration: Optional[Dict[str, Any]] = None,
         metadata: Optional[Dict[str, Any]] = None,
-        embedding_function: Optional[Callable[..., Any]] = None,
+        embedding_function: Optional[Callable[..., Any]] = _compat.DEFAULT,
         data_loader: Optional[Callable[..., Any]] = None,
         get_or_create: bool = False,
         schema: Any = None,
@@ -88,22 +117,28 @@ class _ClientBase:
         get_or_create). `configuration`: e.g. ``{"hnsw": {"space": "cosine"}}``; the legacy
         ``metadata={"hnsw:space": "cosine"}`` works too. `embedding_function` (any chromadb
         embedding function, or a callable ``f(input=[...]) -> embeddings``) computes embeddings
-        client-side when documents are given without embeddings."""
-        _check_collection_args(embedding_function, schema)
-        conf = v.configuration_json(configuration)
+        client-side when documents are given without embeddings. As in chromadb, the embedding
+        function's name and config are kept in the collection's configuration, and the default is
+        chromadb's default embedding function when chromadb is importable (none without it)."""
+        ef = _compat.resolve_embedding_function(embedding_function)
+        _check_collection_args(ef, schema)
+        conf, collection_ef = _create_configuration(configuration, metadata, ef)
         native = self._native_create(name, metadata, conf, bool(get_or_create))
-        return self._wrap(native, _ef_from(configuration, embedding_function), data_loader)
+        if get_or_create:
+            _check_persisted(native, ef)
+        return self._wrap(native, collection_ef, data_loader)
 
     def get_or_create_collection(
         self,
         name: str,
         configuration: Optional[Dict[str, Any]] = None,
         metadata: Optional[Dict[str, Any]] = None,
-        embedding_function: Optional[Callable[..., Any]] = None,
+        embedding_function: Optional[Callable[..., Any]] = _compat.DEFAULT,
         data_loader: Optional[Callable[..., Any]] = None,
         schema: Any = None,
     ) -> Collection:
-        """The existing collection (metadata and configuration ignored), or a new one."""
+        """The existing collection (metadata and configuration ignored; an embedding function
+        other than the one it keeps raises chromadb's ValueError), or a new one."""
         return self.create_collection(
             name, configuration, metadata, embedding_function, data_loader, get_or_create=True, schema=schema
         )
@@ -111,12 +146,17 @@ class _ClientBase:
     def get_collection(
         self,
         name: str,
-        embedding_function: Optional[Callable[..., Any]] = None,
+        embedding_function: Optional[Callable[..., Any]] = _compat.DEFAULT,
         data_loader: Optional[Callable[..., Any]] = None,
     ) -> Collection:
-        """An existing collection; NotFoundError when there is none."""
-        _check_collection_args(embedding_function, None)
-        return self._wrap(self._native_get(name), embedding_function, data_loader)
+        """An existing collection; NotFoundError when there is none. Without an embedding
+        function, the one its configuration names is used (built by chromadb, when importable);
+        another one than that raises chromadb's ValueError."""
+        ef = _compat.resolve_embedding_function(embedding_function)
+        _check_collection_args(ef, None)
+        native = self._native_get(name)
+        _check_persisted(native, ef)
+        return self._wrap(native, ef, data_loader)
 
     def list_collections(self, limit: Optional[int] = None, offset: Optional[int] = None) -> List[Collection]:
         lim = v.validate_limit(limit, "limit")
@@ -284,13 +324,18 @@ class HttpClient(_ClientBase):
     def get_collection_by_id(
         self,
         id: Any,
-        embedding_function: Optional[Callable[..., Any]] = None,
+        embedding_function: Optional[Callable[..., Any]] = _compat.DEFAULT,
         data_loader: Optional[Callable[..., Any]] = None,
     ) -> Collection:
-        return self._wrap(self._native.get_collection_by_id(str(id)), embedding_function, data_loader)
+        ef = _compat.resolve_embedding_function(embedding_function)
+        _check_collection_args(ef, None)
+        native = self._native.get_collection_by_id(str(id))
+        _check_persisted(native, ef)
+        return self._wrap(native, ef, data_loader)
 
     def _list(self, limit: Optional[int], offset: int) -> List[Collection]:
-        return [self._wrap(c) for c in self._native.list_collections(limit, offset)]
+        ef = _compat.resolve_embedding_function(_compat.DEFAULT)
+        return [self._wrap(c, ef) for c in self._native.list_collections(limit, offset)]
 
     def count_collections(self) -> int:
         return int(self._native.count_collections())
@@ -628,7 +673,7 @@ class Client(_ClientBase):
     def get_collection_by_id(
         self,
         id: Any,
-        embedding_function: Optional[Callable[..., Any]] = None,
+        embedding_function: Optional[Callable[..., Any]] = _compat.DEFAULT,
         data_loader: Optional[Callable[..., Any]] = None,
     ) -> Collection:
         """The collection whose UUID on any instance is `id` (each instance gives a collection
@@ -651,7 +696,8 @@ class Client(_ClientBase):
         raise NotFoundError(f"Collection [{key}] does not exist.")
 
     def _list(self, limit: Optional[int], offset: int) -> List[Collection]:
-        return [self._wrap(self._native.collection(n)) for n in self._native.list_collections(limit, offset)]
+        ef = _compat.resolve_embedding_function(_compat.DEFAULT)
+        return [self._wrap(self._native.collection(n), ef) for n in self._native.list_collections(limit, offset)]
 
     def count_collections(self) -> int:
         return len(self._native.list_collections(None, 0))

@@ -31,13 +31,15 @@ from .types import (
 )
 
 _READ_LEVELS = ("index_and_wal", "index_only", "index_and_bounded_wal")
+_UNSET = object()
 
 
 def _embed(ef: Optional[Callable[..., Any]], inputs: List[Any], is_query: bool = False) -> Any:
     if ef is None:
+        hint = "" if _compat.HAVE_CHROMADB else " (chromadb's default one needs the chromadb package)"
         raise ValueError(
-            "You must provide an embedding function to compute embeddings."
-            "https://docs.trychroma.com/guides/embeddings"
+            "You must provide an embedding function to compute embeddings"
+            f"{hint}. https://docs.trychroma.com/guides/embeddings"
         )
     if is_query and hasattr(ef, "embed_query"):
         return ef.embed_query(input=inputs)
@@ -82,8 +84,21 @@ class Collection:
         self._embedding_function = embedding_function
         self._data_loader = data_loader
         self._local = threading.local()
+        self._configured_ef: Any = _UNSET  # the configuration's embedding function, built once
 
     # ---- description ----
+
+    def _ef(self) -> Any:
+        """The embedding function documents and query texts go through, chosen as chromadb does:
+        the one given (unless it is the default), else the one the configuration names (built by
+        chromadb; an error building it is raised here, at embedding time, as chromadb does),
+        else the default (or None)."""
+        ef = self._embedding_function
+        if ef is not None and not _compat.is_default_embedding_function(ef):
+            return ef
+        if self._configured_ef is _UNSET:
+            self._configured_ef = _compat.embedding_function_of(self.configuration_json)
+        return self._configured_ef if self._configured_ef is not None else ef
 
     @property
     def _model(self) -> Any:
@@ -150,6 +165,7 @@ class Collection:
     def refresh(self) -> None:
         """Reads the collection's description (metadata, configuration, ...) again."""
         self._native.refresh()
+        self._configured_ef = _UNSET
 
     def __repr__(self) -> str:
         return f"Collection(name={self.name})"
@@ -298,7 +314,7 @@ class Collection:
             inputs = self._data_loader(uris)
         else:
             inputs = documents if documents is not None else images
-        arr = v.to_embedding_array(_embed(self._embedding_function, inputs, is_query))
+        arr = v.to_embedding_array(_embed(self._ef(), inputs, is_query))
         assert arr is not None
         return arr
 
@@ -332,7 +348,7 @@ class Collection:
                     arr = self._embed_inputs(docs, imgs, uri_list, ("documents", "images", "uris"))
                 elif op == "upsert":
                     arr = self._embed_inputs(docs, imgs, None, ("documents", "images"))
-                elif imgs is not None or (docs is not None and self._embedding_function is not None):
+                elif imgs is not None or (docs is not None and self._ef() is not None):
                     arr = self._embed_inputs(docs, imgs, None, ("documents", "images"))
             return id_list, arr, metas, docs, uri_list
 
@@ -470,3 +486,4 @@ class Collection:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Expected name to be a str, got {name}")
         self._local.receipt = self._native.modify(name, metadata, conf)
+        self._configured_ef = _UNSET

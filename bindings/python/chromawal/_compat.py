@@ -6,7 +6,7 @@ its tests) sees what it expects; without it, small classes with the same attribu
 access."""
 import json
 import uuid
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
 try:  # the official client (``chromadb`` or ``chromadb-client``), when installed
@@ -15,12 +15,24 @@ try:  # the official client (``chromadb`` or ``chromadb-client``), when installe
     from chromadb.api.collection_configuration import (  # type: ignore[import-not-found]
         load_collection_configuration_from_json as _load_configuration,
     )
+    from chromadb.api.collection_configuration import (  # type: ignore[import-not-found]
+        create_collection_configuration_to_json as _configuration_to_json,
+        validate_embedding_function_conflict_on_create as _conflict_on_create,
+        validate_embedding_function_conflict_on_get as _conflict_on_get,
+    )
     from chromadb.api.types import Schema as _ChromadbSchema  # type: ignore[import-not-found]
+    from chromadb.utils.embedding_functions import (  # type: ignore[import-not-found]
+        DefaultEmbeddingFunction as _DefaultEmbeddingFunction,
+    )
 except Exception:  # not installed, or a version without these: the stand-ins below
     _ChromadbSettings = None
     _ChromadbModel = None
     _load_configuration = None
     _ChromadbSchema = None
+    _configuration_to_json = None
+    _conflict_on_create = None
+    _conflict_on_get = None
+    _DefaultEmbeddingFunction = None
 
 HAVE_CHROMADB = _ChromadbModel is not None
 
@@ -185,3 +197,126 @@ def schema_of(serialized: Optional[Dict[str, Any]]) -> Any:
     if _ChromadbSchema is not None:
         return _ChromadbSchema.deserialize_from_json(serialized if serialized else {})
     return serialized
+
+
+# ---- embedding functions, as chromadb 1.x keeps them in the collection configuration ----
+
+
+class _Default:
+    """The default of the ``embedding_function`` arguments: chromadb's DefaultEmbeddingFunction
+    when chromadb is importable (as chromadb's own default), else none."""
+
+    def __repr__(self) -> str:
+        return "DefaultEmbeddingFunction"
+
+
+DEFAULT: Any = _Default()
+
+
+def resolve_embedding_function(ef: Any) -> Any:
+    """The embedding function an argument stands for (DEFAULT: chromadb's default one, or None
+    without chromadb)."""
+    if ef is DEFAULT:
+        return _DefaultEmbeddingFunction() if _DefaultEmbeddingFunction is not None else None
+    return ef
+
+
+def _ef_name(ef: Any) -> Optional[str]:
+    name = getattr(ef, "name", None)
+    if not callable(name):
+        return None
+    try:
+        value = name()
+    except Exception:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def is_default_embedding_function(ef: Any) -> bool:
+    return ef is not None and _ef_name(ef) == "default"
+
+
+def _ef_json(ef: Any) -> Dict[str, Any]:
+    # chromadb 1.x's form: {"type": "known", "name", "config"} for an embedding function that
+    # can describe itself (name() and get_config(), not is_legacy()), else {"type": "legacy"}.
+    name = _ef_name(ef)
+    legacy = getattr(ef, "is_legacy", None)
+    get_config = getattr(ef, "get_config", None)
+    try:
+        if name is None or not callable(get_config) or (callable(legacy) and legacy()):
+            return {"type": "legacy"}
+        return {"name": name, "type": "known", "config": get_config()}
+    except Exception:
+        return {"type": "legacy"}
+
+
+def configuration_to_json(configuration: Dict[str, Any], metadata: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """A create configuration (with its embedding function object, if any) as the JSON chromadb
+    sends: chromadb's own conversion when it is importable (its checks, e.g. hnsw and spann
+    together, and its warnings), else the same shape."""
+    if _configuration_to_json is not None:
+        return cast(Dict[str, Any], _configuration_to_json(configuration, metadata))
+    hnsw = configuration.get("hnsw")
+    spann = configuration.get("spann")
+    if hnsw is not None and spann is not None:
+        raise ValueError("hnsw and spann cannot both be provided")
+    ef = configuration.get("embedding_function")
+    if ef is None:
+        return {"hnsw": hnsw, "spann": spann, "embedding_function": {"type": "legacy"}}
+    ef_json = _ef_json(ef)
+    if ef_json["type"] == "known":
+        default_space = getattr(ef, "default_space", None)
+        space = default_space() if callable(default_space) else None
+        if space is not None:
+            if hnsw is None and spann is None and (metadata is None or metadata.get("hnsw:space") is None):
+                hnsw = {"space": space}
+            for index in (hnsw, spann):
+                if index is not None and index.get("space") is None:
+                    index["space"] = space
+    return {"hnsw": hnsw, "spann": spann, "embedding_function": ef_json}
+
+
+def check_conflict_on_create(ef: Any, configuration_ef: Any) -> None:
+    """chromadb's ValueError when an embedding function is given both as an argument and in the
+    configuration, and they differ. A plain callable (no ``name()``) cannot conflict."""
+    if _ef_name(ef) is None or _ef_name(configuration_ef) is None:
+        return
+    if _conflict_on_create is not None:
+        _conflict_on_create(ef, configuration_ef)
+        return
+    if ef is not None and configuration_ef is not None:
+        name, other = _ef_name(ef), _ef_name(configuration_ef)
+        if name != "default" and name != other:
+            raise ValueError(
+                "Multiple embedding functions provided. Please provide only one. "
+                f"Embedding function conflict: {name} vs {other}"
+            )
+
+
+def check_conflict_on_get(ef: Any, persisted: Optional[Mapping[str, Any]]) -> None:
+    """chromadb's ValueError when the collection keeps another embedding function than the one
+    given. A plain callable (no ``name()``) cannot conflict."""
+    if _ef_name(ef) is None:
+        return
+    if _conflict_on_get is not None:
+        _conflict_on_get(ef, persisted)
+        return
+    if persisted is not None and ef is not None:
+        name = _ef_name(ef)
+        if name != "default" and persisted.get("name") is not None and persisted.get("name") != name:
+            raise ValueError(
+                "An embedding function already exists in the collection configuration, and a new one "
+                "is provided. If this is intentional, please embed documents separately. Embedding "
+                f"function conflict: new: {name} vs persisted: {persisted.get('name')}"
+            )
+
+
+def embedding_function_of(configuration_json: Mapping[str, Any]) -> Any:
+    """The embedding function a collection's configuration names, built by chromadb (None
+    without chromadb, or when the configuration names none or a legacy one)."""
+    if _load_configuration is None:
+        return None
+    ef_json = configuration_json.get("embedding_function")
+    if not isinstance(ef_json, Mapping) or ef_json.get("type") != "known":
+        return None
+    return _load_configuration(dict(configuration_json)).get("embedding_function")

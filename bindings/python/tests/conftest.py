@@ -289,6 +289,56 @@ def client(request: Any, servers: List[ChromaServer], postgres: PostgresServer) 
         c.close()
 
 
+class HashEmbedding:
+    """A deterministic embedding function for both clients (no model download): each text to
+    small integers from its CRC-32, so that distances stay exact."""
+
+    DIM = 3
+
+    def __init__(self, salt: str = "") -> None:
+        self.salt = salt
+
+    def __call__(self, input: List[str]) -> List[np.ndarray]:
+        out = []
+        for text in input:
+            h = zlib.crc32((self.salt + str(text)).encode())
+            out.append(np.array([float((h >> (8 * i)) % 7 - 3) for i in range(self.DIM)], dtype=np.float32))
+        return out
+
+    def embed_query(self, input: List[str]) -> List[np.ndarray]:
+        return self(input)
+
+    @staticmethod
+    def name() -> str:
+        return "chromawal-test-hash"
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"salt": self.salt}
+
+    @staticmethod
+    def build_from_config(config: Dict[str, Any]) -> "HashEmbedding":
+        return HashEmbedding(str(config.get("salt", "")))
+
+    def is_legacy(self) -> bool:
+        return False
+
+    @staticmethod
+    def default_space() -> str:
+        return "l2"
+
+    @staticmethod
+    def supported_spaces() -> List[str]:
+        return ["l2", "cosine", "ip"]
+
+
+class OtherEmbedding(HashEmbedding):
+    """Another embedding function (another name), for the conflict checks."""
+
+    @staticmethod
+    def name() -> str:
+        return "chromawal-test-other"
+
+
 def official_chromadb() -> Any:
     """The official ``chromadb`` module, the reference of the differential tests. Skips the test
     when it is not installed, unless CHROMAWAL_TEST_REQUIRE_CHROMADB=1 (as scripts/test-packages.sh

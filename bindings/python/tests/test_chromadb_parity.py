@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chromawal
-from conftest import ChromaServer, official_chromadb, unique
+from conftest import ChromaServer, HashEmbedding, OtherEmbedding, official_chromadb, unique
 
 
 def _coll(client: Any, name: str) -> Any:
@@ -163,3 +163,68 @@ def test_numpy_embeddings_in_results(client: Any, name: str) -> None:
     got = c.get(ids=["a"], include=["embeddings"])
     assert isinstance(got["embeddings"], np.ndarray)
     np.testing.assert_allclose(got["embeddings"][0], [1.0, 0.0, 0.0])
+
+
+# ---- embedding functions, kept in the configuration as chromadb 1.x keeps them ----
+
+
+def test_embedding_function_is_kept_in_the_configuration(client: Any, name: str) -> None:
+    c = client.create_collection(name, embedding_function=HashEmbedding("s1"))
+    ef = c.configuration_json["embedding_function"]
+    assert ef == {"name": "chromawal-test-hash", "type": "known", "config": {"salt": "s1"}}
+    assert c.configuration_json["hnsw"]["space"] == "l2"  # the function's default space
+    c.add(ids=["a", "b"], documents=["apple", "banana"])
+    got = c.get(ids=["a"], include=["embeddings"])
+    np.testing.assert_allclose(got["embeddings"][0], HashEmbedding("s1")(["apple"])[0])
+    hits = c.query(query_texts=["banana"], n_results=1)
+    assert hits["ids"] == [["b"]]
+    # Another function than the one kept: chromadb's ValueError, on get and get_or_create.
+    with pytest.raises(ValueError, match="Embedding function conflict: new: chromawal-test-other vs persisted: chromawal-test-hash"):
+        client.get_collection(name, embedding_function=OtherEmbedding())
+    with pytest.raises(ValueError, match="Embedding function conflict"):
+        client.get_or_create_collection(name, embedding_function=OtherEmbedding())
+    # Given twice, differently: refused before anything is sent.
+    with pytest.raises(ValueError, match="Multiple embedding functions provided"):
+        client.create_collection(
+            unique("two-efs"), embedding_function=OtherEmbedding(), configuration={"embedding_function": HashEmbedding()}
+        )
+    # The same one is fine.
+    assert client.get_collection(name, embedding_function=HashEmbedding("s1")).count() == 2
+
+
+def test_either_client_opens_the_others_collections(servers: List[ChromaServer], http: chromawal.HttpClient) -> None:
+    chromadb = official_chromadb()
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port)
+    ours_name, theirs_name = unique("ef-ours"), unique("ef-theirs")
+    http.create_collection(ours_name, embedding_function=HashEmbedding("k"), metadata={"m": 1})
+    official.create_collection(theirs_name, embedding_function=HashEmbedding("k"), metadata={"m": 1})
+    ours_cfg = http.get_collection(ours_name).configuration_json
+    theirs_cfg = official.get_collection(theirs_name).configuration_json
+    assert ours_cfg == theirs_cfg  # the same configuration on the server, embedding function included
+    # Each opens the other's collection without being given the function: it is built from the
+    # configuration, and documents and query texts are embedded with it.
+    official.get_collection(ours_name).add(ids=["x"], documents=["cherry"])
+    http.get_collection(theirs_name).add(ids=["x"], documents=["cherry"])
+    for reader, n in ((official, ours_name), (http, theirs_name), (official, theirs_name), (http, ours_name)):
+        hits = reader.get_collection(n).query(query_texts=["cherry"], n_results=1, include=["distances"])
+        assert hits["ids"] == [["x"]] and hits["distances"][0][0] == pytest.approx(0.0)
+
+
+def test_the_default_embedding_function_is_chromadbs(servers: List[ChromaServer], http: chromawal.HttpClient) -> None:
+    chromadb = official_chromadb()
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port)
+    ours_name, theirs_name = unique("default-ours"), unique("default-theirs")
+    ours = http.create_collection(ours_name)
+    theirs = official.create_collection(theirs_name)
+    assert ours.configuration_json == theirs.configuration_json
+    assert ours.configuration_json["embedding_function"]["name"] == "default"
+    # Documents without embeddings go through chromadb's default function: the same outcome
+    # (here, without onnxruntime installed, the same error).
+    outcome = []
+    for c in (theirs, ours):
+        try:
+            c.add(ids=["a"], documents=["hello"])
+            outcome.append(("ok", c.count()))
+        except Exception as e:  # compared
+            outcome.append(("error", type(e).__name__, str(e)))
+    assert outcome[0] == outcome[1]

@@ -154,7 +154,7 @@ def test_query_shapes(client, name):
 
 
 def test_update_and_upsert_semantics(client, name):
-    coll = client.create_collection(name)
+    coll = client.create_collection(name, embedding_function=None)  # documents updated without embeddings
     ids, emb, docs, metas = _records(3)
     coll.add(ids=ids, embeddings=emb, documents=docs, metadatas=metas)
 

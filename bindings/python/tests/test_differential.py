@@ -12,14 +12,13 @@ Needs the official client (packaging/requirements-test.txt installs it with hypo
 venv of the wheel test); see official_chromadb() in conftest.py."""
 import math
 import os
-import zlib
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
 
 import chromawal
-from conftest import ChromaServer, PostgresServer, make_replicated, official_chromadb, unique
+from conftest import ChromaServer, HashEmbedding, PostgresServer, make_replicated, official_chromadb, unique
 
 try:
     from hypothesis import HealthCheck, given, settings
@@ -29,7 +28,7 @@ except ImportError as e:  # pragma: no cover
         raise
     pytest.skip(f"hypothesis is not installed ({e})", allow_module_level=True)
 
-DIM = 3
+DIM = HashEmbedding.DIM
 IDS = [f"r{i}" for i in range(8)]
 WORDS = ["apple pie", "banana split", "cherry tart", "apple crumble", "plum"]
 
@@ -67,35 +66,6 @@ get_include_st = st.lists(st.sampled_from(["documents", "metadatas", "embeddings
 query_include_st = st.lists(st.sampled_from(["documents", "metadatas", "embeddings", "distances"]), unique=True)
 
 Op = Tuple[str, Dict[str, Any]]
-
-
-class HashEmbedding:
-    """A deterministic embedding function for both clients (no model download): each text to
-    small integers from its CRC-32, so that distances stay exact."""
-
-    def __init__(self) -> None:
-        pass
-
-    def __call__(self, input: List[str]) -> List[np.ndarray]:
-        out = []
-        for text in input:
-            h = zlib.crc32(str(text).encode())
-            out.append(np.array([float((h >> (8 * i)) % 7 - 3) for i in range(DIM)], dtype=np.float32))
-        return out
-
-    @staticmethod
-    def name() -> str:
-        return "chromawal-test-hash"
-
-    def get_config(self) -> Dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def build_from_config(config: Dict[str, Any]) -> "HashEmbedding":
-        return HashEmbedding()
-
-    def is_legacy(self) -> bool:
-        return False
 
 
 @st.composite

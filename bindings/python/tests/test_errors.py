@@ -16,7 +16,8 @@ from chromawal import errors
 
 @pytest.fixture
 def coll(client, name):
-    c = client.create_collection(name)
+    # No embedding function (chromadb's default one is used when chromadb is installed).
+    c = client.create_collection(name, embedding_function=None)
     c.add(ids=["a", "b"], embeddings=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], documents=["x", "y"])
     return c
 
