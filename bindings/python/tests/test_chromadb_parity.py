@@ -228,3 +228,10 @@ def test_the_default_embedding_function_is_chromadbs(servers: List[ChromaServer]
         except Exception as e:  # compared
             outcome.append(("error", type(e).__name__, str(e)))
     assert outcome[0] == outcome[1]
+
+
+def test_hnsw_and_spann_together_are_refused_before_sending(client: Any, name: str) -> None:
+    with pytest.raises(ValueError, match="hnsw and spann cannot both be provided"):
+        client.create_collection(name, configuration={"hnsw": {"space": "l2"}, "spann": {"space": "l2"}})
+    with pytest.raises(chromawal.NotFoundError):
+        client.get_collection(name)  # nothing was created (or logged)
