@@ -85,6 +85,17 @@ class _ClientBase:
     tenant: str = DEFAULT_TENANT
     database: str = DEFAULT_DATABASE
     _allow_reset: bool = False
+    _split_batches: bool = True
+    _max_batch_size: Optional[int] = None
+
+    def _batch_limit(self) -> int:
+        # The server's max batch size, asked once (chromadb asks on every write).
+        if self._max_batch_size is None:
+            self._max_batch_size = self.get_max_batch_size()
+        return self._max_batch_size
+
+    def get_max_batch_size(self) -> int:
+        raise NotImplementedError
 
     # Implemented by each client.
     def _native_create(self, name: str, metadata: Any, configuration_json: Optional[str], get_or_create: bool) -> Any:
@@ -206,6 +217,10 @@ class HttpClient(_ClientBase):
     ``chromawal.HttpClient(host, port, ssl, headers, settings, tenant, database)`` connects
     like ``chromadb.HttpClient`` (and checks that the tenant and database exist). There is no
     log: use :class:`chromawal.Client` for replication. Thread-safe.
+
+    ``split_batches`` (True): a write above the server's max batch size is split into several
+    requests; False raises chromadb's ``ValueError("Batch size N exceeds maximum batch size M")``
+    before anything is sent.
     """
 
     def __init__(
@@ -223,8 +238,10 @@ class HttpClient(_ClientBase):
         verify_tls: bool = True,
         ca_file: Optional[str] = None,
         allow_reset: Optional[bool] = None,
+        split_batches: bool = True,
     ) -> None:
         host = str(host)
+        self._split_batches = bool(split_batches)
         port = int(port)
         ssl = bool(ssl)
         if "://" in host:
@@ -479,6 +496,10 @@ class Client(_ClientBase):
     with a Slack-compatible ``text`` field, from a background queue; the URL is a secret and
     never printed. See docs/operations.md.
 
+    ``split_batches`` (True): a write above the instances' smallest max batch size is one log
+    entry applied in several requests; False raises chromadb's ``ValueError("Batch size N exceeds
+    maximum batch size M")`` before anything is logged.
+
     Thread-safe. ``close()`` (or the end of a ``with`` block, or interpreter exit) stops the
     background threads; entries still pending stay in the log for the next client.
     """
@@ -514,8 +535,10 @@ class Client(_ClientBase):
         metrics_address: Optional[str] = None,
         alert_webhook_url: Optional[str] = None,
         allow_reset: bool = False,
+        split_batches: bool = True,
     ) -> None:
         self._allow_reset = bool(allow_reset)
+        self._split_batches = bool(split_batches)
         self._headers = dict(_headers_list(headers))
         if instances is None:
             if log_url is not None:

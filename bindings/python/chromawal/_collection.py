@@ -369,6 +369,12 @@ class Collection:
             op, ids, embeddings, metadatas, documents, images, uris
         )
         key = _check_idempotency_key(op, idempotency_key)
+        owner = self._owner
+        if owner is not None and not getattr(owner, "_split_batches", True):
+            # split_batches=False: chromadb's refusal instead of chromawal's split.
+            limit = owner._batch_limit()
+            if len(id_list) > limit:
+                raise ValueError(f"Batch size {len(id_list)} exceeds maximum batch size {limit}")
         if op == "update" and arr is None and metas is None and docs is None and uri_list is None:
             # Nothing to change: chromadb sends it and the server accepts it as a no-op; nothing
             # is logged or sent here (the C++ library refuses an update without fields).

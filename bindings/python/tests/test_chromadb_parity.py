@@ -235,3 +235,21 @@ def test_hnsw_and_spann_together_are_refused_before_sending(client: Any, name: s
         client.create_collection(name, configuration={"hnsw": {"space": "l2"}, "spann": {"space": "l2"}})
     with pytest.raises(chromawal.NotFoundError):
         client.get_collection(name)  # nothing was created (or logged)
+
+
+def test_split_batches_false_refuses_as_chromadb(servers: List[ChromaServer], postgres: Any, name: str) -> None:
+    from conftest import make_replicated
+
+    http = chromawal.HttpClient("127.0.0.1", servers[0].port, split_batches=False)
+    rep = make_replicated(servers, postgres, split_batches=False)
+    try:
+        for client in (http, rep):
+            n = client.get_max_batch_size() + 1
+            coll = client.create_collection(unique(name))
+            with pytest.raises(ValueError, match=rf"^Batch size {n} exceeds maximum batch size {n - 1}$"):
+                coll.add(ids=[str(i) for i in range(n)], embeddings=np.zeros((n, 2), dtype=np.float32))
+            assert coll.count() == 0  # nothing sent, nothing logged
+            coll.add(ids=[str(i) for i in range(n - 1)], embeddings=np.zeros((n - 1, 2), dtype=np.float32))
+            assert coll.count() == n - 1
+    finally:
+        rep.close()
