@@ -4,8 +4,8 @@
 #
 # Usage:
 #   scripts/chroma.sh install
-#   scripts/chroma.sh run   --port P --path DIR [--host 127.0.0.1]   (foreground, exec)
-#   scripts/chroma.sh start --port P --path DIR --pidfile F --log F [--host H]
+#   scripts/chroma.sh run   --port P --path DIR [--host 127.0.0.1] [--allow-reset]   (foreground, exec)
+#   scripts/chroma.sh start --port P --path DIR --pidfile F --log F [--host H] [--allow-reset]
 #   scripts/chroma.sh stop  --pidfile F
 #   scripts/chroma.sh free-port
 #
@@ -190,7 +190,7 @@ cmd_install() {
 
 # --- run / start / stop ------------------------------------------------------
 
-PORT="" DATA="" HOST=127.0.0.1 PIDFILE="" LOGFILE=""
+PORT="" DATA="" HOST=127.0.0.1 PIDFILE="" LOGFILE="" ALLOW_RESET=0
 parse_args() {
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -199,6 +199,7 @@ parse_args() {
       --host)    [ $# -ge 2 ] || die "--host needs a value"; HOST="$2"; shift 2 ;;
       --pidfile) [ $# -ge 2 ] || die "--pidfile needs a value"; PIDFILE="$2"; shift 2 ;;
       --log)     [ $# -ge 2 ] || die "--log needs a value"; LOGFILE="$2"; shift 2 ;;
+      --allow-reset) ALLOW_RESET=1; shift ;;   # the server's allow_reset (POST /api/v2/reset)
       *) die "unknown argument '$1'" ;;
     esac
   done
@@ -223,6 +224,12 @@ cmd_run() {
   node="$(command -v node)" || die "node not found"
   node="$(readlink -f "$node")"
   local args=(run --path "$DATA" --host "$HOST" --port "$PORT")
+  if [ "$ALLOW_RESET" = 1 ]; then
+    # The server takes a config file or these flags, not both: all of it in a file next to the data.
+    printf 'persist_path: "%s"\nlisten_address: "%s"\nport: %s\nallow_reset: true\n' \
+      "$DATA" "$HOST" "$PORT" >"$DATA/chromawal-server.yaml"
+    args=(run "$DATA/chromawal-server.yaml")
+  fi
 
   local first_line is_node=0
   IFS= read -r first_line <"$script" || true
@@ -283,7 +290,9 @@ cmd_start() {
   fi
   if heartbeat "$PORT"; then die "port $PORT already answers a heartbeat (another server?)"; fi
 
-  bash "$0" run --port "$PORT" --path "$DATA" --host "$HOST" </dev/null >>"$LOGFILE" 2>&1 &
+  local extra=()
+  [ "$ALLOW_RESET" = 1 ] && extra=(--allow-reset)
+  bash "$0" run --port "$PORT" --path "$DATA" --host "$HOST" "${extra[@]}" </dev/null >>"$LOGFILE" 2>&1 &
   local pid=$!
   echo "$pid" >"$PIDFILE"
   local deadline=$((SECONDS + 60))

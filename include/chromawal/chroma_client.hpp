@@ -135,6 +135,10 @@ public:
     preflight_info preflight() const;
     std::size_t max_batch_size() const { return preflight().max_batch_size; }
     user_identity identity() const;
+    /// POST /reset: the server deletes every tenant's data (as chromadb's Client.reset()). The server
+    /// decides: one started without allow_reset refuses it (server_rejected, 403 "Reset is disabled
+    /// by config"). @returns the server's answer (true).
+    bool reset() const;
 
     /// @throws already_exists when the name is taken; server_rejected for an invalid name.
     chroma_collection create_collection(std::string_view name, const collection_options& options = {}) const;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 
 namespace chromawal {
@@ -163,6 +164,19 @@ const connection_options& chroma_client::options() const noexcept { return conn_
 std::int64_t chroma_client::heartbeat() const {
     auto r = conn_->call(method::get, conn_->base + "/heartbeat", {}, "heartbeat");
     return chroma_connection::decode([&] { return chroma::decode_heartbeat(r.body); }, "heartbeat");
+}
+
+bool chroma_client::reset() const {
+    auto r = conn_->call(method::post, conn_->base + "/reset", {}, "reset");
+    return chroma_connection::decode(
+        [&] {
+            std::string_view body = r.body;
+            while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.remove_suffix(1);
+            if (body == "true") return true;
+            if (body == "false") return false;
+            throw json::decode_error("expected true or false");
+        },
+        "reset");
 }
 
 std::string chroma_client::version() const {

@@ -108,6 +108,26 @@ TEST_CASE("heartbeat, version, preflight and identity", "[integration][client]")
     CHECK(by_host.count_collections() == client.count_collections());
 }
 
+TEST_CASE("reset is the server's, refused unless the server allows it", "[integration][client]") {
+    // The shared server runs without allow_reset: it refuses, and nothing is deleted.
+    const cw::chroma_client shared = shared_client();
+    const std::size_t before = shared.count_collections();
+    CHECK_THROWS_AS(shared.reset(), cw::server_rejected);
+    CHECK(shared.count_collections() == before);
+
+    chromawal_test::chroma_server server("reset");
+    server.allow_reset(true);
+    server.start();
+    cw::connection_options o;
+    o.base_url = server.url();
+    const cw::chroma_client client(o);
+    client.create_collection("doomed-a");
+    client.create_collection("doomed-b");
+    REQUIRE(client.count_collections() == 2);
+    CHECK(client.reset());
+    CHECK(client.count_collections() == 0);
+}
+
 TEST_CASE("create, get, get_or_create, get by id, count and delete collections", "[integration][client]") {
     const cw::chroma_client client = shared_client();
     const std::string name = chromawal_test::unique_name("it-life");

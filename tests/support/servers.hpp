@@ -32,6 +32,7 @@ public:
     // deadline), spawns the server and waits for GET /api/v2/heartbeat (60 s).
     // Throws std::runtime_error with the log tail on failure. No-op if running.
     void start();
+    void allow_reset(bool on) { allow_reset_ = on; }  // before start(): the server's allow_reset
     void kill9();    // SIGKILL (works on a paused server too) + reap
     void stop();     // SIGCONT, SIGTERM, 5 s grace, SIGKILL; reap
     void restart();  // kill9() if running, then start() on the same port and data dir
@@ -52,6 +53,7 @@ private:
     std::string log_path_;
     int port_ = 0;
     mutable pid_t pid_ = -1;
+    bool allow_reset_ = false;
 };
 
 // A throwaway PostgreSQL cluster (scripts/postgres.sh) in a temp directory,

@@ -184,8 +184,9 @@ class _ClientBase:
         raise NotImplementedError
 
     def reset(self) -> bool:
-        """Deletes every collection of this tenant and database. Allowed only when the client
-        was created with ``allow_reset=True`` (chromadb's server needs allow_reset too)."""
+        """Deletes every collection of this tenant and database, through the log (the replicated
+        client; a server reset would bypass the log and the instances' record of it). Allowed
+        only when the client was created with ``allow_reset=True``."""
         if not self._allow_reset:
             err = ChromaError("Reset is disabled by config")
             err.status = 403
@@ -321,6 +322,12 @@ class HttpClient(_ClientBase):
 
     def get_user_identity(self) -> Dict[str, Any]:
         return dict(self._native.identity())
+
+    def reset(self) -> bool:
+        """Resets the server (POST /reset: every tenant's data is deleted), as chromadb's
+        HttpClient does. The server decides: one started without ``allow_reset`` refuses it
+        (ChromaError "Reset is disabled by config")."""
+        return bool(self._native.reset())
 
     def get_settings(self) -> Any:
         """The settings chromadb's HttpClient reports: a ``chromadb.config.Settings`` when

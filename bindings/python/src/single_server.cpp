@@ -181,6 +181,7 @@ void bind_single_server(py::module_& m) {
         .def(py::init<const py::dict&>(), py::arg("options"))
         .def("options", &http_client::options)
         .def("heartbeat", [](const http_client& s) { return s.nogil([](auto& c) { return c.heartbeat(); }); })
+        .def("reset", [](const http_client& s) { return s.nogil([](auto& c) { return c.reset(); }); })
         .def("version", [](const http_client& s) { return s.nogil([](auto& c) { return c.version(); }); })
         .def("preflight",
              [](const http_client& s) {

@@ -60,8 +60,9 @@ class ChromaServer:
     """One real Chroma server on 127.0.0.1 (scripts/chroma.sh). kill9() is a real crash of the
     server process; restart() brings it back on the same port and data folder."""
 
-    def __init__(self, root: Path, name: str) -> None:
+    def __init__(self, root: Path, name: str, allow_reset: bool = False) -> None:
         self.name = name
+        self.allow_reset = allow_reset
         self.dir = root / name
         self.data = self.dir / "data"
         self.pidfile = self.dir / "pid"
@@ -81,7 +82,8 @@ class ChromaServer:
     def start(self) -> None:
         _run(
             ["bash", str(CHROMA_SH), "start", "--port", str(self.port), "--path", str(self.data),
-             "--pidfile", str(self.pidfile), "--log", str(self.log)],
+             "--pidfile", str(self.pidfile), "--log", str(self.log)]
+            + (["--allow-reset"] if self.allow_reset else []),
             timeout=600,
         )
 

@@ -3,6 +3,7 @@ chromadb's tests and users rely on (get_settings, get_user_identity, get_collect
 the collection model. Each test checks chromawal's own promise; with the official client
 installed, the test also compares against it on the same server (see official_chromadb())."""
 import uuid
+from pathlib import Path
 from typing import Any, List
 
 import numpy as np
@@ -253,3 +254,21 @@ def test_split_batches_false_refuses_as_chromadb(servers: List[ChromaServer], po
             assert coll.count() == n - 1
     finally:
         rep.close()
+
+
+def test_http_reset_is_the_servers(http: chromawal.HttpClient, tmp_root: Path) -> None:
+    # The shared servers run without allow_reset: refused as chromadb's client sees it.
+    with pytest.raises(chromawal.ChromaError, match="Reset is disabled by config"):
+        http.reset()
+    server = ChromaServer(tmp_root, unique("resettable"), allow_reset=True)
+    server.start()
+    try:
+        c = chromawal.HttpClient("127.0.0.1", server.port)
+        c.create_collection("doomed-1")
+        c.create_database("doomed_db")
+        assert c.reset() is True
+        assert c.count_collections() == 0
+        with pytest.raises(chromawal.NotFoundError):
+            c.get_database("doomed_db")
+    finally:
+        server.stop()
