@@ -336,8 +336,8 @@ void chroma_server::start() {
         std::ofstream log(log_path_, std::ios::app);
         log << "\n=== chromawal_test: starting chroma on port " << port_ << " ===\n";
     }
-    std::vector<std::string> args{script("chroma.sh"), "run",    "--port",   std::to_string(port_),
-                                  "--path",           data_dir_, "--host", "127.0.0.1"};
+    std::vector<std::string> args{script("chroma.sh"), "run",    "--port",   std::to_string(port_), "--path",
+                                  data_dir_,           "--host", "127.0.0.1"};
     if (allow_reset_) args.emplace_back("--allow-reset");
     pid_ = spawn_bash(args, log_path_);
     auto deadline = clock_type::now() + std::chrono::seconds(60);

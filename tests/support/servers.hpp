@@ -33,11 +33,11 @@ public:
     // Throws std::runtime_error with the log tail on failure. No-op if running.
     void start();
     void allow_reset(bool on) { allow_reset_ = on; }  // before start(): the server's allow_reset
-    void kill9();    // SIGKILL (works on a paused server too) + reap
-    void stop();     // SIGCONT, SIGTERM, 5 s grace, SIGKILL; reap
-    void restart();  // kill9() if running, then start() on the same port and data dir
-    void pause();    // SIGSTOP: a real hang (connections are accepted, nothing answers)
-    void resume();   // SIGCONT
+    void kill9();                                     // SIGKILL (works on a paused server too) + reap
+    void stop();                                      // SIGCONT, SIGTERM, 5 s grace, SIGKILL; reap
+    void restart();                                   // kill9() if running, then start() on the same port and data dir
+    void pause();   // SIGSTOP: a real hang (connections are accepted, nothing answers)
+    void resume();  // SIGCONT
 
     bool running() const;     // the child has not exited (a paused server is running)
     int port() const;         // 0 before the first start()
