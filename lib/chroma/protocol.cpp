@@ -270,9 +270,10 @@ std::string encode_get(const get_options& o) {
     std::string out;
     json::writer w(out);
     w.begin_object();
-    if (!o.ids.empty()) {
+    // An empty list is sent as it is: Chroma answers it with no records (checked live).
+    if (o.ids) {
         w.key("ids");
-        write_ids(w, o.ids, 0, o.ids.size());
+        write_ids(w, *o.ids, 0, o.ids->size());
     }
     write_filters(w, o.where, o.where_document);
     if (o.limit) w.key("limit").unsigned_integer(*o.limit);
@@ -293,9 +294,10 @@ std::string encode_query(const query_options& o) {
     for (std::size_t i = 0; i < e.rows(); ++i) w.float_array(e.row(i), e.dim());
     w.end_array();
     w.key("n_results").unsigned_integer(o.n_results);
-    if (!o.ids.empty()) {
+    // An empty list is sent as it is: Chroma answers each query with no hits (checked live).
+    if (o.ids) {
         w.key("ids");
-        write_ids(w, o.ids, 0, o.ids.size());
+        write_ids(w, *o.ids, 0, o.ids->size());
     }
     write_filters(w, o.where, o.where_document);
     w.key("include");

@@ -105,7 +105,7 @@ delete_options writer::choose_limited_delete(const std::string& collection, cons
                 if (r.outcome != apply_outcome::applied) throw error(r.error.empty() ? "lane busy" : r.error);
             }
             get_options g;
-            g.ids = selector.ids;
+            if (!selector.ids.empty()) g.ids = selector.ids;  // an empty list would match nothing
             g.where = selector.where;
             g.where_document = selector.where_document;
             g.limit = selector.limit;

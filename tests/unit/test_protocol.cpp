@@ -191,6 +191,13 @@ TEST_CASE("encode_get", "[protocol][encode]") {
     zero.include = include_fields::none;
     CHECK(chroma::encode_get(zero) == R"({"limit":0,"include":[]})");
 
+    // Set but empty is not unset: it is sent, and Chroma then matches no record.
+    get_options no_ids;
+    no_ids.ids = std::vector<std::string>{};
+    CHECK(chroma::encode_get(no_ids) == R"({"ids":[],"include":["documents","metadatas"]})");
+    no_ids.ids.reset();
+    CHECK(chroma::encode_get(no_ids) == R"({"include":["documents","metadatas"]})");
+
     get_options raw;
     raw.where = where_filter::raw(R"( {"$or": [{"a": 1}, {"b": {"$ne": "x"}}]} )");
     CHECK(chroma::encode_get(raw) ==
@@ -214,6 +221,14 @@ TEST_CASE("encode_query", "[protocol][encode]") {
                   R"("where":{"$and":[{"year":{"$gt":2020}},{"src":{"$eq":"wiki"}}]},)"
                   R"("where_document":{"$regex":"^db"},"include":["embeddings","distances"]})");
     CHECK(valid_json(body));
+
+    // An empty id list restricts the candidates to none (chromadb's query(ids=[])).
+    query_options none;
+    none.query_embeddings = embedding_view(q, 4);
+    none.ids = std::vector<std::string>{};
+    none.include = include_fields::none;
+    CHECK(chroma::encode_query(none) ==
+          R"({"query_embeddings":[[0.1,0.2,-3,0.020000005]],"n_results":10,"ids":[],"include":[]})");
 }
 
 TEST_CASE("encode_delete", "[protocol][encode]") {
