@@ -166,6 +166,14 @@ std::vector<float> read_floats(od::value v, std::string_view what) {
 
 bool field_is_null(od::value& v, std::string_view what) { return take(v.is_null(), what); }
 
+// The text of an object value as the server wrote it, without the whitespace that follows it
+// (raw_json runs up to the next token).
+std::string raw_object(od::value& v, std::string_view what) {
+    std::string text(take(take(v.get_object(), what).raw_json(), what));
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    return text;
+}
+
 collection_info read_collection(od::object obj) {
     collection_info info;
     for (auto field_result : obj) {
@@ -186,12 +194,13 @@ collection_info read_collection(od::object obj) {
         } else if (key == "dimension") {
             if (!field_is_null(v, "dimension")) info.dimension = take(v.get_int64(), "dimension");
         } else if (key == "configuration_json") {
-            info.configuration_json =
-                std::string(take(take(v.get_object(), "configuration_json").raw_json(), "configuration_json"));
-            while (!info.configuration_json.empty() &&
-                   std::isspace(static_cast<unsigned char>(info.configuration_json.back()))) {
-                info.configuration_json.pop_back();
-            }
+            info.configuration_json = raw_object(v, "configuration_json");
+        } else if (key == "schema") {
+            if (!field_is_null(v, "schema")) info.schema_json = raw_object(v, "schema");
+        } else if (key == "version") {
+            if (!field_is_null(v, "version")) info.version = take(v.get_int64(), "version");
+        } else if (key == "log_position") {
+            if (!field_is_null(v, "log_position")) info.log_position = take(v.get_int64(), "log_position");
         }
     }
     return info;

@@ -445,6 +445,35 @@ TEST_CASE("decode_collection", "[protocol][decode]") {
         CHECK_FALSE(c.metadata.has_value());
         CHECK_FALSE(c.dimension.has_value());
         CHECK(c.configuration_json == config);
+        CHECK(c.version == 0);
+        CHECK(c.log_position == 0);
+        CHECK(c.schema_json == R"({"defaults":{},"keys":{}})");
+    }
+    SECTION("version, log_position and the schema as the server writes them") {
+        const std::string schema =
+            R"({"defaults":{"int":{"int_inverted_index":{"enabled":true,"config":{}}}},)"
+            R"("keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"l2"}}}}}})";
+        std::string body = R"({"id":"x","name":"n","configuration_json":)" + config + R"(,"schema":)" + schema +
+                           "  \n"
+                           R"(,"metadata":null,"dimension":2,"log_position":17,"version":3})";
+        const auto c = chroma::decode_collection(body);
+        CHECK(c.version == 3);
+        CHECK(c.log_position == 17);
+        CHECK(c.schema_json == schema);  // the object's text, without the whitespace after it
+        CHECK(valid_json(c.schema_json));
+        CHECK(c.dimension == std::optional<std::int64_t>(2));
+    }
+    SECTION("schema null or absent, version and log_position absent") {
+        std::string null_schema = R"({"id":"x","name":"n","schema":null,"version":null,"log_position":null})";
+        const auto c = chroma::decode_collection(null_schema);
+        CHECK(c.schema_json.empty());
+        CHECK(c.version == 0);
+        CHECK(c.log_position == 0);
+        std::string absent = R"({"id":"x","name":"n"})";
+        const auto d = chroma::decode_collection(absent);
+        CHECK(d.schema_json.empty());
+        CHECK(d.version == 0);
+        CHECK(d.log_position == 0);
     }
     SECTION("metadata object and dimension set") {
         std::string body = R"({"id":"x","name":"n","configuration_json":)" + config +
@@ -489,6 +518,8 @@ TEST_CASE("decode_collections", "[protocol][decode]") {
     CHECK(cs[1].metadata->at("k") == metadata_value(true));
     CHECK(cs[1].dimension == std::optional<std::int64_t>(3));
     CHECK(cs[1].configuration_json == R"({"hnsw":{}})");
+    CHECK(cs[1].version == 0);
+    CHECK(cs[1].schema_json.empty());
 
     std::string none = "[]";
     CHECK(chroma::decode_collections(none).empty());

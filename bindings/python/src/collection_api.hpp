@@ -4,8 +4,11 @@
 //
 //   name, replicated, tenant, database                      read-only properties
 //   info() -> dict                   id, name, tenant, database, metadata, dimension,
-//                                    configuration_json (replicated: read once from the first
-//                                    instance that answers, then kept until refresh/modify)
+//                                    configuration_json (text), version, log_position,
+//                                    serialized_schema (dict, or None when the server sent
+//                                    none); replicated: read once from the first instance that
+//                                    answers (id, version and log_position are that
+//                                    instance's own), then kept until refresh/modify
 //   refresh() -> None                reads the description again
 //   write(op, ids, embeddings, metadatas, documents, uris, idempotency_key) -> receipt | None
 //   delete(ids, where, where_document, limit) -> {"deleted": int | None, "receipt": receipt | None}

@@ -52,3 +52,22 @@ def test_get_with_an_empty_id_list_is_refused_as_chromadb_does(client, name):
     with pytest.raises(ValueError, match="non-empty"):
         coll.get(ids=[])
     assert sorted(coll.get(ids=None)["ids"]) == ids
+
+
+# ---- the collection model: version, log_position, serialized_schema ----
+
+
+def test_info_carries_version_log_position_and_the_schema(client, name):
+    coll = client.create_collection(name)
+    ids, emb, docs, metas = _records(3)
+    coll.add(ids=ids, embeddings=emb, documents=docs, metadatas=metas)
+    coll._native.refresh()
+    info = coll._native.info()
+    assert {"version", "log_position", "serialized_schema"} <= set(info)
+    assert isinstance(info["version"], int) and info["version"] >= 0
+    assert isinstance(info["log_position"], int) and info["log_position"] >= 0
+    schema = info["serialized_schema"]
+    # Chroma 1.x describes every collection with a schema: {"defaults": ..., "keys": ...}.
+    assert isinstance(schema, dict)
+    assert "defaults" in schema and "keys" in schema
+    assert "#embedding" in schema["keys"]
