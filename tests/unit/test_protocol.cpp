@@ -294,6 +294,85 @@ TEST_CASE("decode_modify_new_name reads back the new name of a modify body", "[p
 
 // ---- responses ----
 
+TEST_CASE("decode_delete reads back a delete body", "[protocol][decode]") {
+    delete_options o;
+    o.ids = {"a", "b\"q", "caf\xc3\xa9"};
+    o.where = where_filter::eq("k", 1) && where_filter::in("t", metadata_value::array_string{"x", "y"});
+    o.where_document = document_filter::contains("z");
+    const auto back = chroma::decode_delete(chroma::encode_delete(o));
+    REQUIRE(back.has_value());
+    CHECK(back->ids == o.ids);
+    CHECK(back->where == o.where);
+    CHECK(back->where_document == o.where_document);
+    CHECK_FALSE(back->limit.has_value());
+    CHECK(chroma::encode_delete(*back) == chroma::encode_delete(o));
+
+    delete_options limited;
+    limited.where = where_filter::eq("k", "v");
+    limited.limit = 0;
+    const auto l = chroma::decode_delete(chroma::encode_delete(limited));
+    REQUIRE(l.has_value());
+    CHECK(l->ids.empty());
+    CHECK(l->limit == std::optional<std::size_t>(0));
+
+    const auto empty = chroma::decode_delete("{}");
+    REQUIRE(empty.has_value());
+    CHECK(empty->ids.empty());
+    CHECK(empty->where.empty());
+
+    for (const char* bad : {"", "not json", "[]", R"({"ids":"a"})", R"({"ids":[1]})", R"({"where":{"a":1,"b":2}})",
+                            R"({"where":[]})", R"({"limit":-1})"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(chroma::decode_delete(bad).has_value());
+    }
+}
+
+TEST_CASE("split_delete cuts a delete by many ids into parts, each with the filters", "[protocol][encode]") {
+    delete_options o;
+    for (int i = 0; i < 10; ++i) o.ids.push_back("id" + std::to_string(i));
+    o.where = where_filter::eq("k", 1);
+    const std::string body = chroma::encode_delete(o);
+
+    CHECK(chroma::split_delete(body, 10, 1u << 20).empty());  // within both caps
+    CHECK(chroma::split_delete(body, 100, 1u << 20).empty());
+
+    SECTION("by id count") {
+        const auto parts = chroma::split_delete(body, 3, 1u << 20);
+        REQUIRE(parts.size() == 4);
+        std::vector<std::string> all;
+        for (const auto& p : parts) {
+            CHECK(valid_json(p));
+            const auto d = chroma::decode_delete(p);
+            REQUIRE(d.has_value());
+            CHECK(d->ids.size() <= 3);
+            CHECK(d->where == o.where);  // every part keeps the filters
+            all.insert(all.end(), d->ids.begin(), d->ids.end());
+        }
+        CHECK(all == o.ids);  // every id once, in order
+        CHECK(chroma::decode_delete(parts.back())->ids == std::vector<std::string>{"id9"});
+    }
+    SECTION("by size") {
+        delete_options wide;
+        for (int i = 0; i < 50; ++i)
+            wide.ids.push_back(std::string(200, static_cast<char>('a' + i % 26)) + std::to_string(i));
+        const std::string big = chroma::encode_delete(wide);
+        const auto parts = chroma::split_delete(big, 1000, 2000);
+        REQUIRE(parts.size() > 1);
+        std::size_t total = 0;
+        for (const auto& p : parts) {
+            CHECK(p.size() <= 2000);
+            total += chroma::decode_delete(p)->ids.size();
+        }
+        CHECK(total == wide.ids.size());
+    }
+    SECTION("a limit, or a body that does not decode, is never cut") {
+        delete_options limited = o;
+        limited.limit = 5;
+        CHECK(chroma::split_delete(chroma::encode_delete(limited), 3, 1u << 20).empty());
+        CHECK(chroma::split_delete(std::string(100, 'x'), 3, 10).empty());
+    }
+}
+
 TEST_CASE("decode_get on a realistic response", "[protocol][decode]") {
     std::string body = R"({"ids":["id1","id2","id3"],)"
                        R"("embeddings":[[0.1,0.2,0.3],[1.0,2,3],[-0.5,0.020000005,1.6199999]],)"
