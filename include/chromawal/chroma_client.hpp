@@ -27,7 +27,9 @@ struct handle_access;
 /// Selects the records of a get. Empty fields select nothing by that criterion; all given
 /// criteria combine with AND.
 struct get_options {
-    std::vector<std::string> ids;
+    /// Restrict to these ids. Unset: no restriction by id; set to an empty list: no record
+    /// matches (Chroma's `"ids": []`).
+    std::optional<std::vector<std::string>> ids;
     chromawal::where_filter where;
     chromawal::document_filter where_document;
     std::optional<std::size_t> limit;
@@ -40,8 +42,9 @@ struct query_options {
     /// One or more query embeddings, all of the collection's dimension.
     embedding_view query_embeddings;
     std::size_t n_results = 10;
-    /// Restrict the candidates to these ids.
-    std::vector<std::string> ids;
+    /// Restrict the candidates to these ids. Unset: every record is a candidate; set to an
+    /// empty list: none is, and each query finds nothing (as chromadb's `query(ids=[])`).
+    std::optional<std::vector<std::string>> ids;
     chromawal::where_filter where;
     chromawal::document_filter where_document;
     chromawal::include_fields include = default_query_include;

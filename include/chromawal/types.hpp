@@ -195,6 +195,11 @@ struct collection_info {
     std::optional<chromawal::metadata_map> metadata;
     std::optional<std::int64_t> dimension;  ///< unset until the first add
     std::string configuration_json;         ///< the server's configuration_json, raw JSON text
+    std::int64_t version = 0;               ///< the server's collection version
+    std::int64_t log_position = 0;          ///< the server's position in its own log
+    /// The server's `schema` object as raw JSON text (chromadb's `serialized_schema`); empty
+    /// when the server sent none (or null).
+    std::string schema_json;
 };
 
 /// What the server's pre-flight check reports.

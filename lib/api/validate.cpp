@@ -202,7 +202,7 @@ void validate_records(const record_set& r, write_op op) {
 }
 
 void validate_get(const get_options& o) {
-    validate_ids(o.ids, "get", true);
+    if (o.ids) validate_ids(*o.ids, "get", true);
     if (has(o.include, include_fields::distances)) {
         fail(
             "Expected include to be a subset of documents, embeddings, metadatas, uris, got distances in get "
@@ -224,7 +224,7 @@ void validate_query(const query_options& o) {
             fail(fmt::format("Expected query embeddings to be finite numbers, got {} in query.", p[i]));
     }
     if (o.n_results == 0) fail("Number of requested results 0, cannot be negative, or zero. in query.");
-    validate_ids(o.ids, "query", true);
+    if (o.ids) validate_ids(*o.ids, "query", true);
 }
 
 void validate_delete(const delete_options& o) {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace chromawal {
@@ -166,6 +167,14 @@ std::vector<float> read_floats(od::value v, std::string_view what) {
 
 bool field_is_null(od::value& v, std::string_view what) { return take(v.is_null(), what); }
 
+// The text of an object value as the server wrote it, without the whitespace that follows it
+// (raw_json runs up to the next token).
+std::string raw_object(od::value& v, std::string_view what) {
+    std::string text(take(take(v.get_object(), what).raw_json(), what));
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    return text;
+}
+
 collection_info read_collection(od::object obj) {
     collection_info info;
     for (auto field_result : obj) {
@@ -186,12 +195,13 @@ collection_info read_collection(od::object obj) {
         } else if (key == "dimension") {
             if (!field_is_null(v, "dimension")) info.dimension = take(v.get_int64(), "dimension");
         } else if (key == "configuration_json") {
-            info.configuration_json =
-                std::string(take(take(v.get_object(), "configuration_json").raw_json(), "configuration_json"));
-            while (!info.configuration_json.empty() &&
-                   std::isspace(static_cast<unsigned char>(info.configuration_json.back()))) {
-                info.configuration_json.pop_back();
-            }
+            info.configuration_json = raw_object(v, "configuration_json");
+        } else if (key == "schema") {
+            if (!field_is_null(v, "schema")) info.schema_json = raw_object(v, "schema");
+        } else if (key == "version") {
+            if (!field_is_null(v, "version")) info.version = take(v.get_int64(), "version");
+        } else if (key == "log_position") {
+            if (!field_is_null(v, "log_position")) info.log_position = take(v.get_int64(), "log_position");
         }
     }
     return info;
@@ -270,9 +280,10 @@ std::string encode_get(const get_options& o) {
     std::string out;
     json::writer w(out);
     w.begin_object();
-    if (!o.ids.empty()) {
+    // An empty list is sent as it is: Chroma answers it with no records (checked live).
+    if (o.ids) {
         w.key("ids");
-        write_ids(w, o.ids, 0, o.ids.size());
+        write_ids(w, *o.ids, 0, o.ids->size());
     }
     write_filters(w, o.where, o.where_document);
     if (o.limit) w.key("limit").unsigned_integer(*o.limit);
@@ -293,9 +304,10 @@ std::string encode_query(const query_options& o) {
     for (std::size_t i = 0; i < e.rows(); ++i) w.float_array(e.row(i), e.dim());
     w.end_array();
     w.key("n_results").unsigned_integer(o.n_results);
-    if (!o.ids.empty()) {
+    // An empty list is sent as it is: Chroma answers each query with no hits (checked live).
+    if (o.ids) {
         w.key("ids");
-        write_ids(w, o.ids, 0, o.ids.size());
+        write_ids(w, *o.ids, 0, o.ids->size());
     }
     write_filters(w, o.where, o.where_document);
     w.key("include");
@@ -569,6 +581,66 @@ std::optional<std::string> decode_modify_new_name(std::string_view body) {
     std::string_view new_name;
     if (doc.find_field("new_name").get_string().get(new_name) == simdjson::SUCCESS) return std::string(new_name);
     return std::nullopt;
+}
+
+std::optional<delete_options> decode_delete(std::string_view body) {
+    // A parser of its own (not the thread's), as decode_modify_new_name.
+    od::parser p;
+    std::string padded(body);
+    padded.reserve(padded.size() + simdjson::SIMDJSON_PADDING);
+    try {
+        auto doc = p.iterate(padded.data(), padded.size(), padded.capacity());
+        delete_options o;
+        for (auto field_result : take(doc.get_object(), "delete")) {
+            od::field f = take(std::move(field_result), "delete field");
+            std::string_view key = take(f.unescaped_key(), "delete key");
+            od::value v = f.value();
+            if (key == "ids") {
+                o.ids = read_string_array(v, "ids");
+            } else if (key == "where") {
+                o.where = where_filter::raw(raw_object(v, "where"));
+            } else if (key == "where_document") {
+                o.where_document = document_filter::raw(raw_object(v, "where_document"));
+            } else if (key == "limit") {
+                o.limit = static_cast<std::size_t>(take(v.get_uint64(), "limit"));
+            }
+        }
+        return o;
+    } catch (const json::decode_error&) {
+        return std::nullopt;
+    } catch (const invalid_argument&) {  // a filter that is not one clause
+        return std::nullopt;
+    }
+}
+
+std::vector<std::string> split_delete(std::string_view body, std::size_t max_ids, std::size_t max_bytes) {
+    std::vector<std::string> parts;
+    max_ids = std::max<std::size_t>(max_ids, 1);
+    if (body.size() <= max_bytes && body.size() / 4 <= max_ids) return parts;  // an id costs 4 bytes or more
+    const std::optional<delete_options> whole = decode_delete(body);
+    if (!whole || whole->limit) return parts;
+    const std::vector<std::string>& ids = whole->ids;
+    if (ids.size() <= max_ids && body.size() <= max_bytes) return parts;
+    // Estimated: an id's text, its quotes and comma, and room for a few escapes.
+    const std::size_t fixed = 64 + whole->where.json().size() + whole->where_document.json().size();
+    const std::size_t budget = max_bytes > fixed ? max_bytes - fixed : 0;
+    delete_options part;
+    part.where = whole->where;
+    part.where_document = whole->where_document;
+    for (std::size_t first = 0; first < ids.size();) {
+        std::size_t count = 0, bytes = 0;
+        while (first + count < ids.size() && count < max_ids) {
+            const std::size_t b = ids[first + count].size() + 8;
+            if (count > 0 && bytes + b > budget) break;
+            bytes += b;
+            ++count;
+        }
+        const auto begin = ids.begin() + static_cast<std::ptrdiff_t>(first);
+        part.ids.assign(begin, begin + static_cast<std::ptrdiff_t>(count));
+        parts.push_back(encode_delete(part));
+        first += count;
+    }
+    return parts;
 }
 
 }  // namespace chroma

@@ -145,6 +145,12 @@ TEST_CASE("create, get, get_or_create, get by id, count and delete collections",
     CHECK(created.info().metadata == meta);
     CHECK_FALSE(created.info().dimension.has_value());
     CHECK(created.info().configuration_json.find("hnsw") != std::string::npos);
+    // chromadb's model fields: a new collection is at version 0 and log position 0, and Chroma
+    // 1.x describes it with a schema ({"defaults": ..., "keys": ...}).
+    CHECK(created.info().version == 0);
+    CHECK(created.info().log_position == 0);
+    CHECK(created.info().schema_json.rfind("{", 0) == 0);
+    CHECK(created.info().schema_json.find("\"#embedding\"") != std::string::npos);
     CHECK(client.count_collections() == before + 1);
 
     const cw::chroma_collection by_name = client.get_collection(name);

@@ -376,7 +376,7 @@ TEST_CASE("empty results: a get or query that matches nothing", "[integration][r
         CHECK(by_ids.embeddings.empty());
         CHECK(by_ids.embeddings.rows() == 0);
 
-        g.ids.clear();
+        g.ids.reset();
         g.where = cw::where_filter::eq("parity", "neither");
         CHECK(c->get(g).empty());
         g.where = {};
@@ -395,6 +395,46 @@ TEST_CASE("empty results: a get or query that matches nothing", "[integration][r
             CHECK(h.documents.empty());
         }
     }
+}
+
+TEST_CASE("an empty id list matches no record; an unset one does not restrict (chromadb's ids=[])",
+          "[integration][records]") {
+    scoped_collection c(shared_client(), "it-empty-ids");
+    add_ten(*c);
+    const cw::include_fields every = cw::include_fields::documents | cw::include_fields::metadatas |
+                                     cw::include_fields::embeddings | cw::include_fields::uris;
+
+    const std::vector<float> q{1.0f, 1.0f, 2.0f, 2.0f};
+    cw::query_options o;
+    o.query_embeddings = cw::embedding_view(q, 2);
+    o.n_results = 3;
+    REQUIRE(c->query(o)[0].ids.size() == 3);  // unset: every record is a candidate
+    o.ids = std::vector<std::string>{};
+    o.include = every | cw::include_fields::distances;
+    const cw::query_result none = c->query(o);
+    REQUIRE(none.size() == 2);  // one (empty) result per query embedding
+    for (const cw::query_hits& h : none) {
+        CHECK(h.empty());
+        CHECK(h.distances.empty());
+        CHECK(h.documents.empty());
+        CHECK(h.embeddings.rows() == 0);
+    }
+    CHECK(none.included == o.include);
+    o.where = cw::where_filter::eq("parity", "odd");  // combined with a filter: still nothing
+    CHECK(c->query(o)[0].empty());
+
+    cw::get_options g;
+    REQUIRE(c->get(g).size() == 10);
+    g.ids = std::vector<std::string>{};
+    g.include = every;
+    const cw::get_result nothing = c->get(g);
+    CHECK(nothing.empty());
+    CHECK(nothing.metadatas.empty());
+    CHECK(nothing.included == every);
+    g.where = cw::where_filter::eq("parity", "even");
+    CHECK(c->get(g).empty());
+    g.ids.reset();
+    CHECK(c->get(g).size() == 5);
 }
 
 TEST_CASE("update: embeddings, documents and merged metadata; nullopt leaves fields unchanged",
@@ -807,7 +847,8 @@ TEST_CASE("a batch above the server's max batch size is split and every record a
     // Records on both sides of the split point and at the end, with their own values.
     cw::get_options o;
     const std::vector<std::size_t> probe{0, max - 1, max, n - 1};
-    for (std::size_t i : probe) o.ids.push_back(r.ids[i]);
+    o.ids.emplace();
+    for (std::size_t i : probe) o.ids->push_back(r.ids[i]);
     o.include = cw::include_fields::documents | cw::include_fields::embeddings;
     const cw::get_result got = c->get(o);
     REQUIRE(got.size() == probe.size());
@@ -852,5 +893,5 @@ TEST_CASE("a batch whose embeddings exceed the server's 40 MiB body limit is spl
     REQUIRE(got.size() == 2);
     REQUIRE(got.embeddings.dim() == dim);
     CHECK(got.embeddings.row_vector(index_of(got, "v0")) == std::vector<float>(flat.begin(), flat.begin() + dim));
-    CHECK(got.embeddings.row_vector(index_of(got, o.ids[1])) == std::vector<float>(flat.end() - dim, flat.end()));
+    CHECK(got.embeddings.row_vector(index_of(got, (*o.ids)[1])) == std::vector<float>(flat.end() - dim, flat.end()));
 }

@@ -206,7 +206,8 @@ TEST_CASE("verify finds each kind of difference by digest and repair removes the
     INFO(again.collections[0].summary());
     CHECK(again.identical());
     CHECK(again.collections[0].digest_a == r.digest_a);  // a was not changed by the repair
-    const auto nodoc = on_b.get(cw::get_options{{"nodoc"}, {}, {}, {}, 0, cw::include_fields::documents});
+    const auto nodoc =
+        on_b.get(cw::get_options{std::vector<std::string>{"nodoc"}, {}, {}, {}, 0, cw::include_fields::documents});
     REQUIRE(nodoc.size() == 1);
     CHECK_FALSE(nodoc.documents[0].has_value());
     CHECK(client.repair("a", "b", {"diffs"}).collections.empty());  // nothing left to do

@@ -191,6 +191,13 @@ TEST_CASE("encode_get", "[protocol][encode]") {
     zero.include = include_fields::none;
     CHECK(chroma::encode_get(zero) == R"({"limit":0,"include":[]})");
 
+    // Set but empty is not unset: it is sent, and Chroma then matches no record.
+    get_options no_ids;
+    no_ids.ids = std::vector<std::string>{};
+    CHECK(chroma::encode_get(no_ids) == R"({"ids":[],"include":["documents","metadatas"]})");
+    no_ids.ids.reset();
+    CHECK(chroma::encode_get(no_ids) == R"({"include":["documents","metadatas"]})");
+
     get_options raw;
     raw.where = where_filter::raw(R"( {"$or": [{"a": 1}, {"b": {"$ne": "x"}}]} )");
     CHECK(chroma::encode_get(raw) ==
@@ -214,6 +221,14 @@ TEST_CASE("encode_query", "[protocol][encode]") {
                   R"("where":{"$and":[{"year":{"$gt":2020}},{"src":{"$eq":"wiki"}}]},)"
                   R"("where_document":{"$regex":"^db"},"include":["embeddings","distances"]})");
     CHECK(valid_json(body));
+
+    // An empty id list restricts the candidates to none (chromadb's query(ids=[])).
+    query_options none;
+    none.query_embeddings = embedding_view(q, 4);
+    none.ids = std::vector<std::string>{};
+    none.include = include_fields::none;
+    CHECK(chroma::encode_query(none) ==
+          R"({"query_embeddings":[[0.1,0.2,-3,0.020000005]],"n_results":10,"ids":[],"include":[]})");
 }
 
 TEST_CASE("encode_delete", "[protocol][encode]") {
@@ -278,6 +293,85 @@ TEST_CASE("decode_modify_new_name reads back the new name of a modify body", "[p
 }
 
 // ---- responses ----
+
+TEST_CASE("decode_delete reads back a delete body", "[protocol][decode]") {
+    delete_options o;
+    o.ids = {"a", "b\"q", "caf\xc3\xa9"};
+    o.where = where_filter::eq("k", 1) && where_filter::in("t", metadata_value::array_string{"x", "y"});
+    o.where_document = document_filter::contains("z");
+    const auto back = chroma::decode_delete(chroma::encode_delete(o));
+    REQUIRE(back.has_value());
+    CHECK(back->ids == o.ids);
+    CHECK(back->where == o.where);
+    CHECK(back->where_document == o.where_document);
+    CHECK_FALSE(back->limit.has_value());
+    CHECK(chroma::encode_delete(*back) == chroma::encode_delete(o));
+
+    delete_options limited;
+    limited.where = where_filter::eq("k", "v");
+    limited.limit = 0;
+    const auto l = chroma::decode_delete(chroma::encode_delete(limited));
+    REQUIRE(l.has_value());
+    CHECK(l->ids.empty());
+    CHECK(l->limit == std::optional<std::size_t>(0));
+
+    const auto empty = chroma::decode_delete("{}");
+    REQUIRE(empty.has_value());
+    CHECK(empty->ids.empty());
+    CHECK(empty->where.empty());
+
+    for (const char* bad : {"", "not json", "[]", R"({"ids":"a"})", R"({"ids":[1]})", R"({"where":{"a":1,"b":2}})",
+                            R"({"where":[]})", R"({"limit":-1})"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(chroma::decode_delete(bad).has_value());
+    }
+}
+
+TEST_CASE("split_delete cuts a delete by many ids into parts, each with the filters", "[protocol][encode]") {
+    delete_options o;
+    for (int i = 0; i < 10; ++i) o.ids.push_back("id" + std::to_string(i));
+    o.where = where_filter::eq("k", 1);
+    const std::string body = chroma::encode_delete(o);
+
+    CHECK(chroma::split_delete(body, 10, 1u << 20).empty());  // within both caps
+    CHECK(chroma::split_delete(body, 100, 1u << 20).empty());
+
+    SECTION("by id count") {
+        const auto parts = chroma::split_delete(body, 3, 1u << 20);
+        REQUIRE(parts.size() == 4);
+        std::vector<std::string> all;
+        for (const auto& p : parts) {
+            CHECK(valid_json(p));
+            const auto d = chroma::decode_delete(p);
+            REQUIRE(d.has_value());
+            CHECK(d->ids.size() <= 3);
+            CHECK(d->where == o.where);  // every part keeps the filters
+            all.insert(all.end(), d->ids.begin(), d->ids.end());
+        }
+        CHECK(all == o.ids);  // every id once, in order
+        CHECK(chroma::decode_delete(parts.back())->ids == std::vector<std::string>{"id9"});
+    }
+    SECTION("by size") {
+        delete_options wide;
+        for (int i = 0; i < 50; ++i)
+            wide.ids.push_back(std::string(200, static_cast<char>('a' + i % 26)) + std::to_string(i));
+        const std::string big = chroma::encode_delete(wide);
+        const auto parts = chroma::split_delete(big, 1000, 2000);
+        REQUIRE(parts.size() > 1);
+        std::size_t total = 0;
+        for (const auto& p : parts) {
+            CHECK(p.size() <= 2000);
+            total += chroma::decode_delete(p)->ids.size();
+        }
+        CHECK(total == wide.ids.size());
+    }
+    SECTION("a limit, or a body that does not decode, is never cut") {
+        delete_options limited = o;
+        limited.limit = 5;
+        CHECK(chroma::split_delete(chroma::encode_delete(limited), 3, 1u << 20).empty());
+        CHECK(chroma::split_delete(std::string(100, 'x'), 3, 10).empty());
+    }
+}
 
 TEST_CASE("decode_get on a realistic response", "[protocol][decode]") {
     std::string body = R"({"ids":["id1","id2","id3"],)"
@@ -430,6 +524,35 @@ TEST_CASE("decode_collection", "[protocol][decode]") {
         CHECK_FALSE(c.metadata.has_value());
         CHECK_FALSE(c.dimension.has_value());
         CHECK(c.configuration_json == config);
+        CHECK(c.version == 0);
+        CHECK(c.log_position == 0);
+        CHECK(c.schema_json == R"({"defaults":{},"keys":{}})");
+    }
+    SECTION("version, log_position and the schema as the server writes them") {
+        const std::string schema =
+            R"({"defaults":{"int":{"int_inverted_index":{"enabled":true,"config":{}}}},)"
+            R"("keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"l2"}}}}}})";
+        std::string body = R"({"id":"x","name":"n","configuration_json":)" + config + R"(,"schema":)" + schema +
+                           "  \n"
+                           R"(,"metadata":null,"dimension":2,"log_position":17,"version":3})";
+        const auto c = chroma::decode_collection(body);
+        CHECK(c.version == 3);
+        CHECK(c.log_position == 17);
+        CHECK(c.schema_json == schema);  // the object's text, without the whitespace after it
+        CHECK(valid_json(c.schema_json));
+        CHECK(c.dimension == std::optional<std::int64_t>(2));
+    }
+    SECTION("schema null or absent, version and log_position absent") {
+        std::string null_schema = R"({"id":"x","name":"n","schema":null,"version":null,"log_position":null})";
+        const auto c = chroma::decode_collection(null_schema);
+        CHECK(c.schema_json.empty());
+        CHECK(c.version == 0);
+        CHECK(c.log_position == 0);
+        std::string absent = R"({"id":"x","name":"n"})";
+        const auto d = chroma::decode_collection(absent);
+        CHECK(d.schema_json.empty());
+        CHECK(d.version == 0);
+        CHECK(d.log_position == 0);
     }
     SECTION("metadata object and dimension set") {
         std::string body = R"({"id":"x","name":"n","configuration_json":)" + config +
@@ -474,6 +597,8 @@ TEST_CASE("decode_collections", "[protocol][decode]") {
     CHECK(cs[1].metadata->at("k") == metadata_value(true));
     CHECK(cs[1].dimension == std::optional<std::int64_t>(3));
     CHECK(cs[1].configuration_json == R"({"hnsw":{}})");
+    CHECK(cs[1].version == 0);
+    CHECK(cs[1].schema_json.empty());
 
     std::string none = "[]";
     CHECK(chroma::decode_collections(none).empty());

@@ -301,6 +301,8 @@ TEST_CASE("validate_get", "[validate]") {
     CHECK_THROWS_WITH(validate_get(o), Contains("distances") && Contains("get"));
 
     o = get_options{};
+    o.ids = std::vector<std::string>{};  // an empty list is valid: it matches nothing
+    CHECK_NOTHROW(validate_get(o));
     o.ids = {"a", ""};
     CHECK_THROWS_WITH(validate_get(o), Contains("index 1") && Contains("in get"));
     o.ids = {"a", "a"};
@@ -313,6 +315,8 @@ TEST_CASE("validate_query", "[validate]") {
     o.query_embeddings = embedding_view(q, 2);
     CHECK_NOTHROW(validate_query(o));
     o.ids = {"x", "y"};
+    CHECK_NOTHROW(validate_query(o));
+    o.ids = std::vector<std::string>{};  // an empty list is valid: it matches nothing
     CHECK_NOTHROW(validate_query(o));
 
     SECTION("n_results 0") {

@@ -438,6 +438,14 @@ py::dict from_collection_info(const chromawal::collection_info& info) {
     d["metadata"] = from_metadata(info.metadata);
     d["dimension"] = info.dimension ? py::object(py::int_(*info.dimension)) : py::none();
     d["configuration_json"] = make_str(info.configuration_json);
+    // chromadb's CollectionModel fields; the schema parsed, as chromadb keeps it.
+    d["version"] = py::int_(info.version);
+    d["log_position"] = py::int_(info.log_position);
+    if (info.schema_json.empty()) {
+        d["serialized_schema"] = py::none();
+    } else {
+        d["serialized_schema"] = py::module_::import("json").attr("loads")(make_str(info.schema_json));
+    }
     return d;
 }
 

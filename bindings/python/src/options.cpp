@@ -79,8 +79,11 @@ chromawal::query_options to_query_options(const py::handle& embeddings, std::siz
     chromawal::query_options o;
     o.query_embeddings = to_embedding_view(embeddings, "query_embeddings", "query");
     o.n_results = n_results;
+    // None: no restriction; a list, even an empty one, restricts the candidates to it (an
+    // empty list finds nothing, as in chromadb).
     if (!ids.is_none()) {
-        for (auto& s : to_strings(ids, "ID", false, "query")) o.ids.push_back(std::move(*s));
+        auto& list = o.ids.emplace();
+        for (auto& s : to_strings(ids, "ID", false, "query")) list.push_back(std::move(*s));
     }
     o.where = to_where(where);
     o.where_document = to_where_document(where_document);
