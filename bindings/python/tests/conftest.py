@@ -278,7 +278,9 @@ def client(request: Any, servers: List[ChromaServer], postgres: PostgresServer) 
     if request.param == "http":
         yield chromawal.HttpClient("127.0.0.1", servers[0].port)
         return
-    c = make_replicated(servers, postgres)
+    # A request timeout that a loaded machine meets (make_replicated's 3 s is for the tests
+    # that make instances fail; these only compare results).
+    c = make_replicated(servers, postgres, request_timeout=15.0)
     try:
         before = {x.name for x in c.list_collections()}
         yield c
