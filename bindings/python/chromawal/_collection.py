@@ -456,9 +456,8 @@ class Collection:
         :class:`~chromawal.OutcomeUnknownError`. The same key for a different write raises
         :class:`~chromawal.ValidationError`.
 
-        On a replicated client a filter delete chooses its matches once (on a healthy instance
-        that has applied everything logged for the collection) and logs them by ids: ``deleted``
-        is their number; for ids alone it is the number of ids given (as Chroma counts).
+        On a replicated client the count is known without a server answer only for an ids-only
+        delete (Chroma counts the ids sent); for a filter delete ``deleted`` is None, and
         ``last_receipt`` tells where the delete was applied."""
         request_ids, w, wd = self._prepare_delete(ids, where, where_document, limit)
         key = _check_idempotency_key("delete", idempotency_key)
