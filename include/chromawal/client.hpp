@@ -144,8 +144,7 @@ struct CHROMAWAL_API client_config {
     /// retried with backoff; the instance's other collections go on replicating.
     int max_attempts = 8;
     /// Keep a write that no instance could apply pending (applied on recovery) instead of
-    /// abandoning it with an error. Not a delete with a filter: its matches are chosen on an
-    /// instance before it is logged, so with none to choose on it fails, nothing logged.
+    /// abandoning it with an error.
     bool queue_when_unavailable = false;
     /// Entries applied everywhere (on every instance that was healthy; see docs/design.md) are
     /// pruned after this age. An instance away longer than this is caught up by repair().
