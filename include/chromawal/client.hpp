@@ -222,10 +222,6 @@ struct write_receipt {
     std::string entry_id;              ///< the entry's idempotency id
     std::vector<std::string> applied;  ///< instances that applied it before the call returned
     bool queued = false;               ///< applied nowhere yet; pending for the sync thread
-    /// delete_records / delete_document: the records deleted, as chromadb's `{"deleted": n}`.
-    /// For ids alone, the ids given (Chroma counts the ids sent, existing or not); with a filter,
-    /// the matches chosen before logging (see collection::delete_records). 0 for other writes.
-    std::size_t deleted = 0;
 };
 
 /// Options of one write.
@@ -406,19 +402,16 @@ public:
     write_receipt add(const record_set& records, const write_options& options = {}) const;
     write_receipt upsert(const record_set& records, const write_options& options = {}) const;
     write_receipt update(const record_set& records, const write_options& options = {}) const;
-    /// A delete by ids alone is logged as it is; the receipt's `deleted` is the number of ids.
-    /// A delete with a filter (`where` / `where_document`, with or without ids and `limit`) has
-    /// its matches chosen once, before logging: on the first healthy instance that needs no
-    /// repair, after it has applied everything logged for the collection. It is logged as a
-    /// delete of those ids (filters kept), so every instance, and every replay, removes the same
-    /// records, and `deleted` is their number. When nothing matches, nothing is logged: the
-    /// receipt's position is 0 and `deleted` 0.
+    /// With a `limit`, which matching records go is decided once, before logging: on the first
+    /// healthy instance, after it has applied everything logged for the collection, and the
+    /// delete is logged as a delete of those ids (filters kept), so every instance, and every
+    /// replay, removes the same ones. When nothing matches, nothing is logged and the receipt's
+    /// position is 0.
     /// @throws as add(); invalid_argument without a selector; no_instance_available (nothing
-    ///         logged; queue_when_unavailable does not apply) when a delete with a filter finds no
-    ///         up-to-date instance to choose on.
+    ///         logged) when a limited delete finds no up-to-date instance to choose on.
     write_receipt delete_records(const delete_options& selector, const write_options& options = {}) const;
     /// Deletes every record whose metadata `key` equals `document_id` (all chunks of one
-    /// document): delete_records with `where {key: document_id}`.
+    /// document), logged as a where-delete so that each instance removes its own matches.
     write_receipt delete_document(std::string_view document_id, std::string_view key = "document_id") const;
 
     [[nodiscard]] get_result get(const get_options& options = {}, read_options read = {}) const;

@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cctype>
 
 namespace chromawal {
@@ -581,66 +580,6 @@ std::optional<std::string> decode_modify_new_name(std::string_view body) {
     std::string_view new_name;
     if (doc.find_field("new_name").get_string().get(new_name) == simdjson::SUCCESS) return std::string(new_name);
     return std::nullopt;
-}
-
-std::optional<delete_options> decode_delete(std::string_view body) {
-    // A parser of its own (not the thread's), as decode_modify_new_name.
-    od::parser p;
-    std::string padded(body);
-    padded.reserve(padded.size() + simdjson::SIMDJSON_PADDING);
-    try {
-        auto doc = p.iterate(padded.data(), padded.size(), padded.capacity());
-        delete_options o;
-        for (auto field_result : take(doc.get_object(), "delete")) {
-            od::field f = take(std::move(field_result), "delete field");
-            std::string_view key = take(f.unescaped_key(), "delete key");
-            od::value v = f.value();
-            if (key == "ids") {
-                o.ids = read_string_array(v, "ids");
-            } else if (key == "where") {
-                o.where = where_filter::raw(raw_object(v, "where"));
-            } else if (key == "where_document") {
-                o.where_document = document_filter::raw(raw_object(v, "where_document"));
-            } else if (key == "limit") {
-                o.limit = static_cast<std::size_t>(take(v.get_uint64(), "limit"));
-            }
-        }
-        return o;
-    } catch (const json::decode_error&) {
-        return std::nullopt;
-    } catch (const invalid_argument&) {  // a filter that is not one clause
-        return std::nullopt;
-    }
-}
-
-std::vector<std::string> split_delete(std::string_view body, std::size_t max_ids, std::size_t max_bytes) {
-    std::vector<std::string> parts;
-    max_ids = std::max<std::size_t>(max_ids, 1);
-    if (body.size() <= max_bytes && body.size() / 4 <= max_ids) return parts;  // an id costs 4 bytes or more
-    const std::optional<delete_options> whole = decode_delete(body);
-    if (!whole || whole->limit) return parts;
-    const std::vector<std::string>& ids = whole->ids;
-    if (ids.size() <= max_ids && body.size() <= max_bytes) return parts;
-    // Estimated: an id's text, its quotes and comma, and room for a few escapes.
-    const std::size_t fixed = 64 + whole->where.json().size() + whole->where_document.json().size();
-    const std::size_t budget = max_bytes > fixed ? max_bytes - fixed : 0;
-    delete_options part;
-    part.where = whole->where;
-    part.where_document = whole->where_document;
-    for (std::size_t first = 0; first < ids.size();) {
-        std::size_t count = 0, bytes = 0;
-        while (first + count < ids.size() && count < max_ids) {
-            const std::size_t b = ids[first + count].size() + 8;
-            if (count > 0 && bytes + b > budget) break;
-            bytes += b;
-            ++count;
-        }
-        const auto begin = ids.begin() + static_cast<std::ptrdiff_t>(first);
-        part.ids.assign(begin, begin + static_cast<std::ptrdiff_t>(count));
-        parts.push_back(encode_delete(part));
-        first += count;
-    }
-    return parts;
 }
 
 }  // namespace chroma

@@ -60,14 +60,4 @@ std::string decode_tenant_name(std::string& body);
 /// none or is not a JSON object with a string "new_name". Never throws on a malformed body.
 std::optional<std::string> decode_modify_new_name(std::string_view body);
 
-/// The selector of a delete request body (see encode_delete), or nothing when the body is not
-/// one (not a JSON object, a field of another type, a filter that is not one clause). Never
-/// throws on a malformed body.
-std::optional<delete_options> decode_delete(std::string_view body);
-
-/// A delete request body cut into several, each with at most `max_ids` of its ids and about
-/// `max_bytes` bytes, and the body's filters. Empty when the body needs no cutting (within both
-/// caps), has a limit (which would apply to each part), or does not decode.
-std::vector<std::string> split_delete(std::string_view body, std::size_t max_ids, std::size_t max_bytes);
-
 }  // namespace chromawal::chroma

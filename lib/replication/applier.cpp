@@ -8,9 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <optional>
-#include <string_view>
-#include <unordered_set>
 
 namespace chromawal::detail {
 
@@ -402,15 +399,14 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
                 // Already gone: deleting is idempotent.
             }
             return;
-        case wal::op_kind::delete_records:
-            apply_delete(inst, key, e, deadline);
-            return;
-        case wal::op_kind::modify_collection: {
+        case wal::op_kind::modify_collection:
+        case wal::op_kind::delete_records: {
             for (int attempt = 0;; ++attempt) {
                 std::string id;
                 try {
                     id = inst.resolve(name).id();
                 } catch (const not_found&) {
+                    if (e.op != wal::op_kind::modify_collection) throw;
                     // Re-applied rename: the collection already carries its new name.
                     if (const auto new_name = chroma::decode_modify_new_name(e.payload)) {
                         (void)inst.resolve(*new_name);
@@ -419,8 +415,13 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
                     throw;
                 }
                 try {
-                    conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
-                    inst.forget(name);
+                    if (e.op == wal::op_kind::modify_collection) {
+                        conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
+                        inst.forget(name);
+                    } else {
+                        conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
+                                  remaining(deadline, what));
+                    }
                     return;
                 } catch (const not_found&) {
                     inst.forget(name);
@@ -430,87 +431,6 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
         }
         default:
             throw error(fmt::format("{}: unexpected operation in the log", what));
-    }
-}
-
-std::vector<std::string> keep_matching(const std::vector<std::string>& ids, const std::vector<std::string>& matches) {
-    const std::unordered_set<std::string_view> matching(matches.begin(), matches.end());
-    std::vector<std::string> kept;
-    for (const auto& id : ids) {
-        if (matching.count(id) != 0) kept.push_back(id);
-    }
-    return kept;
-}
-
-// A logged delete is applied by ids alone, in parts when it names many:
-// - A delete by ids and filters (what a filter delete is logged as, see writer::write_delete)
-//   is not sent as it is: Chroma answers ids together with a filter in time proportional to
-//   ids x matches of the filter (checked live: 100 ids with a filter matching 2,000 records,
-//   2.2 s; 5,461 of 40,000, 134 s), while a filter alone or ids alone cost about their number.
-//   So the filters' matches are read on this instance (a get with the filters alone) and the
-//   entry's ids that are among them are deleted: the same records the server would delete, and
-//   the same on every instance, which all hold the same records at this entry's position.
-// - Chroma fails a delete naming too many ids (40,000 existing records in one request gave a
-//   500 "too many SQL variables") and refuses bodies over 40 MiB: the ids go in parts of at
-//   most max_batch_size ids and max_request_bytes (chroma::split_delete).
-// Deleting is idempotent: after a failure part-way, applying the entry again is harmless.
-// A body that does not decode, or one without ids (logged by an earlier version as a filter
-// delete), is sent as it is.
-void applier::apply_delete(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
-                           clock::time_point deadline) {
-    chroma_connection& conn = inst.conn();
-    const std::string& name = name_of(e, key);
-    const std::string what = fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), name, inst.name());
-    // On this instance's collection; re-resolved once when its UUID is stale.
-    auto on_collection = [&](const std::string& route, const std::string& body) {
-        for (int attempt = 0;; ++attempt) {
-            const std::string id = inst.resolve(name).id();
-            try {
-                return conn.call(method::post, conn.collection_url(id) + route, body, what, remaining(deadline, what));
-            } catch (const not_found&) {
-                inst.forget(name);  // deleted and re-created
-                if (attempt > 0) throw;
-            }
-        }
-    };
-    std::optional<delete_options> selector = chroma::decode_delete(e.payload);
-    if (!selector || selector->ids.empty() || selector->limit) {
-        (void)on_collection("/delete", e.payload);
-        return;
-    }
-    if (!selector->where.empty() || !selector->where_document.empty()) {
-        get_options g;
-        g.where = selector->where;
-        g.where_document = selector->where_document;
-        g.include = include_fields::none;
-        auto r = on_collection("/get", chroma::encode_get(g));
-        const get_result matches = chroma_connection::decode([&] { return chroma::decode_get(r.body); }, what);
-        selector->ids = keep_matching(selector->ids, matches.ids);
-        selector->where = {};
-        selector->where_document = {};
-        if (selector->ids.empty()) return;  // every one is gone, or no longer matches
-    }
-    const std::string body = chroma::encode_delete(*selector);
-    // Fewer than this many ids never need parts (nor the pre-flight fetch that tells the cap).
-    constexpr std::size_t few_ids = 1000;
-    std::vector<std::string> parts;
-    if (selector->ids.size() > few_ids || body.size() > max_request_bytes) {
-        const preflight_info pf = conn.get_preflight(remaining(deadline, "pre-flight checks of " + inst.name()));
-        parts = chroma::split_delete(body, pf.max_batch_size ? pf.max_batch_size : few_ids, max_request_bytes);
-    }
-    if (parts.empty()) {
-        (void)on_collection("/delete", body);
-        return;
-    }
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        try {
-            (void)on_collection("/delete", parts[i]);
-        } catch (const connection_error& failure) {
-            // Earlier parts are applied: the entry is, in part, whatever became of this one.
-            if (i == 0 || failure.request_sent()) throw;
-            throw connection_error(
-                fmt::format("{} (after {} of its {} parts were applied)", failure.what(), i, parts.size()), true);
-        }
     }
 }
 

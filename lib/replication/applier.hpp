@@ -51,9 +51,6 @@ struct apply_result {
     bool maybe_applied = false;
 };
 
-/// The ids of `ids` that are among `matches`, in the order of `ids`.
-std::vector<std::string> keep_matching(const std::vector<std::string>& ids, const std::vector<std::string>& matches);
-
 class applier {
 public:
     explicit applier(context& ctx) : ctx_(ctx) {}
@@ -88,9 +85,6 @@ private:
                               const wal::entry* fresh, bool live, std::chrono::steady_clock::time_point deadline);
 
     void apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
-                      std::chrono::steady_clock::time_point deadline);
-    // A delete_records entry, by ids alone, in several requests when it names many.
-    void apply_delete(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
                       std::chrono::steady_clock::time_point deadline);
 
     context& ctx_;

@@ -65,62 +65,34 @@ write_receipt writer::write_delete(const std::string& collection, const delete_o
                                    const write_options& options) {
     validate_delete(selector);
     validate_idempotency_key(options.idempotency_key);
-    if (selector.where.empty() && selector.where_document.empty()) {
-        // By ids alone: logged as it is. Chroma counts the ids sent, existing or not.
-        write_receipt r = write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(selector),
-                                      options.idempotency_key);
-        r.deleted = selector.ids.size();
-        return r;
-    }
-    if (!options.idempotency_key.empty()) {
-        // A retry must not pick other records: the first write's choice stands.
-        if (auto found = ctx_.store->find_entry(options.idempotency_key)) {
-            wal::new_entry ne;
-            ne.lane = ctx_.key_for(collection);
-            ne.idempotency_id = options.idempotency_key;
-            ne.op = wal::op_kind::delete_records;
-            ne.payload = found->e.payload;  // compared by lane and operation only
-            write_receipt r = repeat(collection, ne, *found);
-            const auto logged = chroma::decode_delete(found->e.payload);
-            r.deleted = logged ? logged->ids.size() : 0;
-            return r;
+    if (selector.limit) {
+        if (!options.idempotency_key.empty()) {
+            // A retry must not pick other records: the first write's choice stands.
+            if (auto found = ctx_.store->find_entry(options.idempotency_key)) {
+                wal::new_entry ne;
+                ne.lane = ctx_.key_for(collection);
+                ne.idempotency_id = options.idempotency_key;
+                ne.op = wal::op_kind::delete_records;
+                ne.payload = found->e.payload;  // compared by lane and operation only
+                return repeat(collection, ne, *found);
+            }
         }
+        const delete_options chosen = choose_limited_delete(collection, selector);
+        if (chosen.ids.empty()) return {};  // nothing matches: nothing to log
+        return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(chosen),
+                           options.idempotency_key);
     }
-    const delete_options chosen = choose_delete(collection, selector);
-    // Nothing matches: nothing is logged, and the call returns {position 0, deleted 0}. An entry
-    // would delete nothing anywhere, and it is not needed for order either: every write that
-    // returned before this call started was applied on the instance that found no match (it
-    // was brought up to the lane's head first), and a write logged since is concurrent with
-    // this call, so "nothing matched" is a true answer at one point of the call. Nor for
-    // read-your-writes: this client's reads already wait for its own last write, and nothing
-    // changed since.
-    if (chosen.ids.empty()) return {};
-    write_receipt r =
-        write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(chosen), options.idempotency_key);
-    r.deleted = chosen.ids.size();
-    return r;
+    return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(selector),
+                       options.idempotency_key);
 }
 
-// A delete by filter, left to each instance, would remove whatever matches there when it is
-// applied: with a `limit` each instance (and each replay) picks its own matches, and the count
-// of what was deleted is only known to the server. So the matches are chosen once, on an
-// instance that has applied everything logged for the collection, and the delete is logged by
-// those ids, the filters kept: every instance removes the same records, the entry replays the
-// same way, and the number of ids is what was deleted. A record that a write logged between
-// the choice and this delete changed so that it no longer matches stays everywhere (and is
-// counted); a record it added is not deleted (that write is concurrent with this one).
-delete_options writer::choose_delete(const std::string& collection, const delete_options& selector) {
+// A delete capped by `limit` leaves the server to pick which matches go, and each instance
+// (and each replay) would pick its own. So the matches are picked once, on an instance that
+// has applied everything logged for the collection, and the delete is logged by those ids,
+// the filters kept (a record changed since then so that it no longer matches stays everywhere).
+delete_options writer::choose_limited_delete(const std::string& collection, const delete_options& selector) {
     const wal::lane_key key = ctx_.key_for(collection);
     const std::int64_t lane = ctx_.store->lane_id(key);  // throws log_unavailable: nothing logged
-    // The filters alone, on the server. Ids given as well are kept here when they match: the
-    // server answers ids together with a filter in time proportional to ids x matches (see
-    // applier::apply_delete), and a limit is then applied here too (which matches go is any
-    // choice, as the server's own).
-    get_options g;
-    g.where = selector.where;
-    g.where_document = selector.where_document;
-    if (selector.ids.empty()) g.limit = selector.limit;
-    g.include = include_fields::none;
     std::string why;
     for (auto& candidate : ctx_.instances) {
         instance_state& inst = *candidate;
@@ -132,20 +104,14 @@ delete_options writer::choose_delete(const std::string& collection, const delete
                                                       clock::now() + inst.conn().options.request_timeout);
                 if (r.outcome != apply_outcome::applied) throw error(r.error.empty() ? "lane busy" : r.error);
             }
+            get_options g;
+            if (!selector.ids.empty()) g.ids = selector.ids;  // an empty list would match nothing
+            g.where = selector.where;
+            g.where_document = selector.where_document;
+            g.limit = selector.limit;
+            g.include = include_fields::none;
             delete_options chosen;
-            for (int attempt = 0;; ++attempt) {
-                try {
-                    chosen.ids = inst.resolve(collection).get(g).ids;
-                    break;
-                } catch (const not_found&) {
-                    inst.forget(collection);  // the UUID may be stale (deleted and re-created)
-                    if (attempt > 0) throw;
-                }
-            }
-            if (!selector.ids.empty()) {
-                chosen.ids = keep_matching(selector.ids, chosen.ids);
-                if (selector.limit && chosen.ids.size() > *selector.limit) chosen.ids.resize(*selector.limit);
-            }
+            chosen.ids = inst.resolve(collection).get(g).ids;
             chosen.where = selector.where;
             chosen.where_document = selector.where_document;
             return chosen;
@@ -160,7 +126,7 @@ delete_options writer::choose_delete(const std::string& collection, const delete
         }
     }
     if (why.empty()) why = "every instance is down or needs a repair";
-    throw no_instance_available(fmt::format("delete with a filter on collection '{}': no up-to-date instance could "
+    throw no_instance_available(fmt::format("delete with a limit on collection '{}': no up-to-date instance could "
                                             "choose the records to delete ({}); nothing was logged",
                                             collection, why),
                                 false, 0);

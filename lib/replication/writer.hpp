@@ -63,8 +63,7 @@ private:
     write_receipt repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found);
     // Keeps the appliers of an answered write until they finish (ack_after_quorum).
     void keep_in_background(std::vector<std::future<void>> appliers);
-    // The matches of a delete with a filter, chosen on an up-to-date instance (see write_delete).
-    delete_options choose_delete(const std::string& collection, const delete_options& selector);
+    delete_options choose_limited_delete(const std::string& collection, const delete_options& selector);
     // Every instance is healthy, has applied every entry of the collection's lane, and holds the
     // collection with the requested metadata: a logged get-or-create would change nothing.
     bool already_everywhere(const std::string& collection, const collection_options& options);

@@ -25,13 +25,12 @@ class _Receipt(TypedDict):
     queued: bool
 
 class _Deleted(TypedDict):
-    deleted: int
+    deleted: Optional[int]
     receipt: Optional[_Receipt]
 
 # HttpCollection and ReplicatedCollection have one API (src/collection_api.hpp): the same
 # methods, arguments and result shapes. One server has no log (receipts are None) and a single
-# copy to read (allow_stale changes nothing). `deleted` is always a count (replicated: the ids
-# given for an ids-only delete, else the matches the delete was logged with).
+# copy to read (allow_stale changes nothing); `deleted` is None where the count is not known.
 class HttpCollection:
     @property
     def name(self) -> str: ...

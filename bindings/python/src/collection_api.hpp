@@ -11,8 +11,8 @@
 //                                    instance's own), then kept until refresh/modify
 //   refresh() -> None                reads the description again
 //   write(op, ids, embeddings, metadatas, documents, uris, idempotency_key) -> receipt | None
-//   delete(ids, where, where_document, limit) -> {"deleted": int, "receipt": receipt | None}
-//   delete_document(document_id, key)         -> {"deleted": int, "receipt": receipt | None}
+//   delete(ids, where, where_document, limit) -> {"deleted": int | None, "receipt": receipt | None}
+//   delete_document(document_id, key)         -> {"deleted": int | None, "receipt": receipt | None}
 //   get(ids, where, where_document, limit, offset, include, allow_stale=False) -> dict
 //   query(embeddings, n_results, ids, where, where_document, include, allow_stale=False) -> dict
 //   count(allow_stale=False) -> int
@@ -21,9 +21,8 @@
 //
 // A receipt is {"position", "entry_id", "applied", "queued"} (replicated writes); one server
 // has no log and returns None. One server has a single copy to read: allow_stale changes
-// nothing there. `deleted` is the server's count on one server; replicated, the receipt's count:
-// the number of ids for an ids-only delete, else the number of matches the delete was logged
-// with (chosen once, on an up-to-date instance; 0 when nothing matched and nothing was logged).
+// nothing there. `deleted` is the server's count on one server; replicated, the number of ids
+// for an ids-only delete and None otherwise (the count is not known without the server).
 #pragma once
 
 #include <pybind11/pybind11.h>

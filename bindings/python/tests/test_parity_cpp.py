@@ -71,34 +71,3 @@ def test_info_carries_version_log_position_and_the_schema(client, name):
     assert isinstance(schema, dict)
     assert "defaults" in schema and "keys" in schema
     assert "#embedding" in schema["keys"]
-
-
-# ---- a replicated delete reports what it deleted ----
-
-
-def test_replicated_filter_delete_returns_the_exact_count(replicated, name):
-    replicated.create_collection(name)
-    coll = replicated.get_collection(name)
-    ids, emb, docs, metas = _records(12, doc_of=lambda i: f"doc{i // 4}")
-    coll.add(ids=ids, embeddings=emb, documents=docs, metadatas=metas)
-
-    r = coll.delete(where={"parity": "odd"})
-    assert r == {"deleted": 6} and isinstance(r["deleted"], int)
-    assert coll.last_receipt["position"] > 0
-    assert coll.count() == 6  # r0 r2 r4 r6 r8 r10
-    # Nothing matches: 0, and nothing is logged.
-    assert coll.delete(where={"parity": "odd"}) == {"deleted": 0}
-    assert coll.last_receipt["position"] == 0
-    assert coll.delete(where_document={"$contains": "text 10"}) == {"deleted": 1}
-    # ids together with a filter: the ids that match (r3 is gone already).
-    assert coll.delete(ids=["r0", "r2", "r3"], where={"parity": "even"}) == {"deleted": 2}
-    assert coll.delete_document("doc1") == {"deleted": 2}  # r4 r6
-    assert sorted(coll.get()["ids"]) == ["r8"]
-    more_ids, more_emb, more_docs, more_metas = _records(25)
-    coll.add(ids=more_ids[20:], embeddings=more_emb[20:], documents=more_docs[20:], metadatas=more_metas[20:])
-    assert coll.delete(where={"i": {"$gte": 20}}, limit=3) == {"deleted": 3}
-    assert coll.count() == 3
-    # An ids-only delete counts the ids sent, as Chroma does.
-    assert coll.delete(ids=["gone", "also-gone"]) == {"deleted": 2}
-    assert replicated.wait_until_synced(30)
-    assert replicated.verify(name)["identical"]
