@@ -195,7 +195,9 @@ def test_delete_forms(client, name):
     assert coll.delete(ids="id2") == {"deleted": 1}
     r = coll.delete(where={"i": {"$gte": 8}})
     assert set(r) == {"deleted"}
-    assert r["deleted"] == 2  # on the replicated client too: its matches, chosen once and logged by ids
+    # The replicated client logs a filter delete as a filter, each instance removing its own
+    # matches (docs/design.md): the count is not known to the writer.
+    assert r["deleted"] == (None if _replicated(client) else 2)
     coll.delete(where_document={"$contains": "id7 "})
     assert sorted(coll.get()["ids"]) == ["id3", "id4", "id5", "id6"]
     coll.delete(where={"document_id": "doc1"}, limit=1)
