@@ -18,8 +18,10 @@ allow_reset), CHROMADB_SUITE_MAX_EXAMPLES and CHROMADB_SUITE_STEP_COUNT (hypothe
 """
 import logging
 import os
+import random
 import threading
 import uuid
+import zlib
 from typing import Any, Callable, Dict, Generator, List, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
@@ -56,6 +58,8 @@ hypothesis.settings.register_profile(
     derandomize=True,  # the three clients see the same examples
     database=None,  # no .hypothesis/ folder
     print_blob=True,
+    # No shrinking: a failing example is reported as found (shrinking costs minutes per failure).
+    phases=[hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate],
     suppress_health_check=[
         hypothesis.HealthCheck.data_too_large,
         hypothesis.HealthCheck.large_base_example,
@@ -88,18 +92,12 @@ def override_hypothesis_profile(
     normal: Optional[hypothesis.settings] = None,
     slow: Optional[hypothesis.settings] = None,
 ) -> hypothesis.settings:
-    """chromadb's per-test overrides of its "fast" profile, with max_examples capped at ours."""
-    overrides: Dict[str, Any] = {}
+    """chromadb's per-test settings for its "fast" profile, capped at ours (fewer examples or
+    steps than ours are kept)."""
+    overrides: Dict[str, Any] = {"deadline": None}
     if fast is not None:
-        for key in ("deadline", "max_examples", "stateful_step_count", "suppress_health_check"):
-            if key in fast.__dict__:
-                overrides[key] = fast.__dict__[key]
-    if "max_examples" in overrides:
-        overrides["max_examples"] = min(int(overrides["max_examples"]), MAX_EXAMPLES)
-    if "stateful_step_count" in overrides:
-        overrides["stateful_step_count"] = min(int(overrides["stateful_step_count"]), STEP_COUNT)
-    overrides.pop("suppress_health_check", None)  # ours suppresses more
-    overrides["deadline"] = None
+        overrides["max_examples"] = min(int(fast.max_examples), MAX_EXAMPLES)
+        overrides["stateful_step_count"] = min(int(fast.stateful_step_count), STEP_COUNT)
     return hypothesis.settings(hypothesis.settings.default, **overrides)
 
 
@@ -300,6 +298,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "test_with_multi_region: run test with MCMR database when MULTI_REGION_ENABLED")
 
 
+# ---- the same data for every client ---------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _seed_global_rngs(request: pytest.FixtureRequest) -> None:
+    """Some tests draw sizes and data from the global generators (random.randint, np.random):
+    seeded from the test's id, each client gets the same data on every run."""
+    seed = zlib.crc32(request.node.nodeid.encode())
+    random.seed(seed)
+    np.random.seed(seed)
+
+
 # ---- no model downloads ---------------------------------------------------------------------
 
 
@@ -308,18 +318,24 @@ def _no_default_embedding_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """chromadb's default embedding function downloads an ONNX model when first called: a test
     that reaches it is skipped (with every client alike)."""
 
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        pytest.skip("uses chromadb's default embedding function (ONNX model download)")
+    reason = "uses chromadb's default embedding function (its ONNX model is downloaded when first used)"
+
+    # chromadb checks an embedding function's __call__ signature: (self, input).
+    def refuse_call(self: Any, input: Any) -> Any:
+        pytest.skip(reason)
+
+    def refuse_download(self: Any) -> None:
+        pytest.skip(reason)
 
     import chromadb.api.types as types
 
-    monkeypatch.setattr(types.DefaultEmbeddingFunction, "__call__", refuse)
+    monkeypatch.setattr(types.DefaultEmbeddingFunction, "__call__", refuse_call)
     try:
         from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
     except Exception:  # pragma: no cover - depends on the installed client
         return
-    monkeypatch.setattr(ONNXMiniLM_L6_V2, "__call__", refuse)
-    monkeypatch.setattr(ONNXMiniLM_L6_V2, "_download_model_if_not_exists", refuse)
+    monkeypatch.setattr(ONNXMiniLM_L6_V2, "__call__", refuse_call)
+    monkeypatch.setattr(ONNXMiniLM_L6_V2, "_download_model_if_not_exists", refuse_download)
 
 
 @pytest.fixture
