@@ -236,8 +236,11 @@ def name() -> str:
     return unique("coll")
 
 
-def make_replicated(servers: List[ChromaServer], postgres: PostgresServer, **kw: Any) -> chromawal.Client:
+def replicated_options(servers: List[ChromaServer], postgres: PostgresServer, **kw: Any) -> Dict[str, Any]:
+    """The options of a test's replicated client (sync or async): the shared servers as instances,
+    a log schema of its own, short intervals and timeouts; `kw` overrides."""
     opts: Dict[str, Any] = dict(
+        instances=[(s.name.split("-")[-1], s.url) for s in servers],
         log_url=postgres.uri,
         log_schema=unique("t").replace("-", "_"),
         health_interval=0.1,
@@ -247,7 +250,12 @@ def make_replicated(servers: List[ChromaServer], postgres: PostgresServer, **kw:
         allow_reset=True,
     )
     opts.update(kw)
-    instances = opts.pop("instances", [(s.name.split("-")[-1], s.url) for s in servers])
+    return opts
+
+
+def make_replicated(servers: List[ChromaServer], postgres: PostgresServer, **kw: Any) -> chromawal.Client:
+    opts = replicated_options(servers, postgres, **kw)
+    instances = opts.pop("instances")
     client = chromawal.Client(instances, **opts)
     # The servers live for the whole session and every test has a log of its own; one log per
     # instance set is enforced (LogConflictError), so each test's log takes the instances over.

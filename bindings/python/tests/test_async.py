@@ -15,7 +15,7 @@ import pytest
 
 import chromawal
 from chromawal._async import THREAD_NAME_PREFIX
-from conftest import ChromaServer, PostgresServer, unique
+from conftest import ChromaServer, PostgresServer, replicated_options, unique
 
 KINDS = ["http", "replicated"]
 
@@ -25,17 +25,8 @@ async def open_async(kind, servers, postgres, **kw):
     own that takes the instances over (as conftest.make_replicated does for the sync client)."""
     if kind == "http":
         return await chromawal.AsyncHttpClient("127.0.0.1", servers[0].port, allow_reset=True, **kw)
-    opts = dict(
-        log_url=postgres.uri,
-        log_schema=unique("t").replace("-", "_"),
-        health_interval=0.1,
-        sync_interval=0.1,
-        connect_timeout=1.0,
-        request_timeout=3.0,
-        allow_reset=True,
-    )
-    opts.update(kw)
-    client = await chromawal.AsyncClient([(s.name.split("-")[-1], s.url) for s in servers], **opts)
+    opts = replicated_options(servers, postgres, **kw)
+    client = await chromawal.AsyncClient(opts.pop("instances"), **opts)
     assert isinstance(client, chromawal.AsyncReplicatedClientAPI)
     await client.take_over_instances("pytest: a fresh log per test on session-wide servers")
     return client
