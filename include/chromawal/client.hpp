@@ -393,6 +393,9 @@ class CHROMAWAL_API collection {
 public:
     /// The collection's current name (a copy: another thread may rename it).
     [[nodiscard]] std::string name() const;
+    /// The tenant and database it is in (those of the client when the handle was made).
+    [[nodiscard]] const std::string& tenant() const noexcept;
+    [[nodiscard]] const std::string& database() const noexcept;
 
     /// Validate, log, apply to every healthy instance.
     /// @throws invalid_argument (nothing logged), log_unavailable (nothing logged or applied),
@@ -425,7 +428,8 @@ public:
 private:
     friend class client;
     struct shared_name;  // the name, guarded by a mutex; shared by copies of the handle
-    collection(std::shared_ptr<detail::replicated_client> impl, std::string name);
+    collection(std::shared_ptr<detail::replicated_client> impl, std::string tenant, std::string database,
+               std::string name);
     std::shared_ptr<detail::replicated_client> impl_;
     std::shared_ptr<shared_name> name_;
 };
@@ -475,6 +479,34 @@ public:
     collection collection_by_name(std::string_view name);
     std::vector<std::string> list_collections(std::optional<std::size_t> limit = std::nullopt, std::size_t offset = 0);
     void delete_collection(std::string_view name);
+
+    /// The tenant and database of this client's later collection calls: client_config's at
+    /// first. Like chromadb's set_tenant / set_database: no check that they exist (get_tenant,
+    /// get_database do that). Collection handles keep the ones they were made in. Thread-safe.
+    void set_tenant(std::string_view tenant, std::string_view database = "default_database");
+    void set_database(std::string_view database);
+    [[nodiscard]] std::string tenant() const;
+    [[nodiscard]] std::string database() const;
+    /// Tenants and databases, through the log like every write (docs/design.md, "Tenants and
+    /// databases"): checked on a healthy instance first (nothing is logged when the check fails),
+    /// then logged in the database's own lane and applied to every healthy instance; an instance
+    /// that is away gets it on recovery. An empty `tenant`: the current one (set_tenant).
+    /// A database is deleted on an instance only after everything logged for its collections
+    /// before the deletion is applied there; creating a database again waits (refused with
+    /// no_instance_available, nothing logged) until every instance has applied its deletion.
+    /// @throws already_exists (create, when the instance that answers has it), not_found
+    ///         (delete, when it has not), invalid_argument (a bad name; deleting chromawal's own
+    ///         "chromawal_meta"), and as collection::add.
+    write_receipt create_database(std::string_view name, std::string_view tenant = {});
+    write_receipt delete_database(std::string_view name, std::string_view tenant = {});
+    /// Read from a healthy instance. @throws not_found.
+    database_info get_database(std::string_view name, std::string_view tenant = {});
+    /// Every database of the tenant but chromawal's own ("chromawal_meta"), in the server's order.
+    std::vector<database_info> list_databases(std::optional<std::size_t> limit = std::nullopt, std::size_t offset = 0,
+                                              std::string_view tenant = {});
+    write_receipt create_tenant(std::string_view name);
+    /// @return the tenant's name. @throws not_found.
+    std::string get_tenant(std::string_view name);
 
     [[nodiscard]] status_report status() const;
     /// The address the metrics listener is bound to ("127.0.0.1:41234", the real port when

@@ -170,6 +170,13 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
             batch.erase(unready, batch.end());
             std::size_t done = 0;
             while (done < batch.size() && batch[done].position <= target) {
+                if (batch[done].op == wal::op_kind::delete_database && !skipped_state(batch[done].state) &&
+                    !database_lanes_applied(inst, key)) {
+                    result.outcome = apply_outcome::waiting;
+                    result.error = fmt::format("{}: deleting database '{}' waits for its collections' entries",
+                                               inst.name(), key.database);
+                    return result;
+                }
                 std::vector<wal::entry> rest(batch.begin() + static_cast<std::ptrdiff_t>(done), batch.end());
                 std::size_t used;
                 const auto started = clock::now();
@@ -318,9 +325,11 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     // A request holds at most the server's batch size in records and max_request_bytes (the
     // single-server client's limit, well below Chroma's 40 MiB body limit) in estimated bytes.
     // Within the write's deadline too (the first record write to an instance fetches it).
-    const preflight_info pf = inst.conn().get_preflight(remaining(deadline, "pre-flight checks of " + inst.name()));
+    chroma_connection& conn = inst.conn(key);
+    const preflight_info pf = conn.get_preflight(remaining(deadline, "pre-flight checks of " + inst.name()));
     const std::size_t max_records = pf.max_batch_size ? pf.max_batch_size : 1000;
-    const bool base64 = inst.conn().options.use_base64 && pf.supports_base64_encoding;
+    const bool base64 = conn.options.use_base64 && pf.supports_base64_encoding;
+    const wal::lane_key scoped{key.tenant, key.database, name};
     std::vector<wal::records_payload> parts;
     parts.push_back(wal::decode_records(first.payload));
     std::size_t records = parts.back().ids.size();
@@ -349,13 +358,13 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
         wal::write_records_body(body, ptrs, base64);
         const std::string what = fmt::format("{} to collection '{}' on {}", route(first.op), name, inst.name());
         for (int attempt = 0;; ++attempt) {
-            chroma_collection c = inst.resolve(name);
+            chroma_collection c = inst.resolve(scoped);
             try {
-                inst.conn().call(method::post, inst.conn().collection_url(c.id()) + "/" + route(first.op), body, what,
-                                 remaining(deadline, what));
+                conn.call(method::post, conn.collection_url(c.id()) + "/" + route(first.op), body, what,
+                          remaining(deadline, what));
                 return;
             } catch (const not_found&) {
-                inst.forget(name);  // the UUID may be stale (deleted and re-created)
+                inst.forget(scoped);  // the UUID may be stale (deleted and re-created)
                 if (attempt > 0) throw;
             }
         }
@@ -382,17 +391,27 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
 
 void applier::apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
                            clock::time_point deadline) {
-    chroma_connection& conn = inst.conn();
+    chroma_connection& conn = inst.conn(key);
     const std::string& name = name_of(e, key);
+    const wal::lane_key scoped{key.tenant, key.database, name};
+    switch (e.op) {
+        case wal::op_kind::create_tenant:
+        case wal::op_kind::create_database:
+        case wal::op_kind::delete_database:
+            apply_database_op(inst, key, e, deadline);
+            return;
+        default:
+            break;
+    }
     const std::string what = fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), name, inst.name());
     switch (e.op) {
         case wal::op_kind::create_collection: {
             auto r = conn.call(method::post, conn.collections_base, e.payload, what, remaining(deadline, what));
-            inst.remember(chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
+            inst.remember(scoped, chroma_connection::decode([&] { return chroma::decode_collection(r.body); }, what));
             return;
         }
         case wal::op_kind::delete_collection:
-            inst.forget(name);
+            inst.forget(scoped);
             try {
                 conn.call(method::del, conn.collection_url(name), {}, what, remaining(deadline, what));
             } catch (const not_found&) {
@@ -404,12 +423,12 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
             for (int attempt = 0;; ++attempt) {
                 std::string id;
                 try {
-                    id = inst.resolve(name).id();
+                    id = inst.resolve(scoped).id();
                 } catch (const not_found&) {
                     if (e.op != wal::op_kind::modify_collection) throw;
                     // Re-applied rename: the collection already carries its new name.
                     if (const auto new_name = chroma::decode_modify_new_name(e.payload)) {
-                        (void)inst.resolve(*new_name);
+                        (void)inst.resolve(wal::lane_key{key.tenant, key.database, *new_name});
                         return;
                     }
                     throw;
@@ -417,14 +436,14 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
                 try {
                     if (e.op == wal::op_kind::modify_collection) {
                         conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
-                        inst.forget(name);
+                        inst.forget(scoped);
                     } else {
                         conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
                                   remaining(deadline, what));
                     }
                     return;
                 } catch (const not_found&) {
-                    inst.forget(name);
+                    inst.forget(scoped);
                     if (attempt > 0) throw;
                 }
             }
@@ -432,6 +451,53 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
         default:
             throw error(fmt::format("{}: unexpected operation in the log", what));
     }
+}
+
+// Tenants and databases: creating one that exists, or deleting one that is gone, is applied
+// (replays are harmless).
+void applier::apply_database_op(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
+                                clock::time_point deadline) {
+    chroma_connection& conn = inst.conn(key);
+    const bool tenant = e.op == wal::op_kind::create_tenant;
+    const std::string& name = tenant ? key.tenant : key.database;
+    const std::string what =
+        fmt::format("{} '{}'{} on {}", wal::to_string(e.op), name,
+                    tenant ? std::string() : fmt::format(" of tenant '{}'", key.tenant), inst.name());
+    switch (e.op) {
+        case wal::op_kind::create_tenant:
+            try {
+                conn.call(method::post, conn.base + "/tenants", chroma::encode_name(name), what,
+                          remaining(deadline, what));
+            } catch (const already_exists&) {
+            }
+            return;
+        case wal::op_kind::create_database:
+            try {
+                conn.call(method::post, conn.tenant_base + "/databases", chroma::encode_name(name), what,
+                          remaining(deadline, what));
+            } catch (const already_exists&) {
+            }
+            return;
+        default:
+            try {
+                conn.call(method::del, conn.tenant_base + "/databases/" + http::encode_path_segment(name), {}, what,
+                          remaining(deadline, what));
+            } catch (const not_found&) {
+            }
+            return;
+    }
+}
+
+// A database is deleted on an instance only after every entry logged for its collections before
+// the deletion is applied there (they were appended before it; see docs/design.md, "Tenants and
+// databases").
+bool applier::database_lanes_applied(instance_state& inst, const wal::lane_key& key) {
+    for (const auto& l : ctx_.store->lanes_behind(inst.name())) {
+        if (l.key.tenant == key.tenant && l.key.database == key.database && wal::is_collection_lane(l.key) &&
+            !l.needs_repair())
+            return false;
+    }
+    return true;
 }
 
 }  // namespace chromawal::detail

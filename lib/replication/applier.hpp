@@ -86,6 +86,10 @@ private:
 
     void apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
                       std::chrono::steady_clock::time_point deadline);
+    void apply_database_op(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
+                           std::chrono::steady_clock::time_point deadline);
+    // Every collection lane of key's database is applied on `inst` (a delete_database may go).
+    bool database_lanes_applied(instance_state& inst, const wal::lane_key& key);
 
     context& ctx_;
 };

@@ -2,6 +2,7 @@
 #include <chromawal/client.hpp>
 
 #include "api/validate.hpp"
+#include "replication/log_identity.hpp"
 #include "replication/replicated_client.hpp"
 #include "wal/open_log_store.hpp"
 
@@ -17,66 +18,77 @@ namespace chromawal {
 struct collection::shared_name {
     mutable std::mutex mutex;
     std::string value;
+    std::string tenant, database;  // fixed
+    wal::lane_key key() const {
+        std::lock_guard<std::mutex> lock(mutex);
+        return wal::lane_key{tenant, database, value};
+    }
 };
 
-collection::collection(std::shared_ptr<detail::replicated_client> impl, std::string name)
+collection::collection(std::shared_ptr<detail::replicated_client> impl, std::string tenant, std::string database,
+                       std::string name)
     : impl_(std::move(impl)), name_(std::make_shared<shared_name>()) {
     name_->value = std::move(name);
+    name_->tenant = std::move(tenant);
+    name_->database = std::move(database);
 }
 
 std::string collection::name() const {
     std::lock_guard<std::mutex> lock(name_->mutex);
     return name_->value;
 }
+const std::string& collection::tenant() const noexcept { return name_->tenant; }
+const std::string& collection::database() const noexcept { return name_->database; }
 
 write_receipt collection::add(const record_set& records, const write_options& options) const {
-    return impl_->write_records(name(), wal::op_kind::add, records, options);
+    return impl_->write_records(name_->key(), wal::op_kind::add, records, options);
 }
 write_receipt collection::upsert(const record_set& records, const write_options& options) const {
-    return impl_->write_records(name(), wal::op_kind::upsert, records, options);
+    return impl_->write_records(name_->key(), wal::op_kind::upsert, records, options);
 }
 write_receipt collection::update(const record_set& records, const write_options& options) const {
-    return impl_->write_records(name(), wal::op_kind::update, records, options);
+    return impl_->write_records(name_->key(), wal::op_kind::update, records, options);
 }
 write_receipt collection::delete_records(const delete_options& selector, const write_options& options) const {
-    return impl_->write_delete(name(), selector, options);
+    return impl_->write_delete(name_->key(), selector, options);
 }
 
 write_receipt collection::delete_document(std::string_view document_id, std::string_view key) const {
     delete_options d;
     d.where = where_filter::eq(key, std::string(document_id));
-    return impl_->write_delete(name(), d, {});
+    return impl_->write_delete(name_->key(), d, {});
 }
 
 get_result collection::get(const get_options& options, read_options read) const {
     detail::validate_get(options);
     get_result r;
-    impl_->read(name(), read, [&](chroma_collection& c) { r = c.get(options); });
+    impl_->read(name_->key(), read, [&](chroma_collection& c) { r = c.get(options); });
     return r;
 }
 
 query_result collection::query(const query_options& options, read_options read) const {
     detail::validate_query(options);
     query_result r;
-    impl_->read(name(), read, [&](chroma_collection& c) { r = c.query(options); });
+    impl_->read(name_->key(), read, [&](chroma_collection& c) { r = c.query(options); });
     return r;
 }
 
 std::size_t collection::count(read_options read) const {
     std::size_t n = 0;
-    impl_->read(name(), read, [&](chroma_collection& c) { n = c.count(); });
+    impl_->read(name_->key(), read, [&](chroma_collection& c) { n = c.count(); });
     return n;
 }
 
 get_result collection::peek(std::size_t limit, read_options read) const {
     get_result r;
-    impl_->read(name(), read, [&](chroma_collection& c) { r = c.peek(limit); });
+    impl_->read(name_->key(), read, [&](chroma_collection& c) { r = c.peek(limit); });
     return r;
 }
 
 write_receipt collection::modify(const modify_options& changes) const {
-    const std::string old_name = name();
-    write_receipt r = impl_->write_modify(old_name, changes);
+    const wal::lane_key key = name_->key();
+    const std::string& old_name = key.collection;
+    write_receipt r = impl_->write_modify(key, changes);
     if (changes.name) {
         std::lock_guard<std::mutex> lock(name_->mutex);
         // Renamed concurrently through another copy meanwhile: keep the name of the later one.
@@ -110,45 +122,117 @@ client& client::operator=(client&& other) noexcept {
     return *this;
 }
 
+namespace {
+wal::lane_key in_scope(const wal::lane_key& scope, std::string name) {
+    return wal::lane_key{scope.tenant, scope.database, std::move(name)};
+}
+}  // namespace
+
 collection client::create_collection(std::string_view name, const collection_options& options) {
-    const std::string n(name);
-    detail::validate_collection_name(n);
-    if (impl_->collection_exists(n)) {
-        throw already_exists(409, "ChromaError", fmt::format("Collection [{}] already exists", n),
-                             fmt::format("create collection '{}'", n));
+    const wal::lane_key key = in_scope(impl_->scope(), std::string(name));
+    detail::validate_collection_name(key.collection);
+    if (impl_->collection_exists(key)) {
+        throw already_exists(409, "ChromaError", fmt::format("Collection [{}] already exists", key.collection),
+                             fmt::format("create collection '{}'", key.collection));
     }
-    impl_->write_create(n, options);
-    return collection(impl_, n);
+    impl_->write_create(key, options);
+    return collection(impl_, key.tenant, key.database, key.collection);
 }
 
 collection client::get_or_create_collection(std::string_view name, const collection_options& options) {
-    const std::string n(name);
-    impl_->write_get_or_create(n, options);
-    return collection(impl_, n);
+    const wal::lane_key key = in_scope(impl_->scope(), std::string(name));
+    impl_->write_get_or_create(key, options);
+    return collection(impl_, key.tenant, key.database, key.collection);
 }
 
 collection client::get_collection(std::string_view name) {
-    const std::string n(name);
-    impl_->read(n, read_options{true}, [](chroma_collection&) {});
-    return collection(impl_, n);
+    const wal::lane_key key = in_scope(impl_->scope(), std::string(name));
+    impl_->read(key, read_options{true}, [](chroma_collection&) {});
+    return collection(impl_, key.tenant, key.database, key.collection);
 }
 
 collection client::collection_by_name(std::string_view name) {
     detail::validate_collection_name(name);
-    return collection(impl_, std::string(name));
+    const wal::lane_key key = in_scope(impl_->scope(), std::string(name));
+    return collection(impl_, key.tenant, key.database, key.collection);
 }
 
 std::vector<std::string> client::list_collections(std::optional<std::size_t> limit, std::size_t offset) {
-    return impl_->list_collections(limit, offset);
+    return impl_->list_collections(impl_->scope(), limit, offset);
 }
 
 void client::delete_collection(std::string_view name) {
-    const std::string n(name);
-    if (!impl_->collection_exists(n)) {
-        throw not_found(404, "NotFoundError", fmt::format("Collection [{}] does not exist", n),
-                        fmt::format("delete collection '{}'", n));
+    const wal::lane_key key = in_scope(impl_->scope(), std::string(name));
+    if (!impl_->collection_exists(key)) {
+        throw not_found(404, "NotFoundError", fmt::format("Collection [{}] does not exist", key.collection),
+                        fmt::format("delete collection '{}'", key.collection));
     }
-    impl_->write_delete_collection(n);
+    impl_->write_delete_collection(key);
+}
+
+void client::set_tenant(std::string_view tenant, std::string_view database) {
+    detail::validate_name(tenant, "tenant");
+    detail::validate_name(database, "database");
+    impl_->set_scope(std::string(tenant), std::string(database));
+}
+
+void client::set_database(std::string_view database) {
+    detail::validate_name(database, "database");
+    impl_->set_scope(impl_->scope().tenant, std::string(database));
+}
+
+std::string client::tenant() const { return impl_->scope().tenant; }
+std::string client::database() const { return impl_->scope().database; }
+
+namespace {
+std::string tenant_or(const detail::replicated_client& impl, std::string_view tenant) {
+    return tenant.empty() ? impl.scope().tenant : std::string(tenant);
+}
+}  // namespace
+
+write_receipt client::create_database(std::string_view name, std::string_view tenant) {
+    return impl_->create_database(tenant_or(*impl_, tenant), std::string(name));
+}
+
+write_receipt client::delete_database(std::string_view name, std::string_view tenant) {
+    return impl_->delete_database(tenant_or(*impl_, tenant), std::string(name));
+}
+
+database_info client::get_database(std::string_view name, std::string_view tenant) {
+    detail::validate_name(name, "database");
+    const wal::lane_key scope = wal::database_lane(tenant_or(*impl_, tenant), std::string(name));
+    database_info out;
+    impl_->read_any(scope, "get database", [&](const chroma_client& c) { out = c.get_database(name); });
+    return out;
+}
+
+std::vector<database_info> client::list_databases(std::optional<std::size_t> limit, std::size_t offset,
+                                                  std::string_view tenant) {
+    const wal::lane_key scope = wal::database_lane(tenant_or(*impl_, tenant), impl_->scope().database);
+    std::vector<database_info> all;
+    impl_->read_any(scope, "list databases", [&](const chroma_client& c) { all = c.list_databases(); });
+    std::vector<database_info> out;
+    std::size_t skipped = 0;
+    for (auto& d : all) {
+        if (d.name == detail::meta_database) continue;
+        if (skipped < offset) {
+            ++skipped;
+            continue;
+        }
+        if (limit && out.size() >= *limit) break;
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+write_receipt client::create_tenant(std::string_view name) { return impl_->create_tenant(std::string(name)); }
+
+std::string client::get_tenant(std::string_view name) {
+    detail::validate_name(name, "tenant");
+    std::string out;
+    impl_->read_any(wal::database_lane(std::string(name), impl_->scope().database), "get tenant",
+                    [&](const chroma_client& c) { out = c.get_tenant(name); });
+    return out;
 }
 
 status_report client::status() const { return impl_->status(); }

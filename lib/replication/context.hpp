@@ -49,6 +49,10 @@ struct context {
     void emit(event::kind kind, const std::string& instance, const std::string& message) const;
     /// The lane of a collection of this client's tenant and database.
     wal::lane_key key_for(const std::string& collection) const;
+    /// `key` is in the configured tenant and database (repair state is kept for those only).
+    bool configured(const wal::lane_key& key) const {
+        return key.tenant == config.tenant && key.database == config.database;
+    }
     /// @throws invalid_argument naming `what` and the configured instances.
     instance_state& instance_named(std::string_view name, const char* what);
 };

@@ -140,25 +140,54 @@ void instance_state::lane_succeeded(std::int64_t lane_id) {
     lane_backoff_.erase(lane_id);
 }
 
-chroma_collection instance_state::resolve(const std::string& name) {
-    {
-        std::lock_guard<std::mutex> lock(collections_mutex_);
-        auto it = collections_.find(name);
-        if (it != collections_.end()) return handle_access::collection(conn_, it->second);
+namespace {
+wal::lane_key scope_of(const chroma_connection& c, std::string name) {
+    return wal::lane_key{c.options.tenant, c.options.database, std::move(name)};
+}
+}  // namespace
+
+std::shared_ptr<chroma_connection> instance_state::connection(const wal::lane_key& key) {
+    if (key.tenant == conn_->options.tenant && key.database == conn_->options.database) return conn_;
+    std::lock_guard<std::mutex> lock(scopes_mutex_);
+    auto& c = scopes_[wal::map_key(wal::database_lane(key.tenant, key.database))];
+    if (!c) {
+        connection_options o = conn_->options;
+        o.tenant = key.tenant;
+        // A tenant's own lane has no database: its calls use only the tenant's URLs.
+        o.database = key.database.empty() ? conn_->options.database : key.database;
+        c = std::make_shared<chroma_connection>(std::move(o));
     }
-    chroma_collection c = client_.get_collection(name);
-    remember(c.info());
     return c;
 }
 
-void instance_state::remember(const collection_info& info) {
-    std::lock_guard<std::mutex> lock(collections_mutex_);
-    collections_[info.name] = info;
+chroma_connection& instance_state::conn(const wal::lane_key& key) { return *connection(key); }
+
+chroma_client instance_state::client(const wal::lane_key& key) { return handle_access::client(connection(key)); }
+
+chroma_collection instance_state::resolve(const std::string& name) { return resolve(scope_of(*conn_, name)); }
+void instance_state::remember(const collection_info& info) { remember(scope_of(*conn_, {}), info); }
+void instance_state::forget(const std::string& name) { forget(scope_of(*conn_, name)); }
+
+chroma_collection instance_state::resolve(const wal::lane_key& key) {
+    std::shared_ptr<chroma_connection> c = connection(key);
+    {
+        std::lock_guard<std::mutex> lock(collections_mutex_);
+        auto it = collections_.find(wal::map_key(key));
+        if (it != collections_.end()) return handle_access::collection(c, it->second);
+    }
+    chroma_collection found = handle_access::client(c).get_collection(key.collection);
+    remember(key, found.info());
+    return found;
 }
 
-void instance_state::forget(const std::string& name) {
+void instance_state::remember(const wal::lane_key& scope, const collection_info& info) {
     std::lock_guard<std::mutex> lock(collections_mutex_);
-    collections_.erase(name);
+    collections_[wal::map_key(wal::lane_key{scope.tenant, scope.database, info.name})] = info;
+}
+
+void instance_state::forget(const wal::lane_key& key) {
+    std::lock_guard<std::mutex> lock(collections_mutex_);
+    collections_.erase(wal::map_key(key));
 }
 
 std::shared_ptr<std::timed_mutex> instance_state::lane_mutex(std::int64_t lane_id) {

@@ -5,6 +5,7 @@
 #include <chromawal/client.hpp>
 
 #include "api/connection.hpp"
+#include "wal/log_store.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -25,8 +26,13 @@ public:
     const std::string& name() const noexcept { return name_; }
     bool primary() const noexcept { return primary_; }
     const std::string& display_url() const noexcept { return display_url_; }
+    /// The connection to the configured tenant and database.
     chroma_connection& conn() noexcept { return *conn_; }
     const chroma_client& client() const noexcept { return client_; }
+    /// The connection to `key`'s tenant and database (the configured one, or one made on first
+    /// use and kept: a few databases, each with its own keep-alive connections).
+    chroma_connection& conn(const wal::lane_key& key);
+    chroma_client client(const wal::lane_key& key);
 
     // ---- health (hysteresis) ----
     /// Records a successful request or heartbeat. Returns true when the instance just came up.
@@ -58,10 +64,14 @@ public:
     void lane_succeeded(std::int64_t lane_id);
 
     // ---- collection UUIDs, resolved by name on this instance ----
-    /// @throws not_found and transport errors.
+    /// In the configured tenant and database. @throws not_found and transport errors.
     chroma_collection resolve(const std::string& name);
     void remember(const collection_info& info);
     void forget(const std::string& name);
+    /// In `key`'s tenant and database (key.collection: the name).
+    chroma_collection resolve(const wal::lane_key& key);
+    void remember(const wal::lane_key& scope, const collection_info& info);
+    void forget(const wal::lane_key& key);
 
     // ---- apply serialisation within this process ----
     std::shared_ptr<std::timed_mutex> lane_mutex(std::int64_t lane_id);
@@ -88,6 +98,7 @@ public:
     void set_needs_repair(std::set<std::string> collections);
 
 private:
+    std::shared_ptr<chroma_connection> connection(const wal::lane_key& key);
     // The current hold-down (health_mutex_ held).
     std::chrono::milliseconds hold_down() const;
 
@@ -124,7 +135,11 @@ private:
     std::mutex claim_check_mutex_;
 
     std::mutex collections_mutex_;
-    std::unordered_map<std::string, collection_info> collections_;
+    std::unordered_map<std::string, collection_info> collections_;  // by wal::map_key
+    // Connections to other tenants and databases than the configured one, by map_key (with an
+    // empty collection); never removed.
+    std::mutex scopes_mutex_;
+    std::unordered_map<std::string, std::shared_ptr<chroma_connection>> scopes_;
 
     mutable std::mutex lanes_mutex_;
     std::unordered_map<std::int64_t, std::shared_ptr<std::timed_mutex>> lane_mutexes_;

@@ -56,10 +56,11 @@ std::vector<instance_state*> read_router::read_order() {
     return out;
 }
 
-void read_router::read(const std::string& collection, read_options options,
+void read_router::read(const wal::lane_key& key, read_options options,
                        const std::function<void(chroma_collection&)>& f) {
+    const std::string& collection = key.collection;
     std::int64_t lane_id = 0, needed = 0;
-    std::tie(lane_id, needed) = written_.last(collection);
+    std::tie(lane_id, needed) = written_.last(wal::map_key(key));
     auto candidates = read_order();
     if (candidates.empty()) {
         throw no_instance_available(fmt::format("read of collection '{}': no healthy instance", collection), false, 0);
@@ -68,7 +69,7 @@ void read_router::read(const std::string& collection, read_options options,
         // An instance that missed pruned entries of this collection holds an unknown state.
         std::vector<instance_state*> repaired;
         for (auto* i : candidates) {
-            if (!i->needs_repair(collection)) repaired.push_back(i);
+            if (!ctx_.configured(key) || !i->needs_repair(collection)) repaired.push_back(i);
         }
         if (repaired.empty()) {
             throw no_instance_available(
@@ -108,13 +109,13 @@ void read_router::read(const std::string& collection, read_options options,
         for (int attempt = 0; attempt < 2; ++attempt) {
             const auto started = clock::now();
             try {
-                chroma_collection c = inst->resolve(collection);
+                chroma_collection c = inst->resolve(key);
                 f(c);
                 inst->report_success(std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started),
                                      false);
                 return;
             } catch (const not_found&) {
-                inst->forget(collection);
+                inst->forget(key);
                 if (attempt > 0) throw;  // re-resolved and still missing: it does not exist
             } catch (const server_rejected&) {
                 throw;  // the request itself is wrong: another instance would say the same
@@ -128,24 +129,36 @@ void read_router::read(const std::string& collection, read_options options,
     std::rethrow_exception(last);
 }
 
-std::vector<std::string> read_router::list_collections(std::optional<std::size_t> limit, std::size_t offset) {
+void read_router::read_any(const wal::lane_key& scope, const char* what,
+                           const std::function<void(const chroma_client&)>& f) {
     std::exception_ptr last;
     for (auto* inst : read_order()) {
         try {
-            std::vector<std::string> names;
-            for (const auto& c : inst->client().list_collections(limit, offset)) names.push_back(c.name());
-            return names;
+            f(inst->client(scope));
+            return;
+        } catch (const server_rejected&) {
+            throw;  // not found, invalid: another instance would say the same
         } catch (const error&) {
             last = std::current_exception();
         }
     }
     if (last) std::rethrow_exception(last);
-    throw no_instance_available("list collections: no healthy instance", false, 0);
+    throw no_instance_available(fmt::format("{}: no healthy instance", what), false, 0);
 }
 
-bool read_router::collection_exists(const std::string& name) {
+std::vector<std::string> read_router::list_collections(const wal::lane_key& scope, std::optional<std::size_t> limit,
+                                                       std::size_t offset) {
+    std::vector<std::string> names;
+    read_any(scope, "list collections", [&](const chroma_client& c) {
+        names.clear();
+        for (const auto& col : c.list_collections(limit, offset)) names.push_back(col.name());
+    });
+    return names;
+}
+
+bool read_router::collection_exists(const wal::lane_key& key) {
     try {
-        read(name, read_options{true}, [](chroma_collection&) {});
+        read(key, read_options{true}, [](chroma_collection&) {});
         return true;
     } catch (const not_found&) {
         return false;

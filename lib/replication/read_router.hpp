@@ -29,10 +29,15 @@ public:
 
     /// Runs `f` on the collection of a usable instance (read policy, health, read-your-writes),
     /// failing over to the next on transport errors.
-    void read(const std::string& collection, read_options options, const std::function<void(chroma_collection&)>& f);
-    /// Reads that do not concern one collection go to the first healthy instance that answers.
-    std::vector<std::string> list_collections(std::optional<std::size_t> limit, std::size_t offset);
-    bool collection_exists(const std::string& name);
+    void read(const wal::lane_key& key, read_options options, const std::function<void(chroma_collection&)>& f);
+    /// Reads that do not concern one collection go to the first healthy instance that answers,
+    /// in `scope`'s tenant and database (scope.collection is not used).
+    std::vector<std::string> list_collections(const wal::lane_key& scope, std::optional<std::size_t> limit,
+                                              std::size_t offset);
+    bool collection_exists(const wal::lane_key& key);
+    /// Runs `f` with the client of the first healthy instance that answers (in scope's tenant and
+    /// database); a server's refusal (4xx) is not failed over.
+    void read_any(const wal::lane_key& scope, const char* what, const std::function<void(const chroma_client&)>& f);
 
 private:
     /// The healthy instances in the order the read policy gives.

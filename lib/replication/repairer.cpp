@@ -233,7 +233,7 @@ void repairer::repair_collection(instance_state& source, instance_state& target,
     const std::size_t receipts_before = out.receipts.size();
 
     if (!ss.exists) {
-        out.receipts.push_back(writer_.write_delete_collection(name));
+        out.receipts.push_back(writer_.write_delete_collection(ctx_.key_for(name)));
         out.deleted += st.records.size();
     } else {
         if (!st.exists) {
@@ -241,11 +241,11 @@ void repairer::repair_collection(instance_state& source, instance_state& target,
             if (ss.info && ss.info->metadata && !ss.info->metadata->empty()) o.metadata = ss.info->metadata;
             if (ss.info && ss.info->configuration_json != "null") o.configuration_json = ss.info->configuration_json;
             try {
-                out.receipts.push_back(writer_.write_create(name, o));
+                out.receipts.push_back(writer_.write_create(ctx_.key_for(name), o));
             } catch (const write_rejected&) {
                 if (o.configuration_json.empty()) throw;
                 o.configuration_json.clear();  // a configuration this server does not take back
-                out.receipts.push_back(writer_.write_create(name, o));
+                out.receipts.push_back(writer_.write_create(ctx_.key_for(name), o));
             }
         }
         auto batch_of = [](instance_state& i) {
@@ -257,7 +257,7 @@ void repairer::repair_collection(instance_state& source, instance_state& target,
             delete_options d;
             d.ids.assign(deletes.begin() + static_cast<std::ptrdiff_t>(at),
                          deletes.begin() + static_cast<std::ptrdiff_t>(std::min(deletes.size(), at + batch)));
-            out.receipts.push_back(writer_.write_delete(name, d));
+            out.receipts.push_back(writer_.write_delete(ctx_.key_for(name), d));
         }
         out.deleted += deletes.size();
         const get_result& r = ss.records;
@@ -280,7 +280,7 @@ void repairer::repair_collection(instance_state& source, instance_state& target,
                 rs.metadatas.push_back(std::move(upsert_meta[k]));
             }
             rs.embeddings = embedding_view(embeddings, dim);
-            out.receipts.push_back(writer_.write_records(name, wal::op_kind::upsert, rs));
+            out.receipts.push_back(writer_.write_records(ctx_.key_for(name), wal::op_kind::upsert, rs));
         }
         out.upserted += upserts.size();
     }

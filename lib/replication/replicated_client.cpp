@@ -11,7 +11,7 @@ namespace chromawal::detail {
 
 replicated_client::replicated_client(client_config config, std::unique_ptr<wal::log_store> store,
                                      const std::string& note)
-    : ctx_(std::move(config), std::move(store)) {
+    : ctx_(std::move(config), std::move(store)), scope_(wal::database_lane(ctx_.config.tenant, ctx_.config.database)) {
     if (!note.empty()) ctx_.emit(event::kind::log_default, {}, note);
     ctx_.store->set_record_apply_history(ctx_.config.record_apply_history);
     // Degraded start when the log is unreachable: reads work, writes raise log_unavailable, and

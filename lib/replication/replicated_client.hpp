@@ -51,39 +51,56 @@ public:
     void start_background();
     void stop_background();
 
-    // ---- writes (writer) ----
-    write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records,
+    // ---- writes (writer); `key`: the collection's tenant, database and name ----
+    write_receipt write_records(const wal::lane_key& key, wal::op_kind op, const record_set& records,
                                 const write_options& options) {
-        return counted([&] { return writer_.write_records(collection, op, records, options); });
+        return counted([&] { return writer_.write_records(key, op, records, options); });
     }
-    write_receipt write_delete(const std::string& collection, const delete_options& selector,
-                               const write_options& options) {
-        return counted([&] { return writer_.write_delete(collection, selector, options); });
+    write_receipt write_delete(const wal::lane_key& key, const delete_options& selector, const write_options& options) {
+        return counted([&] { return writer_.write_delete(key, selector, options); });
     }
-    write_receipt write_create(const std::string& collection, const collection_options& options) {
-        return counted([&] { return writer_.write_create(collection, options); });
+    write_receipt write_create(const wal::lane_key& key, const collection_options& options) {
+        return counted([&] { return writer_.write_create(key, options); });
     }
-    write_receipt write_get_or_create(const std::string& collection, const collection_options& options) {
-        return counted([&] { return writer_.write_get_or_create(collection, options); });
+    write_receipt write_get_or_create(const wal::lane_key& key, const collection_options& options) {
+        return counted([&] { return writer_.write_get_or_create(key, options); });
     }
-    write_receipt write_delete_collection(const std::string& collection) {
-        return counted([&] { return writer_.write_delete_collection(collection); });
+    write_receipt write_delete_collection(const wal::lane_key& key) {
+        return counted([&] { return writer_.write_delete_collection(key); });
     }
-    write_receipt write_modify(const std::string& collection, const modify_options& changes) {
-        return counted([&] { return writer_.write_modify(collection, changes); });
+    write_receipt write_modify(const wal::lane_key& key, const modify_options& changes) {
+        return counted([&] { return writer_.write_modify(key, changes); });
     }
+    /// create_tenant, create_database, delete_database (database_ops.cpp: checks, then the log).
+    write_receipt create_tenant(const std::string& tenant);
+    write_receipt create_database(const std::string& tenant, const std::string& database);
+    write_receipt delete_database(const std::string& tenant, const std::string& database);
 
     // ---- reads (read_router) ----
     /// Runs `f` on the collection of a usable instance (read policy, health, read-your-writes),
     /// failing over to the next on transport errors.
-    void read(const std::string& collection, read_options options, const std::function<void(chroma_collection&)>& f) {
-        reads_.read(collection, options, f);
+    void read(const wal::lane_key& key, read_options options, const std::function<void(chroma_collection&)>& f) {
+        reads_.read(key, options, f);
     }
     /// A healthy instance for reads that do not concern one collection (list).
-    std::vector<std::string> list_collections(std::optional<std::size_t> limit, std::size_t offset) {
-        return reads_.list_collections(limit, offset);
+    std::vector<std::string> list_collections(const wal::lane_key& scope, std::optional<std::size_t> limit,
+                                              std::size_t offset) {
+        return reads_.list_collections(scope, limit, offset);
     }
-    bool collection_exists(const std::string& name) { return reads_.collection_exists(name); }
+    bool collection_exists(const wal::lane_key& key) { return reads_.collection_exists(key); }
+    void read_any(const wal::lane_key& scope, const char* what, const std::function<void(const chroma_client&)>& f) {
+        reads_.read_any(scope, what, f);
+    }
+
+    // ---- the tenant and database of later calls (client::set_tenant, set_database) ----
+    wal::lane_key scope() const {
+        std::lock_guard<std::mutex> lock(scope_mutex_);
+        return scope_;
+    }
+    void set_scope(std::string tenant, std::string database) {
+        std::lock_guard<std::mutex> lock(scope_mutex_);
+        scope_ = wal::database_lane(std::move(tenant), std::move(database));
+    }
 
     // ---- sync (sync_worker) ----
     void sync_pass() { sync_.sync_pass(); }
@@ -163,6 +180,8 @@ private:
     read_router reads_{ctx_, written_};
     repairer repairer_{ctx_, applier_, writer_};
     std::mutex scrape_mutex_;  // serialises scrapes (never taken by a writer)
+    mutable std::mutex scope_mutex_;
+    wal::lane_key scope_;  // set in the constructor from the configuration
     // Last: stopped (its requests in progress finished) before any component it reads goes.
     std::unique_ptr<metrics_listener> listener_;
 };

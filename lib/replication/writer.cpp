@@ -34,6 +34,13 @@ std::string new_entry_id() {
                        static_cast<std::uint32_t>(((b >> 48) & 0x3FFF) | 0x8000), b & 0xFFFFFFFFFFFFull);
 }
 
+// "add on collection 'c'", "create_database 'd'" (for messages).
+std::string describe(wal::op_kind op, const wal::lane_key& key) {
+    if (wal::is_collection_lane(key)) return fmt::format("{} on collection '{}'", wal::to_string(op), key.collection);
+    if (key.database.empty()) return fmt::format("{} '{}'", wal::to_string(op), key.tenant);
+    return fmt::format("{} '{}' (tenant '{}')", wal::to_string(op), key.database, key.tenant);
+}
+
 }  // namespace
 
 writer::~writer() {
@@ -52,16 +59,16 @@ void writer::keep_in_background(std::vector<std::future<void>> appliers) {
     for (auto& f : appliers) background_.push_back(std::move(f));
 }
 
-write_receipt writer::write_records(const std::string& collection, wal::op_kind op, const record_set& records,
+write_receipt writer::write_records(const wal::lane_key& key, wal::op_kind op, const record_set& records,
                                     const write_options& options) {
     validate_records(records, op == wal::op_kind::add      ? write_op::add
                               : op == wal::op_kind::upsert ? write_op::upsert
                                                            : write_op::update);
     validate_idempotency_key(options.idempotency_key);
-    return write_entry(collection, op, wal::encode_records(records), options.idempotency_key);
+    return write_entry(key, op, wal::encode_records(records), options.idempotency_key);
 }
 
-write_receipt writer::write_delete(const std::string& collection, const delete_options& selector,
+write_receipt writer::write_delete(const wal::lane_key& key, const delete_options& selector,
                                    const write_options& options) {
     validate_delete(selector);
     validate_idempotency_key(options.idempotency_key);
@@ -70,33 +77,31 @@ write_receipt writer::write_delete(const std::string& collection, const delete_o
             // A retry must not pick other records: the first write's choice stands.
             if (auto found = ctx_.store->find_entry(options.idempotency_key)) {
                 wal::new_entry ne;
-                ne.lane = ctx_.key_for(collection);
+                ne.lane = key;
                 ne.idempotency_id = options.idempotency_key;
                 ne.op = wal::op_kind::delete_records;
                 ne.payload = found->e.payload;  // compared by lane and operation only
-                return repeat(collection, ne, *found);
+                return repeat(key, ne, *found);
             }
         }
-        const delete_options chosen = choose_limited_delete(collection, selector);
+        const delete_options chosen = choose_limited_delete(key, selector);
         if (chosen.ids.empty()) return {};  // nothing matches: nothing to log
-        return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(chosen),
-                           options.idempotency_key);
+        return write_entry(key, wal::op_kind::delete_records, chroma::encode_delete(chosen), options.idempotency_key);
     }
-    return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(selector),
-                       options.idempotency_key);
+    return write_entry(key, wal::op_kind::delete_records, chroma::encode_delete(selector), options.idempotency_key);
 }
 
 // A delete capped by `limit` leaves the server to pick which matches go, and each instance
 // (and each replay) would pick its own. So the matches are picked once, on an instance that
 // has applied everything logged for the collection, and the delete is logged by those ids,
 // the filters kept (a record changed since then so that it no longer matches stays everywhere).
-delete_options writer::choose_limited_delete(const std::string& collection, const delete_options& selector) {
-    const wal::lane_key key = ctx_.key_for(collection);
+delete_options writer::choose_limited_delete(const wal::lane_key& key, const delete_options& selector) {
+    const std::string& collection = key.collection;
     const std::int64_t lane = ctx_.store->lane_id(key);  // throws log_unavailable: nothing logged
     std::string why;
     for (auto& candidate : ctx_.instances) {
         instance_state& inst = *candidate;
-        if (!writable(ctx_, inst) || inst.needs_repair(collection)) continue;
+        if (!writable(ctx_, inst) || (ctx_.configured(key) && inst.needs_repair(collection))) continue;
         try {
             for (const auto& behind : ctx_.store->lanes_behind(inst.name())) {
                 if (behind.lane_id != lane) continue;
@@ -111,7 +116,7 @@ delete_options writer::choose_limited_delete(const std::string& collection, cons
             g.limit = selector.limit;
             g.include = include_fields::none;
             delete_options chosen;
-            chosen.ids = inst.resolve(collection).get(g).ids;
+            chosen.ids = inst.resolve(key).get(g).ids;
             chosen.where = selector.where;
             chosen.where_document = selector.where_document;
             return chosen;
@@ -132,38 +137,45 @@ delete_options writer::choose_limited_delete(const std::string& collection, cons
                                 false, 0);
 }
 
-write_receipt writer::write_create(const std::string& collection, const collection_options& options) {
+write_receipt writer::write_create(const wal::lane_key& key, const collection_options& options) {
+    const std::string& collection = key.collection;
     validate_collection_name(collection);
     if (options.metadata) validate_collection_metadata(*options.metadata, "create_collection");
     // Replayed as get_or_create so that applying it twice is harmless.
-    return write_entry(collection, wal::op_kind::create_collection,
+    return write_entry(key, wal::op_kind::create_collection,
                        chroma::encode_create_collection(collection, options, true));
 }
 
-write_receipt writer::write_delete_collection(const std::string& collection) {
-    return write_entry(collection, wal::op_kind::delete_collection, std::string());
+write_receipt writer::write_database_op(const wal::lane_key& key, wal::op_kind op) {
+    return write_entry(key, op, std::string());
 }
 
-write_receipt writer::write_modify(const std::string& collection, const modify_options& changes) {
+write_receipt writer::write_delete_collection(const wal::lane_key& key) {
+    return write_entry(key, wal::op_kind::delete_collection, std::string());
+}
+
+write_receipt writer::write_modify(const wal::lane_key& key, const modify_options& changes) {
+    const std::string& collection = key.collection;
     if (changes.name) validate_collection_name(*changes.name);
     if (changes.metadata) validate_collection_metadata(*changes.metadata, "modify");
     // A rename takes the collection's lane with it: later writes to the new name follow it in
     // that lane, and a collection created under the old name gets a lane of its own.
     const std::string rename_to = changes.name && *changes.name != collection ? *changes.name : std::string();
-    return write_entry(collection, wal::op_kind::modify_collection, chroma::encode_modify(changes), {}, rename_to);
+    return write_entry(key, wal::op_kind::modify_collection, chroma::encode_modify(changes), {}, rename_to);
 }
 
-write_receipt writer::write_entry(const std::string& collection, wal::op_kind op, std::string payload,
+write_receipt writer::write_entry(const wal::lane_key& key, wal::op_kind op, std::string payload,
                                   const std::string& idempotency_key, const std::string& rename_to) {
     refuse_if_other_log(ctx_);  // log_conflict: nothing logged
+    const std::string& collection = key.collection;
     wal::new_entry ne;
-    ne.lane = ctx_.key_for(collection);
+    ne.lane = key;
     ne.idempotency_id = idempotency_key.empty() ? new_entry_id() : idempotency_key;
     ne.op = op;
     ne.payload = std::move(payload);
     ne.rename_to = rename_to;
     if (!idempotency_key.empty()) {
-        if (auto found = ctx_.store->find_entry(idempotency_key)) return repeat(collection, ne, *found);
+        if (auto found = ctx_.store->find_entry(idempotency_key)) return repeat(key, ne, *found);
     }
     std::vector<wal::appended> where;
     try {
@@ -171,14 +183,13 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
         where = ctx_.store->append({ne});  // log_unavailable: nothing logged, nothing applied
         ctx_.metrics.observe_append(std::chrono::steady_clock::now() - started);
     } catch (const outcome_unknown& e) {
-        throw outcome_unknown(
-            fmt::format("{} on collection '{}' (entry id {}): {}; retry with the same idempotency key",
-                        wal::to_string(op), collection, ne.idempotency_id, e.what()),
-            ne.idempotency_id);
+        throw outcome_unknown(fmt::format("{} (entry id {}): {}; retry with the same idempotency key",
+                                          describe(op, key), ne.idempotency_id, e.what()),
+                              ne.idempotency_id);
     } catch (const invalid_argument&) {
         // A duplicate id: another call with the same key got there first.
         if (!idempotency_key.empty()) {
-            if (auto found = ctx_.store->find_entry(idempotency_key)) return repeat(collection, ne, *found);
+            if (auto found = ctx_.store->find_entry(idempotency_key)) return repeat(key, ne, *found);
         }
         throw;
     }
@@ -193,10 +204,11 @@ write_receipt writer::write_entry(const std::string& collection, wal::op_kind op
     fresh.collection = collection;
     // A rename may depend on another lane (one that held the new name): only the log knows, so
     // its appliers read it back instead of trusting this copy.
-    return apply_logged(collection, ne.lane, fresh, rename_to.empty());
+    return apply_logged(ne.lane, fresh, rename_to.empty());
 }
 
-write_receipt writer::repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found) {
+write_receipt writer::repeat(const wal::lane_key& key, const wal::new_entry& ne, const wal::found_entry& found) {
+    const std::string& collection = key.collection;
     const wal::entry& e = found.e;
     // The entry keeps the name it addressed (its lane may have been renamed since).
     if (found.key.tenant != ne.lane.tenant || found.key.database != ne.lane.database ||
@@ -216,11 +228,10 @@ write_receipt writer::repeat(const std::string& collection, const wal::new_entry
                                         "it will not be applied (write it again with a new key)",
                                     false, e.position);
     }
-    return apply_logged(collection, found.key, e, e.after_lane == 0);
+    return apply_logged(wal::lane_key{found.key.tenant, found.key.database, collection}, e, e.after_lane == 0);
 }
 
-write_receipt writer::apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& fresh,
-                                   bool trust_copy) {
+write_receipt writer::apply_logged(const wal::lane_key& key, const wal::entry& fresh, bool trust_copy) {
     const wal::op_kind op = fresh.op;
     write_receipt receipt;
     receipt.position = fresh.position;
@@ -321,7 +332,7 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
     }
     if (behind) sync_.wake();
 
-    const std::string what = fmt::format("{} on collection '{}'", wal::to_string(op), collection);
+    const std::string what = describe(op, key);
     if (receipt.applied.empty() && !waiting) {
         if (rejection) {
             // Every instance that answered said the request is invalid: it never will be valid.
@@ -333,11 +344,11 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
         }
         if (ctx_.config.queue_when_unavailable) {
             receipt.queued = true;
-            written_.note(collection, fresh.lane_id, fresh.position);
+            written_.note(wal::map_key(key), fresh.lane_id, fresh.position);
             return receipt;
         }
         auto pending = [&](const std::string& why) {
-            written_.note(collection, fresh.lane_id, fresh.position);
+            written_.note(wal::map_key(key), fresh.lane_id, fresh.position);
             return no_instance_available(fmt::format("{}: no instance confirmed applying it ({}); the log entry at "
                                                      "position {} stays pending and will be applied on recovery",
                                                      what, why, fresh.position),
@@ -377,7 +388,7 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
         }
         // Someone (another process's sync) applied it in the meantime: it stands.
     }
-    written_.note(collection, fresh.lane_id, fresh.position);
+    written_.note(wal::map_key(key), fresh.lane_id, fresh.position);
     if (!receipt.applied.empty()) abandon_alerted_ = false;
     if (receipt.applied.size() < ctx_.config.write_quorum) {
         std::string message = fmt::format(
@@ -391,13 +402,14 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
     return receipt;
 }
 
-write_receipt writer::write_get_or_create(const std::string& collection, const collection_options& options) {
+write_receipt writer::write_get_or_create(const wal::lane_key& key, const collection_options& options) {
+    const std::string& collection = key.collection;
     validate_collection_name(collection);
     if (options.metadata) validate_collection_metadata(*options.metadata, "create_collection");
     // Ingestion services call get_or_create before every batch: appending each time would grow
     // the log for nothing. Only a call that could change something is logged.
-    if (already_everywhere(collection, options)) return {};
-    return write_create(collection, options);
+    if (already_everywhere(key, options)) return {};
+    return write_create(key, options);
 }
 
 // Whether logging a get-or-create would change nothing. Conservative: any doubt means "log it".
@@ -411,19 +423,20 @@ write_receipt writer::write_get_or_create(const std::string& collection, const c
 //   metadata. A requested space or configuration is not compared (the server reports its full
 //   configuration with defaults), so such a call is always logged.
 // A delete or rename appended concurrently by another writer is ordered after this call.
-bool writer::already_everywhere(const std::string& collection, const collection_options& options) {
+bool writer::already_everywhere(const wal::lane_key& key, const collection_options& options) {
     if (!options.space.empty() || !options.configuration_json.empty()) return false;
+    const std::string& collection = key.collection;
     try {
-        const std::int64_t lane = ctx_.store->lane_id(ctx_.key_for(collection));
+        const std::int64_t lane = ctx_.store->lane_id(key);
         for (auto& candidate : ctx_.instances) {
             instance_state& inst = *candidate;
-            if (!writable(ctx_, inst) || inst.needs_repair(collection)) return false;
+            if (!writable(ctx_, inst) || (ctx_.configured(key) && inst.needs_repair(collection))) return false;
             for (const auto& behind : ctx_.store->lanes_behind(inst.name())) {
                 if (behind.lane_id == lane) return false;
             }
             if (inst.known_applied(lane) <= 0) return false;
-            const collection_info info = inst.client().get_collection(collection).info();
-            inst.remember(info);
+            const collection_info info = inst.client(key).get_collection(collection).info();
+            inst.remember(key, info);
             if (options.metadata && (!info.metadata || *info.metadata != *options.metadata)) return false;
         }
         return true;

@@ -40,33 +40,35 @@ public:
     writer(const writer&) = delete;
     writer& operator=(const writer&) = delete;
 
-    write_receipt write_records(const std::string& collection, wal::op_kind op, const record_set& records,
+    write_receipt write_records(const wal::lane_key& key, wal::op_kind op, const record_set& records,
                                 const write_options& options = {});
-    write_receipt write_delete(const std::string& collection, const delete_options& selector,
+    write_receipt write_delete(const wal::lane_key& key, const delete_options& selector,
                                const write_options& options = {});
-    write_receipt write_create(const std::string& collection, const collection_options& options);
+    write_receipt write_create(const wal::lane_key& key, const collection_options& options);
     /// get_or_create: logs a creation only when it could change something (see
     /// already_everywhere); otherwise returns an empty receipt and logs nothing.
-    write_receipt write_get_or_create(const std::string& collection, const collection_options& options);
-    write_receipt write_delete_collection(const std::string& collection);
-    write_receipt write_modify(const std::string& collection, const modify_options& changes);
+    write_receipt write_get_or_create(const wal::lane_key& key, const collection_options& options);
+    write_receipt write_delete_collection(const wal::lane_key& key);
+    write_receipt write_modify(const wal::lane_key& key, const modify_options& changes);
+    /// Tenants and databases, through the log: `op` is create_tenant (key: database_lane(t, "")),
+    /// create_database or delete_database (key: database_lane(t, d)).
+    write_receipt write_database_op(const wal::lane_key& key, wal::op_kind op);
 
 private:
     /// `rename_to`: for a modify that renames, the new name (the lane moves to it).
-    write_receipt write_entry(const std::string& collection, wal::op_kind op, std::string payload,
+    write_receipt write_entry(const wal::lane_key& key, wal::op_kind op, std::string payload,
                               const std::string& idempotency_key = {}, const std::string& rename_to = {});
     // Applies a logged entry to the healthy instances and turns the results into the outcome.
     // `trust_copy`: the appliers may use `e` as it is instead of reading it back from the log.
-    write_receipt apply_logged(const std::string& collection, const wal::lane_key& key, const wal::entry& e,
-                               bool trust_copy);
+    write_receipt apply_logged(const wal::lane_key& key, const wal::entry& e, bool trust_copy);
     // A write whose idempotency key is already in the log: the first write's outcome.
-    write_receipt repeat(const std::string& collection, const wal::new_entry& ne, const wal::found_entry& found);
+    write_receipt repeat(const wal::lane_key& key, const wal::new_entry& ne, const wal::found_entry& found);
     // Keeps the appliers of an answered write until they finish (ack_after_quorum).
     void keep_in_background(std::vector<std::future<void>> appliers);
-    delete_options choose_limited_delete(const std::string& collection, const delete_options& selector);
+    delete_options choose_limited_delete(const wal::lane_key& key, const delete_options& selector);
     // Every instance is healthy, has applied every entry of the collection's lane, and holds the
     // collection with the requested metadata: a logged get-or-create would change nothing.
-    bool already_everywhere(const std::string& collection, const collection_options& options);
+    bool already_everywhere(const wal::lane_key& key, const collection_options& options);
 
     context& ctx_;
     applier& applier_;

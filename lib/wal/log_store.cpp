@@ -18,6 +18,12 @@ const char* to_string(op_kind op) noexcept {
             return "delete_collection";
         case op_kind::modify_collection:
             return "modify_collection";
+        case op_kind::create_tenant:
+            return "create_tenant";
+        case op_kind::create_database:
+            return "create_database";
+        case op_kind::delete_database:
+            return "delete_database";
     }
     return "unknown";
 }

@@ -59,6 +59,9 @@ enum class op_kind : std::int16_t {
     create_collection = 5,
     delete_collection = 6,
     modify_collection = 7,
+    create_tenant = 8,     ///< in the tenant's lane (database_lane(t, "")); payload empty
+    create_database = 9,   ///< in the database's lane (database_lane(t, d)); payload empty
+    delete_database = 10,  ///< in the database's lane; payload empty (see applier.cpp)
 };
 const char* to_string(op_kind op) noexcept;
 
@@ -87,6 +90,23 @@ struct lane_key {
         return a.tenant == b.tenant && a.database == b.database && a.collection == b.collection;
     }
 };
+
+/// One string for a lane key, for in-memory maps (the parts joined by a unit separator, which
+/// no name may hold).
+inline std::string map_key(const lane_key& k) {
+    std::string s;
+    s.reserve(k.tenant.size() + k.database.size() + k.collection.size() + 2);
+    s.append(k.tenant).append(1, '\x1f').append(k.database).append(1, '\x1f').append(k.collection);
+    return s;
+}
+
+/// The lane of a database's own entries (create_database, delete_database): the collection name
+/// is empty, which no collection can have. A tenant's own entries (create_tenant) are in the lane
+/// whose database and collection are empty.
+inline lane_key database_lane(std::string tenant, std::string database) {
+    return lane_key{std::move(tenant), std::move(database), std::string()};
+}
+inline bool is_collection_lane(const lane_key& k) { return !k.collection.empty(); }
 
 struct new_entry {
     lane_key lane;               ///< the name the entry addresses; it goes to the lane holding it

@@ -1,0 +1,76 @@
+// Tenants and databases on the replicated client: checked on a healthy instance, then logged
+// (in the database's own lane, wal::database_lane) and applied like any write. See
+// docs/design.md, "Tenants and databases".
+#include "api/validate.hpp"
+#include "replication/log_identity.hpp"
+#include "replication/replicated_client.hpp"
+
+#include <fmt/format.h>
+
+namespace chromawal::detail {
+
+write_receipt replicated_client::create_tenant(const std::string& tenant) {
+    validate_name(tenant, "tenant");
+    const wal::lane_key key = wal::database_lane(tenant, {});
+    bool exists = true;
+    read_any(key, "create tenant", [&](const chroma_client& c) {
+        try {
+            (void)c.get_tenant(tenant);
+        } catch (const not_found&) {
+            exists = false;
+        }
+    });
+    if (exists) {
+        throw already_exists(409, "ChromaError", fmt::format("Tenant [{}] already exists", tenant),
+                             fmt::format("create tenant '{}'", tenant));
+    }
+    return counted([&] { return writer_.write_database_op(key, wal::op_kind::create_tenant); });
+}
+
+write_receipt replicated_client::create_database(const std::string& tenant, const std::string& database) {
+    validate_name(tenant, "tenant");
+    validate_name(database, "database");
+    const wal::lane_key key = wal::database_lane(tenant, database);
+    bool exists = true;
+    read_any(key, "create database", [&](const chroma_client& c) {
+        try {
+            (void)c.get_database(database);
+        } catch (const not_found&) {
+            exists = false;
+        }
+    });
+    if (exists) {
+        throw already_exists(409, "ChromaError", fmt::format("Database [{}] already exists", database),
+                             fmt::format("create database '{}'", database));
+    }
+    // An instance that has not applied an earlier deletion of this database would apply it
+    // after the writes to the new one (they would be lost there): wait until it has.
+    const std::int64_t lane = ctx_.store->lane_id(key);
+    for (const auto& inst : ctx_.instances) {
+        for (const auto& behind : ctx_.store->lanes_behind(inst->name())) {
+            if (behind.lane_id != lane) continue;
+            throw no_instance_available(
+                fmt::format("create database '{}': instance {} has not applied an earlier deletion or creation of "
+                            "this database yet (it is down or behind); nothing was logged; retry once it has "
+                            "caught up",
+                            database, inst->name()),
+                false, 0);
+        }
+    }
+    return counted([&] { return writer_.write_database_op(key, wal::op_kind::create_database); });
+}
+
+write_receipt replicated_client::delete_database(const std::string& tenant, const std::string& database) {
+    validate_name(tenant, "tenant");
+    validate_name(database, "database");
+    if (database == meta_database) {
+        throw invalid_argument(
+            fmt::format("delete database '{}': it holds chromawal's record of which log drives each instance",
+                        database));
+    }
+    const wal::lane_key key = wal::database_lane(tenant, database);
+    read_any(key, "delete database", [&](const chroma_client& c) { (void)c.get_database(database); });
+    return counted([&] { return writer_.write_database_op(key, wal::op_kind::delete_database); });
+}
+
+}  // namespace chromawal::detail
