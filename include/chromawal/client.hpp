@@ -477,6 +477,8 @@ public:
     /// A handle by name without any I/O (the collection may not exist): for writers that must
     /// keep logging while every instance is away (with queue_when_unavailable).
     collection collection_by_name(std::string_view name);
+    /// The same, in another tenant and database than the current one.
+    collection collection_by_name(std::string_view name, std::string_view tenant, std::string_view database);
     std::vector<std::string> list_collections(std::optional<std::size_t> limit = std::nullopt, std::size_t offset = 0);
     void delete_collection(std::string_view name);
 

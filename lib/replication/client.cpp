@@ -157,6 +157,13 @@ collection client::collection_by_name(std::string_view name) {
     return collection(impl_, key.tenant, key.database, key.collection);
 }
 
+collection client::collection_by_name(std::string_view name, std::string_view tenant, std::string_view database) {
+    detail::validate_collection_name(name);
+    detail::validate_name(tenant, "tenant");
+    detail::validate_name(database, "database");
+    return collection(impl_, std::string(tenant), std::string(database), std::string(name));
+}
+
 std::vector<std::string> client::list_collections(std::optional<std::size_t> limit, std::size_t offset) {
     return impl_->list_collections(impl_->scope(), limit, offset);
 }

@@ -64,9 +64,8 @@ write_receipt replicated_client::delete_database(const std::string& tenant, cons
     validate_name(tenant, "tenant");
     validate_name(database, "database");
     if (database == meta_database) {
-        throw invalid_argument(
-            fmt::format("delete database '{}': it holds chromawal's record of which log drives each instance",
-                        database));
+        throw invalid_argument(fmt::format(
+            "delete database '{}': it holds chromawal's record of which log drives each instance", database));
     }
     const wal::lane_key key = wal::database_lane(tenant, database);
     read_any(key, "delete database", [&](const chroma_client& c) { (void)c.get_database(database); });

@@ -220,7 +220,12 @@ TEST_CASE("an entry larger than one request is split by size and arrives complet
 TEST_CASE("consecutive entries merged for a replay stay within the request size", "[replication]") {
     cluster k;
     cw::client_config config = k.config();
-    for (auto& i : config.instances) i.connection.use_base64 = false;  // embeddings as JSON numbers
+    for (auto& i : config.instances) {
+        i.connection.use_base64 = false;  // embeddings as JSON numbers
+        // 5.5 MB requests: the cluster's short timeout (made for failure tests) is too tight
+        // for them on a loaded 2-core machine.
+        i.connection.request_timeout = std::chrono::seconds(30);
+    }
     cw::client client(config);
     auto coll = client.create_collection("merged");
     k.b.kill9();

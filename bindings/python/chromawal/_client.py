@@ -594,8 +594,6 @@ class Client(_ClientBase):
             }
             native = _chromawal.ReplicatedClient(config)
         self._native = native
-        self.tenant = native.tenant
-        self.database = native.database
         self._instance_info = [dict(i) for i in native.instances()]
         self._direct = [native.instance(i) for i in range(len(self._instance_info))]
         with _open_lock:
@@ -735,6 +733,59 @@ class Client(_ClientBase):
     def delete_collection(self, name: str) -> None:
         """Deletes the collection on every instance, through the log."""
         self._native.delete_collection(name)
+
+    # ---- tenant and database of later calls; databases and tenants through the log ----
+
+    @property
+    def tenant(self) -> str:
+        """The tenant of this client's later collection calls (``set_tenant``)."""
+        return str(self._native.tenant)
+
+    @property
+    def database(self) -> str:
+        """The database of this client's later collection calls (``set_database``)."""
+        return str(self._native.database)
+
+    def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
+        """As chromadb's: later collection calls use this tenant and database (collections
+        already obtained keep theirs). Both must exist (asked on a healthy instance)."""
+        self.get_tenant(tenant)
+        self.get_database(database, tenant=tenant)
+        self._native.set_tenant(tenant, database)
+
+    def set_database(self, database: str) -> None:
+        self.get_database(database, tenant=self.tenant)
+        self._native.set_database(database)
+
+    def create_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        """Creates the database on every instance, through the log (an instance that is away
+        gets it on recovery). Raises ``UniqueConstraintError``-like ``ChromaError`` when it
+        exists, as chromadb."""
+        self._native.create_database(name, tenant)
+
+    def get_database(self, name: str, tenant: str = DEFAULT_TENANT) -> Dict[str, Any]:
+        return dict(self._native.get_database(name, tenant))
+
+    def delete_database(self, name: str, tenant: str = DEFAULT_TENANT) -> None:
+        """Deletes the database (and its collections) on every instance, through the log: on each
+        instance only after everything logged for its collections before is applied there."""
+        self._native.delete_database(name, tenant)
+
+    def list_databases(
+        self, limit: Optional[int] = None, offset: Optional[int] = None, tenant: str = DEFAULT_TENANT
+    ) -> List[Dict[str, Any]]:
+        """The tenant's databases, from a healthy instance (without chromawal's own
+        ``chromawal_meta``)."""
+        lim = v.validate_limit(limit, "limit")
+        off = v.validate_limit(offset, "offset") or 0
+        return [dict(d) for d in self._native.list_databases(lim, off, tenant)]
+
+    def create_tenant(self, name: str) -> None:
+        """Creates the tenant on every instance, through the log."""
+        self._native.create_tenant(name)
+
+    def get_tenant(self, name: str) -> Dict[str, Any]:
+        return {"name": str(self._native.get_tenant(name))}
 
     # ---- replication ----
 

@@ -67,6 +67,7 @@ py::dict from_get_result(chromawal::get_result&& r);
 py::dict from_query_result(chromawal::query_result&& r);
 py::dict from_collection_info(const chromawal::collection_info& info);
 py::dict from_receipt(const chromawal::write_receipt& r);
+py::dict database_dict(const chromawal::database_info& d);  // {id, name, tenant}
 py::dict from_verify_report(const chromawal::verify_report& r);
 
 }  // namespace cwpy

@@ -24,12 +24,17 @@ chromawal::read_options reading(bool allow_stale) { return chromawal::read_optio
 
 // ---- describing a collection ----
 
-chromawal::collection_info replicated_state::describe(const std::string& name) const {
+chromawal::collection_info replicated_state::describe(const std::string& tenant, const std::string& database,
+                                                      const std::string& name) const {
     std::exception_ptr not_found;
     std::string unreachable;
     for (std::size_t i = 0; i < direct.size(); ++i) {
         try {
-            return direct[i].get_collection(name).info();
+            if (tenant == this->tenant && database == this->database) return direct[i].get_collection(name).info();
+            chromawal::connection_options o = instances[i].connection;
+            o.tenant = tenant;
+            o.database = database;
+            return chromawal::chroma_client(o).get_collection(name).info();
         } catch (const chromawal::not_found&) {
             if (!not_found) not_found = std::current_exception();
         } catch (const chromawal::connection_error& e) {  // timeouts included
@@ -55,7 +60,7 @@ py::dict replicated_collection::info() {
         chromawal::collection_info described;
         {
             py::gil_scoped_release nogil;
-            described = state->describe(n);
+            described = state->describe(tenant_, database_, n);
         }
         model = from_collection_info(described);
     }
@@ -73,7 +78,7 @@ py::object replicated_collection::write(const char* op, const py::handle& ids, c
     chromawal::write_options wo;
     wo.idempotency_key = idempotency_key;
     auto r = with_client(*state, [&](chromawal::client& c) {
-        auto coll = c.collection_by_name(n);
+        auto coll = handle(c, n);
         if (which == "add") return coll.add(b.records, wo);
         if (which == "upsert") return coll.upsert(b.records, wo);
         return coll.update(b.records, wo);
@@ -90,14 +95,13 @@ py::dict replicated_collection::remove(const py::handle& ids, const py::handle& 
     py::object deleted = py::none();
     if (!ids.is_none() && where.is_none() && where_document.is_none()) deleted = py::int_(py::len(ids));
     const std::string n = current_name();
-    auto r = with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_records(o, wo); });
+    auto r = with_client(*state, [&](chromawal::client& c) { return handle(c, n).delete_records(o, wo); });
     return delete_result(std::move(deleted), from_receipt(r));
 }
 
 py::dict replicated_collection::delete_document(const std::string& document_id, const std::string& key) {
     const std::string n = current_name();
-    auto r = with_client(
-        *state, [&](chromawal::client& c) { return c.collection_by_name(n).delete_document(document_id, key); });
+    auto r = with_client(*state, [&](chromawal::client& c) { return handle(c, n).delete_document(document_id, key); });
     return delete_result(py::none(), from_receipt(r));
 }
 
@@ -105,8 +109,7 @@ py::dict replicated_collection::get(const py::handle& ids, const py::handle& whe
                                     const py::handle& limit, std::size_t offset, unsigned include, bool allow_stale) {
     auto o = to_get_options(ids, where, where_document, limit, offset, include);
     const std::string n = current_name();
-    auto r =
-        with_client(*state, [&](chromawal::client& c) { return c.collection_by_name(n).get(o, reading(allow_stale)); });
+    auto r = with_client(*state, [&](chromawal::client& c) { return handle(c, n).get(o, reading(allow_stale)); });
     return from_get_result(std::move(r));
 }
 
@@ -115,21 +118,18 @@ py::dict replicated_collection::query(const py::handle& embeddings, std::size_t 
                                       bool allow_stale) {
     auto o = to_query_options(embeddings, n_results, ids, where, where_document, include);
     const std::string n = current_name();
-    auto r = with_client(*state,
-                         [&](chromawal::client& c) { return c.collection_by_name(n).query(o, reading(allow_stale)); });
+    auto r = with_client(*state, [&](chromawal::client& c) { return handle(c, n).query(o, reading(allow_stale)); });
     return from_query_result(std::move(r));
 }
 
 std::size_t replicated_collection::count(bool allow_stale) {
     const std::string n = current_name();
-    return with_client(*state,
-                       [&](chromawal::client& c) { return c.collection_by_name(n).count(reading(allow_stale)); });
+    return with_client(*state, [&](chromawal::client& c) { return handle(c, n).count(reading(allow_stale)); });
 }
 
 py::dict replicated_collection::peek(std::size_t limit, bool allow_stale) {
     const std::string n = current_name();
-    auto r = with_client(
-        *state, [&](chromawal::client& c) { return c.collection_by_name(n).peek(limit, reading(allow_stale)); });
+    auto r = with_client(*state, [&](chromawal::client& c) { return handle(c, n).peek(limit, reading(allow_stale)); });
     return from_get_result(std::move(r));
 }
 
@@ -138,7 +138,7 @@ py::object replicated_collection::modify(const py::handle& new_name, const py::h
     auto m = to_modify_options(new_name, metadata, configuration_json);
     const std::string n = current_name();
     auto r = with_client(*state, [&](chromawal::client& c) {
-        auto coll = c.collection_by_name(n);
+        auto coll = handle(c, n);
         return coll.modify(m);
     });
     if (m.name) {
@@ -213,8 +213,70 @@ py::class_<replicated_client> bind_replicated(py::module_& m) {
         .def_static("from_env", &replicated_client::from_env)
         .def("instances", &replicated_client::instances)
         .def("instance", &replicated_client::instance, py::arg("index"))
-        .def_property_readonly("tenant", [](const replicated_client& s) { return s.state->tenant; })
-        .def_property_readonly("database", [](const replicated_client& s) { return s.state->database; })
+        .def_property_readonly("tenant",
+                               [](const replicated_client& s) {
+                                   return with_client(*s.state, [](chromawal::client& c) { return c.tenant(); });
+                               })
+        .def_property_readonly("database",
+                               [](const replicated_client& s) {
+                                   return with_client(*s.state, [](chromawal::client& c) { return c.database(); });
+                               })
+        .def(
+            "set_tenant",
+            [](const replicated_client& s, const std::string& tenant, const std::string& database) {
+                with_client(*s.state, [&](chromawal::client& c) { c.set_tenant(tenant, database); });
+            },
+            py::arg("tenant"), py::arg("database"))
+        .def(
+            "set_database",
+            [](const replicated_client& s, const std::string& database) {
+                with_client(*s.state, [&](chromawal::client& c) { c.set_database(database); });
+            },
+            py::arg("database"))
+        .def(
+            "create_database",
+            [](const replicated_client& s, const std::string& name, const std::string& tenant) {
+                return from_receipt(
+                    with_client(*s.state, [&](chromawal::client& c) { return c.create_database(name, tenant); }));
+            },
+            py::arg("name"), py::arg("tenant"))
+        .def(
+            "delete_database",
+            [](const replicated_client& s, const std::string& name, const std::string& tenant) {
+                return from_receipt(
+                    with_client(*s.state, [&](chromawal::client& c) { return c.delete_database(name, tenant); }));
+            },
+            py::arg("name"), py::arg("tenant"))
+        .def(
+            "get_database",
+            [](const replicated_client& s, const std::string& name, const std::string& tenant) {
+                return database_dict(
+                    with_client(*s.state, [&](chromawal::client& c) { return c.get_database(name, tenant); }));
+            },
+            py::arg("name"), py::arg("tenant"))
+        .def(
+            "list_databases",
+            [](const replicated_client& s, const py::handle& limit, std::size_t offset, const std::string& tenant) {
+                auto l = to_limit(limit);
+                auto v =
+                    with_client(*s.state, [&](chromawal::client& c) { return c.list_databases(l, offset, tenant); });
+                py::list out;
+                for (const auto& d : v) out.append(database_dict(d));
+                return out;
+            },
+            py::arg("limit"), py::arg("offset"), py::arg("tenant"))
+        .def(
+            "create_tenant",
+            [](const replicated_client& s, const std::string& name) {
+                return from_receipt(with_client(*s.state, [&](chromawal::client& c) { return c.create_tenant(name); }));
+            },
+            py::arg("name"))
+        .def(
+            "get_tenant",
+            [](const replicated_client& s, const std::string& name) {
+                return with_client(*s.state, [&](chromawal::client& c) { return c.get_tenant(name); });
+            },
+            py::arg("name"))
         .def_property_readonly("read_policy", [](const replicated_client& s) { return s.state->read_policy; })
         .def_property_readonly("write_quorum", [](const replicated_client& s) { return s.state->write_quorum; })
         .def_property_readonly("queue_when_unavailable",
@@ -222,8 +284,8 @@ py::class_<replicated_client> bind_replicated(py::module_& m) {
         .def(
             "collection",
             [](const replicated_client& s, const std::string& name) {
-                with_client(*s.state, [&](chromawal::client& c) { (void)c.collection_by_name(name); });
-                return std::make_unique<replicated_collection>(s.state, name);
+                auto h = with_client(*s.state, [&](chromawal::client& c) { return c.collection_by_name(name); });
+                return std::make_unique<replicated_collection>(s.state, h);
             },
             py::arg("name"))
         .def(
@@ -232,20 +294,17 @@ py::class_<replicated_client> bind_replicated(py::module_& m) {
                const py::handle& configuration_json, bool get_or_create) {
                 auto o = to_collection_options(metadata, configuration_json,
                                                get_or_create ? "get_or_create_collection" : "create_collection");
-                with_client(*s.state, [&](chromawal::client& c) {
-                    if (get_or_create)
-                        (void)c.get_or_create_collection(name, o);
-                    else
-                        (void)c.create_collection(name, o);
+                auto h = with_client(*s.state, [&](chromawal::client& c) {
+                    return get_or_create ? c.get_or_create_collection(name, o) : c.create_collection(name, o);
                 });
-                return std::make_unique<replicated_collection>(s.state, name);
+                return std::make_unique<replicated_collection>(s.state, h);
             },
             py::arg("name"), py::arg("metadata"), py::arg("configuration_json"), py::arg("get_or_create"))
         .def(
             "get_collection",
             [](const replicated_client& s, const std::string& name) {
-                with_client(*s.state, [&](chromawal::client& c) { (void)c.get_collection(name); });
-                return std::make_unique<replicated_collection>(s.state, name);
+                auto h = with_client(*s.state, [&](chromawal::client& c) { return c.get_collection(name); });
+                return std::make_unique<replicated_collection>(s.state, h);
             },
             py::arg("name"))
         .def(

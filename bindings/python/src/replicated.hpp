@@ -28,7 +28,7 @@ struct replicated_state {
     /// order as `instances`): Client.instance(), verify, and describing collections. They do
     /// not need the replicated client, so they work after close() too.
     std::vector<chromawal::chroma_client> direct;
-    std::string tenant, database;
+    std::string tenant, database;  // the configured ones (of `direct`)
     std::string read_policy;
     std::size_t write_quorum = 1;
     bool queue_when_unavailable = false;
@@ -55,7 +55,8 @@ struct replicated_state {
     /// The collection's description from the first instance that has it (primary first):
     /// not_found when an instance answered that it has none, no_instance_available when none
     /// answered. Call without the GIL.
-    chromawal::collection_info describe(const std::string& name) const;
+    chromawal::collection_info describe(const std::string& tenant, const std::string& database,
+                                        const std::string& name) const;
 
     ~replicated_state() {
         if (client && Py_IsInitialized() && PyGILState_Check()) {
@@ -85,17 +86,22 @@ struct replicated_collection {
 
     std::shared_ptr<replicated_state> state;
     std::string name;
-    std::mutex name_mutex;  // modify() renames
+    std::mutex name_mutex;           // modify() renames
+    std::string tenant_, database_;  // fixed: those of the client when the handle was made
     /// The description (a dict), read from an instance on first use; null until then and after
     /// refresh(). Only touched with the GIL held.
     py::object model;
 
-    replicated_collection(std::shared_ptr<replicated_state> s, std::string n)
-        : state(std::move(s)), name(std::move(n)) {}
+    replicated_collection(std::shared_ptr<replicated_state> s, const chromawal::collection& c)
+        : state(std::move(s)), name(c.name()), tenant_(c.tenant()), database_(c.database()) {}
 
     std::string current_name();
-    std::string tenant() const { return state->tenant; }
-    std::string database() const { return state->database; }
+    std::string tenant() const { return tenant_; }
+    std::string database() const { return database_; }
+    /// This handle's collection (by its current name) in its tenant and database.
+    chromawal::collection handle(chromawal::client& c, const std::string& n) const {
+        return c.collection_by_name(n, tenant_, database_);
+    }
     py::dict info();
     void refresh();
     /// The write's receipt.

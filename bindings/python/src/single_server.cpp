@@ -12,8 +12,6 @@
 
 namespace cwpy {
 
-namespace {
-
 py::dict database_dict(const chromawal::database_info& d) {
     py::dict out;
     out["id"] = d.id;
@@ -21,8 +19,6 @@ py::dict database_dict(const chromawal::database_info& d) {
     out["tenant"] = d.tenant;
     return out;
 }
-
-}  // namespace
 
 // ---- HttpCollection ----
 
