@@ -509,6 +509,15 @@ public:
     write_receipt create_tenant(std::string_view name);
     /// @return the tenant's name. @throws not_found.
     std::string get_tenant(std::string_view name);
+    /// The servers' reset, as chromadb's Client.reset(): POST /reset on every instance (each deletes
+    /// every tenant's data; a server started without allow_reset refuses, 403). Not logged: it is
+    /// made only when every instance is healthy and has applied every entry of the log (waited
+    /// for up to `wait`), so that no instance replays an older write afterwards; writers (of any
+    /// process) must not write meanwhile. For tests, as in chromadb. Afterwards this log is
+    /// recorded on the instances again.
+    /// @throws no_instance_available (nothing reset) when an instance is down or behind;
+    ///         server_rejected when an instance refuses (the message names those already reset).
+    void reset(std::chrono::milliseconds wait = std::chrono::seconds(30));
 
     [[nodiscard]] status_report status() const;
     /// The address the metrics listener is bound to ("127.0.0.1:41234", the real port when

@@ -147,7 +147,10 @@ collection client::get_or_create_collection(std::string_view name, const collect
 
 collection client::get_collection(std::string_view name) {
     const wal::lane_key key = in_scope(impl_->scope(), std::string(name));
-    impl_->read(key, read_options{true}, [](chroma_collection&) {});
+    if (!impl_->collection_exists(key)) {
+        throw not_found(404, "NotFoundError", fmt::format("Collection [{}] does not exist", key.collection),
+                        fmt::format("get collection '{}'", key.collection));
+    }
     return collection(impl_, key.tenant, key.database, key.collection);
 }
 
@@ -241,6 +244,8 @@ std::string client::get_tenant(std::string_view name) {
                     [&](const chroma_client& c) { out = c.get_tenant(name); });
     return out;
 }
+
+void client::reset(std::chrono::milliseconds wait) { impl_->reset(wait); }
 
 status_report client::status() const { return impl_->status(); }
 std::string client::metrics_address() const { return impl_->metrics_address(); }

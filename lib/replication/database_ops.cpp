@@ -6,6 +6,7 @@
 #include "replication/replicated_client.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace chromawal::detail {
 
@@ -70,6 +71,35 @@ write_receipt replicated_client::delete_database(const std::string& tenant, cons
     const wal::lane_key key = wal::database_lane(tenant, database);
     read_any(key, "delete database", [&](const chroma_client& c) { (void)c.get_database(database); });
     return counted([&] { return writer_.write_database_op(key, wal::op_kind::delete_database); });
+}
+
+void replicated_client::reset(std::chrono::milliseconds wait) {
+    if (!sync_.wait_until_synced(wait)) {
+        std::string why;
+        for (const auto& inst : ctx_.instances) {
+            if (!inst->healthy()) why += fmt::format("{}{} is down", why.empty() ? "" : "; ", inst->name());
+        }
+        throw no_instance_available(
+            fmt::format("reset: every instance must be up with every log entry applied ({}); nothing was reset",
+                        why.empty() ? "some are behind, or an entry is dead-lettered" : why),
+            false, 0);
+    }
+    std::vector<std::string> done;
+    for (auto& inst : ctx_.instances) {
+        try {
+            (void)inst->client().reset();
+        } catch (const server_rejected& e) {
+            if (done.empty()) throw;
+            throw server_rejected(
+                e.status(), e.error_name(), e.server_message(),
+                fmt::format("reset of {} (after {} were reset)", inst->name(), fmt::join(done, ", ")));
+        }
+        done.push_back(inst->name());
+        inst->forget_all();
+        // The server forgot which log drives it: recorded again before the next write there.
+        inst->reset_claim();
+        check_log_claim(ctx_, *inst, true);
+    }
 }
 
 }  // namespace chromawal::detail

@@ -185,6 +185,11 @@ void instance_state::remember(const wal::lane_key& scope, const collection_info&
     collections_[wal::map_key(wal::lane_key{scope.tenant, scope.database, info.name})] = info;
 }
 
+void instance_state::forget_all() {
+    std::lock_guard<std::mutex> lock(collections_mutex_);
+    collections_.clear();
+}
+
 void instance_state::forget(const wal::lane_key& key) {
     std::lock_guard<std::mutex> lock(collections_mutex_);
     collections_.erase(wal::map_key(key));

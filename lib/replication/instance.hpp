@@ -72,6 +72,7 @@ public:
     chroma_collection resolve(const wal::lane_key& key);
     void remember(const wal::lane_key& scope, const collection_info& info);
     void forget(const wal::lane_key& key);
+    void forget_all();
 
     // ---- apply serialisation within this process ----
     std::shared_ptr<std::timed_mutex> lane_mutex(std::int64_t lane_id);

@@ -157,6 +157,9 @@ std::vector<std::string> read_router::list_collections(const wal::lane_key& scop
 }
 
 bool read_router::collection_exists(const wal::lane_key& key) {
+    // Asked of the server, not the UUID cache: another client may have deleted it (or its
+    // database) meanwhile.
+    for (auto& i : ctx_.instances) i->forget(key);
     try {
         read(key, read_options{true}, [](chroma_collection&) {});
         return true;

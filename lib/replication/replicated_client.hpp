@@ -75,6 +75,8 @@ public:
     write_receipt create_tenant(const std::string& tenant);
     write_receipt create_database(const std::string& tenant, const std::string& database);
     write_receipt delete_database(const std::string& tenant, const std::string& database);
+    /// client::reset (database_ops.cpp).
+    void reset(std::chrono::milliseconds wait);
 
     // ---- reads (read_router) ----
     /// Runs `f` on the collection of a usable instance (read policy, health, read-your-writes),

@@ -724,31 +724,12 @@ class AsyncClientAPI:
         return self._sync.get_settings()
 
     async def reset(self) -> bool:
-        """Deletes every collection of this tenant and database (only with ``allow_reset=True``)."""
+        """The synchronous client's ``reset()`` (the servers' reset, as chromadb's)."""
         return bool(await self._call("reset"))
 
-
-class AsyncHttpClientAPI(AsyncClientAPI):
-    """The async twin of :class:`chromawal.HttpClient` (one Chroma server): made by
-    ``await chromawal.AsyncHttpClient(host, port, ...)``, or ``AsyncHttpClientAPI(client)``
-    around an existing HttpClient."""
-
-    _sync_type = HttpClient
-
-    @property
-    def sync(self) -> HttpClient:
-        return cast(HttpClient, self._sync)
-
-    @property
-    def base_url(self) -> str:
-        return str(self._sync.base_url)
-
-    async def get_pre_flight_checks(self) -> Dict[str, Any]:
-        return cast(Dict[str, Any], await self._call("get_pre_flight_checks"))
-
     async def set_tenant(self, tenant: str, database: str = DEFAULT_DATABASE) -> None:
-        """Switches tenant and database (checked on the server). Calls already in flight keep
-        the previous ones."""
+        """Switches tenant and database (checked on a server). Calls already in flight keep
+        the previous ones. On the replicated client, creations and deletions go through the log."""
         await self._call("set_tenant", tenant, database)
 
     async def set_database(self, database: str) -> None:
@@ -773,6 +754,25 @@ class AsyncHttpClientAPI(AsyncClientAPI):
 
     async def get_tenant(self, name: str) -> Dict[str, Any]:
         return cast(Dict[str, Any], await self._call("get_tenant", name))
+
+
+class AsyncHttpClientAPI(AsyncClientAPI):
+    """The async twin of :class:`chromawal.HttpClient` (one Chroma server): made by
+    ``await chromawal.AsyncHttpClient(host, port, ...)``, or ``AsyncHttpClientAPI(client)``
+    around an existing HttpClient."""
+
+    _sync_type = HttpClient
+
+    @property
+    def sync(self) -> HttpClient:
+        return cast(HttpClient, self._sync)
+
+    @property
+    def base_url(self) -> str:
+        return str(self._sync.base_url)
+
+    async def get_pre_flight_checks(self) -> Dict[str, Any]:
+        return cast(Dict[str, Any], await self._call("get_pre_flight_checks"))
 
 
 class AsyncReplicatedClientAPI(AsyncClientAPI):

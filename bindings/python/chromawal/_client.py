@@ -734,6 +734,19 @@ class Client(_ClientBase):
         """Deletes the collection on every instance, through the log."""
         self._native.delete_collection(name)
 
+    def reset(self, wait: float = 30.0) -> bool:  # type: ignore[override]
+        """As chromadb's: every instance's server resets (every tenant's data is deleted; a server
+        started without ``allow_reset`` refuses). Refused client-side unless the client was made
+        with ``allow_reset=True``. Not logged: made only once every instance is up and has applied
+        every log entry (waited for up to ``wait`` seconds, else ``NoInstanceAvailableError`` and
+        nothing is reset); nothing may write meanwhile. For tests."""
+        if not self._allow_reset:
+            err = ChromaError("Reset is disabled by config")
+            err.status = 403
+            raise err
+        self._native.reset(float(wait))
+        return True
+
     # ---- tenant and database of later calls; databases and tenants through the log ----
 
     @property

@@ -320,6 +320,13 @@ py::class_<replicated_client> bind_replicated(py::module_& m) {
                 with_client(*s.state, [&](chromawal::client& c) { c.delete_collection(name); });
             },
             py::arg("name"))
+        .def(
+            "reset",
+            [](const replicated_client& s, double wait) {
+                const auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(wait * 1000.0));
+                with_client(*s.state, [&](chromawal::client& c) { c.reset(ms); });
+            },
+            py::arg("wait"))
         .def("close", [](replicated_client& s) { s.state->close(); })
         .def_property_readonly("closed", [](const replicated_client& s) {
             std::lock_guard<std::mutex> lock(s.state->mutex);

@@ -172,6 +172,17 @@ def test_replicated_extras(servers, postgres, name):
             status = await client.status()
             assert status["log"]["reachable"] and len(status["instances"]) == 2
             assert "chromawal" in await client.status_prometheus()
+            db = unique("adb").replace("_", "-")
+            await client.create_database(db)
+            await client.set_database(db)
+            assert client.database == db
+            inner = await client.create_collection("in-adb")
+            await inner.add(ids="x", embeddings=[1.0])
+            assert await inner.count() == 1
+            await client.set_database("default_database")
+            await client.delete_database(db)
+            with pytest.raises(chromawal.NotFoundError):
+                await client.get_database(db)
 
             # A handle without I/O: no description until refresh().
             handle = client.collection(name)

@@ -16,7 +16,8 @@ DIM = 16
 
 @pytest.fixture(scope="module")
 def cluster(tmp_root, chroma_install):
-    s = [ChromaServer(tmp_root, "fo-a"), ChromaServer(tmp_root, "fo-b")]
+    # allow_reset: test_reset_and_configuration resets them.
+    s = [ChromaServer(tmp_root, "fo-a", allow_reset=True), ChromaServer(tmp_root, "fo-b", allow_reset=True)]
     try:
         for x in s:
             x.start()
@@ -297,9 +298,27 @@ def test_reset_and_configuration(up, postgres, monkeypatch):
         with pytest.raises(chromawal.ChromaError, match="Reset is disabled"):
             client.reset()
     with make_replicated(up, postgres) as client:
-        assert client.reset() is True
+        client.create_collection(unique("gone")).add(ids=["x"], embeddings=[[1.0] * DIM])
+        db = unique("gone-db")
+        client.create_database(db)
+        # An instance away: nothing is reset (it would replay older writes afterwards).
+        up[1].kill9()
+        assert wait_for(lambda: not client.status()["instances"][1]["healthy"])
+        with pytest.raises(chromawal.NoInstanceAvailableError, match="reset: every instance must be up"):
+            client.reset(wait=0.5)
+        assert client.instance("a").count_collections() >= 1
+        up[1].restart()
+        assert client.reset() is True  # waits until b is back and caught up
         assert client.list_collections() == [] and client.count_collections() == 0
-        assert client.instance("b").count_collections() == 0
+        for inst in ("a", "b"):
+            assert client.instance(inst).count_collections() == 0
+            with pytest.raises(chromawal.NotFoundError):
+                client.instance(inst).get_database(db)
+        # The log is recorded on the instances again, and writes go on.
+        c = client.create_collection(unique("after-reset"))
+        c.add(ids=["y"], embeddings=[[2.0] * DIM])
+        assert client.wait_until_synced(30)
+        assert client.instance("b").get_collection(c.name).count() == 1
 
     with pytest.raises(ValueError, match="write_quorum"):
         make_replicated(up, postgres, write_quorum=3)
