@@ -195,6 +195,7 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                         result.status = rejected->status();
                         result.error_name = rejected->error_name();
                         result.server_message = rejected->server_message();
+                        result.trace_id = rejected->trace_id();
                         return result;
                     }
                     const int attempts = ctx_.store->record_failure(bad.lane_id, bad.position, e.what());

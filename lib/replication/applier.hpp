@@ -46,6 +46,7 @@ struct apply_result {
     int status = 0;
     std::string error_name;
     std::string server_message;
+    std::string trace_id;  ///< the server's chroma-trace-id of a rejection
     /// A request was sent and no definite answer came back (no answer in time, the connection
     /// broke mid-way, a 5xx): the instance may have applied it. Such a write is never abandoned.
     bool maybe_applied = false;

@@ -328,8 +328,10 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
             ctx_.store->set_state(fresh.lane_id, fresh.position, wal::entry_state::rejected, rejection->error);
             sync_.wake();  // lets lagging instances step over it
             if (rejection->status == 404)
-                throw not_found(rejection->status, rejection->error_name, rejection->server_message, what);
-            throw write_rejected(rejection->status, rejection->error_name, rejection->server_message, what);
+                throw not_found(rejection->status, rejection->error_name, rejection->server_message, what,
+                                rejection->trace_id);
+            throw write_rejected(rejection->status, rejection->error_name, rejection->server_message, what,
+                                 rejection->trace_id);
         }
         if (ctx_.config.queue_when_unavailable) {
             receipt.queued = true;

@@ -430,6 +430,7 @@ TEST_CASE("a write every instance rejects is marked rejected and never replayed"
     } catch (const cw::write_rejected& e) {
         CHECK(e.status() == 400);
         CHECK(e.error_name() == "InvalidArgumentError");
+        CHECK(e.trace_id().size() == 32);  // the refusing instance's chroma-trace-id header
     }
     CHECK(client.status().log.rejected == 1);
     auto later = make_batch("later", 2);

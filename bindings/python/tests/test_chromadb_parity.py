@@ -2,6 +2,7 @@
 chromadb's tests and users rely on (get_settings, get_user_identity, get_collection_by_id), and
 the collection model. Each test checks chromawal's own promise; with the official client
 installed, the test also compares against it on the same server (see official_chromadb())."""
+import re
 import uuid
 from pathlib import Path
 from typing import Any, List
@@ -61,6 +62,30 @@ def test_error_messages_are_the_official_clients(servers: List[ChromaServer], ht
     assert isinstance(ours_dup.value, type(theirs_dup.value))
     assert isinstance(ours_dup.value, chromadb.errors.UniqueConstraintError)
     assert str(ours_dup.value) == str(theirs_dup.value)
+
+
+def test_server_errors_carry_the_trace_id(client: Any, servers: List[ChromaServer], name: str) -> None:
+    # The server's chroma-trace-id header, as chromadb keeps it (its test_error_includes_trace_id).
+    with pytest.raises(chromawal.ChromaError) as raised:
+        client.get_collection(unique("missing"))
+    trace_id = raised.value.trace_id
+    assert isinstance(trace_id, str) and trace_id != ""
+    # A write the server refuses (on the replicated client: a rejection through the log).
+    coll = client.create_collection(name, embedding_function=None)
+    coll.add(ids=["a"], embeddings=[[1.0, 2.0, 3.0]])
+    with pytest.raises(chromawal.InvalidArgumentError) as refused:
+        coll.add(ids=["b"], embeddings=[[1.0, 2.0]])
+    assert isinstance(refused.value.trace_id, str) and refused.value.trace_id != ""
+    # Client-side checks reach no server: no trace id.
+    with pytest.raises(chromawal.ValidationError) as local:
+        coll.add(ids=[""], embeddings=[[1.0, 2.0, 3.0]])
+    assert local.value.trace_id is None
+    chromadb = official_chromadb()
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port)
+    with pytest.raises(chromadb.errors.ChromaError) as theirs:
+        official.get_collection(unique("missing"))
+    # The same header as the official client reads (a 32-digit hex id; all zeros when the server traces nothing).
+    assert re.fullmatch(r"[0-9a-f]{32}", theirs.value.trace_id) and re.fullmatch(r"[0-9a-f]{32}", trace_id)
 
 
 # ---- the client ----
