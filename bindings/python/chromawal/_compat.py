@@ -313,10 +313,13 @@ def check_conflict_on_get(ef: Any, persisted: Optional[Mapping[str, Any]]) -> No
 
 def embedding_function_of(configuration_json: Mapping[str, Any]) -> Any:
     """The embedding function a collection's configuration names, built by chromadb (None
-    without chromadb, or when the configuration names none or a legacy one)."""
+    without chromadb, or when the configuration names none or a legacy one). The whole
+    configuration is loaded, as chromadb's ``Collection._embed`` does: one chromadb cannot load
+    (hnsw and spann together, an unknown function) raises chromadb's ValueError."""
     if _load_configuration is None:
         return None
-    ef_json = configuration_json.get("embedding_function")
-    if not isinstance(ef_json, Mapping) or ef_json.get("type") != "known":
-        return None
-    return _load_configuration(dict(configuration_json)).get("embedding_function")
+    conf = dict(configuration_json)
+    ef_json = conf.get("embedding_function")
+    if isinstance(ef_json, Mapping) and ef_json.get("type") == "legacy":
+        del conf["embedding_function"]  # chromadb would only warn (DeprecationWarning) and name none
+    return _load_configuration(conf).get("embedding_function")

@@ -190,6 +190,42 @@ def test_model_and_configuration_are_the_official_clients(servers: List[ChromaSe
     assert c.id == theirs.id and c.metadata == theirs.metadata
 
 
+def test_model_is_assignable_and_the_collection_follows_it(client: Any, name: str) -> None:
+    # chromadb's Collection derives its properties and its embedding function from `_model`,
+    # which its tests replace or edit (configurations/test_collection_configuration.py).
+    client.create_collection(name, embedding_function=HashEmbedding("m")).add(ids=["a"], documents=["apple"])
+    c = client.get_collection(name)  # no function given: the configuration's is used
+    assert c._model is c._model  # kept, so that an edit of it sticks
+    unknown_ef = {"embedding_function": {"type": "known", "name": "no-such-function", "config": {}}}
+    other = type(c._model)(
+        id=uuid.uuid4(), name=name + "-shown", configuration_json=unknown_ef, serialized_schema=None,
+        metadata={"k": 1}, dimension=None, tenant=c.tenant, database=c.database,
+    )
+    c._model = other
+    assert c._model is other and c.get_model() is other
+    assert (c.name, c.id, c.metadata, c.configuration_json) == (name + "-shown", other.id, {"k": 1}, unknown_ef)
+    official_chromadb()  # chromadb loads the configuration (without it, it stays JSON and names no function)
+    with pytest.raises(ValueError, match="no-such-function"):
+        c.configuration
+    with pytest.raises(ValueError, match="no-such-function"):
+        c._embed(["x"])
+    with pytest.raises(ValueError, match="no-such-function"):
+        c.add(ids=["b"], documents=["banana"])
+    with pytest.raises(ValueError, match="no-such-function"):
+        c.query(query_texts=["apple"], n_results=1)
+    # refresh() reads the server's description again; then an edit of the kept model in place.
+    c.refresh()
+    assert c.name == name and c.configuration_json["embedding_function"]["name"] == "chromawal-test-hash"
+    c._model.configuration_json = {"hnsw": {"space": "l2"}, "spann": {"space": "l2"}, "embedding_function": {"type": "legacy"}}
+    with pytest.raises(ValueError, match="hnsw and spann cannot both be provided"):
+        c.upsert(ids=["b"], documents=["banana"])
+    assert c.count() == 1  # nothing was written
+    c.refresh()
+    c.add(ids=["b"], documents=["banana"])  # the stored configuration's function again
+    got = c.get(ids=["b"], include=["embeddings"])
+    np.testing.assert_allclose(got["embeddings"][0], HashEmbedding("m")(["banana"])[0])
+
+
 def test_numpy_embeddings_in_results(client: Any, name: str) -> None:
     c = _coll(client, name)
     got = c.get(ids=["a"], include=["embeddings"])
