@@ -87,6 +87,7 @@ class _ClientBase:
     _allow_reset: bool = False
     _split_batches: bool = True
     _max_batch_size: Optional[int] = None
+    _native: Any  # the native client (_chromawal.HttpClient or ReplicatedClient)
 
     def _batch_limit(self) -> int:
         # The server's max batch size, asked once (chromadb asks on every write).
@@ -197,6 +198,25 @@ class _ClientBase:
             except NotFoundError:
                 pass
         return True
+
+    # ---- private attributes of chromadb's Client that code (chromadb's own tests) reads ----
+
+    @property
+    def _server(self) -> Any:
+        """chromadb's ``Client._server`` is the API object that makes the server calls (its
+        ``FastAPI`` for an HTTP client, a ``SegmentAPI`` in-process); here the native client that
+        makes chromawal's. A private-compatibility shim: chromadb's test invariants check
+        ``isinstance(client._server, SegmentAPI)`` (an in-process server, which this never is)."""
+        return self._native
+
+    @property
+    def _system(self) -> Any:
+        """chromadb's ``Client._system`` reduced to what code reads of it: ``settings``, this
+        client's :meth:`get_settings`. A private-compatibility shim."""
+        return _compat.SystemView(self.get_settings())
+
+    def get_settings(self) -> Any:
+        raise NotImplementedError
 
     def __enter__(self) -> "_ClientBase":
         return self

@@ -74,6 +74,17 @@ class Settings:
         )
 
 
+class SystemView:
+    """What code reads of chromadb's ``System`` (a client's ``_system``): its ``settings``. A
+    private-compatibility shim: chromawal has no System (no in-process components)."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"SystemView(settings={self.settings!r})"
+
+
 def _host_port_ssl(base_url: str) -> Tuple[str, Optional[int], bool]:
     parts = urlsplit(base_url)
     ssl = parts.scheme == "https"

@@ -339,3 +339,22 @@ def test_http_reset_is_the_servers(http: chromawal.HttpClient, tmp_root: Path) -
             c.get_database("doomed_db")
     finally:
         server.stop()
+
+
+# ---- private attributes of chromadb's client that its own tests read ----
+
+
+def test_private_compatibility_shims(client: Any) -> None:
+    # client/test_multiple_clients_concurrency.py passes client._system.settings on to new clients.
+    settings = client._system.settings
+    expected = client.get_settings()
+    assert (settings.chroma_server_host, settings.chroma_server_http_port, settings.allow_reset) == (
+        expected.chroma_server_host, expected.chroma_server_http_port, expected.allow_reset,
+    )
+    # property/invariants.py's collection_deleted takes the in-process branch only when
+    # client._server is chromadb's SegmentAPI: chromawal's is the native client, which is not.
+    assert client._server is client._native
+    official_chromadb()
+    from chromadb.api.segment import SegmentAPI  # what the invariant imports
+
+    assert not isinstance(client._server, SegmentAPI)
