@@ -618,8 +618,33 @@ class Client(_ClientBase):
         self.database = native.database
         self._instance_info = [dict(i) for i in native.instances()]
         self._direct = [native.instance(i) for i in range(len(self._instance_info))]
+        try:
+            self._check_tenant_and_database()
+        except BaseException:
+            native.close()
+            raise
         with _open_lock:
             _open_clients.add(self)
+
+    def _check_tenant_and_database(self) -> None:
+        """NotFoundError (the server's) when the tenant or database does not exist, as chromadb's
+        clients check at construction. The instances are asked in order (primary first) until
+        one has both; the error is raised only when every instance that answered lacks one (an
+        instance may lack a database another has while it catches up). When no instance answers
+        (a degraded start), nothing is checked: the client starts, and a missing database shows
+        as the server's error in the first call an instance answers."""
+        missing: Optional[NotFoundError] = None
+        for d in self._direct:
+            try:
+                d.get_tenant(self.tenant)
+                d.get_database(self.database)
+                return
+            except NotFoundError as e:
+                missing = missing or e
+            except ChromaError:
+                continue  # no answer (or an unusable one) from this instance: it decides nothing
+        if missing is not None:
+            raise missing
 
     @classmethod
     def from_env(cls, *, allow_reset: bool = False) -> "Client":
