@@ -55,6 +55,15 @@ bool is_entry_failure(const error& e) {
     return dynamic_cast<const server_error*>(&e) != nullptr;
 }
 
+// A rename the server refused because its new name is taken (chroma::is_name_taken). Every
+// instance refuses it at the same point of the log (the lane that held the name is applied
+// before it everywhere: docs/design.md, "Renames"), so it is a rejection of the entry, not an
+// entry that fails on one instance.
+class rename_refused : public server_error {
+public:
+    explicit rename_refused(const server_error& e) : server_error(e) {}
+};
+
 // The name an entry addressed (entries of logs written before names were stored per entry
 // carry it through the lane).
 const std::string& name_of(const wal::entry& e, const wal::lane_key& key) {
@@ -175,6 +184,38 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 const auto started = clock::now();
                 try {
                     used = apply_front(inst, key, rest, deadline);
+                } catch (const rename_refused& e) {
+                    const wal::entry& bad = rest.front();
+                    if (live && bad.position == target) {
+                        // The write's own rename: the writer decides (rejected when no instance applied it).
+                        result.outcome = apply_outcome::rejected;
+                        result.error = e.what();
+                        result.status = e.status();
+                        result.error_name = e.error_name();
+                        result.server_message = e.server_message();
+                        result.trace_id = e.trace_id();
+                        return result;
+                    }
+                    // An older entry, or the sync thread: rejected for every instance and stepped over, as the
+                    // writer decides when it sees the refusal; unless another instance recorded applying it, which
+                    // only a change outside the log can cause: then this instance differs (a dead letter, at once,
+                    // since the refusal is no failure that a retry could change).
+                    bool applied_elsewhere = false;
+                    for (const auto& other : ctx_.instances) {
+                        if (other.get() == &inst) continue;
+                        for (const auto& l : ctx_.store->all_lanes(other->name()))
+                            if (l.lane_id == bad.lane_id && l.applied >= bad.position) applied_elsewhere = true;
+                    }
+                    if (!applied_elsewhere) {
+                        ctx_.store->set_state(bad.lane_id, bad.position, wal::entry_state::rejected, e.what());
+                    } else {
+                        ctx_.store->add_dead_letter(inst.name(), bad.lane_id, bad.position, e.what());
+                        ctx_.store->set_state(bad.lane_id, bad.position, wal::entry_state::dead, e.what());
+                        ctx_.emit(event::kind::entry_dead_lettered, inst.name(),
+                                  fmt::format("entry {} of '{}' dead-lettered: {}", bad.position, name_of(bad, key),
+                                              e.what()));
+                    }
+                    used = 1;
                 } catch (const error& e) {
                     if (!is_entry_failure(e)) throw;
                     const wal::entry& bad = rest.front();
@@ -427,6 +468,11 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
                 } catch (const not_found&) {
                     inst.forget(name);
                     if (attempt > 0) throw;
+                } catch (const server_error& refusal) {
+                    if (e.op == wal::op_kind::modify_collection &&
+                        chroma::is_name_taken(refusal.status(), refusal.server_message()))
+                        throw rename_refused(refusal);
+                    throw;
                 }
             }
         }

@@ -34,6 +34,30 @@ std::string new_entry_id() {
                        static_cast<std::uint32_t>(((b >> 48) & 0x3FFF) | 0x8000), b & 0xFFFFFFFFFFFFull);
 }
 
+// A rename onto a name that a collection holds is refused by the servers (chroma::is_name_taken),
+// in log order on every instance: refused here, before anything is logged, with the server's
+// own error, when an instance that has applied the whole log holds a collection of that name.
+// When none can tell (every instance behind or away), the rename is logged, and the servers'
+// refusal rejects it (applier: rename_refused).
+void refuse_rename_onto_existing(context& ctx, const std::string& collection, const std::string& new_name) {
+    for (auto& candidate : ctx.instances) {
+        instance_state& inst = *candidate;
+        if (!writable(ctx, inst) || inst.needs_repair(new_name)) continue;
+        try {
+            if (!ctx.store->lanes_behind(inst.name()).empty()) continue;
+            (void)inst.client().get_collection(new_name);
+        } catch (const not_found&) {
+            return;  // the name is free where the whole log is applied
+        } catch (const error&) {
+            continue;  // this instance (or the log) cannot tell
+        }
+        throw server_error(500, std::string(chroma::name_taken_error_name), std::string(chroma::name_taken_message),
+                           fmt::format("rename of collection '{}' to '{}' (a collection of that name exists on {}; "
+                                       "nothing was logged)",
+                                       collection, new_name, inst.name()));
+    }
+}
+
 }  // namespace
 
 writer::~writer() {
@@ -150,6 +174,7 @@ write_receipt writer::write_modify(const std::string& collection, const modify_o
     // A rename takes the collection's lane with it: later writes to the new name follow it in
     // that lane, and a collection created under the old name gets a lane of its own.
     const std::string rename_to = changes.name && *changes.name != collection ? *changes.name : std::string();
+    if (!rename_to.empty()) refuse_rename_onto_existing(ctx_, collection, rename_to);
     return write_entry(collection, wal::op_kind::modify_collection, chroma::encode_modify(changes), {}, rename_to);
 }
 

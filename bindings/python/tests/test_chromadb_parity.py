@@ -358,3 +358,25 @@ def test_private_compatibility_shims(client: Any) -> None:
     from chromadb.api.segment import SegmentAPI  # what the invariant imports
 
     assert not isinstance(client._server, SegmentAPI)
+
+
+# ---- renames ----
+
+
+def test_rename_onto_an_existing_name_is_the_official_clients_error(client: Any, servers: List[ChromaServer], name: str) -> None:
+    client.create_collection(name + "-x")
+    c = client.create_collection(name + "-y", embedding_function=None)
+    with pytest.raises(chromawal.InternalError) as ours:
+        c.modify(name=name + "-x")
+    assert c.name == name + "-y"
+    chromadb = official_chromadb()
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port)
+    with pytest.raises(chromadb.errors.ChromaError) as theirs:
+        official.get_collection(name + "-y").modify(name=name + "-x")
+    assert isinstance(ours.value, type(theirs.value)) and type(theirs.value) is chromadb.errors.InternalError
+    assert str(ours.value) == str(theirs.value)
+    # The collection goes on (on the replicated client nothing was logged, so nothing holds up its lane).
+    c.add(ids=["a"], embeddings=[[1.0, 2.0]])
+    assert c.count() == 1
+    client.delete_collection(name + "-y")
+    assert name + "-y" not in [x.name for x in client.list_collections()]
