@@ -182,8 +182,9 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 std::vector<wal::entry> rest(batch.begin() + static_cast<std::ptrdiff_t>(done), batch.end());
                 std::size_t used;
                 const auto started = clock::now();
+                std::optional<std::size_t> deleted;  // a delete's count, as the server answered it
                 try {
-                    used = apply_front(inst, key, rest, deadline);
+                    used = apply_front(inst, key, rest, deadline, &deleted);
                 } catch (const rename_refused& e) {
                     const wal::entry& bad = rest.front();
                     if (live && bad.position == target) {
@@ -271,6 +272,7 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 }
                 applied = last;
                 inst.set_known_applied(lane_id, applied);
+                if (rest.front().position == target) result.deleted = deleted;
                 done += used;
             }
             if (stopped_early && applied < target) {
@@ -346,13 +348,13 @@ applier::replay_outcome applier::replay(instance_state& inst, const wal::lane_ke
 }
 
 std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
-                                 clock::time_point deadline) {
+                                 clock::time_point deadline, std::optional<std::size_t>* deleted) {
     // Entries that are never applied are stepped over.
     if (skipped_state(batch.front().state)) return 1;
     const wal::entry& first = batch.front();
     const std::string& name = name_of(first, key);
     if (!is_record_op(first.op)) {
-        apply_single(inst, key, first, deadline);
+        apply_single(inst, key, first, deadline, deleted);
         return 1;
     }
     // Merge following entries of the same operation with disjoint ids into one request; the
@@ -423,7 +425,7 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
 }
 
 void applier::apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
-                           clock::time_point deadline) {
+                           clock::time_point deadline, std::optional<std::size_t>* deleted) {
     chroma_connection& conn = inst.conn();
     const std::string& name = name_of(e, key);
     const std::string what = fmt::format("{} of collection '{}' on {}", wal::to_string(e.op), name, inst.name());
@@ -461,8 +463,10 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
                         conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
                         inst.forget(name);
                     } else {
-                        conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
-                                  remaining(deadline, what));
+                        auto r = conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
+                                           remaining(deadline, what));
+                        if (deleted)
+                            *deleted = chroma_connection::decode([&] { return chroma::decode_deleted(r.body); }, what);
                     }
                     return;
                 } catch (const not_found&) {

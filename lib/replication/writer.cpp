@@ -102,7 +102,11 @@ write_receipt writer::write_delete(const std::string& collection, const delete_o
             }
         }
         const delete_options chosen = choose_limited_delete(collection, selector);
-        if (chosen.ids.empty()) return {};  // nothing matches: nothing to log
+        if (chosen.ids.empty()) {
+            write_receipt none;  // nothing matches: nothing to log, nothing deleted
+            none.deleted = 0;
+            return none;
+        }
         return write_entry(collection, wal::op_kind::delete_records, chroma::encode_delete(chosen),
                            options.idempotency_key);
     }
@@ -345,6 +349,10 @@ write_receipt writer::apply_logged(const std::string& collection, const wal::lan
         }
     }
     if (behind) sync_.wake();
+    // A delete's count: the answer of the first instance (in configuration order) that applied it.
+    for (std::size_t k = 0; k < targets.size() && !receipt.deleted; ++k) {
+        if (finished[k] && results[k].outcome == apply_outcome::applied) receipt.deleted = results[k].deleted;
+    }
 
     const std::string what = fmt::format("{} on collection '{}'", wal::to_string(op), collection);
     if (receipt.applied.empty() && !waiting) {

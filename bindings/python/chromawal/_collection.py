@@ -486,9 +486,10 @@ class Collection:
         :class:`~chromawal.OutcomeUnknownError`. The same key for a different write raises
         :class:`~chromawal.ValidationError`.
 
-        On a replicated client the count is known without a server answer only for an ids-only
-        delete (Chroma counts the ids sent); for a filter delete ``deleted`` is None, and
-        ``last_receipt`` tells where the delete was applied."""
+        On a replicated client the count is the answer of the first instance (primary first)
+        that applied the delete during the call. When none did (the write was queued), only an
+        ids-only delete has a count (Chroma counts the ids sent); a filter delete's ``deleted``
+        is then None, and ``last_receipt`` tells where the delete was applied."""
         request_ids, w, wd = self._prepare_delete(ids, where, where_document, limit)
         key = _check_idempotency_key("delete", idempotency_key)
         return self._deleted(self._native.delete(request_ids, w, wd, limit, key))

@@ -142,6 +142,9 @@ def test_queue_when_unavailable(up, postgres):
         coll.add(**batch("q1", 20))
         assert coll.last_receipt["queued"] is True and coll.last_receipt["applied"] == []
         coll.add(**batch("q2", 20))
+        # No server answered a queued filter delete: its count is unknown (an ids-only one is len(ids)).
+        assert coll.delete(where={"chunk": {"$gt": 100}}) == {"deleted": None}
+        assert coll.delete(ids=["nope-1", "nope-2"]) == {"deleted": 2}
         assert client.status()["log"]["pending"] >= 2
         # A read cannot see this client's queued writes yet.
         with pytest.raises(chromawal.NoInstanceAvailableError):
