@@ -222,6 +222,12 @@ struct write_receipt {
     std::string entry_id;              ///< the entry's idempotency id
     std::vector<std::string> applied;  ///< instances that applied it before the call returned
     bool queued = false;               ///< applied nowhere yet; pending for the sync thread
+    /// A delete: how many records it deleted, Chroma's answer from the first instance (in
+    /// configuration order) that applied it during the call (for an ids-only delete, Chroma
+    /// counts the ids sent); 0 for a delete with a limit that matched nothing (nothing logged).
+    /// Empty when no instance applied it during the call (queued, or already applied
+    /// everywhere by then: a retry with an idempotency key), and for other writes.
+    std::optional<std::size_t> deleted;
 };
 
 /// Options of one write.
@@ -410,6 +416,7 @@ public:
     /// delete is logged as a delete of those ids (filters kept), so every instance, and every
     /// replay, removes the same ones. When nothing matches, nothing is logged and the receipt's
     /// position is 0.
+    /// The receipt's `deleted` is the first applying instance's count (see write_receipt).
     /// @throws as add(); invalid_argument without a selector; no_instance_available (nothing
     ///         logged) when a limited delete finds no up-to-date instance to choose on.
     write_receipt delete_records(const delete_options& selector, const write_options& options = {}) const;

@@ -56,17 +56,23 @@ public:
 class CHROMAWAL_API server_rejected : public error {
 public:
     /// @param context what was being done, e.g. "add to collection 'docs'" (prefixes what()).
-    server_rejected(int status, std::string error_name, std::string server_message, const std::string& context = {});
+    /// @param trace_id the answer's `chroma-trace-id` header (empty when it had none).
+    server_rejected(int status, std::string error_name, std::string server_message, const std::string& context = {},
+                    std::string trace_id = {});
     [[nodiscard]] int status() const noexcept { return status_; }
     /// Chroma's error name from the response body; empty when the body was not JSON.
     [[nodiscard]] const std::string& error_name() const noexcept { return name_; }
     /// Chroma's error message from the response body (or the plain-text body).
     [[nodiscard]] const std::string& server_message() const noexcept { return message_; }
+    /// The server's `chroma-trace-id` response header, to find the request in the server's
+    /// traces (chromadb's `ChromaError.trace_id`); empty when the answer had none.
+    [[nodiscard]] const std::string& trace_id() const noexcept { return trace_id_; }
 
 private:
     int status_;
     std::string name_;
     std::string message_;
+    std::string trace_id_;
 };
 
 /// 404: the collection, database or tenant does not exist on the server.
@@ -84,16 +90,21 @@ public:
 /// The server answered with a 5xx status.
 class CHROMAWAL_API server_error : public error {
 public:
-    server_error(int status, std::string error_name, std::string server_message, const std::string& context = {});
+    /// Parameters as server_rejected's.
+    server_error(int status, std::string error_name, std::string server_message, const std::string& context = {},
+                 std::string trace_id = {});
     [[nodiscard]] int status() const noexcept { return status_; }
     [[nodiscard]] const std::string& error_name() const noexcept { return name_; }
     [[nodiscard]] const std::string& server_message() const noexcept { return message_; }
+    /// The server's `chroma-trace-id` response header; empty when the answer had none.
+    [[nodiscard]] const std::string& trace_id() const noexcept { return trace_id_; }
     [[nodiscard]] bool retryable() const noexcept override { return true; }
 
 private:
     int status_;
     std::string name_;
     std::string message_;
+    std::string trace_id_;
 };
 
 /// The server could not be reached, or the connection broke before a full answer arrived.

@@ -84,10 +84,11 @@ public:
         if (r.status >= 200 && r.status < 300) return r;
         const chroma::error_body e = chroma::decode_error(r.body);
         const int status = static_cast<int>(r.status);
-        if (status == 404) throw not_found(status, e.name, e.message, what);
-        if (status == 409) throw already_exists(status, e.name, e.message, what);
-        if (status >= 400 && status < 500) throw server_rejected(status, e.name, e.message, what);
-        throw server_error(status, e.name, e.message, what);
+        if (status == 404) throw not_found(status, e.name, e.message, what, std::move(r.trace_id));
+        if (status == 409) throw already_exists(status, e.name, e.message, what, std::move(r.trace_id));
+        if (status >= 400 && status < 500)
+            throw server_rejected(status, e.name, e.message, what, std::move(r.trace_id));
+        throw server_error(status, e.name, e.message, what, std::move(r.trace_id));
     }
 
     /// Runs a response decoder, turning a malformed answer into chromawal::error.

@@ -13,16 +13,19 @@ std::string describe(int status, const std::string& name, const std::string& mes
 }  // namespace
 
 server_rejected::server_rejected(int status, std::string error_name, std::string server_message,
-                                 const std::string& context)
+                                 const std::string& context, std::string trace_id)
     : error(describe(status, error_name, server_message, context)),
       status_(status),
       name_(std::move(error_name)),
-      message_(std::move(server_message)) {}
+      message_(std::move(server_message)),
+      trace_id_(std::move(trace_id)) {}
 
-server_error::server_error(int status, std::string error_name, std::string server_message, const std::string& context)
+server_error::server_error(int status, std::string error_name, std::string server_message, const std::string& context,
+                           std::string trace_id)
     : error(describe(status, error_name, server_message, context)),
       status_(status),
       name_(std::move(error_name)),
-      message_(std::move(server_message)) {}
+      message_(std::move(server_message)),
+      trace_id_(std::move(trace_id)) {}
 
 }  // namespace chromawal

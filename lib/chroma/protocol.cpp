@@ -376,6 +376,10 @@ std::string encode_name(std::string_view name) {
     return out;
 }
 
+bool is_name_taken(int status, std::string_view server_message) {
+    return status == 500 && server_message.find("UNIQUE constraint failed: collections.name") != std::string_view::npos;
+}
+
 error_body decode_error(std::string& body) {
     error_body e;
     try {

@@ -40,6 +40,16 @@ struct error_body {
 /// is the body (shortened).
 error_body decode_error(std::string& body);
 
+/// Chroma's answer to a rename onto a name that a collection of the database holds (checked on
+/// Chroma 1.x, the single-node server: HTTP 500, a SQLite UNIQUE constraint). The writer refuses
+/// such a rename before logging it with this same error, as the official client reports it.
+inline constexpr std::string_view name_taken_error_name = "InternalError";
+inline constexpr std::string_view name_taken_message =
+    "Database error: error returned from database: (code: 2067) UNIQUE constraint failed: collections.name, "
+    "collections.database_id";
+/// Whether an error answer is that refusal.
+bool is_name_taken(int status, std::string_view server_message);
+
 collection_info decode_collection(std::string& body);
 std::vector<collection_info> decode_collections(std::string& body);
 get_result decode_get(std::string& body);

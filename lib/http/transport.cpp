@@ -109,6 +109,19 @@ bool request_may_have_been_sent(CURL* c, CURLcode rc) {
     return true;
 }
 
+// The last response's `chroma-trace-id` header, read only for an error answer (libcurl's header
+// API, 7.84 and later; empty with an older libcurl).
+std::string trace_id_of(CURL* c) {
+#if LIBCURL_VERSION_NUM >= 0x075400
+    curl_header* h = nullptr;
+    if (curl_easy_header(c, "chroma-trace-id", 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h != nullptr && h->value)
+        return h->value;
+#else
+    (void)c;
+#endif
+    return {};
+}
+
 }  // namespace
 
 response transport::request(method m, const std::string& url, std::string_view body) {
@@ -157,6 +170,7 @@ response transport::request(method m, const std::string& url, std::string_view b
         throw connection_error(fmt::format("request to {} failed: {}", shown, detail), sent);
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    if (r.status < 200 || r.status >= 300) r.trace_id = trace_id_of(c);
     release(std::move(h));
     if (r.body.capacity() < r.body.size() + parse_padding) r.body.reserve(r.body.size() + parse_padding);
     return r;

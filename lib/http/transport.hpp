@@ -18,6 +18,9 @@ enum class method { get, post, put, del };
 struct response {
     long status = 0;
     std::string body;  // with spare capacity for the JSON parser's padding
+    // The `chroma-trace-id` header of an error answer (status outside 2xx), for the exception
+    // (chromadb's ChromaError.trace_id); not read for a success. Empty when absent.
+    std::string trace_id;
 };
 
 struct transport_options {

@@ -55,6 +55,15 @@ bool is_entry_failure(const error& e) {
     return dynamic_cast<const server_error*>(&e) != nullptr;
 }
 
+// A rename the server refused because its new name is taken (chroma::is_name_taken). Every
+// instance refuses it at the same point of the log (the lane that held the name is applied
+// before it everywhere: docs/design.md, "Renames"), so it is a rejection of the entry, not an
+// entry that fails on one instance.
+class rename_refused : public server_error {
+public:
+    explicit rename_refused(const server_error& e) : server_error(e) {}
+};
+
 // The name an entry addressed (entries of logs written before names were stored per entry
 // carry it through the lane).
 const std::string& name_of(const wal::entry& e, const wal::lane_key& key) {
@@ -180,8 +189,41 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 std::vector<wal::entry> rest(batch.begin() + static_cast<std::ptrdiff_t>(done), batch.end());
                 std::size_t used;
                 const auto started = clock::now();
+                std::optional<std::size_t> deleted;  // a delete's count, as the server answered it
                 try {
-                    used = apply_front(inst, key, rest, deadline);
+                    used = apply_front(inst, key, rest, deadline, &deleted);
+                } catch (const rename_refused& e) {
+                    const wal::entry& bad = rest.front();
+                    if (live && bad.position == target) {
+                        // The write's own rename: the writer decides (rejected when no instance applied it).
+                        result.outcome = apply_outcome::rejected;
+                        result.error = e.what();
+                        result.status = e.status();
+                        result.error_name = e.error_name();
+                        result.server_message = e.server_message();
+                        result.trace_id = e.trace_id();
+                        return result;
+                    }
+                    // An older entry, or the sync thread: rejected for every instance and stepped over, as the
+                    // writer decides when it sees the refusal; unless another instance recorded applying it, which
+                    // only a change outside the log can cause: then this instance differs (a dead letter, at once,
+                    // since the refusal is no failure that a retry could change).
+                    bool applied_elsewhere = false;
+                    for (const auto& other : ctx_.instances) {
+                        if (other.get() == &inst) continue;
+                        for (const auto& l : ctx_.store->all_lanes(other->name()))
+                            if (l.lane_id == bad.lane_id && l.applied >= bad.position) applied_elsewhere = true;
+                    }
+                    if (!applied_elsewhere) {
+                        ctx_.store->set_state(bad.lane_id, bad.position, wal::entry_state::rejected, e.what());
+                    } else {
+                        ctx_.store->add_dead_letter(inst.name(), bad.lane_id, bad.position, e.what());
+                        ctx_.store->set_state(bad.lane_id, bad.position, wal::entry_state::dead, e.what());
+                        ctx_.emit(event::kind::entry_dead_lettered, inst.name(),
+                                  fmt::format("entry {} of '{}' dead-lettered: {}", bad.position, name_of(bad, key),
+                                              e.what()));
+                    }
+                    used = 1;
                 } catch (const error& e) {
                     if (!is_entry_failure(e)) throw;
                     const wal::entry& bad = rest.front();
@@ -202,6 +244,7 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                         result.status = rejected->status();
                         result.error_name = rejected->error_name();
                         result.server_message = rejected->server_message();
+                        result.trace_id = rejected->trace_id();
                         return result;
                     }
                     const int attempts = ctx_.store->record_failure(bad.lane_id, bad.position, e.what());
@@ -236,6 +279,7 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 }
                 applied = last;
                 inst.set_known_applied(lane_id, applied);
+                if (rest.front().position == target) result.deleted = deleted;
                 done += used;
             }
             if (stopped_early && applied < target) {
@@ -311,13 +355,13 @@ applier::replay_outcome applier::replay(instance_state& inst, const wal::lane_ke
 }
 
 std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
-                                 clock::time_point deadline) {
+                                 clock::time_point deadline, std::optional<std::size_t>* deleted) {
     // Entries that are never applied are stepped over.
     if (skipped_state(batch.front().state)) return 1;
     const wal::entry& first = batch.front();
     const std::string& name = name_of(first, key);
     if (!is_record_op(first.op)) {
-        apply_single(inst, key, first, deadline);
+        apply_single(inst, key, first, deadline, deleted);
         return 1;
     }
     // Merge following entries of the same operation with disjoint ids into one request; the
@@ -390,7 +434,7 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
 }
 
 void applier::apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
-                           clock::time_point deadline) {
+                           clock::time_point deadline, std::optional<std::size_t>* deleted) {
     chroma_connection& conn = inst.conn(key);
     const std::string& name = name_of(e, key);
     const wal::lane_key scoped{key.tenant, key.database, name};
@@ -438,13 +482,20 @@ void applier::apply_single(instance_state& inst, const wal::lane_key& key, const
                         conn.call(method::put, conn.collection_url(id), e.payload, what, remaining(deadline, what));
                         inst.forget(scoped);
                     } else {
-                        conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
-                                  remaining(deadline, what));
+                        auto r = conn.call(method::post, conn.collection_url(id) + "/delete", e.payload, what,
+                                           remaining(deadline, what));
+                        if (deleted)
+                            *deleted = chroma_connection::decode([&] { return chroma::decode_deleted(r.body); }, what);
                     }
                     return;
                 } catch (const not_found&) {
                     inst.forget(scoped);
                     if (attempt > 0) throw;
+                } catch (const server_error& refusal) {
+                    if (e.op == wal::op_kind::modify_collection &&
+                        chroma::is_name_taken(refusal.status(), refusal.server_message()))
+                        throw rename_refused(refusal);
+                    throw;
                 }
             }
         }

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ struct apply_result {
     int status = 0;
     std::string error_name;
     std::string server_message;
+    std::string trace_id;  ///< the server's chroma-trace-id of a rejection
+    /// The entry at the target position was a delete applied by this call: the server's count.
+    std::optional<std::size_t> deleted;
     /// A request was sent and no definite answer came back (no answer in time, the connection
     /// broke mid-way, a 5xx): the instance may have applied it. Such a write is never abandoned.
     bool maybe_applied = false;
@@ -75,9 +79,11 @@ public:
     replay_outcome replay(instance_state& inst, const wal::lane_key& key, const wal::entry& e, std::string& message);
 
     /// Applies entries from the front of `batch` (at least one) and returns how many it consumed.
-    /// The caller holds the lane lock.
+    /// The caller holds the lane lock. `deleted`: set to the server's count when the front
+    /// entry is a delete of records.
     std::size_t apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
-                            std::chrono::steady_clock::time_point deadline);
+                            std::chrono::steady_clock::time_point deadline,
+                            std::optional<std::size_t>* deleted = nullptr);
 
 private:
     // apply_through without the counting (ops/metrics.hpp: applies by outcome, apply latency).
@@ -85,7 +91,7 @@ private:
                               const wal::entry* fresh, bool live, std::chrono::steady_clock::time_point deadline);
 
     void apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
-                      std::chrono::steady_clock::time_point deadline);
+                      std::chrono::steady_clock::time_point deadline, std::optional<std::size_t>* deleted = nullptr);
     void apply_database_op(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
                            std::chrono::steady_clock::time_point deadline);
     // Every collection lane of key's database is applied on `inst` (a delete_database may go).

@@ -41,6 +41,31 @@ std::string describe(wal::op_kind op, const wal::lane_key& key) {
     return fmt::format("{} '{}' (tenant '{}')", wal::to_string(op), key.database, key.tenant);
 }
 
+// A rename onto a name that a collection holds is refused by the servers (chroma::is_name_taken),
+// in log order on every instance: refused here, before anything is logged, with the server's
+// own error, when an instance that has applied the whole log holds a collection of that name.
+// When none can tell (every instance behind or away), the rename is logged, and the servers'
+// refusal rejects it (applier: rename_refused).
+void refuse_rename_onto_existing(context& ctx, const wal::lane_key& key, const std::string& new_name) {
+    const std::string& collection = key.collection;
+    for (auto& candidate : ctx.instances) {
+        instance_state& inst = *candidate;
+        if (!writable(ctx, inst) || (ctx.configured(key) && inst.needs_repair(new_name))) continue;
+        try {
+            if (!ctx.store->lanes_behind(inst.name()).empty()) continue;
+            (void)inst.client(key).get_collection(new_name);
+        } catch (const not_found&) {
+            return;  // the name is free where the whole log is applied
+        } catch (const error&) {
+            continue;  // this instance (or the log) cannot tell
+        }
+        throw server_error(500, std::string(chroma::name_taken_error_name), std::string(chroma::name_taken_message),
+                           fmt::format("rename of collection '{}' to '{}' (a collection of that name exists on {}; "
+                                       "nothing was logged)",
+                                       collection, new_name, inst.name()));
+    }
+}
+
 }  // namespace
 
 writer::~writer() {
@@ -85,7 +110,11 @@ write_receipt writer::write_delete(const wal::lane_key& key, const delete_option
             }
         }
         const delete_options chosen = choose_limited_delete(key, selector);
-        if (chosen.ids.empty()) return {};  // nothing matches: nothing to log
+        if (chosen.ids.empty()) {
+            write_receipt none;  // nothing matches: nothing to log, nothing deleted
+            none.deleted = 0;
+            return none;
+        }
         return write_entry(key, wal::op_kind::delete_records, chroma::encode_delete(chosen), options.idempotency_key);
     }
     return write_entry(key, wal::op_kind::delete_records, chroma::encode_delete(selector), options.idempotency_key);
@@ -161,6 +190,7 @@ write_receipt writer::write_modify(const wal::lane_key& key, const modify_option
     // A rename takes the collection's lane with it: later writes to the new name follow it in
     // that lane, and a collection created under the old name gets a lane of its own.
     const std::string rename_to = changes.name && *changes.name != collection ? *changes.name : std::string();
+    if (!rename_to.empty()) refuse_rename_onto_existing(ctx_, key, rename_to);
     return write_entry(key, wal::op_kind::modify_collection, chroma::encode_modify(changes), {}, rename_to);
 }
 
@@ -331,6 +361,10 @@ write_receipt writer::apply_logged(const wal::lane_key& key, const wal::entry& f
         }
     }
     if (behind) sync_.wake();
+    // A delete's count: the answer of the first instance (in configuration order) that applied it.
+    for (std::size_t k = 0; k < targets.size() && !receipt.deleted; ++k) {
+        if (finished[k] && results[k].outcome == apply_outcome::applied) receipt.deleted = results[k].deleted;
+    }
 
     const std::string what = describe(op, key);
     if (receipt.applied.empty() && !waiting) {
@@ -339,8 +373,10 @@ write_receipt writer::apply_logged(const wal::lane_key& key, const wal::entry& f
             ctx_.store->set_state(fresh.lane_id, fresh.position, wal::entry_state::rejected, rejection->error);
             sync_.wake();  // lets lagging instances step over it
             if (rejection->status == 404)
-                throw not_found(rejection->status, rejection->error_name, rejection->server_message, what);
-            throw write_rejected(rejection->status, rejection->error_name, rejection->server_message, what);
+                throw not_found(rejection->status, rejection->error_name, rejection->server_message, what,
+                                rejection->trace_id);
+            throw write_rejected(rejection->status, rejection->error_name, rejection->server_message, what,
+                                 rejection->trace_id);
         }
         if (ctx_.config.queue_when_unavailable) {
             receipt.queued = true;

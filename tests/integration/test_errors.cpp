@@ -186,6 +186,9 @@ TEST_CASE("missing collections, databases and tenants -> not_found", "[integrati
     CHECK(e->error_name() == "NotFoundError");
     CHECK(e->server_message().find(missing) != std::string::npos);
     CHECK(std::string(e->what()).find(missing) != std::string::npos);
+    // The answer's chroma-trace-id header (32 hex digits; zeros when the server traces nothing).
+    CHECK(e->trace_id().size() == 32);
+    CHECK(e->trace_id().find_first_not_of("0123456789abcdef") == std::string::npos);
 
     CHECK(error_kind([&] { (void)client.get_collection_by_id("3f2a9c1e-8b7d-4e6f-a5c4-1d2e3f4a5b6c"); }) ==
           "not_found");
@@ -530,6 +533,7 @@ TEST_CASE("renaming onto an existing name fails and leaves both collections", "[
     REQUIRE(e);
     CHECK(e->status() == 500);
     CHECK(e->retryable());
+    CHECK(e->trace_id().size() == 32);  // a 5xx keeps the header too
     CHECK(first.name() == a);
     CHECK(client.get_collection(a).id() == first.id());
     CHECK(client.get_collection(b).id() == second.id());

@@ -192,3 +192,95 @@ TEST_CASE("an entry failing on one instance does not stop its other lanes; synce
     check_identical(k, bad, 5);
     check_identical(k, good, 17);
 }
+
+TEST_CASE("a rename onto an existing collection is refused before it is logged, with the server's error",
+          "[replication][renames]") {
+    cluster k;
+    cw::client client(k.config());
+    const std::string x = unique_name("taken-x");
+    const std::string y = unique_name("taken-y");
+    client.create_collection(x);
+    auto coll = client.create_collection(y);
+    // What the server answers the same rename (the official client raises it as InternalError).
+    cw::modify_options onto_x;
+    onto_x.name = x;
+    auto direct = k.direct(k.a).get_collection(y);
+    std::optional<cw::server_error> theirs;
+    try {
+        direct.modify(onto_x);
+    } catch (const cw::server_error& e) {
+        theirs = e;
+    }
+    REQUIRE(theirs);
+    const auto before = client.status().log;
+    try {
+        coll.modify(onto_x);
+        FAIL("expected server_error");
+    } catch (const cw::server_error& e) {
+        CHECK(e.status() == theirs->status());
+        CHECK(e.error_name() == theirs->error_name());
+        CHECK(e.server_message() == theirs->server_message());
+    }
+    const auto after = client.status().log;
+    CHECK(after.pending + after.applied + after.rejected == before.pending + before.applied + before.rejected);
+    CHECK(coll.name() == y);
+    // Nothing blocks the lane: later writes go through everywhere.
+    auto b = make_batch("after", 3);
+    CHECK(coll.add(b->records).applied.size() == 2);
+    REQUIRE(client.wait_until_synced(20s));
+    check_identical(k, y, 3);
+    check_identical(k, x, 0);
+}
+
+TEST_CASE("a logged rename that the servers refuse (the name taken) is rejected everywhere and blocks nothing",
+          "[replication][renames]") {
+    cluster k;
+    const std::string x = unique_name("late-x");
+    const std::string y = unique_name("late-y");
+    cw::client_config c = k.config();
+    c.queue_when_unavailable = true;
+    cw::client client(c);
+    client.create_collection(x);
+    auto coll = client.create_collection(y);
+    // Every instance away: the writer cannot check the name, so the rename is logged (queued).
+    k.a.kill9();
+    k.b.kill9();
+    REQUIRE(wait_health(client, "a", false));
+    REQUIRE(wait_health(client, "b", false));
+    cw::modify_options onto_x;
+    onto_x.name = x;
+    CHECK(coll.modify(onto_x).queued);
+    auto b = make_batch("queued", 2);
+    auto same = client.collection_by_name(y);  // the servers keep the name y
+    CHECK(same.add(b->records).queued);
+    k.a.restart();
+    k.b.restart();
+    // Each server refuses the rename: rejected for every instance and stepped over (no dead
+    // letter, so synced), and the write after it is applied.
+    REQUIRE(client.wait_until_synced(30s));
+    CHECK(client.status().log.rejected == 1);
+    CHECK(client.dead_letters().empty());
+    check_identical(k, y, 2);
+    check_identical(k, x, 0);
+}
+
+TEST_CASE("a rename refused on one instance only (changed outside the log) is a dead letter there at once",
+          "[replication][renames]") {
+    cluster k;
+    cw::client client(k.config());
+    const std::string y = unique_name("split-y");
+    const std::string z = unique_name("split-z");
+    auto coll = client.create_collection(y);
+    (void)k.direct(k.b).create_collection(z);  // behind chromawal's back, on b only
+    cw::modify_options onto_z;
+    onto_z.name = z;
+    const auto r = coll.modify(onto_z);  // a is asked first and has no z: logged
+    CHECK(r.applied == std::vector<std::string>{"a"});
+    // b refuses it while a applied it: b differs, a dead letter at once (no retries).
+    REQUIRE(eventually([&] { return !client.dead_letters().empty(); }, 15s));
+    const auto dead = client.dead_letters();
+    REQUIRE(dead.size() == 1);
+    CHECK(dead[0].instance == "b");
+    CHECK(client.status().log.rejected == 0);
+    CHECK_FALSE(client.wait_until_synced(1s));
+}

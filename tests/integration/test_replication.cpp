@@ -284,6 +284,46 @@ TEST_CASE("deleting a whole document during an outage removes all its chunks on 
     CHECK(v.records_b == 7);
 }
 
+TEST_CASE("a delete's receipt carries the first instance's count; a queued one has none", "[replication]") {
+    cluster k;
+    cw::client_config c = k.config();
+    c.queue_when_unavailable = true;
+    cw::client client(c);
+    auto coll = client.create_collection("delete-count");
+    auto d1 = make_batch("d1", 6, "doc-1");
+    auto d2 = make_batch("d2", 4, "doc-2");
+    CHECK_FALSE(coll.add(d1->records).deleted);  // not a delete: no count
+    coll.add(d2->records);
+    // Logged as the filter (each instance removes its own matches), counted by the server.
+    cw::delete_options by_where;
+    by_where.where = cw::where_filter::eq("document_id", "doc-1") && cw::where_filter::gte("i", 2);
+    const auto r = coll.delete_records(by_where);
+    CHECK(r.applied.size() == 2);
+    CHECK(r.deleted == std::optional<std::size_t>(4));  // d1-2 .. d1-5
+    CHECK(coll.delete_records(by_where).deleted == std::optional<std::size_t>(0));
+    cw::delete_options capped;
+    capped.where = cw::where_filter::eq("document_id", "none");
+    capped.limit = 2;
+    CHECK(coll.delete_records(capped).deleted == std::optional<std::size_t>(0));  // nothing matches, nothing logged
+    // The primary away: the replica's answer.
+    k.a.kill9();
+    REQUIRE(wait_health(client, "a", false));
+    CHECK(coll.delete_document("doc-2").deleted == std::optional<std::size_t>(4));
+    // No instance: queued, and no server has counted.
+    k.b.kill9();
+    REQUIRE(wait_health(client, "b", false));
+    const auto q = coll.delete_document("doc-1");
+    CHECK(q.queued);
+    CHECK_FALSE(q.deleted);
+    k.a.restart();
+    k.b.restart();
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v = k.verify("delete-count");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_a == 0);
+}
+
 TEST_CASE("a hung instance does not stall writes beyond the request timeout", "[replication]") {
     cluster k;
     cw::client client(k.config());  // request timeout 2 s
@@ -430,6 +470,7 @@ TEST_CASE("a write every instance rejects is marked rejected and never replayed"
     } catch (const cw::write_rejected& e) {
         CHECK(e.status() == 400);
         CHECK(e.error_name() == "InvalidArgumentError");
+        CHECK(e.trace_id().size() == 32);  // the refusing instance's chroma-trace-id header
     }
     CHECK(client.status().log.rejected == 1);
     auto later = make_batch("later", 2);

@@ -525,6 +525,18 @@ TEST_CASE("decode_collections", "[protocol][decode]") {
     CHECK(chroma::decode_collections(none).empty());
 }
 
+TEST_CASE("is_name_taken recognises Chroma's refusal of a rename onto a taken name", "[protocol][decode]") {
+    // The body the server answers (checked live), as decode_error reads it.
+    std::string body = R"({"error":"InternalError","message":")" + std::string(chroma::name_taken_message) + R"("})";
+    const auto e = chroma::decode_error(body);
+    CHECK(e.name == chroma::name_taken_error_name);
+    CHECK(chroma::is_name_taken(500, e.message));
+    CHECK_FALSE(chroma::is_name_taken(400, e.message));
+    CHECK_FALSE(
+        chroma::is_name_taken(500, "Database error: error returned from database: (code: 5) database is locked"));
+    CHECK_FALSE(chroma::is_name_taken(500, "UNIQUE constraint failed: embeddings.id"));
+}
+
 TEST_CASE("decode_error", "[protocol][decode]") {
     std::string json_body = R"({"error":"NotFoundError","message":"Collection [nope] does not exist"})";
     auto e = chroma::decode_error(json_body);

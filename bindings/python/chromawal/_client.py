@@ -87,6 +87,7 @@ class _ClientBase:
     _allow_reset: bool = False
     _split_batches: bool = True
     _max_batch_size: Optional[int] = None
+    _native: Any  # the native client (_chromawal.HttpClient or ReplicatedClient)
 
     def _batch_limit(self) -> int:
         # The server's max batch size, asked once (chromadb asks on every write).
@@ -197,6 +198,25 @@ class _ClientBase:
             except NotFoundError:
                 pass
         return True
+
+    # ---- private attributes of chromadb's Client that code (chromadb's own tests) reads ----
+
+    @property
+    def _server(self) -> Any:
+        """chromadb's ``Client._server`` is the API object that makes the server calls (its
+        ``FastAPI`` for an HTTP client, a ``SegmentAPI`` in-process); here the native client that
+        makes chromawal's. A private-compatibility shim: chromadb's test invariants check
+        ``isinstance(client._server, SegmentAPI)`` (an in-process server, which this never is)."""
+        return self._native
+
+    @property
+    def _system(self) -> Any:
+        """chromadb's ``Client._system`` reduced to what code reads of it: ``settings``, this
+        client's :meth:`get_settings`. A private-compatibility shim."""
+        return _compat.SystemView(self.get_settings())
+
+    def get_settings(self) -> Any:
+        raise NotImplementedError
 
     def __enter__(self) -> "_ClientBase":
         return self
@@ -596,8 +616,33 @@ class Client(_ClientBase):
         self._native = native
         self._instance_info = [dict(i) for i in native.instances()]
         self._direct = [native.instance(i) for i in range(len(self._instance_info))]
+        try:
+            self._check_tenant_and_database()
+        except BaseException:
+            native.close()
+            raise
         with _open_lock:
             _open_clients.add(self)
+
+    def _check_tenant_and_database(self) -> None:
+        """NotFoundError (the server's) when the tenant or database does not exist, as chromadb's
+        clients check at construction. The instances are asked in order (primary first) until
+        one has both; the error is raised only when every instance that answered lacks one (an
+        instance may lack a database another has while it catches up). When no instance answers
+        (a degraded start), nothing is checked: the client starts, and a missing database shows
+        as the server's error in the first call an instance answers."""
+        missing: Optional[NotFoundError] = None
+        for d in self._direct:
+            try:
+                d.get_tenant(self.tenant)
+                d.get_database(self.database)
+                return
+            except NotFoundError as e:
+                missing = missing or e
+            except ChromaError:
+                continue  # no answer (or an unusable one) from this instance: it decides nothing
+        if missing is not None:
+            raise missing
 
     @classmethod
     def from_env(cls, *, allow_reset: bool = False) -> "Client":

@@ -84,43 +84,70 @@ class Collection:
         self._embedding_function = embedding_function
         self._data_loader = data_loader
         self._local = threading.local()
-        self._configured_ef: Any = _UNSET  # the configuration's embedding function, built once
+        # The collection's model (chromadb's, or the stand-in): made from the native description
+        # when first needed, kept until modify() or refresh(), replaced by an assignment to
+        # _model (as chromadb's tests do). None: not made yet.
+        self._model_obj: Any = None
+        # The embedding function the model's configuration names, with the configuration it was
+        # built from: (configuration as JSON text, function).
+        self._configured_ef: Any = _UNSET
 
     # ---- description ----
 
     def _ef(self) -> Any:
         """The embedding function documents and query texts go through, chosen as chromadb does:
-        the one given (unless it is the default), else the one the configuration names (built by
-        chromadb; an error building it is raised here, at embedding time, as chromadb does),
-        else the default (or None)."""
+        the one given (unless it is the default), else the one the current model's configuration
+        names (built by chromadb; a configuration chromadb cannot load raises its ValueError
+        here, at embedding time, as chromadb does), else the default (or None)."""
         ef = self._embedding_function
         if ef is not None and not _compat.is_default_embedding_function(ef):
             return ef
-        if self._configured_ef is _UNSET:
-            self._configured_ef = _compat.embedding_function_of(self.configuration_json)
-        return self._configured_ef if self._configured_ef is not None else ef
+        conf = self.configuration_json
+        key = json.dumps(conf, sort_keys=True, default=repr)
+        cached = self._configured_ef
+        if cached is _UNSET or cached[0] != key:
+            cached = (key, _compat.embedding_function_of(conf))
+            self._configured_ef = cached
+        return cached[1] if cached[1] is not None else ef
+
+    def _embed(self, input: Any, is_query: bool = False) -> Any:
+        """chromadb's private ``Collection._embed``: `input` through the embedding function the
+        collection uses (see :meth:`_ef`)."""
+        return _embed(self._ef(), input, is_query)
 
     @property
     def _model(self) -> Any:
-        # chromadb's collection model (chromadb.types.Collection) when chromadb is importable,
-        # else chromawal's stand-in with the same fields. One server: the handle's description.
-        # Replicated: read once from an instance, then kept (and updated by modify) until
-        # refresh().
-        return _compat.collection_model(self._native.info())
+        """chromadb's collection model (chromadb.types.Collection) when chromadb is importable,
+        else chromawal's stand-in with the same fields, as chromadb's ``Collection._model``: the
+        description read when the object was made (replicated: from one instance), kept, and read
+        again by modify() and refresh(). Assignable, as in chromadb: the collection's properties
+        (name, id, metadata, configuration, the embedding function its configuration names) then
+        follow the assigned model, while its requests still go to the collection it was obtained
+        for (chromawal addresses collections by name on every instance)."""
+        model = self._model_obj
+        if model is None:
+            model = self._model_obj = _compat.collection_model(self._native.info())
+        return model
+
+    @_model.setter
+    def _model(self, model: Any) -> None:
+        self._model_obj = model
 
     @property
     def name(self) -> str:
-        return str(self._native.name)
+        # Without I/O when no model was made (a handle from the replicated client's collection()).
+        model = self._model_obj
+        return str(model.name) if model is not None else str(self._native.name)
 
     @property
     def id(self) -> uuid.UUID:
         """The collection's UUID. On a replicated client each instance has its own UUID; this
         is the one of the instance that described the collection (the primary when it is up)."""
-        return uuid.UUID(str(self._native.info()["id"]))
+        return cast(uuid.UUID, self._model.id)
 
     @property
     def metadata(self) -> Optional[Dict[str, Any]]:
-        return cast(Optional[Dict[str, Any]], self._native.info().get("metadata"))
+        return cast(Optional[Dict[str, Any]], self._model.metadata)
 
     @property
     def configuration_json(self) -> Dict[str, Any]:
@@ -134,15 +161,17 @@ class Collection:
 
     @property
     def dimension(self) -> Optional[int]:
-        return cast(Optional[int], self._native.info().get("dimension"))
+        return cast(Optional[int], self._model.dimension)
 
     @property
     def tenant(self) -> str:
-        return str(self._native.tenant)
+        model = self._model_obj
+        return str(model.tenant) if model is not None else str(self._native.tenant)
 
     @property
     def database(self) -> str:
-        return str(self._native.database)
+        model = self._model_obj
+        return str(model.database) if model is not None else str(self._native.database)
 
     @property
     def schema(self) -> Any:
@@ -163,9 +192,10 @@ class Collection:
         return self._model
 
     def refresh(self) -> None:
-        """Reads the collection's description (metadata, configuration, ...) again."""
+        """Reads the collection's description (metadata, configuration, ...) again (an assigned
+        ``_model`` is replaced by it)."""
         self._native.refresh()
-        self._configured_ef = _UNSET
+        self._model_obj = None
 
     def __repr__(self) -> str:
         return f"Collection(name={self.name})"
@@ -456,9 +486,10 @@ class Collection:
         :class:`~chromawal.OutcomeUnknownError`. The same key for a different write raises
         :class:`~chromawal.ValidationError`.
 
-        On a replicated client the count is known without a server answer only for an ids-only
-        delete (Chroma counts the ids sent); for a filter delete ``deleted`` is None, and
-        ``last_receipt`` tells where the delete was applied."""
+        On a replicated client the count is the answer of the first instance (primary first)
+        that applied the delete during the call. When none did (the write was queued), only an
+        ids-only delete has a count (Chroma counts the ids sent); a filter delete's ``deleted``
+        is then None, and ``last_receipt`` tells where the delete was applied."""
         request_ids, w, wd = self._prepare_delete(ids, where, where_document, limit)
         key = _check_idempotency_key("delete", idempotency_key)
         return self._deleted(self._native.delete(request_ids, w, wd, limit, key))
@@ -492,4 +523,4 @@ class Collection:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Expected name to be a str, got {name}")
         self._local.receipt = self._native.modify(name, metadata, conf)
-        self._configured_ef = _UNSET
+        self._model_obj = None  # the native description follows the change

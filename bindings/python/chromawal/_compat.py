@@ -74,6 +74,17 @@ class Settings:
         )
 
 
+class SystemView:
+    """What code reads of chromadb's ``System`` (a client's ``_system``): its ``settings``. A
+    private-compatibility shim: chromawal has no System (no in-process components)."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+
+    def __repr__(self) -> str:
+        return f"SystemView(settings={self.settings!r})"
+
+
 def _host_port_ssl(base_url: str) -> Tuple[str, Optional[int], bool]:
     parts = urlsplit(base_url)
     ssl = parts.scheme == "https"
@@ -313,10 +324,13 @@ def check_conflict_on_get(ef: Any, persisted: Optional[Mapping[str, Any]]) -> No
 
 def embedding_function_of(configuration_json: Mapping[str, Any]) -> Any:
     """The embedding function a collection's configuration names, built by chromadb (None
-    without chromadb, or when the configuration names none or a legacy one)."""
+    without chromadb, or when the configuration names none or a legacy one). The whole
+    configuration is loaded, as chromadb's ``Collection._embed`` does: one chromadb cannot load
+    (hnsw and spann together, an unknown function) raises chromadb's ValueError."""
     if _load_configuration is None:
         return None
-    ef_json = configuration_json.get("embedding_function")
-    if not isinstance(ef_json, Mapping) or ef_json.get("type") != "known":
-        return None
-    return _load_configuration(dict(configuration_json)).get("embedding_function")
+    conf = dict(configuration_json)
+    ef_json = conf.get("embedding_function")
+    if isinstance(ef_json, Mapping) and ef_json.get("type") == "legacy":
+        del conf["embedding_function"]  # chromadb would only warn (DeprecationWarning) and name none
+    return _load_configuration(conf).get("embedding_function")

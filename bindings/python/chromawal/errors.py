@@ -21,8 +21,10 @@ chromawal adds:
   :class:`OutcomeUnknownError`, :class:`NoInstanceAvailableError`, :class:`WriteRejectedError`, :class:`QuorumNotReachedError`, :class:`LogConflictError`.
 
 Every :class:`ChromaError` raised by chromawal has the attributes ``status`` (HTTP status or
-None), ``error_name`` (Chroma's error name or None), ``server_message`` and ``detail`` (the
-full description from the C++ library, with the operation and the server it concerns).
+None), ``error_name`` (Chroma's error name or None), ``server_message``, ``trace_id`` (the
+server's ``chroma-trace-id`` response header of an error the server answered, as chromadb's;
+None otherwise) and ``detail`` (the full description from the C++ library, with the operation
+and the server it concerns).
 """
 from typing import Any, Callable, Dict, Optional, Tuple, Type, TypeVar
 
@@ -369,6 +371,7 @@ def _from_native(
     applied_count: Optional[int] = None,
     request_sent: Optional[bool] = None,
     entry_id: Optional[str] = None,
+    trace_id: Optional[str] = None,
 ) -> BaseException:
     """Builds the Python exception for a C++ exception (called by the extension module)."""
     exc: ChromaError
@@ -384,6 +387,8 @@ def _from_native(
         exc.status = status
         exc.error_name = error_name or None
         exc.server_message = server_message
+        if trace_id:  # the server's chroma-trace-id header, as chromadb keeps it
+            exc.trace_id = trace_id
     elif kind in ("timeout", "connection"):
         ce = ChromaTimeoutError(message) if kind == "timeout" else ChromaConnectionError(message)
         ce.request_sent = True if request_sent is None else bool(request_sent)

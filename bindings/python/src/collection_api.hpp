@@ -21,8 +21,9 @@
 //
 // A receipt is {"position", "entry_id", "applied", "queued"} (replicated writes); one server
 // has no log and returns None. One server has a single copy to read: allow_stale changes
-// nothing there. `deleted` is the server's count on one server; replicated, the number of ids
-// for an ids-only delete and None otherwise (the count is not known without the server).
+// nothing there. `deleted` is the server's count on one server; replicated, the count of the
+// first instance that applied the delete during the call, else the number of ids for an
+// ids-only delete and None for a filter (queued: no server has answered).
 #pragma once
 
 #include <pybind11/pybind11.h>

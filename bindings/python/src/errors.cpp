@@ -27,11 +27,13 @@ void raise_native(const char* kind, const std::exception& e, const py::dict& ext
     }
 }
 
-py::dict server_fields(int status, const std::string& name, const std::string& message) {
+template <typename E>
+py::dict server_fields(const E& e) {
     py::dict d;
-    d["status"] = status;
-    d["error_name"] = name;
-    d["server_message"] = message;
+    d["status"] = e.status();
+    d["error_name"] = e.error_name();
+    d["server_message"] = e.server_message();
+    d["trace_id"] = e.trace_id();
     return d;
 }
 
@@ -40,15 +42,15 @@ void translate(std::exception_ptr p) {
     try {
         std::rethrow_exception(p);
     } catch (const chromawal::write_rejected& e) {
-        raise_native("write_rejected", e, server_fields(e.status(), e.error_name(), e.server_message()));
+        raise_native("write_rejected", e, server_fields(e));
     } catch (const chromawal::not_found& e) {
-        raise_native("not_found", e, server_fields(e.status(), e.error_name(), e.server_message()));
+        raise_native("not_found", e, server_fields(e));
     } catch (const chromawal::already_exists& e) {
-        raise_native("already_exists", e, server_fields(e.status(), e.error_name(), e.server_message()));
+        raise_native("already_exists", e, server_fields(e));
     } catch (const chromawal::server_rejected& e) {
-        raise_native("server_rejected", e, server_fields(e.status(), e.error_name(), e.server_message()));
+        raise_native("server_rejected", e, server_fields(e));
     } catch (const chromawal::server_error& e) {
-        raise_native("server_error", e, server_fields(e.status(), e.error_name(), e.server_message()));
+        raise_native("server_error", e, server_fields(e));
     } catch (const chromawal::timeout_error& e) {
         py::dict d;
         d["request_sent"] = e.request_sent();

@@ -91,18 +91,23 @@ py::dict replicated_collection::remove(const py::handle& ids, const py::handle& 
     auto o = to_delete_options(ids, where, where_document, limit);
     chromawal::write_options wo;
     wo.idempotency_key = idempotency_key;
-    // Chroma counts the ids sent for an ids-only delete: known without asking.
-    py::object deleted = py::none();
-    if (!ids.is_none() && where.is_none() && where_document.is_none()) deleted = py::int_(py::len(ids));
     const std::string n = current_name();
     auto r = with_client(*state, [&](chromawal::client& c) { return handle(c, n).delete_records(o, wo); });
+    // The first instance's count; with no answer in the call, Chroma's count of an ids-only
+    // delete is the number of ids sent, and a filter's is unknown (None).
+    py::object deleted = py::none();
+    if (r.deleted)
+        deleted = py::int_(*r.deleted);
+    else if (!ids.is_none() && where.is_none() && where_document.is_none())
+        deleted = py::int_(py::len(ids));
     return delete_result(std::move(deleted), from_receipt(r));
 }
 
 py::dict replicated_collection::delete_document(const std::string& document_id, const std::string& key) {
     const std::string n = current_name();
-    auto r = with_client(*state, [&](chromawal::client& c) { return handle(c, n).delete_document(document_id, key); });
-    return delete_result(py::none(), from_receipt(r));
+    auto r = with_client(
+        *state, [&](chromawal::client& c) { return handle(c, n).delete_document(document_id, key); });
+    return delete_result(r.deleted ? py::object(py::int_(*r.deleted)) : py::object(py::none()), from_receipt(r));
 }
 
 py::dict replicated_collection::get(const py::handle& ids, const py::handle& where, const py::handle& where_document,

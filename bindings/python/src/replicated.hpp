@@ -107,7 +107,8 @@ struct replicated_collection {
     /// The write's receipt.
     py::object write(const char* op, const py::handle& ids, const py::handle& embeddings, const py::handle& metadatas,
                      const py::handle& documents, const py::handle& uris, const std::string& idempotency_key);
-    /// {"deleted": len(ids) for an ids-only delete, else None; "receipt": the receipt}.
+    /// {"deleted": the first instance's count (without an answer in the call: len(ids) for an
+    /// ids-only delete, else None); "receipt": the receipt}.
     py::dict remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
                     const py::handle& limit, const std::string& idempotency_key);
     py::dict delete_document(const std::string& document_id, const std::string& key);

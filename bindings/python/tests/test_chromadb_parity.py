@@ -2,6 +2,7 @@
 chromadb's tests and users rely on (get_settings, get_user_identity, get_collection_by_id), and
 the collection model. Each test checks chromawal's own promise; with the official client
 installed, the test also compares against it on the same server (see official_chromadb())."""
+import re
 import uuid
 from pathlib import Path
 from typing import Any, List
@@ -61,6 +62,30 @@ def test_error_messages_are_the_official_clients(servers: List[ChromaServer], ht
     assert isinstance(ours_dup.value, type(theirs_dup.value))
     assert isinstance(ours_dup.value, chromadb.errors.UniqueConstraintError)
     assert str(ours_dup.value) == str(theirs_dup.value)
+
+
+def test_server_errors_carry_the_trace_id(client: Any, servers: List[ChromaServer], name: str) -> None:
+    # The server's chroma-trace-id header, as chromadb keeps it (its test_error_includes_trace_id).
+    with pytest.raises(chromawal.ChromaError) as raised:
+        client.get_collection(unique("missing"))
+    trace_id = raised.value.trace_id
+    assert isinstance(trace_id, str) and trace_id != ""
+    # A write the server refuses (on the replicated client: a rejection through the log).
+    coll = client.create_collection(name, embedding_function=None)
+    coll.add(ids=["a"], embeddings=[[1.0, 2.0, 3.0]])
+    with pytest.raises(chromawal.InvalidArgumentError) as refused:
+        coll.add(ids=["b"], embeddings=[[1.0, 2.0]])
+    assert isinstance(refused.value.trace_id, str) and refused.value.trace_id != ""
+    # Client-side checks reach no server: no trace id.
+    with pytest.raises(chromawal.ValidationError) as local:
+        coll.add(ids=[""], embeddings=[[1.0, 2.0, 3.0]])
+    assert local.value.trace_id is None
+    chromadb = official_chromadb()
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port)
+    with pytest.raises(chromadb.errors.ChromaError) as theirs:
+        official.get_collection(unique("missing"))
+    # The same header as the official client reads (a 32-digit hex id; all zeros when the server traces nothing).
+    assert re.fullmatch(r"[0-9a-f]{32}", theirs.value.trace_id) and re.fullmatch(r"[0-9a-f]{32}", trace_id)
 
 
 # ---- the client ----
@@ -163,6 +188,42 @@ def test_model_and_configuration_are_the_official_clients(servers: List[ChromaSe
     assert type(c.schema) is type(theirs.schema)
     assert c.schema.serialize_to_json() == theirs.schema.serialize_to_json()
     assert c.id == theirs.id and c.metadata == theirs.metadata
+
+
+def test_model_is_assignable_and_the_collection_follows_it(client: Any, name: str) -> None:
+    # chromadb's Collection derives its properties and its embedding function from `_model`,
+    # which its tests replace or edit (configurations/test_collection_configuration.py).
+    client.create_collection(name, embedding_function=HashEmbedding("m")).add(ids=["a"], documents=["apple"])
+    c = client.get_collection(name)  # no function given: the configuration's is used
+    assert c._model is c._model  # kept, so that an edit of it sticks
+    unknown_ef = {"embedding_function": {"type": "known", "name": "no-such-function", "config": {}}}
+    other = type(c._model)(
+        id=uuid.uuid4(), name=name + "-shown", configuration_json=unknown_ef, serialized_schema=None,
+        metadata={"k": 1}, dimension=None, tenant=c.tenant, database=c.database,
+    )
+    c._model = other
+    assert c._model is other and c.get_model() is other
+    assert (c.name, c.id, c.metadata, c.configuration_json) == (name + "-shown", other.id, {"k": 1}, unknown_ef)
+    official_chromadb()  # chromadb loads the configuration (without it, it stays JSON and names no function)
+    with pytest.raises(ValueError, match="no-such-function"):
+        c.configuration
+    with pytest.raises(ValueError, match="no-such-function"):
+        c._embed(["x"])
+    with pytest.raises(ValueError, match="no-such-function"):
+        c.add(ids=["b"], documents=["banana"])
+    with pytest.raises(ValueError, match="no-such-function"):
+        c.query(query_texts=["apple"], n_results=1)
+    # refresh() reads the server's description again; then an edit of the kept model in place.
+    c.refresh()
+    assert c.name == name and c.configuration_json["embedding_function"]["name"] == "chromawal-test-hash"
+    c._model.configuration_json = {"hnsw": {"space": "l2"}, "spann": {"space": "l2"}, "embedding_function": {"type": "legacy"}}
+    with pytest.raises(ValueError, match="hnsw and spann cannot both be provided"):
+        c.upsert(ids=["b"], documents=["banana"])
+    assert c.count() == 1  # nothing was written
+    c.refresh()
+    c.add(ids=["b"], documents=["banana"])  # the stored configuration's function again
+    got = c.get(ids=["b"], include=["embeddings"])
+    np.testing.assert_allclose(got["embeddings"][0], HashEmbedding("m")(["banana"])[0])
 
 
 def test_numpy_embeddings_in_results(client: Any, name: str) -> None:
@@ -278,3 +339,44 @@ def test_http_reset_is_the_servers(http: chromawal.HttpClient, tmp_root: Path) -
             c.get_database("doomed_db")
     finally:
         server.stop()
+
+
+# ---- private attributes of chromadb's client that its own tests read ----
+
+
+def test_private_compatibility_shims(client: Any) -> None:
+    # client/test_multiple_clients_concurrency.py passes client._system.settings on to new clients.
+    settings = client._system.settings
+    expected = client.get_settings()
+    assert (settings.chroma_server_host, settings.chroma_server_http_port, settings.allow_reset) == (
+        expected.chroma_server_host, expected.chroma_server_http_port, expected.allow_reset,
+    )
+    # property/invariants.py's collection_deleted takes the in-process branch only when
+    # client._server is chromadb's SegmentAPI: chromawal's is the native client, which is not.
+    assert client._server is client._native
+    official_chromadb()
+    from chromadb.api.segment import SegmentAPI  # what the invariant imports
+
+    assert not isinstance(client._server, SegmentAPI)
+
+
+# ---- renames ----
+
+
+def test_rename_onto_an_existing_name_is_the_official_clients_error(client: Any, servers: List[ChromaServer], name: str) -> None:
+    client.create_collection(name + "-x")
+    c = client.create_collection(name + "-y", embedding_function=None)
+    with pytest.raises(chromawal.InternalError) as ours:
+        c.modify(name=name + "-x")
+    assert c.name == name + "-y"
+    chromadb = official_chromadb()
+    official = chromadb.HttpClient(host="127.0.0.1", port=servers[0].port)
+    with pytest.raises(chromadb.errors.ChromaError) as theirs:
+        official.get_collection(name + "-y").modify(name=name + "-x")
+    assert isinstance(ours.value, type(theirs.value)) and type(theirs.value) is chromadb.errors.InternalError
+    assert str(ours.value) == str(theirs.value)
+    # The collection goes on (on the replicated client nothing was logged, so nothing holds up its lane).
+    c.add(ids=["a"], embeddings=[[1.0, 2.0]])
+    assert c.count() == 1
+    client.delete_collection(name + "-y")
+    assert name + "-y" not in [x.name for x in client.list_collections()]

@@ -143,6 +143,9 @@ def test_queue_when_unavailable(up, postgres):
         coll.add(**batch("q1", 20))
         assert coll.last_receipt["queued"] is True and coll.last_receipt["applied"] == []
         coll.add(**batch("q2", 20))
+        # No server answered a queued filter delete: its count is unknown (an ids-only one is len(ids)).
+        assert coll.delete(where={"chunk": {"$gt": 100}}) == {"deleted": None}
+        assert coll.delete(ids=["nope-1", "nope-2"]) == {"deleted": 2}
         assert client.status()["log"]["pending"] >= 2
         # A read cannot see this client's queued writes yet.
         with pytest.raises(chromawal.NoInstanceAvailableError):
@@ -180,6 +183,37 @@ def test_quorum_not_reached(up, postgres):
         assert e.value.applied_count == 1 and e.value.position >= 2
         up[1].restart()
         assert_identical(client, name, 8)  # applied to b on its return, not retried
+
+
+def test_tenant_and_database_are_checked_at_construction(up, postgres):
+    # As chromadb's clients and HttpClient: the server's NotFoundError for a database (or tenant)
+    # that no instance has.
+    missing = unique("no_db")
+    with pytest.raises(chromawal.NotFoundError) as theirs:
+        chromawal.HttpClient("127.0.0.1", up[0].port, database=missing)
+    with pytest.raises(chromawal.NotFoundError) as ours:
+        make_replicated(up, postgres, database=missing)
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(chromawal.NotFoundError):
+        make_replicated(up, postgres, tenant=unique("no_tenant"))
+    # The primary lacks it, another instance has it (as while it catches up): the client starts.
+    db = unique("db_on_b")
+    chromawal.HttpClient("127.0.0.1", up[1].port).create_database(db)
+    make_replicated(up, postgres, database=db).close()
+    # The only instance that has it is down: the instances that answer decide.
+    up[1].kill9()
+    with pytest.raises(chromawal.NotFoundError):
+        make_replicated(up, postgres, database=db)
+    # No instance reachable: a degraded start (nothing to check); the missing database shows as
+    # the server's error in the first call an instance answers.
+    up[0].kill9()
+    unchecked = unique("unchecked_db")
+    with make_replicated(up, postgres, database=unchecked) as client:
+        assert client.database == unchecked
+        up[0].restart()
+        assert wait_for(lambda: healthy(client, "a"))
+        with pytest.raises(chromawal.ChromaError, match=rf"^Database \[{unchecked}\] does not exist$"):
+            client.create_collection(unique("in-missing-db"))
 
 
 def test_log_unavailable(up, postgres):
