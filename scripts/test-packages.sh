@@ -9,8 +9,9 @@
 #              share/chromawal), consumed with find_package in both configurations
 #   python     pip install ./bindings/python (isolated build, PyPI), python -m build (sdist, and
 #              a wheel built from it), auditwheel repair, install into a fresh venv, the pytest
-#              suite and examples/python/ingest.py against real servers with that wheel (the
-#              only run of the Python tests in scripts/test.sh); the offline Debian route
+#              suite, examples/python/ingest.py and chromadb's own client tests
+#              (scripts/chromadb-suite.sh) against real servers with that wheel (the only run
+#              of the Python tests in scripts/test.sh); the offline Debian route
 # Tools come from PyPI at the versions pinned in packaging/requirements.txt, into a virtual
 # environment under build/pkg/ (never system-wide). Everything else goes under build/pkg/ too.
 #
@@ -199,6 +200,12 @@ step_python() {
   # differential tests must run, not skip.
   CHROMAWAL_TEST_REQUIRE_CHROMADB=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider bindings/python/tests
   "$VENV/bin/python" examples/python/ingest.py
+
+  step "Python: chromadb 1.5.9's own client tests with the official client and both chromawal clients"
+  # Each chromawal client must pass 95% of those that pass with the official client
+  # (docs/python.md, "chromadb's own client tests"); the sdist comes from PyPI, pinned by sha256.
+  "$VENV/bin/python" -m pip install -q -r tests/chromadb_suite/requirements.txt
+  bash scripts/chromadb-suite.sh --python "$VENV/bin/python"
 
   step "Python: the offline route with Debian's packages (setuptools, setup.py)"
   CHROMAWAL_PY_BUILD_DIR="$root/build/python/cmake" CHROMAWAL_JOBS="$jobs" run_snippets pip-debian

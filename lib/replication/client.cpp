@@ -147,10 +147,7 @@ collection client::get_or_create_collection(std::string_view name, const collect
 
 collection client::get_collection(std::string_view name) {
     const wal::lane_key key = in_scope(impl_->scope(), std::string(name));
-    if (!impl_->collection_exists(key)) {
-        throw not_found(404, "NotFoundError", fmt::format("Collection [{}] does not exist", key.collection),
-                        fmt::format("get collection '{}'", key.collection));
-    }
+    impl_->require_collection(key);  // the server's not_found (with its trace id)
     return collection(impl_, key.tenant, key.database, key.collection);
 }
 

@@ -156,12 +156,16 @@ std::vector<std::string> read_router::list_collections(const wal::lane_key& scop
     return names;
 }
 
-bool read_router::collection_exists(const wal::lane_key& key) {
+void read_router::require_collection(const wal::lane_key& key) {
     // Asked of the server, not the UUID cache: another client may have deleted it (or its
     // database) meanwhile.
     for (auto& i : ctx_.instances) i->forget(key);
+    read(key, read_options{true}, [](chroma_collection&) {});
+}
+
+bool read_router::collection_exists(const wal::lane_key& key) {
     try {
-        read(key, read_options{true}, [](chroma_collection&) {});
+        require_collection(key);
         return true;
     } catch (const not_found&) {
         return false;

@@ -35,6 +35,8 @@ public:
     std::vector<std::string> list_collections(const wal::lane_key& scope, std::optional<std::size_t> limit,
                                               std::size_t offset);
     bool collection_exists(const wal::lane_key& key);
+    /// @throws the server's not_found when the collection does not exist (asked of the server).
+    void require_collection(const wal::lane_key& key);
     /// Runs `f` with the client of the first healthy instance that answers (in scope's tenant and
     /// database); a server's refusal (4xx) is not failed over.
     void read_any(const wal::lane_key& scope, const char* what, const std::function<void(const chroma_client&)>& f);

@@ -90,6 +90,7 @@ public:
         return reads_.list_collections(scope, limit, offset);
     }
     bool collection_exists(const wal::lane_key& key) { return reads_.collection_exists(key); }
+    void require_collection(const wal::lane_key& key) { reads_.require_collection(key); }
     void read_any(const wal::lane_key& scope, const char* what, const std::function<void(const chroma_client&)>& f) {
         reads_.read_any(scope, what, f);
     }

@@ -170,3 +170,29 @@ TEST_CASE("tenants: created through the log, databases in them", "[replication][
     CHECK(direct_in(k.b, "db-in-tenant", tenant).get_collection("tc-coll").count() == 3);
     CHECK_THROWS_AS(client.get_tenant("no-such-tenant"), cw::not_found);
 }
+
+TEST_CASE("reset: the servers' reset, only with every instance up and caught up", "[replication][databases]") {
+    cluster k("t", true);
+    cw::client client(k.config());
+    client.create_database("db-reset");
+    auto c = client.create_collection("before-reset");
+    rows r("r", 4);
+    c.add(r.records);
+    k.b.kill9();
+    REQUIRE(wait_health(client, "b", false));
+    c.add(rows("s", 2).records);  // b misses it
+    CHECK_THROWS_AS(client.reset(std::chrono::milliseconds(300)), cw::no_instance_available);
+    CHECK(direct_in(k.a, "default_database").get_collection("before-reset").count() == 6);  // nothing reset
+    k.b.restart();
+    client.reset();  // waits until b is back and has applied what it missed
+    for (const auto* s : {&k.a, &k.b}) {
+        CHECK(direct_in(*s, "default_database").list_collections().empty());
+        CHECK_FALSE(has_database(*s, "db-reset"));
+    }
+    // The log is recorded on the instances again and drives them.
+    auto after = client.create_collection("after-reset");
+    after.add(rows("t", 3).records);
+    REQUIRE(client.wait_until_synced(30s));
+    CHECK(direct_in(k.b, "default_database").get_collection("after-reset").count() == 3);
+    CHECK(client.status().instances[1].log_record == "this");
+}

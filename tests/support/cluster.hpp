@@ -167,7 +167,11 @@ struct cluster {
     chroma_server b{"chroma-b"};
     std::string schema;
 
-    explicit cluster(const std::string& schema_prefix = "t") : schema(unique_schema(schema_prefix)) {
+    /// `allow_reset`: both servers run with Chroma's allow_reset (client::reset()).
+    explicit cluster(const std::string& schema_prefix = "t", bool allow_reset = false)
+        : schema(unique_schema(schema_prefix)) {
+        a.allow_reset(allow_reset);
+        b.allow_reset(allow_reset);
         a.start();
         b.start();
     }

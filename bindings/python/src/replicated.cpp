@@ -105,8 +105,7 @@ py::dict replicated_collection::remove(const py::handle& ids, const py::handle& 
 
 py::dict replicated_collection::delete_document(const std::string& document_id, const std::string& key) {
     const std::string n = current_name();
-    auto r = with_client(
-        *state, [&](chromawal::client& c) { return handle(c, n).delete_document(document_id, key); });
+    auto r = with_client(*state, [&](chromawal::client& c) { return handle(c, n).delete_document(document_id, key); });
     return delete_result(r.deleted ? py::object(py::int_(*r.deleted)) : py::object(py::none()), from_receipt(r));
 }
 
