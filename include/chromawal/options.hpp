@@ -44,6 +44,10 @@ struct collection_options {
     /// Raw JSON for Chroma's `configuration` (e.g. `{"hnsw":{"ef_search":100}}`); when given,
     /// `space` must be empty.
     std::string configuration_json;
+    /// Raw JSON for Chroma's collection `schema` (a JSON object, as the server's REST API takes it:
+    /// chromadb's `Schema.serialize_to_json()`); empty: none. What the server does not support,
+    /// it refuses.
+    std::string schema_json;
 };
 
 }  // namespace chromawal

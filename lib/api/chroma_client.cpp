@@ -191,28 +191,11 @@ user_identity chroma_client::identity() const {
     return chroma_connection::decode([&] { return chroma::decode_identity(r.body); }, "identity");
 }
 
-namespace {
-void check_create_options(const collection_options& o) {
-    if (o.metadata) detail::validate_collection_metadata(*o.metadata, "create_collection");
-    if (!o.space.empty() && o.space != "l2" && o.space != "cosine" && o.space != "ip") {
-        throw invalid_argument(fmt::format("Expected space to be one of l2, cosine, ip, got '{}'", o.space));
-    }
-    if (!o.space.empty() && !o.configuration_json.empty()) {
-        throw invalid_argument("Expected either space or configuration_json in create_collection, not both");
-    }
-    if (!o.configuration_json.empty()) {
-        try {
-            (void)json::compact_object(o.configuration_json, 0);
-        } catch (const json::decode_error& e) {
-            throw invalid_argument(fmt::format("Expected configuration_json to be a JSON object: {}", e.what()));
-        }
-    }
-}
-}  // namespace
+namespace {}  // namespace
 
 chroma_collection chroma_client::create_collection(std::string_view name, const collection_options& options) const {
     detail::validate_collection_name(name);
-    check_create_options(options);
+    detail::validate_create_options(options);
     const std::string what = fmt::format("create collection '{}'", name);
     auto r = conn_->call(method::post, conn_->collections_base, chroma::encode_create_collection(name, options, false),
                          what);
@@ -222,7 +205,7 @@ chroma_collection chroma_client::create_collection(std::string_view name, const 
 chroma_collection chroma_client::get_or_create_collection(std::string_view name,
                                                           const collection_options& options) const {
     detail::validate_collection_name(name);
-    check_create_options(options);
+    detail::validate_create_options(options);
     const std::string what = fmt::format("get or create collection '{}'", name);
     auto r =
         conn_->call(method::post, conn_->collections_base, chroma::encode_create_collection(name, options, true), what);

@@ -274,4 +274,24 @@ void validate_idempotency_key(std::string_view key) {
     if (!json::valid_utf8(key)) fail("Expected the idempotency key to be valid UTF-8.");
 }
 
+void validate_create_options(const collection_options& o) {
+    if (o.metadata) validate_collection_metadata(*o.metadata, "create_collection");
+    if (!o.space.empty() && o.space != "l2" && o.space != "cosine" && o.space != "ip") {
+        throw invalid_argument(fmt::format("Expected space to be one of l2, cosine, ip, got '{}'", o.space));
+    }
+    if (!o.space.empty() && !o.configuration_json.empty()) {
+        throw invalid_argument("Expected either space or configuration_json in create_collection, not both");
+    }
+    auto object = [](const std::string& text, const char* what) {
+        if (text.empty()) return;
+        try {
+            (void)json::compact_object(text, 0);
+        } catch (const json::decode_error& e) {
+            throw invalid_argument(fmt::format("Expected {} to be a JSON object: {}", what, e.what()));
+        }
+    };
+    object(o.configuration_json, "configuration_json");
+    object(o.schema_json, "schema_json");
+}
+
 }  // namespace chromawal::detail

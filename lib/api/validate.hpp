@@ -19,6 +19,8 @@ void validate_query(const query_options& options);
 void validate_delete(const delete_options& options);
 /// Collection metadata (create / modify): non-empty, no null values, no arrays.
 void validate_collection_metadata(const metadata_map& m, std::string_view where);
+/// create_collection's options: metadata, space, configuration_json and schema_json (JSON objects).
+void validate_create_options(const collection_options& o);
 /// Chroma's name rule: 3-512 characters from [a-zA-Z0-9._-], starting and ending with [a-zA-Z0-9].
 void validate_collection_name(std::string_view name);
 /// A tenant or database name: non-empty, valid UTF-8.

@@ -350,6 +350,7 @@ std::string encode_create_collection(std::string_view name, const collection_opt
             .end_object()
             .end_object();
     }
+    if (!o.schema_json.empty()) w.key("schema").raw(o.schema_json);
     w.key("get_or_create").boolean(get_or_create);
     w.end_object();
     return out;

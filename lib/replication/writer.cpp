@@ -169,7 +169,7 @@ delete_options writer::choose_limited_delete(const wal::lane_key& key, const del
 write_receipt writer::write_create(const wal::lane_key& key, const collection_options& options) {
     const std::string& collection = key.collection;
     validate_collection_name(collection);
-    if (options.metadata) validate_collection_metadata(*options.metadata, "create_collection");
+    validate_create_options(options);
     // Replayed as get_or_create so that applying it twice is harmless.
     return write_entry(key, wal::op_kind::create_collection,
                        chroma::encode_create_collection(collection, options, true));
@@ -441,7 +441,7 @@ write_receipt writer::apply_logged(const wal::lane_key& key, const wal::entry& f
 write_receipt writer::write_get_or_create(const wal::lane_key& key, const collection_options& options) {
     const std::string& collection = key.collection;
     validate_collection_name(collection);
-    if (options.metadata) validate_collection_metadata(*options.metadata, "create_collection");
+    validate_create_options(options);
     // Ingestion services call get_or_create before every batch: appending each time would grow
     // the log for nothing. Only a call that could change something is logged.
     if (already_everywhere(key, options)) return {};
@@ -460,7 +460,7 @@ write_receipt writer::write_get_or_create(const wal::lane_key& key, const collec
 //   configuration with defaults), so such a call is always logged.
 // A delete or rename appended concurrently by another writer is ordered after this call.
 bool writer::already_everywhere(const wal::lane_key& key, const collection_options& options) {
-    if (!options.space.empty() || !options.configuration_json.empty()) return false;
+    if (!options.space.empty() || !options.configuration_json.empty() || !options.schema_json.empty()) return false;
     const std::string& collection = key.collection;
     try {
         const std::int64_t lane = ctx_.store->lane_id(key);

@@ -58,6 +58,7 @@ SELECTED = [
     "api/test_limit_offset.py",
     "api/test_list_databases.py",
     "api/test_numpy_list_inputs.py",
+    "api/test_schema_e2e.py",
     "client/test_database_tenant.py",
     "client/test_multiple_clients_concurrency.py",
     "configurations/test_collection_configuration.py",
@@ -67,6 +68,7 @@ SELECTED = [
     "property/test_collections_with_database_tenant.py",
     "property/test_embeddings.py",
     "property/test_filtering.py",
+    "property/test_schema.py",
     "stress/test_many_collections.py",
 ]
 

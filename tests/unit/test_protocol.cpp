@@ -4,6 +4,7 @@
 
 #include <chromawal/chroma_client.hpp>
 
+#include "api/validate.hpp"
 #include "chroma/protocol.hpp"
 #include "json/base64.hpp"
 #include "json/reader.hpp"
@@ -262,6 +263,30 @@ TEST_CASE("encode_create_collection", "[protocol][encode]") {
     raw.configuration_json = R"({"hnsw":{"ef_search":100}})";
     CHECK(chroma::encode_create_collection("c\"x", raw, false) ==
           R"({"name":"c\"x","configuration":{"hnsw":{"ef_search":100}},"get_or_create":false})");
+
+    collection_options with_schema;
+    with_schema.schema_json = R"({"defaults":{},"keys":{}})";
+    CHECK(chroma::encode_create_collection("s", with_schema, false) ==
+          R"({"name":"s","schema":{"defaults":{},"keys":{}},"get_or_create":false})");
+}
+
+TEST_CASE("create options: configuration and schema must be JSON objects, refused before anything is sent",
+          "[validate]") {
+    collection_options o;
+    o.schema_json = "{not json";
+    CHECK_THROWS_WITH(chromawal::detail::validate_create_options(o),
+                      Catch::Contains("Expected schema_json to be a JSON object"));
+    o.schema_json = "[1]";
+    CHECK_THROWS_AS(chromawal::detail::validate_create_options(o), chromawal::invalid_argument);
+    o.schema_json = R"({"keys":{}})";
+    CHECK_NOTHROW(chromawal::detail::validate_create_options(o));
+    o.configuration_json = "nope";
+    CHECK_THROWS_WITH(chromawal::detail::validate_create_options(o),
+                      Catch::Contains("Expected configuration_json to be a JSON object"));
+    collection_options both;
+    both.space = "cosine";
+    both.configuration_json = "{}";
+    CHECK_THROWS_AS(chromawal::detail::validate_create_options(both), chromawal::invalid_argument);
 }
 
 TEST_CASE("encode_modify and encode_name", "[protocol][encode]") {

@@ -35,9 +35,19 @@ def _headers_list(headers: Optional[Union[Mapping[str, str], Sequence[Tuple[str,
     return out
 
 
+def _schema_json(schema: Any) -> Optional[str]:
+    """A collection schema as the server takes it: chromadb's ``Schema`` (its
+    ``serialize_to_json()``) or the same as a dict; the server refuses what it does not support."""
+    if schema is None:
+        return None
+    if hasattr(schema, "serialize_to_json"):
+        return json.dumps(schema.serialize_to_json())
+    if isinstance(schema, dict):
+        return json.dumps(schema)
+    raise TypeError(f"Expected schema to be a chromadb Schema or a dict, got {type(schema).__name__}")
+
+
 def _check_collection_args(embedding_function: Any, schema: Any) -> None:
-    if schema is not None:
-        raise ValueError("chromawal does not support collection schemas; use metadata and configuration")
     if embedding_function is not None and not callable(embedding_function):
         raise ValueError(f"Expected embedding_function to be callable, got {embedding_function}")
 
@@ -99,7 +109,14 @@ class _ClientBase:
         raise NotImplementedError
 
     # Implemented by each client.
-    def _native_create(self, name: str, metadata: Any, configuration_json: Optional[str], get_or_create: bool) -> Any:
+    def _native_create(
+        self,
+        name: str,
+        metadata: Any,
+        configuration_json: Optional[str],
+        get_or_create: bool,
+        schema_json: Optional[str] = None,
+    ) -> Any:
         raise NotImplementedError
 
     def _native_get(self, name: str) -> Any:
@@ -135,7 +152,7 @@ class _ClientBase:
         ef = _compat.resolve_embedding_function(embedding_function)
         _check_collection_args(ef, schema)
         conf, collection_ef = _create_configuration(configuration, metadata, ef)
-        native = self._native_create(name, metadata, conf, bool(get_or_create))
+        native = self._native_create(name, metadata, conf, bool(get_or_create), _schema_json(schema))
         if get_or_create:
             _check_persisted(native, ef)
         return self._wrap(native, collection_ef, data_loader)
@@ -359,8 +376,15 @@ class HttpClient(_ClientBase):
 
     # ---- collections ----
 
-    def _native_create(self, name: str, metadata: Any, configuration_json: Optional[str], get_or_create: bool) -> Any:
-        return self._native.create_collection(name, metadata, configuration_json, get_or_create)
+    def _native_create(
+        self,
+        name: str,
+        metadata: Any,
+        configuration_json: Optional[str],
+        get_or_create: bool,
+        schema_json: Optional[str] = None,
+    ) -> Any:
+        return self._native.create_collection(name, metadata, configuration_json, get_or_create, schema_json)
 
     def _native_get(self, name: str) -> Any:
         return self._native.get_collection(name)
@@ -727,8 +751,15 @@ class Client(_ClientBase):
 
     # ---- collections ----
 
-    def _native_create(self, name: str, metadata: Any, configuration_json: Optional[str], get_or_create: bool) -> Any:
-        return self._native.create_collection(name, metadata, configuration_json, get_or_create)
+    def _native_create(
+        self,
+        name: str,
+        metadata: Any,
+        configuration_json: Optional[str],
+        get_or_create: bool,
+        schema_json: Optional[str] = None,
+    ) -> Any:
+        return self._native.create_collection(name, metadata, configuration_json, get_or_create, schema_json)
 
     def _native_get(self, name: str) -> Any:
         return self._native.get_collection(name)

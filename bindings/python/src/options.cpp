@@ -31,10 +31,11 @@ chromawal::connection_options to_connection(const py::dict& d) {
 }
 
 chromawal::collection_options to_collection_options(const py::handle& metadata, const py::handle& configuration_json,
-                                                    const char* op) {
+                                                    const py::handle& schema_json, const char* op) {
     chromawal::collection_options o;
     o.metadata = to_metadata(metadata, op);
     if (!configuration_json.is_none()) o.configuration_json = configuration_json.cast<std::string>();
+    if (!schema_json.is_none()) o.schema_json = schema_json.cast<std::string>();
     return o;
 }
 

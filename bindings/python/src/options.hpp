@@ -32,7 +32,7 @@ std::chrono::milliseconds seconds_to_ms(double s);
 chromawal::connection_options to_connection(const py::dict& d);
 
 chromawal::collection_options to_collection_options(const py::handle& metadata, const py::handle& configuration_json,
-                                                    const char* op);
+                                                    const py::handle& schema_json, const char* op);
 chromawal::modify_options to_modify_options(const py::handle& name, const py::handle& metadata,
                                             const py::handle& configuration_json);
 std::optional<std::size_t> to_limit(const py::handle& limit);

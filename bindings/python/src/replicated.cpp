@@ -295,15 +295,16 @@ py::class_<replicated_client> bind_replicated(py::module_& m) {
         .def(
             "create_collection",
             [](const replicated_client& s, const std::string& name, const py::handle& metadata,
-               const py::handle& configuration_json, bool get_or_create) {
-                auto o = to_collection_options(metadata, configuration_json,
+               const py::handle& configuration_json, bool get_or_create, const py::handle& schema_json) {
+                auto o = to_collection_options(metadata, configuration_json, schema_json,
                                                get_or_create ? "get_or_create_collection" : "create_collection");
                 auto h = with_client(*s.state, [&](chromawal::client& c) {
                     return get_or_create ? c.get_or_create_collection(name, o) : c.create_collection(name, o);
                 });
                 return std::make_unique<replicated_collection>(s.state, h);
             },
-            py::arg("name"), py::arg("metadata"), py::arg("configuration_json"), py::arg("get_or_create"))
+            py::arg("name"), py::arg("metadata"), py::arg("configuration_json"), py::arg("get_or_create"),
+            py::arg("schema_json") = py::none())
         .def(
             "get_collection",
             [](const replicated_client& s, const std::string& name) {

@@ -199,14 +199,15 @@ void bind_single_server(py::module_& m) {
         .def(
             "create_collection",
             [](const http_client& s, const std::string& name, const py::handle& metadata,
-               const py::handle& configuration_json, bool get_or_create) {
-                auto o = to_collection_options(metadata, configuration_json,
+               const py::handle& configuration_json, bool get_or_create, const py::handle& schema_json) {
+                auto o = to_collection_options(metadata, configuration_json, schema_json,
                                                get_or_create ? "get_or_create_collection" : "create_collection");
                 return make_http_collection(s, s.nogil([&](auto& c) {
                     return get_or_create ? c.get_or_create_collection(name, o) : c.create_collection(name, o);
                 }));
             },
-            py::arg("name"), py::arg("metadata"), py::arg("configuration_json"), py::arg("get_or_create"))
+            py::arg("name"), py::arg("metadata"), py::arg("configuration_json"), py::arg("get_or_create"),
+            py::arg("schema_json") = py::none())
         .def(
             "get_collection",
             [](const http_client& s, const std::string& name) {

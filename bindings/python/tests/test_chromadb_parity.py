@@ -380,3 +380,23 @@ def test_rename_onto_an_existing_name_is_the_official_clients_error(client: Any,
     assert c.count() == 1
     client.delete_collection(name + "-y")
     assert name + "-y" not in [x.name for x in client.list_collections()]
+
+
+def test_schema_is_sent_as_chromadb_sends_it(client: Any, servers: List[ChromaServer]) -> None:
+    """``schema=`` reaches the server as chromadb's serialisation (on every instance, through the
+    log, for the replicated client); the official client reads back the same schema."""
+    chromadb = official_chromadb()
+    from chromadb.api.types import IntInvertedIndexConfig, Schema
+
+    schema = Schema().delete_index(config=IntInvertedIndexConfig(), key="year")
+    name = unique("schema")
+    coll = client.create_collection(name, schema=schema, embedding_function=None)
+    assert coll.schema is not None
+    sent = schema.serialize_to_json()["keys"]["year"]
+    assert coll.schema.serialize_to_json()["keys"]["year"] == sent
+    for s in servers if isinstance(client, chromawal.Client) else servers[:1]:
+        official = chromadb.HttpClient(host="127.0.0.1", port=s.port)
+        assert official.get_collection(name).schema.serialize_to_json()["keys"]["year"] == sent
+    with pytest.raises(TypeError, match="Expected schema to be a chromadb Schema or a dict"):
+        client.create_collection(unique("schema"), schema=42)
+    client.delete_collection(name)
