@@ -8,20 +8,30 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <functional>
+
 namespace chromawal::detail {
 
-write_receipt replicated_client::create_tenant(const std::string& tenant) {
-    validate_name(tenant, "tenant");
-    const wal::lane_key key = wal::database_lane(tenant, {});
+namespace {
+// Runs `ask` on a healthy instance: false when it answers not_found.
+bool found(replicated_client& c, const wal::lane_key& scope, const char* what,
+           const std::function<void(const chroma_client&)>& ask) {
     bool exists = true;
-    read_any(key, "create tenant", [&](const chroma_client& c) {
+    c.read_any(scope, what, [&](const chroma_client& client) {
         try {
-            (void)c.get_tenant(tenant);
+            ask(client);
         } catch (const not_found&) {
             exists = false;
         }
     });
-    if (exists) {
+    return exists;
+}
+}  // namespace
+
+write_receipt replicated_client::create_tenant(const std::string& tenant) {
+    validate_name(tenant, "tenant");
+    const wal::lane_key key = wal::database_lane(tenant, {});
+    if (found(*this, key, "create tenant", [&](const chroma_client& c) { (void)c.get_tenant(tenant); })) {
         throw already_exists(409, "ChromaError", fmt::format("Tenant [{}] already exists", tenant),
                              fmt::format("create tenant '{}'", tenant));
     }
@@ -32,15 +42,7 @@ write_receipt replicated_client::create_database(const std::string& tenant, cons
     validate_name(tenant, "tenant");
     validate_name(database, "database");
     const wal::lane_key key = wal::database_lane(tenant, database);
-    bool exists = true;
-    read_any(key, "create database", [&](const chroma_client& c) {
-        try {
-            (void)c.get_database(database);
-        } catch (const not_found&) {
-            exists = false;
-        }
-    });
-    if (exists) {
+    if (found(*this, key, "create database", [&](const chroma_client& c) { (void)c.get_database(database); })) {
         throw already_exists(409, "ChromaError", fmt::format("Database [{}] already exists", database),
                              fmt::format("create database '{}'", database));
     }

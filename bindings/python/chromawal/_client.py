@@ -109,6 +109,8 @@ class _ClientBase:
         raise NotImplementedError
 
     # Implemented by each client.
+    _native: Any  # the C++ client (HttpClient or ReplicatedClient of _chromawal)
+
     def _native_create(
         self,
         name: str,
@@ -117,10 +119,10 @@ class _ClientBase:
         get_or_create: bool,
         schema_json: Optional[str] = None,
     ) -> Any:
-        raise NotImplementedError
+        return self._native.create_collection(name, metadata, configuration_json, get_or_create, schema_json)
 
     def _native_get(self, name: str) -> Any:
-        raise NotImplementedError
+        return self._native.get_collection(name)
 
     def _wrap(self, native: Any, embedding_function: Any = None, data_loader: Any = None) -> Collection:
         # The native collection (either class: they have one API) holds what the Collection
@@ -375,19 +377,6 @@ class HttpClient(_ClientBase):
         return _compat.settings_for(self.base_url, headers, self._allow_reset, self._given_settings)
 
     # ---- collections ----
-
-    def _native_create(
-        self,
-        name: str,
-        metadata: Any,
-        configuration_json: Optional[str],
-        get_or_create: bool,
-        schema_json: Optional[str] = None,
-    ) -> Any:
-        return self._native.create_collection(name, metadata, configuration_json, get_or_create, schema_json)
-
-    def _native_get(self, name: str) -> Any:
-        return self._native.get_collection(name)
 
     def get_collection_by_id(
         self,
@@ -750,19 +739,6 @@ class Client(_ClientBase):
         return min(sizes)
 
     # ---- collections ----
-
-    def _native_create(
-        self,
-        name: str,
-        metadata: Any,
-        configuration_json: Optional[str],
-        get_or_create: bool,
-        schema_json: Optional[str] = None,
-    ) -> Any:
-        return self._native.create_collection(name, metadata, configuration_json, get_or_create, schema_json)
-
-    def _native_get(self, name: str) -> Any:
-        return self._native.get_collection(name)
 
     def collection(
         self,
