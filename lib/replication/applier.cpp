@@ -159,9 +159,11 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 fmt::format("{}: collection '{}' waits for a rename to be applied first", inst.name(), key.collection);
             return result;
         }
-        if (live && target - applied > live_catch_up_limit) {
+        // The backlog before the write's own entries (a group may hold many).
+        const std::int64_t backlog = (fresh_last >= fresh_first ? std::min(target, fresh_first - 1) : target) - applied;
+        if (live && backlog > live_catch_up_limit) {
             result.outcome = apply_outcome::behind;
-            result.error = fmt::format("{}: {} entries behind; left to the sync thread", inst.name(), target - applied);
+            result.error = fmt::format("{}: {} entries behind; left to the sync thread", inst.name(), backlog);
             return result;
         }
         while (applied < target) {

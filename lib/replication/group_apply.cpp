@@ -127,7 +127,10 @@ std::vector<writer::outcome> writer::apply_group(const wal::lane_key& key, const
                 ++state->running;
             }
         }
-        for (std::size_t s : slots) pool_.run([run, s, k = targets[s], holds_turn] { run(s, k, holds_turn); });
+        // Without ack_after_quorum this thread waits for all of them anyway: it runs the first.
+        for (std::size_t i = early ? 0 : 1; i < slots.size(); ++i)
+            pool_.run([run, s = slots[i], k = targets[slots[i]], holds_turn] { run(s, k, holds_turn); });
+        if (!early && !slots.empty()) run(slots.front(), targets[slots.front()], holds_turn);
     };
     // Applied on instance slot s (its applier finished): entry j is at or below where it got.
     std::vector<bool> rejected(n, false);  // decided: every instance that got to it rejected it

@@ -182,9 +182,14 @@ void writer::lead(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q
             }
         }
         const bool mine = std::any_of(group.begin(), group.end(), [&](const auto& w) { return w.get() == own; });
-        append_group(key, q, std::move(group));
-        if (mine) {
-            // The synchronous caller's write is handed over: a pool thread leads what is left.
+        std::function<void()> apply = append_group(key, q, std::move(group));
+        if (!mine) {
+            if (apply) pool_.run(std::move(apply));
+            continue;
+        }
+        // The synchronous caller's write is appended: a pool thread leads what is left, and
+        // this thread applies its group (it would wait for it anyway).
+        {
             std::lock_guard<std::mutex> lock(q->m);
             if (q->waiting.empty()) {
                 q->appending = false;
@@ -192,8 +197,9 @@ void writer::lead(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q
             } else {
                 pool_.run([this, key, q] { lead(key, q, nullptr); });
             }
-            return;
         }
+        if (apply) apply();
+        return;
     }
 }
 
@@ -213,8 +219,8 @@ void writer::answer(lane_queue& q, queued_write& w, write_receipt receipt, std::
     q.cv.notify_all();
 }
 
-void writer::append_group(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q,
-                          std::vector<std::shared_ptr<queued_write>> group) {
+std::function<void()> writer::append_group(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q,
+                                           std::vector<std::shared_ptr<queued_write>> group) {
     auto fail_all = [&](const std::exception_ptr& e) {
         for (auto& w : group) answer(*q, *w, {}, e);
     };
@@ -225,12 +231,12 @@ void writer::append_group(const wal::lane_key& key, const std::shared_ptr<lane_q
             queued_write& w = *group.front();
             if (auto found = ctx_.store->find_entry(w.ne.idempotency_id)) {
                 answer(*q, w, repeat(key, q, w.ne, *found), nullptr);
-                return;
+                return {};
             }
         }
     } catch (...) {
         fail_all(std::current_exception());
-        return;
+        return {};
     }
     std::vector<wal::new_entry> entries;
     entries.reserve(group.size());
@@ -249,7 +255,7 @@ void writer::append_group(const wal::lane_key& key, const std::shared_ptr<lane_q
                                                    describe_write(ne.op, key), ne.idempotency_id, e.what()),
                                        ne.idempotency_id)));
         }
-        return;
+        return {};
     } catch (const invalid_argument&) {
         // A duplicate id: another call with the same key got there first (a keyed write is alone).
         const std::exception_ptr refused = std::current_exception();
@@ -257,18 +263,18 @@ void writer::append_group(const wal::lane_key& key, const std::shared_ptr<lane_q
             if (group.front()->keyed) {
                 if (auto found = ctx_.store->find_entry(entries.front().idempotency_id)) {
                     answer(*q, *group.front(), repeat(key, q, entries.front(), *found), nullptr);
-                    return;
+                    return {};
                 }
             }
         } catch (...) {
             fail_all(std::current_exception());
-            return;
+            return {};
         }
         fail_all(refused);
-        return;
+        return {};
     } catch (...) {
         fail_all(std::current_exception());
-        return;
+        return {};
     }
     std::vector<wal::entry> fresh(entries.size());
     const double now = now_epoch();
@@ -287,7 +293,7 @@ void writer::append_group(const wal::lane_key& key, const std::shared_ptr<lane_q
         std::lock_guard<std::mutex> lock(q->m);
         number = q->next_group++;
     }
-    pool_.run([this, key, q, number, fresh = std::move(fresh), group = std::move(group)]() mutable {
+    return [this, key, q, number, fresh = std::move(fresh), group = std::move(group)]() mutable {
         std::vector<outcome> out;
         try {
             out = apply_group(key, q, number, std::move(fresh), true);
@@ -297,7 +303,7 @@ void writer::append_group(const wal::lane_key& key, const std::shared_ptr<lane_q
             return;
         }
         for (std::size_t i = 0; i < group.size(); ++i) answer(*q, *group[i], std::move(out[i].receipt), out[i].error);
-    });
+    };
 }
 
 void writer::begin_direct(lane_queue& q) {

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -114,10 +115,10 @@ private:
     // Appends what is waiting, group by group, and hands each group to apply_group on a pool
     // thread; returns once `own` (if any) is appended and handed over, or nothing waits.
     void lead(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q, const queued_write* own);
-    // Appends one group (the caller leads the queue) and hands it to a pool thread that
-    // applies it and answers each write; a write that cannot be appended is answered here.
-    void append_group(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q,
-                      std::vector<std::shared_ptr<queued_write>> group);
+    // Appends one group (the caller leads the queue) and returns the task that applies it and
+    // answers each write (empty when every write was answered here: not appended, a repeat).
+    std::function<void()> append_group(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q,
+                                       std::vector<std::shared_ptr<queued_write>> group);
     // Answers a queued write (and frees its place in the window).
     void answer(lane_queue& q, queued_write& w, write_receipt receipt, std::exception_ptr error);
     std::shared_ptr<queued_write> record_write(const wal::lane_key& key, wal::op_kind op, const record_set& records,

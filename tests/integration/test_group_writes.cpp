@@ -196,3 +196,23 @@ TEST_CASE("asynchronous writes refuse invalid input at the call and keep the win
     CHECK(pending.size() == 7);
     CHECK(coll.count() == 10);
 }
+
+TEST_CASE("a group of more writes than a live write catches up is applied by the writes themselves",
+          "[replication][groups]") {
+    cluster k;
+    cw::client_config c = k.config();
+    c.max_in_flight_writes = 256;
+    cw::client client(c);
+    auto coll = client.create_collection("group-large");
+    constexpr int writes = 150;  // more than the 64 entries a live write catches up
+    std::vector<batch_data> data;
+    data.reserve(writes);
+    for (int i = 0; i < writes; ++i) data.push_back(make_batch("l" + std::to_string(i), 2, i));
+    std::vector<std::future<cw::write_receipt>> pending;
+    for (auto& d : data) pending.push_back(coll.add_async(d.records));
+    int both = 0;
+    for (auto& f : pending) both += f.get().applied.size() == 2 ? 1 : 0;
+    CHECK(both == writes);
+    CHECK(k.direct(k.a).get_collection("group-large").count() == 2 * writes);
+    CHECK(k.direct(k.b).get_collection("group-large").count() == 2 * writes);
+}
