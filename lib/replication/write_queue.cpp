@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <random>
 #include <utility>
 
@@ -144,8 +146,10 @@ std::future<write_receipt> writer::enqueue(const wal::lane_key& key, std::shared
         const std::size_t window = std::max<std::size_t>(ctx_.config.max_in_flight_writes, 1);
         q->cv.wait(lock, [&] { return q->in_flight < window; });
         ++q->in_flight;
+        w->seq = ++q->submitted;
         q->waiting.push_back(std::move(w));
-        if (q->appending) return answer;  // the leader takes it
+        // The leader takes it; or the write outside the queue that waits starts one after it.
+        if (q->appending || q->direct_pending > 0) return answer;
         q->appending = true;
     }
     if (lead_here) {
@@ -156,30 +160,39 @@ std::future<write_receipt> writer::enqueue(const wal::lane_key& key, std::shared
     return answer;
 }
 
+std::vector<std::shared_ptr<writer::queued_write>> writer::take_group(lane_queue& q, std::size_t max_records,
+                                                                      std::uint64_t upto) {
+    // Writes with the caller's idempotency key go alone (a repeat is found by its key); others
+    // join while the group stays within one request's records and bytes.
+    std::vector<std::shared_ptr<queued_write>> group;
+    std::size_t records = 0, bytes = 0;
+    while (!q.waiting.empty() && q.waiting.front()->seq <= upto) {
+        const auto& next = q.waiting.front();
+        if (!group.empty() && (next->keyed || group.front()->keyed || records + next->records > max_records ||
+                               bytes + next->ne.payload.size() > max_request_bytes))
+            break;
+        records += next->records;
+        bytes += next->ne.payload.size();
+        group.push_back(next);
+        q.waiting.pop_front();
+    }
+    return group;
+}
+
 void writer::lead(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q, const queued_write* own) {
     const std::size_t max_records = group_records(ctx_);
     for (;;) {
         std::vector<std::shared_ptr<queued_write>> group;
         {
             std::lock_guard<std::mutex> lock(q->m);
-            if (q->waiting.empty()) {
+            // Nothing left, or a write outside the queue waits for its turn (it appends what
+            // was queued before it, then starts a leader again for the rest).
+            if (q->waiting.empty() || q->direct_pending > 0) {
                 q->appending = false;
                 q->cv.notify_all();
                 return;
             }
-            // Writes with the caller's idempotency key go alone (a repeat is found by its key);
-            // others join while the group stays within one request's records and bytes.
-            std::size_t records = 0, bytes = 0;
-            while (!q->waiting.empty()) {
-                const auto& next = q->waiting.front();
-                if (!group.empty() && (next->keyed || group.front()->keyed || records + next->records > max_records ||
-                                       bytes + next->ne.payload.size() > max_request_bytes))
-                    break;
-                records += next->records;
-                bytes += next->ne.payload.size();
-                group.push_back(next);
-                q->waiting.pop_front();
-            }
+            group = take_group(*q, max_records, std::numeric_limits<std::uint64_t>::max());
         }
         const bool mine = std::any_of(group.begin(), group.end(), [&](const auto& w) { return w.get() == own; });
         std::function<void()> apply = append_group(key, q, std::move(group));
@@ -191,7 +204,7 @@ void writer::lead(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q
         // this thread applies its group (it would wait for it anyway).
         {
             std::lock_guard<std::mutex> lock(q->m);
-            if (q->waiting.empty()) {
+            if (q->waiting.empty() || q->direct_pending > 0) {
                 q->appending = false;
                 q->cv.notify_all();
             } else {
@@ -306,16 +319,30 @@ std::function<void()> writer::append_group(const wal::lane_key& key, const std::
     };
 }
 
-void writer::begin_direct(lane_queue& q) {
-    std::unique_lock<std::mutex> lock(q.m);
-    q.cv.wait(lock, [&] { return !q.appending && q.waiting.empty(); });
-    q.appending = true;
+void writer::begin_direct(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q) {
+    std::unique_lock<std::mutex> lock(q->m);
+    ++q->direct_pending;  // a leader stops after its current group
+    const std::uint64_t mark = q->submitted;
+    for (;;) {
+        q->cv.wait(lock, [&] { return !q->appending; });
+        if (q->waiting.empty() || q->waiting.front()->seq > mark) break;
+        // Writes queued before this call are appended first, by this thread.
+        q->appending = true;
+        auto group = take_group(*q, group_records(ctx_), mark);
+        lock.unlock();
+        std::function<void()> apply = append_group(key, q, std::move(group));
+        if (apply) pool_.run(std::move(apply));
+        lock.lock();
+        q->appending = false;
+    }
+    q->appending = true;
+    --q->direct_pending;
 }
 
 std::uint64_t writer::end_direct(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q, bool appended) {
     std::lock_guard<std::mutex> lock(q->m);
     const std::uint64_t number = appended ? q->next_group++ : 0;
-    if (q->waiting.empty()) {
+    if (q->waiting.empty() || q->direct_pending > 0) {
         q->appending = false;
         q->cv.notify_all();
     } else {

@@ -73,7 +73,7 @@ write_receipt writer::write_delete(const wal::lane_key& key, const delete_option
                 ne.op = wal::op_kind::delete_records;
                 ne.payload = found->e.payload;  // compared by lane and operation only
                 auto q = queue_for(key);
-                begin_direct(*q);
+                begin_direct(key, q);
                 try {
                     write_receipt r = repeat(key, q, ne, *found);
                     end_direct(key, q, false);
@@ -179,7 +179,7 @@ write_receipt writer::write_entry(const wal::lane_key& key, wal::op_kind op, std
     ne.rename_to = rename_to;
     // After the writes queued before it, outside the queue (never merged with others).
     auto q = queue_for(key);
-    begin_direct(*q);
+    begin_direct(key, q);
     std::vector<wal::appended> where;
     try {
         if (!idempotency_key.empty()) {

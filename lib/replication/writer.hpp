@@ -93,7 +93,8 @@ private:
         wal::new_entry ne;
         bool keyed = false;  // the caller's idempotency key: appended alone (a retry finds it)
         std::size_t records = 0;
-        bool count = false;  // an asynchronous write: counted when answered
+        bool count = false;     // an asynchronous write: counted when answered
+        std::uint64_t seq = 0;  // its place in the queue's call order
         std::promise<write_receipt> promise;
     };
     struct lane_queue {
@@ -102,6 +103,8 @@ private:
         std::deque<std::shared_ptr<queued_write>> waiting;  // submitted, not yet appended
         std::size_t in_flight = 0;                          // queued writes not yet answered
         bool appending = false;                             // a leader (or a write outside the queue) appends
+        std::uint64_t submitted = 0;                        // writes ever queued (the last one's seq)
+        std::size_t direct_pending = 0;                     // writes outside the queue waiting for the append turn
         std::uint64_t next_group = 0;                       // the number of the next group appended
         // Per instance (ctx.instances order): the group whose turn it is there. A group is
         // applied to an instance only after every earlier group of this queue was.
@@ -125,9 +128,13 @@ private:
                                                const write_options& options);
     std::shared_ptr<queued_write> delete_write(const wal::lane_key& key, const delete_options& selector,
                                                const write_options& options);
+    // The front of the queue's waiting writes, up to seq `upto`, that go in one group.
+    static std::vector<std::shared_ptr<queued_write>> take_group(lane_queue& q, std::size_t max_records,
+                                                                 std::uint64_t upto);
     // Takes the append turn of a write outside the queue (collection operations, keyed
-    // repeats, limited deletes): waits until the queue has appended everything before it.
-    void begin_direct(lane_queue& q);
+    // repeats, limited deletes), once the writes queued before it are appended (by this
+    // thread if need be); a leader yields to it after its current group.
+    void begin_direct(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q);
     // Ends it: the group number of what it appended (if anything), and starts a leader for
     // writes that queued meanwhile.
     std::uint64_t end_direct(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q, bool appended);

@@ -8,6 +8,7 @@
 #include "poll.hpp"
 #include "servers.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <string>
@@ -215,4 +216,37 @@ TEST_CASE("a group of more writes than a live write catches up is applied by the
     CHECK(both == writes);
     CHECK(k.direct(k.a).get_collection("group-large").count() == 2 * writes);
     CHECK(k.direct(k.b).get_collection("group-large").count() == 2 * writes);
+}
+
+TEST_CASE("a collection operation gets its turn while writers keep the queue busy", "[replication][groups]") {
+    cluster k;
+    cw::client client(k.config());
+    auto coll = client.create_collection("group-turn");
+    std::atomic<bool> stop{false};
+    std::atomic<int> written{0};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t) {
+        writers.emplace_back([&, t] {
+            for (int i = 0; !stop; ++i) {
+                auto b = make_batch("w" + std::to_string(t) + "-" + std::to_string(i), 5, i);
+                coll.add(b.records);
+                ++written;
+            }
+        });
+    }
+    REQUIRE(chromawal_test::eventually([&] { return written > 20; }, 60s));
+    // Never paused by the writers, it must still go (before, it waited for an empty queue).
+    cw::modify_options m;
+    m.metadata = cw::metadata_map{{"phase", "two"}};
+    auto done = std::async(std::launch::async, [&] { return coll.modify(m); });
+    const bool in_time = done.wait_for(60s) == std::future_status::ready;
+    stop = true;
+    for (auto& w : writers) w.join();
+    REQUIRE(in_time);
+    CHECK(done.get().applied.size() == 2);
+    REQUIRE(client.wait_until_synced(20s));
+    const auto v = k.verify("group-turn");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_a == static_cast<std::size_t>(written) * 5);
 }
