@@ -389,6 +389,9 @@ public:
 
     std::int64_t skip_to_head() override { return advance_to(-1, true); }
 
+protected:
+    void release() noexcept override { held_.reset(); }
+
 private:
     /// Moves the applied position to `position` (-1: the head); never backwards. Returns it.
     std::int64_t advance_to(std::int64_t position, bool skipped) {
