@@ -380,8 +380,8 @@ $fn$)sql",
         // Version 7: fewer statements per live write (docs/design.md, "Statements per write").
         {7,
          {
-             // Takes the lane lock (as try_lock or lock_lane would: 0 ms tries, more waits up to
-             // that long) and, only when it got it, reads what stmt::applied reads, in one round
+             // Takes the lane lock (tries first, without a subtransaction; with a wait of 1 ms or
+             // more, then waits up to that long, as lock_lane does) and, only when it got it, reads what stmt::applied reads, in one round
              // trip. The read is a statement of its own AFTER the lock: a volatile function
              // takes a new snapshot for each statement, so it sees every advance that the
              // previous holder committed before letting go. (One plain SELECT taking the lock
@@ -397,9 +397,9 @@ DECLARE
     v_locked boolean := false;
     v_lock_timeout text;
 BEGIN
-    IF p_wait_ms < 1 THEN
-        v_locked := pg_try_advisory_lock(p_key1, p_key2);
-    ELSE
+    -- Uncontended (the common case): no subtransaction, no setting changed.
+    v_locked := pg_try_advisory_lock(p_key1, p_key2);
+    IF NOT v_locked AND p_wait_ms >= 1 THEN
         v_lock_timeout := current_setting('lock_timeout');
         BEGIN
             PERFORM set_config('lock_timeout', p_wait_ms::text || 'ms', true);
