@@ -381,8 +381,9 @@ $fn$)sql",
         {7,
          {
              // Takes the lane lock (tries first, without a subtransaction; with a wait of 1 ms or
-             // more, then waits up to that long, as lock_lane does) and, only when it got it, reads what stmt::applied reads, in one round
-             // trip. The read is a statement of its own AFTER the lock: a volatile function
+             // more, then waits up to that long, as lock_lane does) and, only when it got it,
+             // reads what stmt::applied reads, in one round trip. The read is a statement of its
+             // own AFTER the lock: a volatile function
              // takes a new snapshot for each statement, so it sees every advance that the
              // previous holder committed before letting go. (One plain SELECT taking the lock
              // and reading the position would read with a snapshot from before it waited, an
