@@ -286,7 +286,14 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                                     false);
                 const std::int64_t last = rest[used - 1].position;
                 try {
-                    lock->advance(last);  // durable before the next request: at most one request re-applied
+                    // Durable before the next request: at most one request re-applied. The last
+                    // advance of this pass also lets the lane lock go (one round trip; the lock
+                    // is not used after it: `last` reaches the target, so both loops end).
+                    if (last >= target) {
+                        lock->advance_and_release(last);
+                    } else {
+                        lock->advance(last);
+                    }
                 } catch (const log_unavailable& e) {
                     // The instance did apply the request; only its record is missing, so it will be
                     // re-applied once (harmless). Stop here: a second unrecorded request would not be.

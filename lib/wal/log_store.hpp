@@ -271,6 +271,20 @@ public:
     /// that will make the instance identical by other means); recorded in the apply history
     /// as skipped. Returns the new applied position.
     virtual std::int64_t skip_to_head() = 0;
+    /// advance(position), then lets the lock go, for the last advance of the lock's life: an
+    /// implementation may do both in one round trip, but the advance is always durable and
+    /// visible before the lock is free (the next holder reads it). Once it returns the lock is
+    /// released: only the destructor may follow (it does nothing more). When it throws, the
+    /// lock may still be held (the destructor lets it go, as without this call).
+    /// @throws as advance().
+    virtual void advance_and_release(std::int64_t position) {
+        advance(position);
+        release();
+    }
+
+protected:
+    /// Lets the lock go before the destructor (which then does nothing); for advance_and_release.
+    virtual void release() noexcept = 0;
 };
 
 class log_store {

@@ -393,6 +393,10 @@ std::vector<appended> pg_log_store::append(const std::vector<new_entry>& entries
 
 std::size_t pg_log_store::queued_appends() const { return group_commit_->queued(); }
 
+std::uint64_t pg_log_store::statements_run() const { return pool_->statements_run.load(std::memory_order_relaxed); }
+
+std::uint64_t pg_log_store::statements_run_in_process() { return pg::pool::statements_run_in_process(); }
+
 std::int64_t pg_log_store::lane_id(const lane_key& key) {
     return pool_->with_connection("lane_id", true, [&](connection& c) {
         params p;

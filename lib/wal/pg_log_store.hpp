@@ -16,8 +16,10 @@
 // entry's name and dependency); functions append_entries (an append spanning several lanes,
 // in one statement), append_rename (a rename that moves the name with it), claim_lane (the
 // lane holding a name, created under the name's lock), lock_lane (an advisory lock with a
-// lock_timeout) and abandon_if_unapplied. No credential, connection string or request header is stored.
-// The DDL is in pg/migrations.hpp, every other statement in pg/statements.hpp.
+// lock_timeout), abandon_if_unapplied, lock_lane_applied (version 7: a lane lock and, read
+// after it, the applied position, in one statement) and the procedure advance_release (version
+// 7: the last advance committed, then the lane lock let go, in one statement). No credential, connection string or
+// request header is stored. The DDL is in pg/migrations.hpp, every other statement in pg/statements.hpp.
 //
 // Order: an append takes its positions with `UPDATE lanes SET next_position = next_position + n`
 // inside the appending transaction (one statement: one round trip). The row lock serialises
@@ -38,6 +40,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -111,6 +114,12 @@ public:
     /// How many append() calls wait behind a running append of their lane (group commit), a
     /// snapshot. Not part of log_store: for tests and monitoring.
     std::size_t queued_appends() const;
+    /// Statements this store has sent so far (its lane locks' included; preparing one on a new
+    /// connection is not counted), a snapshot. Not part of log_store: for tests and measurements.
+    std::uint64_t statements_run() const;
+    /// The same, summed over every pg_log_store of the process (for tests that cannot reach the
+    /// store a client opened).
+    static std::uint64_t statements_run_in_process();
 
 private:
     std::shared_ptr<pg::pool> pool_;

@@ -154,17 +154,17 @@ public:
 std::int64_t claim_lane(connection& c, const std::string& tenant, const std::string& database,
                         const std::string& collection) {
     {
-        statement s(c.get(),
+        statement s(c,
                     "SELECT lane_id FROM lanes WHERE tenant = ?1 AND database = ?2 AND collection = ?3 AND holds_name");
         s.bind(1, tenant).bind(2, database).bind(3, collection);
         if (s.step()) return s.i64(0);
     }
-    statement r(c.get(),
+    statement r(c,
                 "SELECT lane_id, position FROM name_releases WHERE tenant = ?1 AND database = ?2 AND collection = ?3");
     r.bind(1, tenant).bind(2, database).bind(3, collection);
     const bool released = r.step();
     statement ins(
-        c.get(),
+        c,
         "INSERT INTO lanes (tenant, database, collection, first_name, after_lane, after_position, created_at) "
         "VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)");
     ins.bind(1, tenant).bind(2, database).bind(3, collection);
@@ -180,7 +180,7 @@ std::int64_t claim_lane(connection& c, const std::string& tenant, const std::str
 
 /// Takes n positions of the lane; returns the first.
 std::int64_t take_positions(connection& c, std::int64_t lane, std::int64_t n) {
-    statement s(c.get(),
+    statement s(c,
                 "UPDATE lanes SET next_position = next_position + ?2 WHERE lane_id = ?1 "
                 "RETURNING next_position - ?2");
     s.bind(1, lane).bind(2, n);
@@ -192,7 +192,7 @@ std::int64_t take_positions(connection& c, std::int64_t lane, std::int64_t n) {
 
 void insert_entry(connection& c, std::int64_t lane, std::int64_t position, const new_entry& e,
                   std::optional<std::pair<std::int64_t, std::int64_t>> after, double now) {
-    statement s(c.get(),
+    statement s(c,
                 "INSERT INTO entries (lane_id, position, idempotency_id, op, payload, collection, after_lane, "
                 "after_position, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)");
     s.bind(1, lane).bind(2, position).bind(3, e.idempotency_id).bind(4, static_cast<std::int64_t>(e.op));
@@ -227,15 +227,15 @@ std::vector<appended> append_in(connection& c, const std::vector<const new_entry
         const std::int64_t position = take_positions(c, lane, 1);
         std::optional<std::pair<std::int64_t, std::int64_t>> after;
         if (e.rename_to != e.lane.collection) {
-            statement give(c.get(),
+            statement give(c,
                            "UPDATE lanes SET holds_name = 0 WHERE tenant = ?1 AND database = ?2 AND collection = ?3 "
                            "AND holds_name RETURNING lane_id, next_position - 1");
             give.bind(1, e.lane.tenant).bind(2, e.lane.database).bind(3, e.rename_to);
             if (give.step()) after = std::make_pair(give.i64(0), give.i64(1));
             give.run();
-            statement move(c.get(), "UPDATE lanes SET collection = ?2 WHERE lane_id = ?1");
+            statement move(c, "UPDATE lanes SET collection = ?2 WHERE lane_id = ?1");
             move.bind(1, lane).bind(2, e.rename_to).run();
-            statement rel(c.get(),
+            statement rel(c,
                           "INSERT INTO name_releases (tenant, database, collection, lane_id, position) "
                           "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tenant, database, collection) "
                           "DO UPDATE SET lane_id = excluded.lane_id, position = excluded.position");
@@ -344,7 +344,7 @@ public:
 
     std::int64_t applied() override {
         return pool_->with("lane lock: applied", [&](connection& c) {
-            statement s(c.get(),
+            statement s(c,
                         "SELECT COALESCE(p.applied_position, 0), l.pruned_through, "
                         "(l.after_lane IS NULL OR COALESCE((SELECT d.applied_position FROM instance_positions d "
                         "  WHERE d.instance = ?1 AND d.lane_id = l.after_lane), 0) >= l.after_position) "
@@ -365,11 +365,11 @@ public:
     std::vector<entry> read(std::size_t max_entries, std::size_t max_bytes) override {
         if (max_entries == 0) return {};
         return pool_->with("lane lock: read", [&](connection& c) {
-            statement s(c.get(), std::string("SELECT ") + entry_columns + ", " + entry_ready +
-                                     ", length(e.payload) FROM entries e JOIN lanes l ON l.lane_id = e.lane_id "
-                                     "WHERE e.lane_id = ?2 AND e.position > COALESCE((SELECT p.applied_position "
-                                     "FROM instance_positions p WHERE p.instance = ?1 AND p.lane_id = ?2), 0) "
-                                     "ORDER BY e.position LIMIT ?3");
+            statement s(c, std::string("SELECT ") + entry_columns + ", " + entry_ready +
+                               ", length(e.payload) FROM entries e JOIN lanes l ON l.lane_id = e.lane_id "
+                               "WHERE e.lane_id = ?2 AND e.position > COALESCE((SELECT p.applied_position "
+                               "FROM instance_positions p WHERE p.instance = ?1 AND p.lane_id = ?2), 0) "
+                               "ORDER BY e.position LIMIT ?3");
             s.bind(1, instance_)
                 .bind(2, lane_id_)
                 .bind(3, static_cast<std::int64_t>(std::min<std::size_t>(max_entries, INT64_MAX)));
@@ -389,6 +389,9 @@ public:
 
     std::int64_t skip_to_head() override { return advance_to(-1, true); }
 
+protected:
+    void release() noexcept override { held_.reset(); }
+
 private:
     /// Moves the applied position to `position` (-1: the head); never backwards. Returns it.
     std::int64_t advance_to(std::int64_t position, bool skipped) {
@@ -396,7 +399,7 @@ private:
         const std::int64_t result = pool_->write("lane lock: advance", [&](connection& c) -> std::int64_t {
             std::int64_t head = 0;
             {
-                statement h(c.get(), "SELECT next_position - 1 FROM lanes WHERE lane_id = ?1");
+                statement h(c, "SELECT next_position - 1 FROM lanes WHERE lane_id = ?1");
                 h.bind(1, lane_id_);
                 if (h.step()) head = h.i64(0);
             }
@@ -407,20 +410,19 @@ private:
             }
             std::int64_t current = 0;
             {
-                statement p(c.get(),
-                            "SELECT applied_position FROM instance_positions WHERE instance = ?1 AND lane_id = ?2");
+                statement p(c, "SELECT applied_position FROM instance_positions WHERE instance = ?1 AND lane_id = ?2");
                 p.bind(1, instance_).bind(2, lane_id_);
                 if (p.step()) current = p.i64(0);
             }
             if (position <= current) return current;
             const double now = now_seconds();
-            statement up(c.get(),
+            statement up(c,
                          "INSERT INTO instance_positions (instance, lane_id, applied_position, updated_at) "
                          "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (instance, lane_id) DO UPDATE SET "
                          "applied_position = excluded.applied_position, updated_at = excluded.updated_at");
             up.bind(1, instance_).bind(2, lane_id_).bind(3, position).bind(4, now).run();
             if (history_->load(std::memory_order_relaxed)) {
-                statement h(c.get(),
+                statement h(c,
                             "INSERT INTO apply_history (instance, lane_id, from_position, to_position, skipped, at) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
                 h.bind(1, instance_).bind(2, lane_id_).bind(3, current).bind(4, position);
@@ -448,7 +450,7 @@ private:
 
 std::vector<lane_progress> progress(sqlite::pool& pool, const char* op, std::string_view instance, bool behind) {
     return pool.with(op, [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "SELECT l.lane_id, l.tenant, l.database, l.collection, l.next_position - 1, "
                     "COALESCE(p.applied_position, 0), "
                     "COALESCE((SELECT e.created_at FROM entries e WHERE e.lane_id = l.lane_id "
@@ -511,7 +513,7 @@ void sqlite_log_store::migrate() {
         c.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)");
         std::int64_t current = 0;
         {
-            statement s(c.get(), "SELECT COALESCE(max(version), 0) FROM schema_version");
+            statement s(c, "SELECT COALESCE(max(version), 0) FROM schema_version");
             if (s.step()) current = s.i64(0);
         }
         if (current > latest_schema_version) {
@@ -528,7 +530,7 @@ void sqlite_log_store::migrate() {
                 "INSERT INTO log_identity (id) SELECT lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
                 "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
                 "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))");
-            statement v(c.get(), "INSERT INTO schema_version (version, applied_at) VALUES (1, ?1)");
+            statement v(c, "INSERT INTO schema_version (version, applied_at) VALUES (1, ?1)");
             v.bind(1, now_seconds()).run();
         }
     });
@@ -541,7 +543,7 @@ log_identity sqlite_log_store::identity() {
     }
     log_identity out;
     out.id = pool_->with("identity", [&](connection& c) {
-        statement s(c.get(), "SELECT id FROM log_identity LIMIT 1");
+        statement s(c, "SELECT id FROM log_identity LIMIT 1");
         if (!s.step()) throw store_refused("SQLite log store (" + path_ + "): the log has no identity row");
         return s.text(0);
     });
@@ -557,9 +559,13 @@ std::vector<appended> sqlite_log_store::append(const std::vector<new_entry>& ent
     return group_commit_->append(entries);
 }
 
+std::uint64_t sqlite_log_store::statements_prepared_in_process() {
+    return sqlite::connection::statements_prepared_in_process();
+}
+
 std::int64_t sqlite_log_store::lane_id(const lane_key& key) {
     std::optional<std::int64_t> found = pool_->with("lane_id", [&](connection& c) -> std::optional<std::int64_t> {
-        statement s(c.get(),
+        statement s(c,
                     "SELECT lane_id FROM lanes WHERE tenant = ?1 AND database = ?2 AND collection = ?3 AND holds_name");
         s.bind(1, key.tenant).bind(2, key.database).bind(3, key.collection);
         if (s.step()) return s.i64(0);
@@ -590,7 +596,7 @@ std::unique_ptr<lane_lock> sqlite_log_store::lock_lane(std::string_view instance
 void sqlite_log_store::set_state(std::int64_t lane_id, std::int64_t position, entry_state state,
                                  std::string_view error) {
     pool_->write("set_state", [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "UPDATE entries SET state = ?3, last_error = COALESCE(?4, last_error), updated_at = ?5 "
                     "WHERE lane_id = ?1 AND position = ?2");
         s.bind(1, lane_id).bind(2, position).bind(3, static_cast<std::int64_t>(state));
@@ -605,7 +611,7 @@ void sqlite_log_store::set_state(std::int64_t lane_id, std::int64_t position, en
 
 int sqlite_log_store::record_failure(std::int64_t lane_id, std::int64_t position, std::string_view error) {
     return pool_->write("record_failure", [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "UPDATE entries SET attempts = attempts + 1, last_error = ?3, updated_at = ?4 "
                     "WHERE lane_id = ?1 AND position = ?2 RETURNING attempts");
         s.bind(1, lane_id).bind(2, position).bind(3, truncate_utf8(error, max_error_text)).bind(4, now_seconds());
@@ -635,7 +641,7 @@ abandon_result sqlite_log_store::abandon_if_unapplied(std::int64_t lane_id, std:
     }
     return pool_->write("abandon_if_unapplied", [&](connection& c) {
         if (!instances.empty()) {
-            statement s(c.get(),
+            statement s(c,
                         "SELECT 1 FROM instance_positions WHERE lane_id = ?1 AND applied_position >= ?2 "
                         "AND instance IN " +
                             placeholders(3, instances.size()));
@@ -643,7 +649,7 @@ abandon_result sqlite_log_store::abandon_if_unapplied(std::int64_t lane_id, std:
             for (std::size_t i = 0; i < instances.size(); ++i) s.bind(3 + static_cast<int>(i), instances[i]);
             if (s.step()) return abandon_result::kept;
         }
-        statement u(c.get(),
+        statement u(c,
                     "UPDATE entries SET state = 3, updated_at = ?3 "
                     "WHERE lane_id = ?1 AND position = ?2 AND state IN (0, 3)");
         u.bind(1, lane_id).bind(2, position).bind(3, now_seconds()).run();
@@ -654,7 +660,7 @@ abandon_result sqlite_log_store::abandon_if_unapplied(std::int64_t lane_id, std:
 void sqlite_log_store::add_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position,
                                        std::string_view error) {
     pool_->write("add_dead_letter", [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "INSERT INTO dead_letters (instance, lane_id, position, error, at) VALUES (?1, ?2, ?3, ?4, ?5) "
                     "ON CONFLICT (instance, lane_id, position) DO UPDATE SET error = excluded.error, at = excluded.at");
         s.bind(1, instance).bind(2, lane_id).bind(3, position).bind(4, truncate_utf8(error, max_error_text));
@@ -665,7 +671,7 @@ void sqlite_log_store::add_dead_letter(std::string_view instance, std::int64_t l
 std::vector<dead_letter> sqlite_log_store::dead_letters(std::size_t limit) {
     if (limit == 0) return {};
     return pool_->with("dead_letters", [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "SELECT d.instance, d.lane_id, d.position, l.tenant, l.database, e.collection, e.op, d.error, d.at "
                     "FROM dead_letters d JOIN lanes l ON l.lane_id = d.lane_id "
                     "JOIN entries e ON e.lane_id = d.lane_id AND e.position = d.position "
@@ -691,11 +697,11 @@ std::vector<dead_letter> sqlite_log_store::dead_letters(std::size_t limit) {
 
 void sqlite_log_store::remove_dead_letter(std::string_view instance, std::int64_t lane_id, std::int64_t position) {
     pool_->write("remove_dead_letter", [&](connection& c) {
-        statement d(c.get(), "DELETE FROM dead_letters WHERE instance = ?1 AND lane_id = ?2 AND position = ?3");
+        statement d(c, "DELETE FROM dead_letters WHERE instance = ?1 AND lane_id = ?2 AND position = ?3");
         d.bind(1, instance).bind(2, lane_id).bind(3, position).run();
         if (c.changes() == 0) return;
         // The entry's last dead letter gone: a dead entry is pending again.
-        statement u(c.get(),
+        statement u(c,
                     "UPDATE entries SET state = 0, updated_at = ?3 WHERE lane_id = ?1 AND position = ?2 "
                     "AND state = 4 AND NOT EXISTS (SELECT 1 FROM dead_letters x "
                     "WHERE x.lane_id = ?1 AND x.position = ?2)");
@@ -705,9 +711,9 @@ void sqlite_log_store::remove_dead_letter(std::string_view instance, std::int64_
 
 std::optional<found_entry> sqlite_log_store::find_entry(std::string_view idempotency_id) {
     return pool_->with("find_entry", [&](connection& c) -> std::optional<found_entry> {
-        statement s(c.get(), std::string("SELECT ") + entry_columns +
-                                 ", e.lane_id, l.tenant, l.database, l.collection "
-                                 "FROM entries e JOIN lanes l ON l.lane_id = e.lane_id WHERE e.idempotency_id = ?1");
+        statement s(c, std::string("SELECT ") + entry_columns +
+                           ", e.lane_id, l.tenant, l.database, l.collection "
+                           "FROM entries e JOIN lanes l ON l.lane_id = e.lane_id WHERE e.idempotency_id = ?1");
         s.bind(1, idempotency_id);
         if (!s.step()) return std::nullopt;
         found_entry f;
@@ -721,9 +727,9 @@ std::optional<found_entry> sqlite_log_store::find_entry(std::string_view idempot
 
 std::optional<entry> sqlite_log_store::read_entry(std::int64_t lane_id, std::int64_t position) {
     return pool_->with("read_entry", [&](connection& c) -> std::optional<entry> {
-        statement s(c.get(), std::string("SELECT ") + entry_columns +
-                                 " FROM entries e JOIN lanes l ON l.lane_id = e.lane_id "
-                                 "WHERE e.lane_id = ?1 AND e.position = ?2");
+        statement s(c, std::string("SELECT ") + entry_columns +
+                           " FROM entries e JOIN lanes l ON l.lane_id = e.lane_id "
+                           "WHERE e.lane_id = ?1 AND e.position = ?2");
         s.bind(1, lane_id).bind(2, position);
         if (!s.step()) return std::nullopt;
         return entry_from_row(s, lane_id, false);

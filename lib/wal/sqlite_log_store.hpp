@@ -28,6 +28,7 @@
 // PostgreSQL store has no counterpart: one file holds one log.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,6 +87,10 @@ public:
 
     /// The database file.
     const std::string& path() const noexcept { return path_; }
+    /// Statements prepared so far by every SQLite store of the process: each connection keeps
+    /// the statements it prepared and reuses them, so this grows only while new connections and
+    /// new kinds of statement appear. Not part of log_store: for tests.
+    static std::uint64_t statements_prepared_in_process();
 
 private:
     std::string path_;

@@ -186,8 +186,8 @@ TEST_CASE("pg_log_store: migrate is repeatable and safe from concurrent processe
     for (auto& t : threads) t.join();
     CHECK(failures.load() == 0);
     raw_conn raw(pg.uri());
-    CHECK(raw.exec("SELECT count(*) FROM " + schema2 + ".schema_version") == "6");  // versions 1 to 6
-    CHECK(raw.exec("SELECT max(version) FROM " + schema2 + ".schema_version") == "6");
+    CHECK(raw.exec("SELECT count(*) FROM " + schema2 + ".schema_version") == "7");  // versions 1 to 7
+    CHECK(raw.exec("SELECT max(version) FROM " + schema2 + ".schema_version") == "7");
     // One identity, made once however many processes migrated at once.
     CHECK(raw.exec("SELECT count(*) FROM " + schema2 + ".log_identity") == "1");
     // No credentials or headers anywhere: the only text columns are names, ids and errors.
@@ -673,6 +673,172 @@ TEST_CASE("pg_log_store: lane locks exclude other holders across stores", "[pg_l
     CHECK(l3);
     CHECK(handoff >= 250);
     CHECK(handoff < 2000);
+}
+
+TEST_CASE("pg_log_store: holders in turn across stores each read the previous holder's advance",
+          "[pg_log_store][lane_lock]") {
+    // Two stores (as two processes would), each with a thread that takes the lane lock, reads
+    // the applied position, "applies" the next entry and advances past it, over and over, so
+    // that one is nearly always waiting for the lock while the other advances and lets go. A
+    // holder that read a position older than the last committed advance (a read with a
+    // snapshot from before its wait) would apply an entry twice: every position must be read
+    // exactly once. Most hand-overs fold the last advance with the unlock; some advance, then
+    // let the destructor unlock (the older path).
+    const std::string schema = fresh_schema();
+    pg_log_store s1(shared_pg().uri(), schema, 4);
+    pg_log_store s2(shared_pg().uri(), schema, 4);
+    s1.migrate();
+    constexpr int entries = 300;
+    const lane_key k{"t", "d", "turns"};
+    std::vector<new_entry> batch;
+    for (int i = 0; i < entries; ++i) batch.push_back(make_entry(k));
+    const std::int64_t lane = s1.append(batch).at(0).lane_id;
+
+    std::mutex m;
+    std::vector<std::int64_t> read_positions;
+    std::atomic<int> failures{0};
+    auto holder = [&](pg_log_store& store, int seed) {
+        for (int turn = 0; turn < 4 * entries && failures.load() == 0; ++turn) {
+            try {
+                auto lock = store.lock_lane("inst", lane, 10s);
+                if (!lock) {
+                    ++failures;
+                    return;
+                }
+                const std::int64_t applied = lock->applied();
+                if (applied >= entries) return;
+                {
+                    std::lock_guard<std::mutex> g(m);
+                    read_positions.push_back(applied);
+                }
+                if ((turn + seed) % 7 == 0) {
+                    lock->advance(applied + 1);  // the destructor unlocks
+                } else {
+                    lock->advance_and_release(applied + 1);
+                }
+            } catch (const std::exception&) {
+                ++failures;
+                return;
+            }
+        }
+    };
+    {
+        joining_thread t1([&] { holder(s1, 0); });
+        joining_thread t2([&] { holder(s2, 3); });
+    }
+    REQUIRE(failures.load() == 0);
+    std::sort(read_positions.begin(), read_positions.end());
+    std::size_t read_twice = 0;
+    for (std::size_t i = 1; i < read_positions.size(); ++i) read_twice += read_positions[i] == read_positions[i - 1];
+    CHECK(read_twice == 0);  // no entry applied twice
+    std::vector<std::int64_t> expected(entries);
+    for (int i = 0; i < entries; ++i) expected[static_cast<std::size_t>(i)] = i;
+    CHECK(read_positions == expected);  // each position read once
+    auto lock = s2.lock_lane("inst", lane, 1s);
+    REQUIRE(lock);
+    CHECK(lock->applied() == entries);
+}
+
+TEST_CASE("log store: advance_and_release leaves the lock free and the position durable", "[log_store][lane_lock]") {
+    const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
+    INFO(where.describe());
+    auto opened = where.open(8);
+    log_store& store = *opened;
+    store.migrate();
+    store.set_record_apply_history(true);
+    const lane_key k{"t", "d", "adv-release"};
+    std::vector<new_entry> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back(make_entry(k));
+    const std::int64_t lane = store.append(batch)[0].lane_id;
+    auto other_store = where.open(8);
+    log_store& other = *other_store;
+    other.set_record_apply_history(true);
+
+    auto lock = store.lock_lane("i", lane, 1s);
+    REQUIRE(lock);
+    CHECK(lock->applied() == 0);
+    lock->advance(2);
+    CHECK(lock->applied() == 2);  // re-read after an advance, not the lock statement's 0
+    CHECK_FALSE(other.lock_lane("i", lane, 0ms));
+    lock->advance_and_release(4);
+    {
+        // Free at once (a try, no wait), from another store, and the advance is visible to it.
+        auto next = other.lock_lane("i", lane, 0ms);
+        REQUIRE(next);
+        CHECK(next->applied() == 4);
+        CHECK(next->read(10, 1 << 20).size() == 1);
+        // Not forward: nothing moves, and the lock is let go all the same.
+        next->advance_and_release(3);
+    }
+    lock.reset();  // released already: the destructor does nothing more
+    {
+        auto again = store.lock_lane("i", lane, 0ms);
+        REQUIRE(again);
+        CHECK(again->applied() == 4);
+        // Beyond the head: refused, and never a lock left behind.
+        CHECK_THROWS_AS(again->advance_and_release(6), chromawal::invalid_argument);
+    }
+    {
+        auto last = other.lock_lane("i", lane, 1s);
+        REQUIRE(last);
+        CHECK(last->applied() == 4);
+        last->advance_and_release(5);
+    }
+    const auto history = other.apply_history("i", lane);
+    REQUIRE(history.size() == 3);  // the advances that moved the position
+    CHECK(history[0].from == 0);
+    CHECK(history[0].to == 2);
+    CHECK(history[1].from == 2);
+    CHECK(history[1].to == 4);
+    CHECK(history[2].from == 4);
+    CHECK(history[2].to == 5);
+    auto reopened = where.open(8);
+    auto lanes = reopened->all_lanes("i");
+    REQUIRE(lanes.size() == 1);
+    CHECK(lanes[0].applied == 5);
+    if (where.kind == store_kind::postgresql) {
+        // No session of the store holds an advisory lock any more.
+        raw_conn watch(shared_pg().uri());
+        CHECK(watch.exec("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                         "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'chromawal'") == "0");
+    }
+}
+
+TEST_CASE("pg_log_store: a lane lock's statements: one to take it and read, one to advance and let go",
+          "[pg_log_store][lane_lock]") {
+    const std::string schema = fresh_schema();
+    pg_log_store store(shared_pg().uri(), schema, 4);
+    store.migrate();
+    const lane_key k{"t", "d", "count"};
+    const std::int64_t lane = append_one(store, k).lane_id;
+    append_one(store, k);
+    {
+        auto warm = store.lock_lane("i", lane, 1s);  // connects and prepares
+        REQUIRE(warm);
+        warm->advance_and_release(1);
+    }
+    auto before = store.statements_run();
+    {
+        auto lock = store.lock_lane("i", lane, 1s);
+        REQUIRE(lock);
+        CHECK(store.statements_run() - before == 1);
+        CHECK(lock->applied() == 1);
+        CHECK(lock->pruned_through() == 0);
+        CHECK(lock->start_ready());
+        CHECK(store.statements_run() - before == 1);  // applied() came with the lock
+        lock->advance_and_release(2);
+        CHECK(store.statements_run() - before == 2);
+    }
+    CHECK(store.statements_run() - before == 2);  // the destructor sends nothing
+    CHECK(pg_log_store::statements_run_in_process() >= store.statements_run());
+    before = store.statements_run();
+    {
+        auto lock = store.lock_lane("i", lane, 1s);
+        REQUIRE(lock);
+        CHECK(lock->applied() == 2);
+        CHECK(lock->applied() == 2);  // a second call reads again
+    }
+    CHECK(store.statements_run() - before == 3);  // lock, applied, unlock
 }
 
 TEST_CASE("log store: advance is durable and never goes backwards", "[log_store]") {

@@ -6,6 +6,7 @@
 #include "cluster.hpp"
 #include "poll.hpp"
 #include "servers.hpp"
+#include "wal/pg_log_store.hpp"
 
 #include <unistd.h>
 
@@ -514,6 +515,34 @@ TEST_CASE("log store unreachable: the write fails fast and nothing is applied", 
     own_pg.start();
     const auto r = coll.add(b->records);  // no manual step
     CHECK(r.applied.size() == 2);
+}
+
+TEST_CASE("a live write to two instances costs at most 5 log statements", "[replication][postgresql]") {
+    // append (1) and, per instance, taking the lane lock with the applied position (1) and the
+    // last advance with the unlock (1). Without background threads nothing else uses the log.
+    cluster k;
+    cw::client_config c = k.config(false);
+    c.log_url = shared_pg().uri();
+    cw::client client(c);
+    auto coll = client.create_collection("statement-count");
+    for (int warm = 0; warm < 2; ++warm) {  // connections made, statements prepared, UUIDs known
+        auto b = make_batch("warm" + std::to_string(warm), 3);
+        REQUIRE(coll.add(b->records).applied.size() == 2);
+    }
+    for (int round = 0; round < 3; ++round) {
+        auto b = make_batch("counted" + std::to_string(round), 3);
+        const auto before = cw::wal::pg_log_store::statements_run_in_process();
+        const auto receipt = coll.add(b->records);
+        const auto used = cw::wal::pg_log_store::statements_run_in_process() - before;
+        INFO("round " << round << ": " << used << " statements");
+        CHECK(receipt.applied.size() == 2);
+        CHECK(used <= 5);
+    }
+    REQUIRE(client.wait_until_synced(10s));
+    const auto v = k.verify("statement-count");
+    INFO(v.summary());
+    CHECK(v.identical());
+    CHECK(v.records_a == 15);
 }
 
 TEST_CASE("read-your-writes: an instance without this client's last write is not read", "[replication]") {

@@ -242,6 +242,46 @@ TEST_CASE("sqlite log store: lane locks and write transactions die with a proces
     CHECK(store.abandon_if_unapplied(lane, 1, {"inst"}, 1s) == chromawal::wal::abandon_result::kept);
 }
 
+TEST_CASE("sqlite log store: statements are prepared once per connection and leave no read open",
+          "[sqlite_log_store]") {
+    const auto where = chromawal_test::fresh_store(store_kind::sqlite);
+    INFO(where.describe());
+    sqlite_log_store store(where.path);
+    store.migrate();
+    const lane_key k{"t", "d", "cached"};
+    auto one_write = [&](int n) {
+        const auto at = store.append({make_entry(k, "payload-" + std::to_string(n))}).at(0);
+        for (const char* instance : {"a", "b"}) {
+            auto lock = store.lock_lane(instance, at.lane_id, 1s);
+            REQUIRE(lock);
+            REQUIRE(lock->applied() == at.position - 1);
+            const auto next = lock->read(10, 1 << 20);
+            REQUIRE(next.size() == 1);
+            CHECK(next[0].payload == "payload-" + std::to_string(n));
+            lock->advance_and_release(at.position);
+        }
+        CHECK(store.lanes_behind("a").empty());
+        return at;
+    };
+    for (int n = 0; n < 3; ++n) one_write(n);  // connections opened, statements prepared
+    const auto prepared = sqlite_log_store::statements_prepared_in_process();
+    std::int64_t last = 0;
+    for (int n = 3; n < 40; ++n) last = one_write(n).position;
+    CHECK(sqlite_log_store::statements_prepared_in_process() == prepared);
+    CHECK(last == 40);
+    // A kept statement is reset after each use: no idle connection of the store holds a read
+    // snapshot, so a checkpoint can move the whole WAL into the database and truncate it.
+    raw_db raw(where.path);
+    CHECK(raw.text("PRAGMA wal_checkpoint(TRUNCATE)") == "0");  // busy = 0
+    CHECK(std::filesystem::file_size(where.path + "-wal") == 0);
+    // And the store goes on after it (reused statements on a checkpointed file).
+    one_write(40);
+    auto other = where.open(8);
+    auto lock = other->lock_lane("b", store.lane_id(k), 1s);
+    REQUIRE(lock);
+    CHECK(lock->applied() == 41);
+}
+
 TEST_CASE("log store: prune deletes an applied prefix, stops at what must stay, and does not bloat", "[log_store]") {
     const auto where = chromawal_test::fresh_store(GENERATE(store_kind::postgresql, store_kind::sqlite));
     INFO(where.describe());

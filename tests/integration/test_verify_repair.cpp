@@ -477,12 +477,14 @@ TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
     raw.exec("ALTER TABLE " + schema + ".lanes DROP COLUMN pruned_through");
     raw.exec("DROP FUNCTION " + schema + ".abandon_unless_applied");
     raw.exec("DROP TABLE " + schema + ".log_identity");
+    raw.exec("DROP FUNCTION " + schema + ".lock_lane_applied");
+    raw.exec("DROP PROCEDURE " + schema + ".advance_release");
     raw.exec("DELETE FROM " + schema + ".schema_version WHERE version > 1");
     CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "1");
 
     chromawal::wal::pg_log_store store(shared_pg().uri(), schema);
     store.migrate();
-    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "6");
+    CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "7");
     CHECK(store.identity().id.size() == 36);  // version 6 gave the log its id
     // An entry written before version 5 addresses its lane's (only) name; the name stays mapped.
     const auto old_entry = store.read_entry(lane, 2);

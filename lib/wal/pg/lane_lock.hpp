@@ -3,9 +3,12 @@
 //
 // Owns: taking the session advisory lock of (instance, lane) on a pooled connection (keys from
 // keys.hpp; a bounded wait, in server-side waits of at most 10 s each, woken the moment the
-// holder lets go) and the lock object (pg_lane_lock, in the .cpp) that reads and advances the
-// instance's applied position while holding it. Calls: the pool (run, release, drop_idle), the statements
-// try_lock, wait_lock, unlock, applied, read, advance, head.
+// holder lets go), reading the instance's applied position in the same statement once the lock
+// is taken (lock_applied: a read with a snapshot from after the lock), and the lock object
+// (pg_lane_lock, in the .cpp) that reads and advances the applied position while holding it and
+// lets go either by itself (unlock) or with its last advance (advance_release: committed, then
+// unlocked, one round trip). Calls: the pool (run, release, drop_idle), the statements
+// lock_applied, unlock, applied, read, advance, advance_release, head.
 //
 // Thread-safety: a lane lock owns one pooled connection until it is destroyed and is used by
 // one thread at a time; it may outlive the store (it shares the pool). A thread that holds a

@@ -377,6 +377,87 @@ $fn$)sql",
 ))sql",
              "INSERT INTO S.log_identity (id) VALUES (gen_random_uuid()::text)",
          }},
+        // Version 7: fewer statements per live write (docs/design.md, "Statements per write").
+        {7,
+         {
+             // Takes the lane lock (tries first, without a subtransaction; with a wait of 1 ms or
+             // more, then waits up to that long, as lock_lane does) and, only when it got it,
+             // reads what stmt::applied reads, in one round trip. The read is a statement of its
+             // own AFTER the lock: a volatile function
+             // takes a new snapshot for each statement, so it sees every advance that the
+             // previous holder committed before letting go. (One plain SELECT taking the lock
+             // and reading the position would read with a snapshot from before it waited, an
+             // older position, and the entries after it would be applied twice.) lock_timeout is
+             // put back before the read: an error after the lock is taken would leave the lock
+             // in the session (the client then closes the connection anyway).
+             R"sql(CREATE FUNCTION S.lock_lane_applied(p_key1 integer, p_key2 integer, p_wait_ms integer,
+                                     p_instance text, p_lane bigint)
+RETURNS TABLE (locked boolean, applied_position bigint, pruned_through bigint, start_ready boolean)
+LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+    v_locked boolean := false;
+    v_lock_timeout text;
+BEGIN
+    -- Uncontended (the common case): no subtransaction, no setting changed.
+    v_locked := pg_try_advisory_lock(p_key1, p_key2);
+    IF NOT v_locked AND p_wait_ms >= 1 THEN
+        v_lock_timeout := current_setting('lock_timeout');
+        BEGIN
+            PERFORM set_config('lock_timeout', p_wait_ms::text || 'ms', true);
+            PERFORM pg_advisory_lock(p_key1, p_key2);
+            v_locked := true;
+        EXCEPTION WHEN lock_not_available THEN
+            v_locked := false;
+        END;
+        PERFORM set_config('lock_timeout', v_lock_timeout, true);
+    END IF;
+    IF NOT v_locked THEN
+        RETURN QUERY SELECT false, 0::bigint, 0::bigint, true;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT true, COALESCE(p.applied_position, 0), COALESCE(l.pruned_through, 0),
+           COALESCE(l.after_lane IS NULL OR COALESCE((SELECT d.applied_position FROM S.instance_positions d
+                                                      WHERE d.instance = p_instance AND d.lane_id = l.after_lane), 0)
+                                            >= l.after_position, true)
+    FROM (SELECT p_lane AS lane_id) k
+    LEFT JOIN S.lanes l ON l.lane_id = k.lane_id
+    LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = p_instance;
+END
+$fn$)sql",
+             // The last advance of a lane lock's life and letting the lock go, in one round trip:
+             // stmt::advance's write (never backwards, never beyond the head, with the apply
+             // history when p_history), COMMIT, and only then pg_advisory_unlock. Unlocking in the
+             // advancing transaction would free the lock before the advance is visible: the next
+             // holder could read the old position and apply its entries again. Must be CALLed
+             // outside a transaction block (the pool's statements are). o_advanced: the position
+             // moved; else o_head is the lane's head (NULL: no such lane), for the caller to tell
+             // "not forward" from "beyond the head". o_released: the lock was held and is let go.
+             R"sql(CREATE PROCEDURE S.advance_release(p_instance text, p_lane bigint, p_position bigint, p_from bigint,
+                                    p_history boolean, p_skipped boolean, p_key1 integer, p_key2 integer,
+                                    INOUT o_advanced boolean DEFAULT NULL, INOUT o_head bigint DEFAULT NULL,
+                                    INOUT o_released boolean DEFAULT NULL)
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    WITH up AS (
+        INSERT INTO S.instance_positions AS p (instance, lane_id, applied_position, updated_at)
+        SELECT p_instance, l.lane_id, p_position, now() FROM S.lanes l
+        WHERE l.lane_id = p_lane AND p_position < l.next_position
+        ON CONFLICT (instance, lane_id) DO UPDATE SET applied_position = EXCLUDED.applied_position,
+            updated_at = EXCLUDED.updated_at WHERE p.applied_position < EXCLUDED.applied_position
+        RETURNING 1),
+    history AS (
+        INSERT INTO S.apply_history (instance, lane_id, from_position, to_position, skipped)
+        SELECT p_instance, p_lane, p_from, p_position, p_skipped FROM up WHERE p_history)
+    SELECT count(*) > 0 INTO o_advanced FROM up;
+    IF NOT o_advanced THEN
+        SELECT l.next_position - 1 INTO o_head FROM S.lanes l WHERE l.lane_id = p_lane;
+    END IF;
+    COMMIT;
+    o_released := pg_advisory_unlock(p_key1, p_key2);
+END
+$fn$)sql",
+         }},
     };
     return all;
 }

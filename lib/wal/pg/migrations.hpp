@@ -21,6 +21,6 @@ struct migration {
 /// Every version, in order.
 const std::vector<migration>& migrations();
 
-inline constexpr int latest_schema_version = 6;
+inline constexpr int latest_schema_version = 7;
 
 }  // namespace chromawal::wal::pg

@@ -39,6 +39,8 @@ bool connection_level(const std::string& sqlstate) {
 
 void noop_notice_processor(void*, const char*) {}
 
+std::atomic<std::uint64_t> process_statements{0};
+
 /// The SQLSTATE of a failed connection attempt when it can never succeed as configured ("28000":
 /// authentication, authorization; "3D000": no such database; "22023": a setting libpq itself
 /// rejects, such as an invalid sslmode), else empty (an outage). libpq
@@ -68,6 +70,13 @@ pool::pool(std::string conninfo_, std::string schema_, std::size_t max_, std::ch
     quoted_schema = "\"" + schema + "\"";
     statements = make_statements(quoted_schema);
 }
+
+void pool::count_statement() const noexcept {
+    statements_run.fetch_add(1, std::memory_order_relaxed);
+    process_statements.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t pool::statements_run_in_process() noexcept { return process_statements.load(std::memory_order_relaxed); }
 
 std::string pool::clean(const std::string& message) const { return safe_message(message, secrets); }
 
@@ -200,6 +209,7 @@ result pool::run(connection& c, stmt id, const params& p, steady::time_point dea
             await(c, deadline);
             c.prepared |= bit;
         }
+        count_statement();
         if (PQsendQueryPrepared(c.conn, s.name.c_str(), p.size(), values.data(), lengths.data(), formats.data(), 1) ==
             0) {
             fail_broken(c, "could not send the statement");
@@ -216,6 +226,7 @@ result pool::exec_params(connection& c, const std::string& sql, const std::vecto
     std::vector<int> lengths;
     std::vector<int> formats;
     p.bind(values, lengths, formats);
+    count_statement();
     if (PQsendQueryParams(c.conn, sql.c_str(), p.size(), types.data(), values.data(), lengths.data(), formats.data(),
                           1) == 0) {
         fail_broken(c, "could not send the statement");
@@ -224,6 +235,7 @@ result pool::exec_params(connection& c, const std::string& sql, const std::vecto
 }
 
 result pool::exec_simple(connection& c, const std::string& sql, steady::time_point deadline) const {
+    count_statement();
     if (PQsendQuery(c.conn, sql.c_str()) == 0) fail_broken(c, "could not send the statement");
     return await(c, deadline);
 }

@@ -85,6 +85,13 @@ struct pool : std::enable_shared_from_this<pool> {
     std::vector<std::string> secrets;  ///< passwords to strip from every message
     std::array<statement, stmt_count> statements;
     std::atomic<bool> record_history{false};  ///< apply history on (set_record_apply_history)
+    /// Statements sent by run, exec_params and exec_simple on this pool's connections (lane
+    /// locks' included; preparing one is not counted). For tests and measurements: one relaxed
+    /// increment per statement.
+    mutable std::atomic<std::uint64_t> statements_run{0};
+    /// The same, summed over every pool of the process.
+    static std::uint64_t statements_run_in_process() noexcept;
+    void count_statement() const noexcept;
 
     std::mutex mutex;
     std::condition_variable available;

@@ -83,8 +83,6 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         "FROM S.lanes l LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = $1 "
         "WHERE NOT $2 OR l.next_position - 1 > COALESCE(p.applied_position, 0) ORDER BY l.lane_id",
         {oid_text, oid_bool});
-    def(stmt::try_lock, "SELECT pg_try_advisory_lock($1, $2)", {oid_int4, oid_int4});
-    def(stmt::wait_lock, "SELECT S.lock_lane($1, $2, $3)", {oid_int4, oid_int4, oid_int4});
     def(stmt::unlock, "SELECT pg_advisory_unlock($1, $2)", {oid_int4, oid_int4});
     // The applied position and, in the same round trip, how far the lane has been pruned and
     // whether the lane's start (after_lane, after_position) is applied on the instance.
@@ -224,6 +222,15 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
         "SELECT from_position, to_position, skipped, extract(epoch FROM at)::float8 FROM S.apply_history "
         "WHERE instance = $1 AND lane_id = $2 ORDER BY id",
         {oid_text, oid_int8});
+    // Taking a lane lock and, once taken, reading what stmt::applied reads (schema version 7:
+    // the read is a statement after the lock, with a snapshot from after it). $3: the wait in
+    // ms, 0 to only try. One row: locked, applied_position, pruned_through, start_ready.
+    def(stmt::lock_applied, "SELECT * FROM S.lock_lane_applied($1, $2, $3, $4, $5)",
+        {oid_int4, oid_int4, oid_int4, oid_text, oid_int8});
+    // stmt::advance ($1..$6 as there), committed, then the lane lock ($7, $8) let go. A CALL that
+    // commits inside: only outside a transaction block. One row: advanced, head, released.
+    def(stmt::advance_release, "CALL S.advance_release($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL)",
+        {oid_text, oid_int8, oid_int8, oid_int8, oid_bool, oid_bool, oid_int4, oid_int4});
     return s;
 }
 

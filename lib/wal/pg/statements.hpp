@@ -29,8 +29,6 @@ enum class stmt : int {
     lookup_ids,
     claim_lane,
     progress,
-    try_lock,
-    wait_lock,
     unlock,
     applied,
     read,
@@ -50,6 +48,8 @@ enum class stmt : int {
     prune_lane,
     prune_history,
     history,
+    lock_applied,
+    advance_release,
     count_  // number of statements
 };
 inline constexpr std::size_t stmt_count = static_cast<std::size_t>(stmt::count_);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -26,6 +27,8 @@ namespace {
     throw failure(msg, code);
 }
 
+std::atomic<std::uint64_t> statements_prepared{0};
+
 std::string parent_dir(const std::string& path) {
     const auto slash = path.find_last_of('/');
     if (slash == std::string::npos) return ".";
@@ -37,12 +40,40 @@ std::string parent_dir(const std::string& path) {
 
 // ---- statement ----
 
-statement::statement(sqlite3* db, std::string_view sql) : db_(db) {
-    const int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &st_, nullptr);
-    if (rc != SQLITE_OK) fail(db, rc, "prepare");
+statement::statement(connection& c, std::string_view sql) : db_(c.get()) {
+    auto found = c.cache_.find(std::string(sql));
+    if (found != c.cache_.end() && !found->second.in_use) {
+        found->second.in_use = true;
+        st_ = found->second.st;
+        cached_ = &found->second;
+        return;
+    }
+    // PERSISTENT: kept for many uses (SQLite allocates it accordingly).
+    const unsigned flags = found == c.cache_.end() && c.cache_.size() < connection::max_cached
+                               ? static_cast<unsigned>(SQLITE_PREPARE_PERSISTENT)
+                               : 0u;
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), flags, &st_, nullptr);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st_);
+        fail(db_, rc, "prepare");
+    }
+    statements_prepared.fetch_add(1, std::memory_order_relaxed);
+    if (flags != 0 && st_ != nullptr) {
+        // Elements of an unordered_map stay where they are when it grows: the pointer holds.
+        cached_ = &c.cache_.emplace(std::string(sql), cached_statement{st_, true}).first->second;
+    }
 }
 
-statement::~statement() { sqlite3_finalize(st_); }
+statement::~statement() {
+    if (cached_ == nullptr) {
+        sqlite3_finalize(st_);
+        return;
+    }
+    // Ends any read it was doing; an error it returns was already reported by step().
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+    cached_->in_use = false;
+}
 
 statement& statement::bind(int i, std::int64_t v) {
     sqlite3_bind_int64(st_, i, v);
@@ -112,7 +143,7 @@ connection::connection(const settings& s) {
         sqlite3_busy_timeout(db_, static_cast<int>(std::min<long long>(s.busy_timeout.count(), INT_MAX)));
         exec("PRAGMA auto_vacuum = INCREMENTAL");  // effective only while the file has no table
         {
-            statement mode(db_, "PRAGMA journal_mode = WAL");
+            statement mode(*this, "PRAGMA journal_mode = WAL");
             if (!mode.step() || mode.text(0) != "wal") {
                 throw failure("open: the database could not be switched to WAL journal mode", SQLITE_CANTOPEN);
             }
@@ -126,7 +157,13 @@ connection::connection(const settings& s) {
     }
 }
 
+std::uint64_t connection::statements_prepared_in_process() noexcept {
+    return statements_prepared.load(std::memory_order_relaxed);
+}
+
 connection::~connection() {
+    for (auto& [sql, entry] : cache_) sqlite3_finalize(entry.st);
+    cache_.clear();
     if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 

@@ -26,6 +26,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chromawal::wal::sqlite {
@@ -42,9 +43,20 @@ private:
 };
 
 /// A prepared statement; binds by 1-based index, reads columns by 0-based index.
+class connection;
+
+/// One statement of a connection's cache.
+struct cached_statement {
+    sqlite3_stmt* st = nullptr;
+    bool in_use = false;  ///< a `statement` holds it now
+};
+
+/// A prepared statement, taken from its connection's cache (prepared once per connection and
+/// SQL text, then reset and reused) unless that statement is in use by another object. Reset
+/// (and its bindings cleared) when destroyed, so no read transaction outlives it.
 class statement {
 public:
-    statement(sqlite3* db, std::string_view sql);
+    statement(connection& c, std::string_view sql);
     ~statement();
     statement(const statement&) = delete;
     statement& operator=(const statement&) = delete;
@@ -68,6 +80,8 @@ public:
 private:
     sqlite3* db_;
     sqlite3_stmt* st_ = nullptr;
+    /// The cache entry st_ belongs to (handed back, not finalized); nullptr: finalized.
+    cached_statement* cached_ = nullptr;
 };
 
 struct settings {
@@ -90,8 +104,17 @@ public:
     /// Set when a statement failed in a way that leaves the handle unusable.
     bool broken = false;
 
+    /// Statements prepared so far by every connection of the process (cache misses); for tests.
+    static std::uint64_t statements_prepared_in_process() noexcept;
+
 private:
+    friend class statement;
+    // At most this many distinct statements are kept per connection (the store has fewer; SQL
+    // built at run time would otherwise grow the cache without bound).
+    static constexpr std::size_t max_cached = 96;
+
     sqlite3* db_ = nullptr;
+    std::unordered_map<std::string, cached_statement> cache_;
 };
 
 /// Throws the log's exception for `e` during `op`: store_unreachable for a database locked

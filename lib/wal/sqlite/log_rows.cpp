@@ -27,7 +27,7 @@ log_rows sqlite_log_store::export_rows() {
         log_rows out;
         c.exec("BEGIN");  // one snapshot for all four reads
         try {
-            statement l(c.get(),
+            statement l(c,
                         "SELECT lane_id, tenant, database, collection, first_name, holds_name, next_position, "
                         "pruned_through, COALESCE(after_lane, 0), COALESCE(after_position, 0), created_at "
                         "FROM lanes ORDER BY lane_id");
@@ -44,15 +44,15 @@ log_rows sqlite_log_store::export_rows() {
                 r.created_at = l.f64(10);
                 out.lanes.push_back(std::move(r));
             }
-            statement n(c.get(),
+            statement n(c,
                         "SELECT tenant, database, collection, lane_id, position FROM name_releases "
                         "ORDER BY tenant, database, collection");
             while (n.step()) out.name_releases.push_back({{n.text(0), n.text(1), n.text(2)}, n.i64(3), n.i64(4)});
-            statement w(c.get(),
+            statement w(c,
                         "SELECT instance, lane_id, applied_position, updated_at FROM instance_positions "
                         "ORDER BY instance, lane_id");
             while (w.step()) out.positions.push_back({w.text(0), w.i64(1), w.i64(2), w.f64(3)});
-            statement d(c.get(),
+            statement d(c,
                         "SELECT instance, lane_id, position, error, at FROM dead_letters "
                         "ORDER BY instance, lane_id, position");
             while (d.step()) out.dead_letters.push_back({d.text(0), d.i64(1), d.i64(2), d.text(3), d.f64(4)});
@@ -68,7 +68,7 @@ log_rows sqlite_log_store::export_rows() {
 std::vector<entry_row> sqlite_log_store::export_entries(std::int64_t after_lane, std::int64_t after_position,
                                                         std::size_t max_entries, std::size_t max_bytes) {
     return pool_->with("export_entries", [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "SELECT lane_id, position, idempotency_id, op, payload, state, attempts, COALESCE(last_error, ''), "
                     "last_error IS NOT NULL, collection, COALESCE(after_lane, 0), COALESCE(after_position, 0), "
                     "created_at, updated_at FROM entries WHERE (lane_id, position) > (?1, ?2) "
@@ -103,7 +103,7 @@ std::vector<entry_row> sqlite_log_store::export_entries(std::int64_t after_lane,
 void sqlite_log_store::import_rows(const log_rows& rows, import_step step, const std::string& log_id) {
     pool_->write("import_rows", [&](connection& c) {
         if (step == import_step::begin) {
-            statement n(c.get(),
+            statement n(c,
                         "SELECT (SELECT count(*) FROM lanes) + (SELECT count(*) FROM entries) + "
                         "(SELECT count(*) FROM instance_positions)");
             if (n.step() && n.i64(0) != 0) {
@@ -112,7 +112,7 @@ void sqlite_log_store::import_rows(const log_rows& rows, import_step step, const
             }
             c.exec("DELETE FROM log_identity");  // until finish: a half-done copy is no usable log
             for (const auto& l : rows.lanes) {
-                statement s(c.get(),
+                statement s(c,
                             "INSERT INTO lanes (lane_id, tenant, database, collection, first_name, holds_name, "
                             "next_position, pruned_through, after_lane, after_position, created_at) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULLIF(?9, 0), NULLIF(?10, 0), ?11)");
@@ -122,7 +122,7 @@ void sqlite_log_store::import_rows(const log_rows& rows, import_step step, const
                 s.bind(11, l.created_at).run();
             }
             for (const auto& r : rows.name_releases) {
-                statement s(c.get(),
+                statement s(c,
                             "INSERT INTO name_releases (tenant, database, collection, lane_id, position) "
                             "VALUES (?1, ?2, ?3, ?4, ?5)");
                 s.bind(1, r.key.tenant).bind(2, r.key.database).bind(3, r.key.collection);
@@ -130,7 +130,7 @@ void sqlite_log_store::import_rows(const log_rows& rows, import_step step, const
             }
         } else if (step == import_step::entries) {
             for (const auto& e : rows.entries) {
-                statement s(c.get(),
+                statement s(c,
                             "INSERT INTO entries (lane_id, position, idempotency_id, op, payload, state, attempts, "
                             "last_error, collection, after_lane, after_position, created_at, updated_at) "
                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULLIF(?10, 0), NULLIF(?11, 0), ?12, ?13)");
@@ -147,19 +147,19 @@ void sqlite_log_store::import_rows(const log_rows& rows, import_step step, const
             }
         } else {
             for (const auto& w : rows.positions) {
-                statement s(c.get(),
+                statement s(c,
                             "INSERT INTO instance_positions (instance, lane_id, applied_position, updated_at) "
                             "VALUES (?1, ?2, ?3, ?4)");
                 s.bind(1, w.instance).bind(2, w.lane_id).bind(3, w.applied_position).bind(4, w.updated_at).run();
             }
             for (const auto& d : rows.dead_letters) {
-                statement s(c.get(),
+                statement s(c,
                             "INSERT INTO dead_letters (instance, lane_id, position, error, at) "
                             "VALUES (?1, ?2, ?3, ?4, ?5)");
                 s.bind(1, d.instance).bind(2, d.lane_id).bind(3, d.position).bind(4, d.error).bind(5, d.at).run();
             }
             c.exec("DELETE FROM log_identity");
-            statement s(c.get(), "INSERT INTO log_identity (id) VALUES (?1)");
+            statement s(c, "INSERT INTO log_identity (id) VALUES (?1)");
             s.bind(1, log_id).run();
         }
     });

@@ -46,7 +46,7 @@ std::int64_t sqlite_log_store::mark_applied(const std::vector<std::string>& inst
     std::int64_t total = 0;
     for (;;) {
         const std::int64_t n = pool_->write("mark_applied", [&](connection& c) {
-            statement s(c.get(), update);
+            statement s(c, update);
             s.bind(1, mark_applied_batch).bind(2, now_seconds());
             for (std::size_t i = 0; i < instances.size(); ++i) s.bind(3 + static_cast<int>(i), instances[i]);
             s.run();
@@ -59,7 +59,7 @@ std::int64_t sqlite_log_store::mark_applied(const std::vector<std::string>& inst
 
 log_counts sqlite_log_store::counts() {
     return pool_->with("counts", [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "SELECT COALESCE(sum(state = 0), 0), COALESCE(sum(state = 1), 0), COALESCE(sum(state = 2), 0), "
                     "COALESCE(sum(state = 3), 0), COALESCE(sum(state = 4), 0), "
                     "COALESCE(min(CASE WHEN state = 0 THEN created_at END), 0) FROM entries");
@@ -81,7 +81,7 @@ std::int64_t sqlite_log_store::prune(std::chrono::milliseconds older_than, std::
     const auto batch = static_cast<std::int64_t>(std::clamp<std::size_t>(batch_size, 1, 1'000'000));
     // Lanes whose first entry may go.
     std::vector<std::int64_t> lanes = pool_->with("prune", [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "SELECT l.lane_id FROM lanes l JOIN entries f ON f.lane_id = l.lane_id AND f.position = "
                     "  (SELECT min(x.position) FROM entries x WHERE x.lane_id = l.lane_id) "
                     "WHERE f.state IN (1, 2, 3) AND f.created_at < ?1 ORDER BY l.lane_id");
@@ -99,7 +99,7 @@ std::int64_t sqlite_log_store::prune(std::chrono::milliseconds older_than, std::
                 std::int64_t top = 0;
                 std::int64_t count = 0;
                 {
-                    statement s(c.get(),
+                    statement s(c,
                                 "SELECT e.position, e.state IN (1, 2, 3) AND e.created_at < ?3 AND NOT EXISTS "
                                 "(SELECT 1 FROM dead_letters d WHERE d.lane_id = e.lane_id AND d.position = "
                                 "e.position) FROM entries e WHERE e.lane_id = ?1 ORDER BY e.position LIMIT ?2");
@@ -111,9 +111,9 @@ std::int64_t sqlite_log_store::prune(std::chrono::milliseconds older_than, std::
                     }
                 }
                 if (count == 0) return 0;
-                statement d(c.get(), "DELETE FROM entries WHERE lane_id = ?1 AND position <= ?2");
+                statement d(c, "DELETE FROM entries WHERE lane_id = ?1 AND position <= ?2");
                 d.bind(1, lane).bind(2, top).run();
-                statement m(c.get(), "UPDATE lanes SET pruned_through = max(pruned_through, ?2) WHERE lane_id = ?1");
+                statement m(c, "UPDATE lanes SET pruned_through = max(pruned_through, ?2) WHERE lane_id = ?1");
                 m.bind(1, lane).bind(2, top).run();
                 return count;
             });
@@ -123,7 +123,7 @@ std::int64_t sqlite_log_store::prune(std::chrono::milliseconds older_than, std::
     }
     for (;;) {
         const std::int64_t n = pool_->write("prune", [&](connection& c) {
-            statement s(c.get(),
+            statement s(c,
                         "DELETE FROM apply_history WHERE id IN "
                         "(SELECT id FROM apply_history WHERE at < ?1 ORDER BY id LIMIT ?2)");
             s.bind(1, cutoff).bind(2, history_prune_batch).run();
@@ -140,7 +140,7 @@ void sqlite_log_store::set_record_apply_history(bool on) { record_history_->stor
 
 std::vector<apply_step> sqlite_log_store::apply_history(std::string_view instance, std::int64_t lane_id) {
     return pool_->with("apply_history", [&](connection& c) {
-        statement s(c.get(),
+        statement s(c,
                     "SELECT from_position, to_position, skipped, at FROM apply_history "
                     "WHERE instance = ?1 AND lane_id = ?2 ORDER BY id");
         s.bind(1, instance).bind(2, lane_id);
