@@ -718,7 +718,9 @@ preload_state build_preload(servers& s, const options& o, const dataset& data, c
     return p;
 }
 
-/// Runs one case on a fresh collection (or on the preloaded one) and checks the counts.
+/// Runs one case on a fresh collection (or on the preloaded one) and checks the counts. The
+/// servers must be idle before the clock starts (after the collection and the client were
+/// made) and again before PostgreSQL's counters are read at the end (before any clean-up).
 phase_result run_case(servers& s, const options& o, const dataset& data, const case_spec& cs, std::size_t round,
                       pg_stats* pg, preload_state& pre) {
     const std::size_t nb = (cs.records + cs.batch - 1) / cs.batch;
@@ -732,14 +734,18 @@ phase_result run_case(servers& s, const options& o, const dataset& data, const c
     phase_result res;
     if (cs.variant == "direct-one") {
         auto c = cs.preloaded ? ca.get_collection(name) : ca.create_collection(name);
+        s.settle();
         phase_timer t(s, pg);
         run_writers(nb, cs.threads, [&](std::size_t i) { c.add(batches[i]); });
         res = t.done(cs.label(), n, nb);
+        s.settle();
+        finish_pg(res, pg);
         check_count(name + " on chroma-a", c.count(), want);
         if (!cs.preloaded) ca.delete_collection(name);
     } else if (cs.variant == "naive-two") {
         auto c1 = cs.preloaded ? ca.get_collection(name) : ca.create_collection(name);
         auto c2 = cs.preloaded ? cb.get_collection(name) : cb.create_collection(name);
+        s.settle();
         phase_timer t(s, pg);
         run_writers(nb, cs.threads, [&](std::size_t i) {
             // Two adds on two threads per batch, as chromawal applies a write to two instances.
@@ -748,6 +754,8 @@ phase_result run_case(servers& s, const options& o, const dataset& data, const c
             other.get();
         });
         res = t.done(cs.label(), n, nb);
+        s.settle();
+        finish_pg(res, pg);
         check_count(name + " on chroma-a", c1.count(), want);
         check_count(name + " on chroma-b", c2.count(), want);
         if (!cs.preloaded) {
@@ -759,6 +767,7 @@ phase_result run_case(servers& s, const options& o, const dataset& data, const c
         chromawal::client client(replicated_config(s, cs.store));
         auto c = cs.preloaded ? client.get_collection(name) : client.create_collection(name);
         std::atomic<std::size_t> on_both{0};
+        s.settle();
         phase_timer t(s, pg);
         if (cs.pipelined) {
             on_both = add_pipelined(c, batches, o.window);
@@ -767,6 +776,8 @@ phase_result run_case(servers& s, const options& o, const dataset& data, const c
                         [&](std::size_t i) { on_both += c.add(batches[i]).applied.size() == 2 ? 1 : 0; });
         }
         res = t.done(cs.label(), n, nb);
+        s.settle();
+        finish_pg(res, pg);
         if (on_both != nb) {
             std::printf("  note: %zu of %zu writes were applied to both instances before returning\n", on_both.load(),
                         nb);
@@ -831,10 +842,7 @@ part1_result run_part1(servers& s, const options& o, const dataset& data, pg_sta
         std::printf(" round %zu\n", r + 1);
         for (std::size_t k = 0; k < cases.size(); ++k) {
             const case_spec& cs = cases[(r + k) % cases.size()];
-            s.settle();
             auto res = run_case(s, o, data, cs, r, pg, pre);
-            s.settle();
-            finish_pg(res, pg);
             print_phase(res, r + 1);
             out[res.label].push_back(std::move(res));
         }
@@ -1346,7 +1354,6 @@ int run(const options& o) {
         if (std::isnan(direct_rps)) {
             // Part 2 also shows part 1's direct ingest: measure it once when part 1 did not run.
             preload_state none;
-            s.settle();
             direct_rps = run_case(s, o, data, {"direct-one", "none", o.batch, o.records}, 0, nullptr, none).rps();
         }
         const std::size_t nb = (o.backlog + o.batch - 1) / o.batch;
@@ -1460,8 +1467,10 @@ int run(const options& o) {
     for (const auto& st : o.stores) {
         if (!best.count(st)) continue;
         const auto [shared, own] = best[st];
-        at_least(part4, "log appends/s of real entries, one lane (best), " + st, shared, 3000, 0);
-        at_least("", "log appends/s of real entries, lane per thread (best), " + st, own, 3000, 0);
+        // The 3,000 appends/s goal was set with 200-byte entries; each entry here holds a batch.
+        at_least(part4, "log appends/s, one lane (best), " + st, shared, 3000, 0);
+        at_least("", "log appends/s, lane per thread (best), " + st, own, 3000, 0);
+        line("", "  records/s logged, one lane (best), " + st, shared * static_cast<double>(o.batch), 0);
         part4 = "";
     }
     if (best.size() == 2) {
