@@ -38,12 +38,12 @@
 
 #include "api/connection.hpp"
 #include "pq_session.hpp"
+#include "proc_cpu.hpp"
 #include "servers.hpp"
 #include "wal/payload.hpp"
 #include "wal/pg_log_store.hpp"
 #include "wal/sqlite_log_store.hpp"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -204,57 +204,7 @@ double self_cpu_seconds() {
     return tv(ru.ru_utime) + tv(ru.ru_stime);
 }
 
-struct proc_stat {
-    long ppid = 0;
-    unsigned long long utime = 0, stime = 0, cutime = 0, cstime = 0;
-};
-
-bool read_proc_stat(long pid, proc_stat& out) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) return false;
-    // After "pid (comm) ": state (3), ppid (4), ..., utime (14), stime (15), cutime (16), cstime (17).
-    long long cu = 0, cs = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-                    &out.ppid, &out.utime, &out.stime, &cu, &cs) != 5) {
-        return false;
-    }
-    out.cutime = static_cast<unsigned long long>(std::max(0LL, cu));
-    out.cstime = static_cast<unsigned long long>(std::max(0LL, cs));
-    return true;
-}
-
-/// CPU seconds (user + sys) of a process and all its live descendants, plus what its reaped
-/// children used. Resolution: one clock tick (10 ms). 0 when the process is gone.
-double tree_cpu_seconds(long root) {
-    if (root <= 0) return 0;
-    std::map<long, std::vector<long>> children;
-    std::map<long, proc_stat> stats;
-    if (DIR* d = opendir("/proc")) {
-        while (dirent* e = readdir(d)) {
-            if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-            const long pid = std::strtol(e->d_name, nullptr, 10);
-            proc_stat s;
-            if (read_proc_stat(pid, s)) {
-                stats[pid] = s;
-                children[s.ppid].push_back(pid);
-            }
-        }
-        closedir(d);
-    }
-    unsigned long long ticks = 0;
-    std::vector<long> todo{root};
-    while (!todo.empty()) {
-        const long p = todo.back();
-        todo.pop_back();
-        auto it = stats.find(p);
-        if (it == stats.end()) continue;
-        ticks += it->second.utime + it->second.stime + it->second.cutime + it->second.cstime;
-        for (long c : children[p]) todo.push_back(c);
-    }
-    return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
+using chromawal_test::tree_cpu_seconds;
 
 long postmaster_pid(const chromawal_test::postgres_server& pg) {
     std::ifstream in(pg.dir() + "/data/postmaster.pid");
@@ -312,26 +262,11 @@ struct servers {
                 tree_cpu_seconds(postmaster_pid(pg)), machine_busy_seconds()};
     }
     /// Waits until the servers are idle: PostgreSQL and both Chroma servers together under 0.1
-    /// of a core in every 200 ms window for `quiet` seconds in a row (Chroma goes on indexing
-    /// after add has returned), giving up after `limit` seconds. Returns the seconds waited.
-    /// A quiet second also lets PostgreSQL's backends flush their statistics (at most once a
-    /// second), which the counters per write below rely on.
-    double settle(double quiet = 1.0, double limit = 90) const {
-        const auto t0 = steady::now();
-        auto quiet_since = steady::now();
-        cpu_sample s0 = sample();
-        for (;;) {
-            std::this_thread::sleep_for(200ms);
-            const cpu_sample s1 = sample();
-            const double busy = (s1.a - s0.a) + (s1.b - s0.b) + (s1.pg - s0.pg);
-            s0 = s1;
-            if (busy / 0.2 >= 0.10) quiet_since = steady::now();
-            if (since(quiet_since) >= quiet) return since(t0);
-            if (since(t0) > limit) {
-                std::printf("  (servers still busy after %.0f s; going on)\n", limit);
-                return since(t0);
-            }
-        }
+    /// of a core for `quiet` seconds in a row (Chroma goes on indexing after add has returned),
+    /// at most 90 s. Returns the seconds waited. A quiet second also lets PostgreSQL's backends
+    /// flush their statistics (at most once a second), which the counters per write rely on.
+    double settle(double quiet = 1.0) const {
+        return chromawal_test::wait_idle({a.pid(), b.pid(), postmaster_pid(pg)}, 0.1, quiet);
     }
 };
 
