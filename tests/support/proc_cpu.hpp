@@ -6,14 +6,14 @@
 // Thread-safe (no shared state).
 #pragma once
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
+#include <cstring>
 #include <map>
 #include <string>
 #include <thread>
@@ -26,16 +26,24 @@ struct proc_stat {
     unsigned long long utime = 0, stime = 0, cutime = 0, cstime = 0;
 };
 
-/// Fields of /proc/PID/stat; false when the process is gone.
+/// Fields of /proc/PID/stat; false when the process is gone. (POSIX read, not iostreams:
+/// reading the file of a process that has just exited fails with ESRCH, which libstdc++'s
+/// filebuf turns into an exception.)
 inline bool read_proc_stat(long pid, proc_stat& out) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) return false;
+    const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[1024];
+    const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    const char* close = std::strrchr(buf, ')');
+    if (close == nullptr) return false;
     // After "pid (comm) ": state (3), ppid (4), ..., utime (14), stime (15), cutime (16), cstime (17).
     long long cu = 0, cs = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-                    &out.ppid, &out.utime, &out.stime, &cu, &cs) != 5) {
+    if (std::sscanf(close + 1, " %*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld", &out.ppid,
+                    &out.utime, &out.stime, &cu, &cs) != 5) {
         return false;
     }
     out.cutime = static_cast<unsigned long long>(std::max(0LL, cu));
