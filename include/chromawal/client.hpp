@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,6 +124,12 @@ struct CHROMAWAL_API client_config {
     /// receipt lists only the instances that had applied it when the call returned, and reads
     /// of this client avoid the others until they have it. See docs/design.md.
     bool ack_after_quorum = false;
+    /// Writes of one collection in flight at once (submitted and not yet answered), at least 1:
+    /// the window of the asynchronous writes (collection::add_async and the others), which wait
+    /// while it is full. Concurrent small writes to one collection (from several threads, or
+    /// in flight together) are appended to the log together and merged into one request per
+    /// instance (docs/design.md, "Group apply").
+    std::size_t max_in_flight_writes = 8;
     read_mode read_policy = read_mode::primary_preferred;
     /// For read_mode::replica_ratio: the share of reads sent to replicas (0..1).
     double replica_read_ratio = 0.8;
@@ -420,6 +427,19 @@ public:
     /// @throws as add(); invalid_argument without a selector; no_instance_available (nothing
     ///         logged) when a limited delete finds no up-to-date instance to choose on.
     write_receipt delete_records(const delete_options& selector, const write_options& options = {}) const;
+    /// Asynchronous (pipelined) writes: the same write as add() and the others, returning at once
+    /// with a future of its receipt, so that one thread keeps several writes in flight and
+    /// every instance busy. The writes of one collection are logged and applied in call order
+    /// (whichever thread calls), and a write's receipt means what add()'s does; get() rethrows
+    /// the write's error (as add() would throw it). Reads see a write once its future is ready.
+    /// Invalid input throws invalid_argument at the call (nothing logged). The call waits while
+    /// the collection already has client_config::max_in_flight_writes writes in flight. A
+    /// delete with a `limit` is done before the call returns (its records are chosen first).
+    /// Destroying the client waits for the writes in flight.
+    std::future<write_receipt> add_async(const record_set& records, const write_options& options = {}) const;
+    std::future<write_receipt> upsert_async(const record_set& records, const write_options& options = {}) const;
+    std::future<write_receipt> update_async(const record_set& records, const write_options& options = {}) const;
+    std::future<write_receipt> delete_async(const delete_options& selector, const write_options& options = {}) const;
     /// Deletes every record whose metadata `key` equals `document_id` (all chunks of one
     /// document), logged as a where-delete so that each instance removes its own matches.
     write_receipt delete_document(std::string_view document_id, std::string_view key = "document_id") const;

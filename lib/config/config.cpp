@@ -173,6 +173,11 @@ const std::vector<setting_row>& table() {
           "return once write_quorum instances applied a write; the others finish in the background, in order", "false",
           false, false},
          [](client_config& c, std::string_view l, std::string_view v) { c.ack_after_quorum = parse_bool(l, v); }},
+        {{"max_in_flight_writes", "CHROMAWAL_MAX_IN_FLIGHT_WRITES", "N",
+          "writes of one collection in flight at once (the window of asynchronous writes)", "8", false, false},
+         [](client_config& c, std::string_view l, std::string_view v) {
+             c.max_in_flight_writes = static_cast<std::size_t>(parse_int(l, v, 1, 1024));
+         }},
         {{"read_policy", "CHROMAWAL_READ_POLICY", "POLICY",
           "where reads go: primary_only, primary_preferred, replica_ratio or nearest", "primary_preferred", false,
           false},

@@ -76,7 +76,7 @@ static_assert(static_cast<std::size_t>(apply_outcome::needs_repair) + 1 == apply
               "ops/metrics.cpp names every apply_outcome, in order");
 
 apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
-                                    std::int64_t target, const wal::entry* fresh, bool live,
+                                    std::int64_t target, const fresh_entries* fresh, bool live,
                                     clock::time_point deadline) {
     const auto started = clock::now();
     apply_result r = apply_locked(inst, lane_id, key, target, fresh, live, deadline);
@@ -88,9 +88,15 @@ apply_result applier::apply_through(instance_state& inst, std::int64_t lane_id, 
 
 // Brings `inst` up to `target` in one lane, holding the lane lock (in-process and in the log).
 apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key,
-                                   std::int64_t target, const wal::entry* fresh, bool live,
+                                   std::int64_t target, const fresh_entries* fresh, bool live,
                                    clock::time_point deadline) {
     apply_result result;
+    // The fresh entries' positions (none: 0, -1).
+    const std::int64_t fresh_first = fresh && !fresh->entries().empty() ? fresh->entries().front().position : 0;
+    const std::int64_t fresh_last = fresh && !fresh->entries().empty() ? fresh->entries().back().position : -1;
+    // After a merged request was rejected, each entry goes alone, so that an invalid one fails
+    // alone (its neighbours are other callers' writes).
+    bool merge = true;
     // A live write may trust what this process knows was applied; the sync thread works from the
     // log, which may lag that knowledge (an advance() that failed), and must record it.
     if (live && inst.known_applied(lane_id) >= target) {
@@ -153,15 +159,18 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 fmt::format("{}: collection '{}' waits for a rename to be applied first", inst.name(), key.collection);
             return result;
         }
-        if (live && target - applied > live_catch_up_limit) {
+        // The backlog before the write's own entries (a group may hold many).
+        const std::int64_t backlog = (fresh_last >= fresh_first ? std::min(target, fresh_first - 1) : target) - applied;
+        if (live && backlog > live_catch_up_limit) {
             result.outcome = apply_outcome::behind;
-            result.error = fmt::format("{}: {} entries behind; left to the sync thread", inst.name(), target - applied);
+            result.error = fmt::format("{}: {} entries behind; left to the sync thread", inst.name(), backlog);
             return result;
         }
         while (applied < target) {
             std::vector<wal::entry> batch;
-            if (fresh && applied == fresh->position - 1) {
-                batch.push_back(*fresh);
+            if (applied >= fresh_first - 1 && applied < fresh_last) {
+                const auto& all = fresh->entries();
+                batch.assign(all.begin() + static_cast<std::ptrdiff_t>(applied - fresh_first + 1), all.end());
             } else {
                 batch = lock->read(read_batch_entries, read_batch_bytes);
             }
@@ -182,6 +191,7 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 if (batch[done].op == wal::op_kind::delete_database && !skipped_state(batch[done].state) &&
                     !database_lanes_applied(inst, key)) {
                     result.outcome = apply_outcome::waiting;
+                    result.stopped_at = batch[done].position;
                     result.error = fmt::format("{}: deleting database '{}' waits for its collections' entries",
                                                inst.name(), key.database);
                     return result;
@@ -190,11 +200,14 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 std::size_t used;
                 const auto started = clock::now();
                 std::optional<std::size_t> deleted;  // a delete's count, as the server answered it
+                const bool in_fresh = rest.front().position >= fresh_first && rest.front().position <= fresh_last;
+                result.stopped_at = rest.front().position;  // until it is applied
                 try {
-                    used = apply_front(inst, key, rest, deadline, &deleted);
+                    used = apply_front(inst, key, rest, deadline, &deleted, merge, in_fresh ? fresh : nullptr);
                 } catch (const rename_refused& e) {
                     const wal::entry& bad = rest.front();
                     if (live && bad.position == target) {
+                        result.stopped_at = bad.position;
                         // The write's own rename: the writer decides (rejected when no instance applied it).
                         result.outcome = apply_outcome::rejected;
                         result.error = e.what();
@@ -228,6 +241,12 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                     if (!is_entry_failure(e)) throw;
                     const wal::entry& bad = rest.front();
                     const auto* rejected = dynamic_cast<const server_rejected*>(&e);
+                    if (rejected != nullptr && merge && rest.size() > 1 && is_record_op(bad.op)) {
+                        // Perhaps a merged request: the front entry goes again alone (a rejected
+                        // request applied nothing), then each following one.
+                        merge = false;
+                        continue;
+                    }
                     if (live) {
                         if (rejected == nullptr) {
                             // A 5xx: the entry stays pending for the sync thread; the instance is
@@ -279,7 +298,7 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                 }
                 applied = last;
                 inst.set_known_applied(lane_id, applied);
-                if (rest.front().position == target) result.deleted = deleted;
+                if (deleted && in_fresh) result.deleted.emplace_back(rest.front().position, *deleted);
                 done += used;
             }
             if (stopped_early && applied < target) {
@@ -291,6 +310,7 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
             if (batch.back().position >= target || applied >= target) break;
         }
         result.outcome = applied >= target ? apply_outcome::applied : apply_outcome::failed;
+        if (result.outcome == apply_outcome::applied) result.stopped_at = 0;
         return result;
     } catch (const log_unavailable& e) {
         result.error = e.what();
@@ -355,7 +375,8 @@ applier::replay_outcome applier::replay(instance_state& inst, const wal::lane_ke
 }
 
 std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
-                                 clock::time_point deadline, std::optional<std::size_t>* deleted) {
+                                 clock::time_point deadline, std::optional<std::size_t>* deleted, bool merge,
+                                 const fresh_entries* fresh) {
     // Entries that are never applied are stepped over.
     if (skipped_state(batch.front().state)) return 1;
     const wal::entry& first = batch.front();
@@ -374,12 +395,34 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     const std::size_t max_records = pf.max_batch_size ? pf.max_batch_size : 1000;
     const bool base64 = conn.options.use_base64 && pf.supports_base64_encoding;
     const wal::lane_key scoped{key.tenant, key.database, name};
+    const std::string what = fmt::format("{} to collection '{}' on {}", route(first.op), name, inst.name());
+    auto send = [&](const std::string& body) {
+        for (int attempt = 0;; ++attempt) {
+            chroma_collection c = inst.resolve(scoped);
+            try {
+                conn.call(method::post, conn.collection_url(c.id()) + "/" + route(first.op), body, what,
+                          remaining(deadline, what));
+                return;
+            } catch (const not_found&) {
+                inst.forget(scoped);  // the UUID may be stale (deleted and re-created)
+                if (attempt > 0) throw;
+            }
+        }
+    };
+    // Another instance's applier may have built this request already (same limits, encoding).
+    const fresh_entries::request_key cache_key{first.position, merge ? max_records : 0, base64};
+    if (fresh) {
+        if (auto built = fresh->find(cache_key)) {
+            send(*built->body);
+            return built->used;
+        }
+    }
     std::vector<wal::records_payload> parts;
     parts.push_back(wal::decode_records(first.payload));
     std::size_t records = parts.back().ids.size();
     std::size_t bytes = wal::payload_bytes(parts.back(), base64);
     std::size_t used = 1;
-    while (used < batch.size() && batch[used].op == first.op && !skipped_state(batch[used].state) &&
+    while (merge && used < batch.size() && batch[used].op == first.op && !skipped_state(batch[used].state) &&
            batch[used].ready && name_of(batch[used], key) == name) {
         wal::records_payload next = wal::decode_records(batch[used].payload);
         const std::size_t next_bytes = wal::payload_bytes(next, base64);
@@ -394,29 +437,14 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     }
     // A single entry larger than one request (by records or by bytes) goes in several requests;
     // its ids are distinct, so re-applying a prefix of them is harmless too.
-    std::vector<wal::records_payload> chunks;
-    if (parts.size() == 1 && (records > max_records || bytes > max_request_bytes))
-        chunks = wal::split_records(parts.front(), max_records, max_request_bytes, base64);
-    auto send = [&](const std::vector<const wal::records_payload*>& ptrs) {
-        std::string body;
-        wal::write_records_body(body, ptrs, base64);
-        const std::string what = fmt::format("{} to collection '{}' on {}", route(first.op), name, inst.name());
-        for (int attempt = 0;; ++attempt) {
-            chroma_collection c = inst.resolve(scoped);
-            try {
-                conn.call(method::post, conn.collection_url(c.id()) + "/" + route(first.op), body, what,
-                          remaining(deadline, what));
-                return;
-            } catch (const not_found&) {
-                inst.forget(scoped);  // the UUID may be stale (deleted and re-created)
-                if (attempt > 0) throw;
-            }
-        }
-    };
-    if (!chunks.empty()) {
+    if (parts.size() == 1 && (records > max_records || bytes > max_request_bytes)) {
+        std::vector<wal::records_payload> chunks =
+            wal::split_records(parts.front(), max_records, max_request_bytes, base64);
         for (std::size_t i = 0; i < chunks.size(); ++i) {
+            std::string body;
+            wal::write_records_body(body, {&chunks[i]}, base64);
             try {
-                send({&chunks[i]});
+                send(body);
             } catch (const connection_error& e) {
                 // Earlier parts are applied: the entry is, in part, whatever became of this one.
                 if (i == 0 || e.request_sent()) throw;
@@ -424,12 +452,15 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
                     fmt::format("{} (after {} of its {} parts were applied)", e.what(), i, chunks.size()), true);
             }
         }
-    } else {
-        std::vector<const wal::records_payload*> ptrs;
-        ptrs.reserve(parts.size());
-        for (const auto& p : parts) ptrs.push_back(&p);
-        send(ptrs);
+        return used;
     }
+    std::vector<const wal::records_payload*> ptrs;
+    ptrs.reserve(parts.size());
+    for (const auto& p : parts) ptrs.push_back(&p);
+    auto body = std::make_shared<std::string>();
+    wal::write_records_body(*body, ptrs, base64);
+    if (fresh) fresh->keep(cache_key, fresh_entries::request{used, body});
+    send(*body);
     return used;
 }
 

@@ -19,8 +19,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace chromawal::detail {
@@ -48,11 +53,47 @@ struct apply_result {
     std::string error_name;
     std::string server_message;
     std::string trace_id;  ///< the server's chroma-trace-id of a rejection
-    /// The entry at the target position was a delete applied by this call: the server's count.
-    std::optional<std::size_t> deleted;
+    /// Deletes among the fresh entries that this call applied: (position, the server's count).
+    std::vector<std::pair<std::int64_t, std::size_t>> deleted;
     /// A request was sent and no definite answer came back (no answer in time, the connection
     /// broke mid-way, a 5xx): the instance may have applied it. Such a write is never abandoned.
     bool maybe_applied = false;
+    /// Not applied: the position of the entry the outcome is about (the rejected entry, the
+    /// first entry of the request that failed or is waiting); 0 when not known.
+    std::int64_t stopped_at = 0;
+};
+
+/// Entries a live write just appended (consecutive positions of one lane), shared by the
+/// appliers of every instance: they need not be read back from the log, and a request body
+/// built for one instance is reused for the others (same server limits and encoding).
+class fresh_entries {
+public:
+    explicit fresh_entries(std::vector<wal::entry> entries) : entries_(std::move(entries)) {}
+    const std::vector<wal::entry>& entries() const noexcept { return entries_; }
+    /// Marks an entry rejected, so that appliers step over it (between rounds: no applier runs).
+    void set_rejected(std::size_t index) { entries_.at(index).state = wal::entry_state::rejected; }
+
+    /// A request built from the entries starting at `first`: how many it merged, and its body.
+    struct request {
+        std::size_t used = 0;
+        std::shared_ptr<const std::string> body;
+    };
+    using request_key = std::tuple<std::int64_t, std::size_t, bool>;  // first position, max records, base64
+    std::optional<request> find(const request_key& k) const {
+        std::lock_guard<std::mutex> lock(m_);
+        auto it = bodies_.find(k);
+        if (it == bodies_.end()) return std::nullopt;
+        return it->second;
+    }
+    void keep(const request_key& k, request r) const {
+        std::lock_guard<std::mutex> lock(m_);
+        bodies_.emplace(k, std::move(r));
+    }
+
+private:
+    std::vector<wal::entry> entries_;
+    mutable std::mutex m_;
+    mutable std::map<request_key, request> bodies_;
 };
 
 class applier {
@@ -60,14 +101,14 @@ public:
     explicit applier(context& ctx) : ctx_(ctx) {}
 
     /// Brings `inst` up to `target` in one lane. Each entry goes to the collection name it
-    /// addressed (wal::entry::collection); `key` names the lane in messages. `fresh`: the entry
-    /// just appended (no need to read it back; never a rename, whose dependency only the log knows); `live`: a write's
-    /// own apply (trusts known positions, catches up at most a short backlog, reports rejections to the caller instead
-    /// of recording them). `deadline`: a live write's apply never outlasts one request timeout in total (lock waits
-    /// included), so a hung instance cannot stall a writer longer than that.
+    /// addressed (wal::entry::collection); `key` names the lane in messages. `fresh`: the entries
+    /// just appended (no need to read them back; never a rename, whose dependency only the log knows); `live`: a
+    /// write's own apply (trusts known positions, catches up at most a short backlog, reports rejections to the caller
+    /// instead of recording them). `deadline`: a live write's apply never outlasts one request timeout in total (lock
+    /// waits included), so a hung instance cannot stall a writer longer than that.
     apply_result apply_through(
         instance_state& inst, std::int64_t lane_id, const wal::lane_key& key, std::int64_t target,
-        const wal::entry* fresh, bool live,
+        const fresh_entries* fresh, bool live,
         std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
     /// What replay() did with one dead letter.
@@ -80,15 +121,17 @@ public:
 
     /// Applies entries from the front of `batch` (at least one) and returns how many it consumed.
     /// The caller holds the lane lock. `deleted`: set to the server's count when the front
-    /// entry is a delete of records.
+    /// entry is a delete of records. `merge`: whether later entries may join the front one's
+    /// request; `fresh`: where request bodies built for another instance are shared.
     std::size_t apply_front(instance_state& inst, const wal::lane_key& key, const std::vector<wal::entry>& batch,
                             std::chrono::steady_clock::time_point deadline,
-                            std::optional<std::size_t>* deleted = nullptr);
+                            std::optional<std::size_t>* deleted = nullptr, bool merge = true,
+                            const fresh_entries* fresh = nullptr);
 
 private:
     // apply_through without the counting (ops/metrics.hpp: applies by outcome, apply latency).
     apply_result apply_locked(instance_state& inst, std::int64_t lane_id, const wal::lane_key& key, std::int64_t target,
-                              const wal::entry* fresh, bool live, std::chrono::steady_clock::time_point deadline);
+                              const fresh_entries* fresh, bool live, std::chrono::steady_clock::time_point deadline);
 
     void apply_single(instance_state& inst, const wal::lane_key& key, const wal::entry& e,
                       std::chrono::steady_clock::time_point deadline, std::optional<std::size_t>* deleted = nullptr);

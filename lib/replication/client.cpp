@@ -53,6 +53,20 @@ write_receipt collection::delete_records(const delete_options& selector, const w
     return impl_->write_delete(name_->key(), selector, options);
 }
 
+std::future<write_receipt> collection::add_async(const record_set& records, const write_options& options) const {
+    return impl_->submit_records(name_->key(), wal::op_kind::add, records, options);
+}
+std::future<write_receipt> collection::upsert_async(const record_set& records, const write_options& options) const {
+    return impl_->submit_records(name_->key(), wal::op_kind::upsert, records, options);
+}
+std::future<write_receipt> collection::update_async(const record_set& records, const write_options& options) const {
+    return impl_->submit_records(name_->key(), wal::op_kind::update, records, options);
+}
+std::future<write_receipt> collection::delete_async(const delete_options& selector,
+                                                    const write_options& options) const {
+    return impl_->submit_delete(name_->key(), selector, options);
+}
+
 write_receipt collection::delete_document(std::string_view document_id, std::string_view key) const {
     delete_options d;
     d.where = where_filter::eq(key, std::string(document_id));

@@ -32,7 +32,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +60,14 @@ public:
     }
     write_receipt write_delete(const wal::lane_key& key, const delete_options& selector, const write_options& options) {
         return counted([&] { return writer_.write_delete(key, selector, options); });
+    }
+    std::future<write_receipt> submit_records(const wal::lane_key& key, wal::op_kind op, const record_set& records,
+                                              const write_options& options) {
+        return submitted([&] { return writer_.submit_records(key, op, records, options); });
+    }
+    std::future<write_receipt> submit_delete(const wal::lane_key& key, const delete_options& selector,
+                                             const write_options& options) {
+        return submitted([&] { return writer_.submit_delete(key, selector, options); });
     }
     write_receipt write_create(const wal::lane_key& key, const collection_options& options) {
         return counted([&] { return writer_.write_create(key, options); });
@@ -145,28 +155,22 @@ private:
             write_receipt r = f();
             ctx_.metrics.count_write(r.queued ? write_outcome::queued : write_outcome::ok);
             return r;
-        } catch (const invalid_argument&) {
-            ctx_.metrics.count_write(write_outcome::invalid);
-            throw;
-        } catch (const log_unavailable&) {
-            ctx_.metrics.count_write(write_outcome::log_unavailable);
-            throw;
-        } catch (const outcome_unknown&) {
-            ctx_.metrics.count_write(write_outcome::outcome_unknown);
-            throw;
-        } catch (const server_rejected&) {
-            ctx_.metrics.count_write(write_outcome::rejected);
-            throw;
-        } catch (const no_instance_available&) {
-            ctx_.metrics.count_write(write_outcome::no_instance);
-            throw;
-        } catch (const quorum_not_reached&) {
-            ctx_.metrics.count_write(write_outcome::quorum_not_reached);
-            throw;
         } catch (...) {
-            ctx_.metrics.count_write(write_outcome::other_error);
+            ctx_.metrics.count_write(classify_write(std::current_exception()));
             throw;
         }
+    }
+    // An asynchronous write: refused at the call (counted then), or counted when answered.
+    template <typename F>
+    std::future<write_receipt> submitted(F&& f) {
+        std::future<write_receipt> answer;
+        try {
+            answer = f();
+        } catch (...) {
+            ctx_.metrics.count_write(classify_write(std::current_exception()));
+            throw;
+        }
+        return answer;
     }
     // The answers of the metrics listener's /metrics and /status: one scrape at a time, so that
     // scrapes together never hold more than one of the log's pooled connections.

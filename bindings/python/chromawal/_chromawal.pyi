@@ -115,6 +115,10 @@ class HttpClient:
     def create_tenant(self, name: str) -> None: ...
     def get_tenant(self, name: str) -> str: ...
 
+class PendingWrite:
+    def wait(self) -> Any: ...
+    def done(self) -> bool: ...
+
 class ReplicatedCollection:
     @property
     def name(self) -> str: ...
@@ -164,6 +168,24 @@ class ReplicatedCollection:
     def modify(
         self, name: Optional[str], metadata: Optional[Dict[str, Any]], configuration_json: Optional[str]
     ) -> Optional[_Receipt]: ...
+    def submit(
+        self,
+        op: str,
+        ids: List[str],
+        embeddings: Optional[_F32],
+        metadatas: Optional[List[Optional[Dict[str, Any]]]],
+        documents: Optional[List[Optional[str]]],
+        uris: Optional[List[Optional[str]]],
+        idempotency_key: str = ...,
+    ) -> PendingWrite: ...
+    def submit_delete(
+        self,
+        ids: Optional[List[str]],
+        where: Optional[str],
+        where_document: Optional[str],
+        limit: Optional[int],
+        idempotency_key: str = ...,
+    ) -> PendingWrite: ...
 
 class ReplicatedClient:
     def __init__(self, config: Dict[str, Any]) -> None: ...

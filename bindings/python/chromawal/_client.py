@@ -540,6 +540,12 @@ class Client(_ClientBase):
     entry applied in several requests; False raises chromadb's ``ValueError("Batch size N exceeds
     maximum batch size M")`` before anything is logged.
 
+    ``max_in_flight_writes`` (8): the writes of one collection in flight at once, the window of
+    the asynchronous writes (``collection.add_async`` and the others, which return a
+    ``concurrent.futures.Future``). Concurrent writes to one collection, from several threads
+    or in flight together, are appended to the log together and merged into one request per
+    instance.
+
     Thread-safe. ``close()`` (or the end of a ``with`` block, or interpreter exit) stops the
     background threads; entries still pending stay in the log for the next client.
     """
@@ -551,6 +557,7 @@ class Client(_ClientBase):
         *,
         write_quorum: int = 1,
         ack_after_quorum: bool = False,
+        max_in_flight_writes: int = 8,
         read_policy: str = "primary_preferred",
         replica_read_ratio: float = 0.8,
         queue_when_unavailable: bool = False,
@@ -589,6 +596,7 @@ class Client(_ClientBase):
                 raise TypeError("Expected on_event to be callable")
             for label, value in (
                 ("write_quorum", write_quorum),
+                ("max_in_flight_writes", max_in_flight_writes),
                 ("down_after_failures", down_after_failures),
                 ("up_after_successes", up_after_successes),
                 ("max_attempts", max_attempts),
@@ -609,6 +617,7 @@ class Client(_ClientBase):
                 "database": database,
                 "write_quorum": write_quorum,
                 "ack_after_quorum": bool(ack_after_quorum),
+                "max_in_flight_writes": max_in_flight_writes,
                 "read_policy": read_policy,
                 "replica_read_ratio": float(replica_read_ratio),
                 "queue_when_unavailable": bool(queue_when_unavailable),

@@ -5,7 +5,9 @@ Both native collection classes (_chromawal.HttpCollection, _chromawal.Replicated
 have the same methods and arguments and return results of the same shapes (see
 src/collection_api.hpp), so one class serves both: the differences between one server and the
 replicated set are decided in the native layer."""
+import concurrent.futures
 import json
+import queue
 import threading
 import uuid
 from typing import Any, Callable, Dict, List, Optional, Sequence, cast
@@ -56,6 +58,41 @@ def _check_idempotency_key(op: str, key: Optional[str]) -> str:
     if key == "":
         raise ValueError(f"idempotency_key must not be empty in {op}.")
     return key
+
+class _Completer:
+    """Completes the concurrent.futures.Future of asynchronous writes: one daemon thread waits
+    for the native writes in submission order (those of one collection are answered in that
+    order) and sets each future's result or exception, and its ``receipt`` attribute."""
+
+    _lock = threading.Lock()
+    _queue: "Optional[queue.SimpleQueue[Any]]" = None
+
+    @classmethod
+    def track(cls, pending: Any, future: "concurrent.futures.Future[Any]", result: Callable[[Any], Any]) -> None:
+        with cls._lock:
+            if cls._queue is None:
+                cls._queue = queue.SimpleQueue()
+                threading.Thread(target=cls._run, args=(cls._queue,), name="chromawal-futures", daemon=True).start()
+            cls._queue.put((pending, future, result))
+
+    @staticmethod
+    def _run(q: "queue.SimpleQueue[Any]") -> None:
+        while True:
+            pending, future, result = q.get()
+            try:
+                answer = pending.wait()
+            except BaseException as e:  # the write's error, as the synchronous call raises it
+                future.set_exception(e)
+                continue
+            future.receipt = answer.get("receipt") if isinstance(answer, dict) and "deleted" in answer else answer
+            future.set_result(result(answer))
+
+
+def _started_future() -> "concurrent.futures.Future[Any]":
+    f: "concurrent.futures.Future[Any]" = concurrent.futures.Future()
+    f.set_running_or_notify_cancel()  # a logged write cannot be called back
+    return f
+
 
 class Collection:
     """A collection, with the methods of chromadb's ``Collection``.
@@ -454,6 +491,102 @@ class Collection:
         """Updates existing records (missing ids are ignored by the server). Without an
         embedding function, documents are updated without new embeddings."""
         self._write("update", ids, embeddings, metadatas, documents, images, uris, idempotency_key)
+
+    def _native_submit(self) -> Any:
+        if not hasattr(self._native, "submit"):
+            raise NotImplementedError(
+                "asynchronous writes (add_async and the others) need the replicated client, chromawal.Client"
+            )
+        return self._native
+
+    def _submit(
+        self,
+        op: str,
+        ids: Any,
+        embeddings: Any,
+        metadatas: Any,
+        documents: Any,
+        images: Any,
+        uris: Any,
+        idempotency_key: Optional[str],
+    ) -> "concurrent.futures.Future[None]":
+        native = self._native_submit()
+        id_list, arr, metas, docs, uri_list = self._prepare_records(
+            op, ids, embeddings, metadatas, documents, images, uris
+        )
+        key = _check_idempotency_key(op, idempotency_key)
+        future = _started_future()
+        if op == "update" and arr is None and metas is None and docs is None and uri_list is None:
+            future.receipt = None  # nothing to change: nothing logged (as update())
+            future.set_result(None)
+            return future
+        pending = native.submit(op, id_list, arr, metas, docs, uri_list, key)
+        _Completer.track(pending, future, lambda _receipt: None)
+        return future
+
+    def add_async(
+        self,
+        ids: OneOrManyIDs,
+        embeddings: Optional[Embeddings] = None,
+        metadatas: Optional[OneOrManyMetadatas] = None,
+        documents: Optional[OneOrManyDocuments] = None,
+        images: Optional[Any] = None,
+        uris: Optional[OneOrManyURIs] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> "concurrent.futures.Future[None]":
+        """:meth:`add` without waiting (replicated client only): returns a
+        ``concurrent.futures.Future`` at once, whose ``result()`` is what :meth:`add` returns
+        (None) or raises its error, and whose ``receipt`` attribute holds the write's receipt
+        once done. The writes of one collection are logged and applied in call order; a thread
+        keeps several in flight (up to ``max_in_flight_writes`` per collection: the call waits
+        while the window is full), so that every instance stays busy. Invalid input raises at
+        the call (nothing logged). Reads see a write once its future is done."""
+        return self._submit("add", ids, embeddings, metadatas, documents, images, uris, idempotency_key)
+
+    def upsert_async(
+        self,
+        ids: OneOrManyIDs,
+        embeddings: Optional[Embeddings] = None,
+        metadatas: Optional[OneOrManyMetadatas] = None,
+        documents: Optional[OneOrManyDocuments] = None,
+        images: Optional[Any] = None,
+        uris: Optional[OneOrManyURIs] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> "concurrent.futures.Future[None]":
+        """:meth:`upsert` without waiting: see :meth:`add_async`."""
+        return self._submit("upsert", ids, embeddings, metadatas, documents, images, uris, idempotency_key)
+
+    def update_async(
+        self,
+        ids: OneOrManyIDs,
+        embeddings: Optional[Embeddings] = None,
+        metadatas: Optional[OneOrManyMetadatas] = None,
+        documents: Optional[OneOrManyDocuments] = None,
+        images: Optional[Any] = None,
+        uris: Optional[OneOrManyURIs] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> "concurrent.futures.Future[None]":
+        """:meth:`update` without waiting: see :meth:`add_async`."""
+        return self._submit("update", ids, embeddings, metadatas, documents, images, uris, idempotency_key)
+
+    def delete_async(
+        self,
+        ids: Optional[OneOrManyIDs] = None,
+        where: Optional[Where] = None,
+        where_document: Optional[WhereDocument] = None,
+        limit: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> "concurrent.futures.Future[DeleteResult]":
+        """:meth:`delete` without waiting: the future's result is :meth:`delete`'s
+        ``{"deleted": n}``; see :meth:`add_async`. A delete with a ``limit`` chooses its records
+        (and is logged) before the call returns."""
+        native = self._native_submit()
+        request_ids, w, wd = self._prepare_delete(ids, where, where_document, limit)
+        key = _check_idempotency_key("delete", idempotency_key)
+        future = _started_future()
+        pending = native.submit_delete(request_ids, w, wd, limit, key)
+        _Completer.track(pending, future, lambda r: {"deleted": r["deleted"]})
+        return future
 
     @v.validation_context("delete")
     def _prepare_delete(self, ids: Any, where: Any, where_document: Any, limit: Any) -> Any:

@@ -86,6 +86,55 @@ py::object replicated_collection::write(const char* op, const py::handle& ids, c
     return from_receipt(r);
 }
 
+pending_write replicated_collection::submit(const char* op, const py::handle& ids, const py::handle& embeddings,
+                                            const py::handle& metadatas, const py::handle& documents,
+                                            const py::handle& uris, const std::string& idempotency_key) {
+    record_batch b = to_records(ids, embeddings, metadatas, documents, uris, op);
+    const std::string n = current_name();
+    const std::string which(op);
+    chromawal::write_options wo;
+    wo.idempotency_key = idempotency_key;
+    pending_write p;
+    p.answer = with_client(*state, [&](chromawal::client& c) {
+        auto coll = handle(c, n);
+        if (which == "add") return coll.add_async(b.records, wo);
+        if (which == "upsert") return coll.upsert_async(b.records, wo);
+        return coll.update_async(b.records, wo);
+    });
+    return p;
+}
+
+pending_write replicated_collection::submit_delete(const py::handle& ids, const py::handle& where,
+                                                   const py::handle& where_document, const py::handle& limit,
+                                                   const std::string& idempotency_key) {
+    auto o = to_delete_options(ids, where, where_document, limit);
+    chromawal::write_options wo;
+    wo.idempotency_key = idempotency_key;
+    const std::string n = current_name();
+    pending_write p;
+    p.is_delete = true;
+    p.ids_only = !ids.is_none() && where.is_none() && where_document.is_none();
+    p.ids = p.ids_only ? py::len(ids) : 0;
+    p.answer = with_client(*state, [&](chromawal::client& c) { return handle(c, n).delete_async(o, wo); });
+    return p;
+}
+
+py::object pending_write::wait() {
+    if (!answer.valid()) throw py::value_error("this write was already waited for");
+    chromawal::write_receipt r;
+    {
+        py::gil_scoped_release nogil;
+        r = answer.get();
+    }
+    if (!is_delete) return from_receipt(r);
+    py::object deleted = py::none();
+    if (r.deleted)
+        deleted = py::int_(*r.deleted);
+    else if (ids_only)
+        deleted = py::int_(ids);
+    return delete_result(std::move(deleted), from_receipt(r));
+}
+
 py::dict replicated_collection::remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,
                                        const py::handle& limit, const std::string& idempotency_key) {
     auto o = to_delete_options(ids, where, where_document, limit);
@@ -209,8 +258,15 @@ py::list replicated_client::instances() const {
 }
 
 py::class_<replicated_client> bind_replicated(py::module_& m) {
+    py::class_<pending_write>(m, "PendingWrite", "An asynchronous write of the replicated client.")
+        .def("wait", &pending_write::wait)
+        .def("done", &pending_write::done);
     bind_collection_api<replicated_collection>(m, "ReplicatedCollection",
-                                               "A collection of the replicated client (chromawal::collection).");
+                                               "A collection of the replicated client (chromawal::collection).")
+        .def("submit", &replicated_collection::submit, py::arg("op"), py::arg("ids"), py::arg("embeddings"),
+             py::arg("metadatas"), py::arg("documents"), py::arg("uris"), py::arg("idempotency_key") = std::string())
+        .def("submit_delete", &replicated_collection::submit_delete, py::arg("ids"), py::arg("where"),
+             py::arg("where_document"), py::arg("limit"), py::arg("idempotency_key") = std::string());
 
     py::class_<replicated_client> cls(m, "ReplicatedClient");
     cls.def(py::init(&replicated_client::from_dict), py::arg("config"))

@@ -7,7 +7,9 @@
 
 #include <pybind11/pybind11.h>
 
+#include <chrono>
 #include <cstddef>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -79,6 +81,17 @@ auto with_client(replicated_state& s, F&& f) {
     return f(*c);
 }
 
+/// PendingWrite: an asynchronous write (submit / submit_delete). wait() blocks without the GIL
+/// and returns what write / delete return, or raises the write's error.
+struct pending_write {
+    std::future<chromawal::write_receipt> answer;
+    bool is_delete = false;
+    bool ids_only = false;  // a delete by ids alone: its count without an answer is len(ids)
+    std::size_t ids = 0;
+    py::object wait();
+    bool done() const { return answer.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }
+};
+
 /// ReplicatedCollection: a collection of the replicated client by name (modify renames it),
 /// with the API of collection_api.hpp.
 struct replicated_collection {
@@ -107,6 +120,13 @@ struct replicated_collection {
     /// The write's receipt.
     py::object write(const char* op, const py::handle& ids, const py::handle& embeddings, const py::handle& metadatas,
                      const py::handle& documents, const py::handle& uris, const std::string& idempotency_key);
+    /// Asynchronous write / remove: the same arguments; the records are encoded before it
+    /// returns (the caller's buffers may go). Waits (without the GIL) while the window is full.
+    pending_write submit(const char* op, const py::handle& ids, const py::handle& embeddings,
+                         const py::handle& metadatas, const py::handle& documents, const py::handle& uris,
+                         const std::string& idempotency_key);
+    pending_write submit_delete(const py::handle& ids, const py::handle& where, const py::handle& where_document,
+                                const py::handle& limit, const std::string& idempotency_key);
     /// {"deleted": the first instance's count (without an answer in the call: len(ids) for an
     /// ids-only delete, else None); "receipt": the receipt}.
     py::dict remove(const py::handle& ids, const py::handle& where, const py::handle& where_document,

@@ -492,3 +492,57 @@ def test_default_log_needs_only_chroma(up, tmp_path, monkeypatch):
         log = again.status()["log"]
         assert log["applied"] + log["pending"] >= 2  # the creation and the add
     assert list((state / "chromawal").glob("log-*.db")) == files
+
+
+def test_async_writes_return_futures_in_call_order(up, postgres):
+    import concurrent.futures
+
+    with make_replicated(up, postgres, max_in_flight_writes=4) as client:
+        name = unique("async-py")
+        coll = client.create_collection(name)
+        futures = []
+        for i in range(20):
+            b = batch("a", 5)
+            b["metadatas"] = [{"v": i} for _ in range(5)]
+            futures.append(coll.upsert_async(**b))  # the same ids: the last call must win
+        bad = coll.add_async(ids=["bad"], embeddings=np.ones((1, DIM - 1), dtype=np.float32))
+        gone = coll.delete_async(ids=["a-0"])
+        done, not_done = concurrent.futures.wait(futures + [bad, gone], timeout=60)
+        assert not not_done
+        positions = [f.receipt["position"] for f in futures]
+        assert positions == sorted(positions) and len(set(positions)) == len(positions)
+        assert all(f.result() is None for f in futures)
+        assert all(sorted(f.receipt["applied"]) == ["a", "b"] for f in futures)
+        # Refused by the servers (dimension): fails alone, as add() would raise.
+        with pytest.raises(chromawal.ChromaError):
+            bad.result()
+        assert gone.result() == {"deleted": 1}
+        got = coll.get(ids=["a-1"], include=["metadatas"])
+        assert got["metadatas"] == [{"v": 19}]
+        assert coll.count() == 4
+        # Invalid input raises at the call; nothing is logged.
+        with pytest.raises(chromawal.errors.DuplicateIDError):
+            coll.add_async(ids=["x", "x"], embeddings=np.ones((2, DIM), dtype=np.float32))
+        assert_identical(client, name, 4)
+
+
+def test_async_writes_during_an_outage_catch_up(up, postgres):
+    a, b = up
+    with make_replicated(up, postgres) as client:
+        name = unique("async-outage-py")
+        coll = client.create_collection(name)
+        b.kill9()
+        assert wait_for(lambda: not healthy(client, "b"), 30)
+        futures = [coll.add_async(**batch(f"o{i}", 4)) for i in range(10)]
+        for f in futures:
+            assert f.result(timeout=60) is None
+            assert f.receipt["applied"] == ["a"]
+        b.restart()
+        assert wait_for(lambda: healthy(client, "b"), 60)
+        assert_identical(client, name, 40)
+
+
+def test_async_writes_need_the_replicated_client(http):
+    coll = http.get_or_create_collection(unique("async-http"))
+    with pytest.raises(NotImplementedError):
+        coll.add_async(ids=["x"], embeddings=[[1.0, 2.0]])
