@@ -2,33 +2,40 @@
 // each log store (PostgreSQL and SQLite), measured as ratios within one run (the machines here
 // are small, shared and noisy).
 //
-// It starts its own PostgreSQL and two Chroma servers (tests/support: chroma_server,
-// postgres_server), makes a folder of its own for the SQLite logs (removed at the end) and runs
-// four parts, each with the stores of --stores (default: postgresql,sqlite):
+// It starts its own PostgreSQL (with pg_stat_statements when it can) and two Chroma servers
+// (tests/support: chroma_server, postgres_server), makes a folder of its own for the SQLite logs
+// (removed at the end) and runs four parts, each with the stores of --stores (default:
+// postgresql,sqlite):
 //
-//   1. add throughput, each variant on a fresh collection, in rotating order over --rounds
-//      rounds: direct-one (chroma_client to instance a), naive-two (chroma_client adds to a and
-//      b on two threads per batch, no log) and chromawal-two once per store (chromawal::client
-//      with both instances, default configuration, log_url the store's). Ratios per store
-//      chromawal/direct and chromawal/naive, and sqlite/postgresql.
+//   1. write throughput: cases (see part1_cases) each on a fresh collection, in an order that
+//      rotates by one case each round, over --rounds rounds: direct-one, naive-two (adds to a
+//      and b on two threads per batch, no log) and chromawal-two per store at --batch; the
+//      pipelined single writer (collection::add_async, when the library has it); naive-two and
+//      chromawal-two with --writers threads at --small-batch; naive-two and chromawal-two into
+//      a collection already holding --preload records (built once per run by a direct ingest).
+//      Per case: records/s, busy cores, CPU per record of the client, PostgreSQL and each
+//      server, PostgreSQL statements, transactions and WAL flushes per write. The summary
+//      prints the goals of issue 14 as ratios of medians, met or not.
 //   2. catch-up, once per store: kill -9 instance b, write --backlog records through chromawal
-//      (applied to a), restart b, time from the restarted server answering until
-//      client.status() shows lag 0 for it (polled every 10 ms) -> catch-up records/s, compared
-//      with direct-one records/s; and sqlite/postgresql.
-//   3. convergence after a short outage (through the first store of --stores): kill b, write
-//      --small-backlog batches, restart b, time until lag 0 (polled every 10 ms); --repeats
-//      times, with the default health_interval / sync_interval and with health_interval = 200 ms.
-//   4. raw log appends per second: wal::pg_log_store and wal::sqlite_log_store (private
-//      headers) with 1, 4 and 16 threads appending single entries of ~200 bytes for
-//      --append-seconds each, all threads on one lane (one collection) and on one lane per
-//      thread; sqlite/postgresql per configuration.
+//      (applied to a), restart b, time until client.status() shows lag 0 for it (polled every
+//      10 ms); compared with a direct ingest of the same records into b, right after, in
+//      requests of the replay's own size (and in the writes' batches).
+//   3. restart command -> converged (through the first store of --stores): kill b, write
+//      --small-backlog batches, restart b, time from the restart command (server boot
+//      included) until lag 0; --repeats times (median and spread), with the default
+//      health_interval / sync_interval and with health_interval = 200 ms.
+//   4. log appends per second: wal::pg_log_store and wal::sqlite_log_store (private headers)
+//      with 1, 4 and 16 threads appending real entries (the encoded payload of one --batch of
+//      records) for --append-seconds each, all threads on one lane (one collection) and on one
+//      lane per thread; sqlite/postgresql per configuration.
 //
 // The clients of the two stores write to different Chroma databases (default_database and
 // bench_sqlite): each instance records the one log that drives a database (docs/design.md,
 // "One log per instance set"), so two logs cannot share one.
 //
-// Between measured phases it waits until the servers are idle (Chroma keeps indexing after an
-// add has returned), so that one variant's left-over work does not land on the next.
+// Before every measured phase it waits until the servers are idle (under 0.1 of a core for a
+// second; Chroma keeps indexing after an add has returned), so that one case's left-over work
+// does not land on the next.
 // Output: human-readable tables, machine-readable RESULT lines, and a summary against the
 // goals (the sqlite/postgresql ratios are informational). Exit status 1 on an error or a wrong
 // record count (never for a missed goal).
