@@ -619,9 +619,9 @@ std::size_t add_pipelined(const C& c, const std::vector<chromawal::record_set>& 
     }
 }
 
-/// Records per request of the preload's direct ingest: large requests are the cheapest per
-/// record for Chroma (the client splits them at the server's max_batch_size).
-std::size_t preload_request(const options& o) { return 50 * o.batch; }
+/// Records per request of the preload's direct ingest: ten batches (requests of 5,000 records
+/// took more than the 30 s request timeout on a loaded 2-core machine).
+std::size_t preload_request(const options& o) { return 10 * o.batch; }
 
 /// The collection of the preloaded cases: created once per run through the log, filled by a
 /// direct ingest into both instances; every preloaded case adds records of its own to it.
@@ -641,7 +641,12 @@ preload_state build_preload(servers& s, const options& o, const dataset& data, c
         client.create_collection(p.name);
     }
     const std::string db = database_for(store);
-    chromawal::chroma_client ca(conn(s.a.url(), db)), cb(conn(s.b.url(), db));
+    auto patient = [&](const std::string& url) {
+        chromawal::connection_options c = conn(url, db);
+        c.request_timeout = std::chrono::minutes(2);  // a loaded machine is slow, not broken
+        return c;
+    };
+    chromawal::chroma_client ca(patient(s.a.url())), cb(patient(s.b.url()));
     auto c1 = ca.get_collection(p.name);
     auto c2 = cb.get_collection(p.name);
     const std::size_t nb = (o.preload + request - 1) / request;
