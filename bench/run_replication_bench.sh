@@ -34,8 +34,8 @@
 #                       makes a private folder there and removes it (and stops any
 #                       PostgreSQL left in it) at the end, also after an interruption
 #   CHROMAWAL_CACHE_DIR where scripts/chroma.sh caches the Chroma server
-# Takes about 12-15 minutes on a 2-core machine with the defaults (both stores); with
-# PRELOAD=0 STORES=postgresql BACKLOG=3000 about 7.
+# Takes about 16-24 minutes on a loaded 2-core machine with the defaults (both stores; 3-4 of
+# them for the 50k-record preload), 13-14 with STORES=postgresql; PRELOAD=0 saves the preload.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
