@@ -35,6 +35,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -148,6 +149,29 @@ double process_cpu_seconds(long pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+/// Waits until the server is idle: under 0.1 of a core in every 200 ms window for a second in
+/// a row (Chroma goes on indexing after add has returned), at most 90 s. No wait without a pid.
+void wait_idle(long pid) {
+    if (pid <= 0) return;
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    auto quiet_since = t0;
+    double c0 = process_cpu_seconds(pid);
+    for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        const double c1 = process_cpu_seconds(pid);
+        if (c0 < 0 || c1 < 0) return;
+        if ((c1 - c0) / 0.2 >= 0.1) quiet_since = clock::now();
+        c0 = c1;
+        const auto now = clock::now();
+        if (now - quiet_since >= std::chrono::seconds(1)) return;
+        if (now - t0 > std::chrono::seconds(90)) {
+            std::fprintf(stderr, "client_bench: server still busy after 90 s; measuring anyway\n");
+            return;
+        }
+    }
+}
+
 struct phase_timer {
     long server_pid;
     std::chrono::steady_clock::time_point wall0 = std::chrono::steady_clock::now();
@@ -222,6 +246,7 @@ int run(const options& o) {
     }
     chromawal::chroma_collection collection = client.create_collection(o.collection);
 
+    wait_idle(o.server_pid);
     {
         phase_timer t(o.server_pid);
         for (const auto& rs : batches) collection.add(rs);
@@ -231,6 +256,7 @@ int run(const options& o) {
     const std::size_t count = collection.count();
 
     std::size_t hits = 0;
+    wait_idle(o.server_pid);
     {
         phase_timer t(o.server_pid);
         for (std::size_t q = 0; q < o.queries; ++q) {

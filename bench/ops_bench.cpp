@@ -5,10 +5,14 @@
 //     (back-to-back GET /metrics over a new connection each, as Prometheus does)
 //   RESULT phase=writes scraper=none|1/s|10/s writes=N wall_s=... writes_per_s=... p50_ms=... p99_ms=...
 //     (one writer adding 10-record batches for --seconds, without a scraper, with one scraping
-//     every second, and with one scraping ten times a second)
+//     every second, and with one scraping ten times a second; in --rounds slices of
+//     seconds/rounds each, the order of the three rotating each round, the servers idle
+//     (under 0.1 of a core for a second) before each slice; one RESULT line per slice with
+//     round=R, then one for all of them)
 // Figures, not a test: run it on a quiet machine (bench/ops_bench --seconds 20).
 #include <chromawal/chromawal.hpp>
 
+#include "proc_cpu.hpp"
 #include "servers.hpp"
 
 #include <curl/curl.h>
@@ -19,6 +23,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,8 +80,11 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
     double seconds = 10;
     std::size_t scrapes = 200;
+    std::size_t rounds = 3;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--seconds")) seconds = std::atof(argv[i + 1]);
+        if (!std::strcmp(argv[i], "--rounds"))
+            rounds = std::max<std::size_t>(1, std::strtoul(argv[i + 1], nullptr, 10));
         if (!std::strcmp(argv[i], "--scrapes")) scrapes = static_cast<std::size_t>(std::atol(argv[i + 1]));
     }
     try {
@@ -101,6 +110,10 @@ int main(int argc, char** argv) {
         coll.add(make_batch(0).records);
         const std::string url = "http://" + client.metrics_address() + "/metrics";
 
+        long postmaster = 0;
+        std::ifstream(pg.dir() + "/data/postmaster.pid") >> postmaster;
+        const std::vector<long> servers{a.pid(), b.pid(), postmaster};
+        chromawal_test::wait_idle(servers);
         std::size_t bytes = 0;
         const auto s0 = clock_type::now();
         for (std::size_t i = 0; i < scrapes; ++i) bytes = scrape(url);
@@ -109,36 +122,53 @@ int main(int argc, char** argv) {
                     scrapes, wall, static_cast<double>(scrapes) / wall, wall * 1000 / static_cast<double>(scrapes),
                     bytes);
 
+        const std::vector<double> intervals{0.0, 1.0, 0.1};
+        auto name = [](double interval) { return interval == 0 ? "none" : interval == 1.0 ? "1/s" : "10/s"; };
+        std::map<double, std::vector<double>> all_ms;
+        std::map<double, double> all_wall;
         std::size_t serial = 1;
-        for (const double interval : {0.0, 1.0, 0.1}) {
-            std::atomic<bool> stop{false};
-            std::thread scraper;
-            if (interval > 0) {
-                scraper = std::thread([&] {
-                    while (!stop) {
-                        scrape(url);
-                        std::this_thread::sleep_for(std::chrono::duration<double>(interval));
-                    }
-                });
+        for (std::size_t round = 0; round < rounds; ++round) {
+            for (std::size_t k = 0; k < intervals.size(); ++k) {
+                const double interval = intervals[(round + k) % intervals.size()];
+                chromawal_test::wait_idle(servers);
+                std::atomic<bool> stop{false};
+                std::thread scraper;
+                if (interval > 0) {
+                    scraper = std::thread([&] {
+                        while (!stop) {
+                            scrape(url);
+                            std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+                        }
+                    });
+                }
+                std::vector<double> ms;
+                const auto w0 = clock_type::now();
+                while (std::chrono::duration<double>(clock_type::now() - w0).count() <
+                       seconds / static_cast<double>(rounds)) {
+                    const batch bt = make_batch(serial++);
+                    const auto t0 = clock_type::now();
+                    coll.add(bt.records);
+                    ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+                }
+                const double w = std::chrono::duration<double>(clock_type::now() - w0).count();
+                stop = true;
+                if (scraper.joinable()) scraper.join();
+                std::printf(
+                    "RESULT phase=writes scraper=%s round=%zu writes=%zu wall_s=%.3f writes_per_s=%.1f p50_ms=%.2f "
+                    "p99_ms=%.2f\n",
+                    name(interval), round + 1, ms.size(), w, static_cast<double>(ms.size()) / w, percentile(ms, 0.5),
+                    percentile(ms, 0.99));
+                std::fflush(stdout);
+                all_ms[interval].insert(all_ms[interval].end(), ms.begin(), ms.end());
+                all_wall[interval] += w;
             }
-            std::vector<double> ms;
-            const auto w0 = clock_type::now();
-            while (std::chrono::duration<double>(clock_type::now() - w0).count() < seconds) {
-                const batch bt = make_batch(serial++);
-                const auto t0 = clock_type::now();
-                coll.add(bt.records);
-                ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
-            }
-            const double w = std::chrono::duration<double>(clock_type::now() - w0).count();
-            stop = true;
-            if (scraper.joinable()) scraper.join();
+        }
+        for (const double interval : intervals) {
+            auto& ms = all_ms[interval];
             std::printf(
-                "RESULT phase=writes scraper=%s writes=%zu wall_s=%.3f writes_per_s=%.1f p50_ms=%.2f "
-                "p99_ms=%.2f\n",
-                interval == 0     ? "none"
-                : interval == 1.0 ? "1/s"
-                                  : "10/s",
-                ms.size(), w, static_cast<double>(ms.size()) / w, percentile(ms, 0.5), percentile(ms, 0.99));
+                "RESULT phase=writes scraper=%s writes=%zu wall_s=%.3f writes_per_s=%.1f p50_ms=%.2f p99_ms=%.2f\n",
+                name(interval), ms.size(), all_wall[interval], static_cast<double>(ms.size()) / all_wall[interval],
+                percentile(ms, 0.5), percentile(ms, 0.99));
         }
         return 0;
     } catch (const std::exception& e) {

@@ -7,8 +7,11 @@
 #       (default: build/bench/chromawal_client_bench; this script builds nothing)
 #
 # Environment (defaults in brackets):
-#   ROUNDS [3]        rounds; each runs the JS bench, then the chromawal bench, on a fresh
-#                     collection (alternating, so that drift hits both clients alike)
+#   ROUNDS [3]        rounds; each runs both benches, each on a fresh collection, the JS
+#                     bench first in odd rounds and the chromawal bench first in even ones
+#                     (so that drift and the first run's position hit both clients alike).
+#                     Before each run, and in each program before each phase, the server
+#                     must be idle: under 0.1 of a core for a second (/proc/PID/stat).
 #   RECORDS [10000]  DIM [384]  BATCH [100]  QUERIES [200]
 #   CHROMAWAL_CACHE_DIR   where scripts/chroma.sh caches the server (and the chromadb package
 #                         the JS bench imports)
@@ -80,10 +83,42 @@ run_one() {  # run_one LABEL COMMAND...
   fi
   grep -E '^(RESULT|CHECK) ' "$log" | tee -a "$out"
 }
+# Waits until the server is idle: under 0.1 of a core in every 200 ms window for a second in a
+# row (Chroma goes on indexing after add has returned), giving up after 90 s.
+cpu_ticks() {  # user + system clock ticks of a process (fields 14 and 15 of /proc/PID/stat)
+  local s
+  s="$(cat "/proc/$1/stat" 2>/dev/null)" || { echo -1; return; }
+  s="${s##*) }"
+  # shellcheck disable=SC2086
+  set -- $s
+  echo $(( ${12} + ${13} ))
+}
+wait_idle() {
+  local pid="$1" tck="$CHROMAWAL_CLK_TCK" start now quiet_since c0 c1
+  start="$(date +%s%N)"; quiet_since="$start"; c0="$(cpu_ticks "$pid")"
+  while :; do
+    sleep 0.2
+    c1="$(cpu_ticks "$pid")"; now="$(date +%s%N)"
+    [ "$c0" -ge 0 ] && [ "$c1" -ge 0 ] || return 0
+    # busy when at least 0.1 core over the 0.2 s window: (c1 - c0) / tck >= 0.02
+    if [ $(( (c1 - c0) * 50 )) -ge "$tck" ]; then quiet_since="$now"; fi
+    c0="$c1"
+    [ $(( now - quiet_since )) -ge 1000000000 ] && return 0
+    if [ $(( now - start )) -ge 90000000000 ]; then echo "(server still busy after 90 s; going on)" >&2; return 0; fi
+  done
+}
 echo "== runs"
 for r in $(seq "$ROUNDS"); do
-  run_one "js-$r" node "$here/js/client_bench.mjs" "${common[@]}" --collection "bench_js_r$r"
-  run_one "chromawal-$r" "$bin" "${common[@]}" --collection "bench_chromawal_r$r"
+  order=(js chromawal)
+  if [ $((r % 2)) = 0 ]; then order=(chromawal js); fi
+  for client in "${order[@]}"; do
+    wait_idle "$server_pid"
+    if [ "$client" = js ]; then
+      run_one "js-$r" node "$here/js/client_bench.mjs" "${common[@]}" --collection "bench_js_r$r"
+    else
+      run_one "chromawal-$r" "$bin" "${common[@]}" --collection "bench_chromawal_r$r"
+    fi
+  done
 done
 
 # Both clients must have generated the same data.

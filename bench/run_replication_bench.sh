@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Replication benchmark: chromawal writing to two Chroma servers through its log, once with
 # the PostgreSQL log and once with an SQLite log, against a direct write to one server and a
-# naive parallel write to both; catch-up after an outage through each log; restart-to-converged
-# time; raw log appends per second of each store. Ratios sqlite/postgresql from the same run.
+# naive parallel write to both; 8 writers at batch 10, a pipelined single writer, a collection
+# that already holds 50k records; busy cores, CPU per record of each process, PostgreSQL
+# statements and WAL flushes per write; catch-up after an outage through each log against a
+# direct ingest of the same request size; restart-command-to-converged time; log appends per
+# second of each store with real entries. Ratios from the same run, and the goals met or not.
 # See docs/benchmarks.md ("Replication", "SQLite and PostgreSQL logs").
 #
 # Usage:
@@ -17,20 +20,22 @@
 # them all at the end.
 #
 # Environment (defaults in brackets), passed on as flags:
-#   ROUNDS [3]          rounds of part 1 (direct-one, naive-two, chromawal-two per store,
-#                       rotating order)
-#   RECORDS [10000]  DIM [384]  BATCH [100]
+#   ROUNDS [3]          rounds of part 1 (its cases in rotating order)
+#   RECORDS [5000]  DIM [384]  BATCH [100]   the single-writer cases of part 1
+#   SMALL_RECORDS [2000]  SMALL_BATCH [10]  WRITERS [8]   the many-writers cases of part 1
+#   WINDOW [8]          writes in flight in the pipelined case (needs collection::add_async)
+#   PRELOAD [50000]     records in the collection of the preloaded cases (0: leave them out)
 #   BACKLOG [10000]     records written while an instance is down (part 2)
-#   SMALL_BACKLOG [20]  entries written while an instance is down (part 3)  REPEATS [3]
-#   APPEND_SECONDS [5]  APPEND_THREADS [1,4,16]   (part 4)
+#   SMALL_BACKLOG [20]  entries written while an instance is down (part 3)  REPEATS [5]
+#   APPEND_SECONDS [3]  APPEND_THREADS [1,4,16]   (part 4)
 #   PARTS [1234]        which parts to run
 #   STORES [postgresql,sqlite]  the log stores of parts 1, 2 and 4 (part 3 uses the first)
 #   CHROMAWAL_TEST_TMP  where the servers' temporary directories go [/tmp]; the script
 #                       makes a private folder there and removes it (and stops any
 #                       PostgreSQL left in it) at the end, also after an interruption
 #   CHROMAWAL_CACHE_DIR where scripts/chroma.sh caches the Chroma server
-# Takes about 7-10 minutes on a 2-core machine with the defaults (both stores); with
-# RECORDS=3000 BACKLOG=3000 APPEND_SECONDS=3 about 4.
+# Takes about 16-24 minutes on a loaded 2-core machine with the defaults (both stores; 3-4 of
+# them for the 50k-record preload), 13-14 with STORES=postgresql; PRELOAD=0 saves the preload.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,17 +52,23 @@ die() { echo "run_replication_bench.sh: error: $*" >&2; exit 1; }
 [ -f "$root/scripts/postgres.sh" ] || die "$root/scripts/postgres.sh not found"
 
 ROUNDS="${ROUNDS:-3}"
-RECORDS="${RECORDS:-10000}"
+RECORDS="${RECORDS:-5000}"
+SMALL_RECORDS="${SMALL_RECORDS:-2000}"
+SMALL_BATCH="${SMALL_BATCH:-10}"
+WRITERS="${WRITERS:-8}"
+WINDOW="${WINDOW:-8}"
+PRELOAD="${PRELOAD:-50000}"
 DIM="${DIM:-384}"
 BATCH="${BATCH:-100}"
 BACKLOG="${BACKLOG:-10000}"
 SMALL_BACKLOG="${SMALL_BACKLOG:-20}"
-REPEATS="${REPEATS:-3}"
-APPEND_SECONDS="${APPEND_SECONDS:-5}"
+REPEATS="${REPEATS:-5}"
+APPEND_SECONDS="${APPEND_SECONDS:-3}"
 APPEND_THREADS="${APPEND_THREADS:-1,4,16}"
 PARTS="${PARTS:-1234}"
 STORES="${STORES:-postgresql,sqlite}"
-for v in ROUNDS RECORDS DIM BATCH BACKLOG SMALL_BACKLOG REPEATS APPEND_SECONDS; do
+[[ "$PRELOAD" =~ ^[0-9]+$ ]] || die "PRELOAD must be a non-negative integer, got '$PRELOAD'"
+for v in ROUNDS RECORDS DIM BATCH SMALL_RECORDS SMALL_BATCH WRITERS WINDOW BACKLOG SMALL_BACKLOG REPEATS APPEND_SECONDS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ "$APPEND_THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "APPEND_THREADS must be a comma-separated list of positive integers"
@@ -85,6 +96,7 @@ export CHROMAWAL_TEST_TMP="$tmp"
 
 echo "binary:   $bin"
 echo "os:       $( (. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-unknown}") || echo unknown)"
-"$bin" --rounds "$ROUNDS" --records "$RECORDS" --dim "$DIM" --batch "$BATCH" --backlog "$BACKLOG" \
+"$bin" --rounds "$ROUNDS" --records "$RECORDS" --dim "$DIM" --batch "$BATCH" --small-records "$SMALL_RECORDS" \
+  --small-batch "$SMALL_BATCH" --writers "$WRITERS" --window "$WINDOW" --preload "$PRELOAD" --backlog "$BACKLOG" \
   --small-backlog "$SMALL_BACKLOG" --repeats "$REPEATS" --append-seconds "$APPEND_SECONDS" \
   --append-threads "$APPEND_THREADS" --parts "$PARTS" --stores "$STORES" "$@"

@@ -164,6 +164,27 @@ function processCpuSeconds(pid) {
   return Number.isFinite(ticks) ? ticks / Number(process.env.CHROMAWAL_CLK_TCK || 100) : -1;
 }
 
+// Waits until the server is idle: under 0.1 of a core in every 200 ms window for a second in a
+// row (Chroma goes on indexing after add has returned), at most 90 s. No wait without a pid.
+async function waitIdle(pid) {
+  if (!pid) return;
+  const t0 = Date.now();
+  let quietSince = t0;
+  let c0 = processCpuSeconds(pid);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const c1 = processCpuSeconds(pid);
+    if (c0 < 0 || c1 < 0) return;
+    if ((c1 - c0) / 0.2 >= 0.1) quietSince = Date.now();
+    c0 = c1;
+    if (Date.now() - quietSince >= 1000) return;
+    if (Date.now() - t0 > 90000) {
+      process.stderr.write("client_bench.mjs: server still busy after 90 s; measuring anyway\n");
+      return;
+    }
+  }
+}
+
 function phaseTimer(serverPid) {
   const server0 = processCpuSeconds(serverPid);
   const wall0 = process.hrtime.bigint();
@@ -209,6 +230,7 @@ async function main() {
   // (which would need @chroma-core/default-embed and a model download).
   const collection = await client.createCollection({ name: o.collection, embeddingFunction: null });
 
+  await waitIdle(o.serverPid);
   let t = phaseTimer(o.serverPid);
   for (const b of batches) {
     await collection.add(b);
@@ -218,6 +240,7 @@ async function main() {
   const count = await collection.count();
 
   let hits = 0;
+  await waitIdle(o.serverPid);
   t = phaseTimer(o.serverPid);
   for (let q = 0; q < queries.length; q++) {
     const r = await collection.query({ queryEmbeddings: queries[q], nResults: 10 });

@@ -39,7 +39,7 @@ Measured per case, round and phase:
 
 Order: the cases rotate each round (round 1: official, chromawal-http, chromawal-replicated,
 official-two; round 2 starts with chromawal-http; ...). Before every timed phase the script
-waits until the servers together use less than 0.1 of a core over 300 ms (Chroma indexes in
+waits until the servers together use less than 0.1 of a core for a second (Chroma indexes in
 the background after an add returns), so that one case's left-over work does not land on the
 next. Each client is created before its case and closed after it, so chromawal.Client's
 background threads never run while another case is measured.
@@ -246,21 +246,28 @@ def host_port(url: str) -> Tuple[str, int]:
     return u.hostname or "127.0.0.1", u.port or (443 if u.scheme == "https" else 80)
 
 
-def wait_idle(pids: List[int], limit_cores: float = 0.1, window: float = 0.3, timeout: float = 120.0) -> float:
-    """Waits until the servers together use less than limit_cores over window seconds; returns
-    the seconds waited (or gives up after timeout, and says so)."""
+def wait_idle(pids: List[int], limit_cores: float = 0.1, quiet: float = 1.0, timeout: float = 90.0) -> float:
+    """Waits until the servers together use under limit_cores in every 200 ms window for `quiet`
+    seconds in a row; returns the seconds waited (or gives up after timeout, and says so)."""
     if not pids:
         return 0.0
     t0 = time.perf_counter()
+    quiet_since = t0
+    c0, w0 = servers_cpu(pids), t0
     while True:
-        c0, w0 = servers_cpu(pids), time.perf_counter()
-        time.sleep(window)
-        used = (servers_cpu(pids) - c0) / (time.perf_counter() - w0)
-        if used < limit_cores or used != used:
-            return time.perf_counter() - t0
-        if time.perf_counter() - t0 > timeout:
+        time.sleep(0.2)
+        c1, w1 = servers_cpu(pids), time.perf_counter()
+        used = (c1 - c0) / (w1 - w0)
+        if used != used:
+            return w1 - t0
+        if used >= limit_cores:
+            quiet_since = w1
+        c0, w0 = c1, w1
+        if w1 - quiet_since >= quiet:
+            return w1 - t0
+        if w1 - t0 > timeout:
             print(f"  (servers still busy after {timeout:.0f} s: {used:.2f} cores; measuring anyway)", flush=True)
-            return time.perf_counter() - t0
+            return w1 - t0
 
 
 # --- the cases ---------------------------------------------------------------------------------------

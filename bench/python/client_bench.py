@@ -10,7 +10,9 @@ xorshift32 generator, seeds and order, so every client sends bit-identical vecto
   query  200 sequential queries of one embedding, n_results 10, Chroma's default include
          (documents, metadatas, distances)
 
-Clients, each on a fresh collection, in alternation over ROUNDS rounds:
+Clients, each on a fresh collection, over ROUNDS rounds, the order rotating by one client each
+round; before every timed phase the script waits until the servers (and PostgreSQL) together
+use under 0.1 of a core for a second (/proc/PID/stat, at most 90 s):
 
   plain-http          http.client with keep-alive, json.dumps / json.loads, write embeddings
                       as base64 float32 (ndarray.tobytes), query embeddings as JSON lists:
@@ -20,6 +22,10 @@ Clients, each on a fresh collection, in alternation over ROUNDS rounds:
                       chromawal.Client over two servers and PostgreSQL (every write logged
                       and applied to both); shown for the cost of replication, not as a
                       like-for-like comparison (twice the server work on the same machine)
+  chromawal-replicated-pipelined
+                      the same client's add_async, a window of --window writes in flight
+                      (add phase only); left out, and said so, when the chromawal module has
+                      no add_async
 
 Inputs are built before the clock starts: per batch a float32 numpy array, the documents
 and the metadata dicts; per query a 1-D float32 array. Both clients get the same objects.
@@ -30,7 +36,7 @@ time per record, and the servers' CPU time from /proc), then the medians and the
 Usage:
   bench/python/client_bench.py                       starts its own servers with scripts/
   bench/python/client_bench.py --url http://H:P      one running server (no replicated run)
-  options: --rounds N (3) --records N --dim N --batch N --queries N --no-replicated
+  options: --rounds N (3) --records N --dim N --batch N --queries N --window N (8) --no-replicated
 """
 import argparse
 import base64
@@ -183,6 +189,12 @@ class Servers:
     def pids(self) -> List[int]:
         return [int((self.tmp / f"chroma{i}" / "pid").read_text()) for i in range(len(self.ports))]
 
+    def postmaster(self) -> List[int]:
+        """PostgreSQL's postmaster (its backends are its children), when it runs."""
+        if not self.log_url:
+            return []
+        return [int((self.tmp / "pg" / "data" / "postmaster.pid").read_text().split()[0])]
+
     def stop(self) -> None:
         for i in range(len(self.ports)):
             subprocess.run(["bash", str(ROOT / "scripts/chroma.sh"), "stop", "--pidfile",
@@ -200,12 +212,58 @@ def proc_cpu(pid: int) -> float:
         return float("nan")
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and its live descendants (PostgreSQL's backends)."""
+    children: Dict[int, List[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    total, todo = 0.0, [root]
+    while todo:
+        p = todo.pop()
+        c = proc_cpu(p)
+        total += 0.0 if c != c else c
+        todo.extend(children.get(p, []))
+    return total
+
+
+# The processes that must be idle before a timed phase: the Chroma servers and PostgreSQL.
+IDLE_PIDS: List[int] = []
+
+
+def wait_idle(pids: List[int], cores: float = 0.1, quiet: float = 1.0, timeout: float = 90.0) -> float:
+    """Waits until the process trees of pids together use under `cores` of a core in every
+    200 ms window for `quiet` seconds in a row (Chroma goes on indexing after add has returned);
+    gives up after `timeout` seconds, and says so. Returns the seconds waited."""
+    if not pids:
+        return 0.0
+    t0 = time.perf_counter()
+    quiet_since = t0
+    c0, w0 = sum(tree_cpu(p) for p in pids), time.perf_counter()
+    while True:
+        time.sleep(0.2)
+        c1, w1 = sum(tree_cpu(p) for p in pids), time.perf_counter()
+        if (c1 - c0) / (w1 - w0) >= cores:
+            quiet_since = w1
+        c0, w0 = c1, w1
+        if w1 - quiet_since >= quiet:
+            return w1 - t0
+        if w1 - t0 > timeout:
+            print(f"  (servers still busy after {timeout:.0f} s; measuring anyway)", flush=True)
+            return w1 - t0
+
+
 # --- the runs ---------------------------------------------------------------------------------------
 
 Results = Dict[Tuple[str, str], List[Dict[str, float]]]
 
 
 def timed(name: str, phase: str, n: int, server_pids: List[int], fn: Callable[[], None], results: Results) -> None:
+    wait_idle(IDLE_PIDS)
     s0 = sum(proc_cpu(p) for p in server_pids)
     c0 = time.process_time()
     t0 = time.perf_counter()
@@ -261,11 +319,32 @@ def bench_chromawal(label: str, client: Any, name: str, batches: List[Dict[str, 
     return count, hits[0]
 
 
+def bench_pipelined(client: Any, name: str, batches: List[Dict[str, Any]], window: int, pids: List[int],
+                    results: Results) -> int:
+    """add_async with at most `window` writes in flight, then the rest collected; add phase only."""
+    coll = client.create_collection(name)
+
+    def adds() -> None:
+        in_flight: List[Any] = []
+        for b in batches:
+            if len(in_flight) >= window:
+                in_flight.pop(0).result()
+            in_flight.append(coll.add_async(**b))
+        for f in in_flight:
+            f.result()
+
+    timed("chromawal-replicated-pipelined", "add", sum(len(b["ids"]) for b in batches), pids, adds, results)
+    count = coll.count()
+    client.delete_collection(name)
+    return count
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", help="a running Chroma server (default: start one with scripts/chroma.sh)")
     ap.add_argument("--server-pid", type=int, help="with --url: the server's pid, for its CPU time")
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 3)))
+    ap.add_argument("--window", type=int, default=8, help="writes in flight in the pipelined case (8)")
     ap.add_argument("--records", type=int, default=int(os.environ.get("RECORDS", 10000)))
     ap.add_argument("--dim", type=int, default=int(os.environ.get("DIM", 384)))
     ap.add_argument("--batch", type=int, default=int(os.environ.get("BATCH", 100)))
@@ -307,15 +386,33 @@ def main() -> int:
                                        log_url=servers.log_url, log_schema="pybench")
         results: Results = {}
         expected = (args.records, args.queries * min(10, args.records))
+        if servers:
+            IDLE_PIDS[:] = servers.pids() + servers.postmaster()
+        elif pids:
+            IDLE_PIDS[:] = pids
+        cases = ["plain-http", "chromawal-http"]
+        if cw_repl is not None:
+            cases.append("chromawal-replicated")
+            probe = cw_repl.get_or_create_collection("pybench-probe")
+            if hasattr(probe, "add_async"):
+                cases.append("chromawal-replicated-pipelined")
+            else:
+                print("(chromawal-replicated-pipelined left out: this chromawal module has no add_async)")
+            cw_repl.delete_collection("pybench-probe")
         for r in range(args.rounds):
-            print(f"== round {r + 1}/{args.rounds}")
-            got = bench_plain(url, f"pybench-plain-{r}", batches, qs, pids[:1], results)
-            assert got == expected, f"plain-http: count/hits {got} != {expected}"
-            got = bench_chromawal("chromawal-http", cw_http, f"pybench-cw-{r}", batches, qs, pids[:1], results)
-            assert got == expected, f"chromawal-http: count/hits {got} != {expected}"
-            if cw_repl is not None:
-                got = bench_chromawal("chromawal-replicated", cw_repl, f"pybench-repl-{r}", batches, qs, pids, results)
-                assert got == expected, f"chromawal-replicated: count/hits {got} != {expected}"
+            order = cases[r % len(cases):] + cases[:r % len(cases)]
+            print(f"== round {r + 1}/{args.rounds}: {', '.join(order)}")
+            for case in order:
+                if case == "plain-http":
+                    got = bench_plain(url, f"pybench-plain-{r}", batches, qs, pids[:1], results)
+                elif case == "chromawal-http":
+                    got = bench_chromawal(case, cw_http, f"pybench-cw-{r}", batches, qs, pids[:1], results)
+                elif case == "chromawal-replicated":
+                    got = bench_chromawal(case, cw_repl, f"pybench-repl-{r}", batches, qs, pids, results)
+                else:
+                    got = (bench_pipelined(cw_repl, f"pybench-pipe-{r}", batches, args.window, pids, results),
+                           expected[1])
+                assert got == expected, f"{case}: count/hits {got} != {expected}"
         if cw_repl is not None:
             cw_repl.close()
 
@@ -328,7 +425,7 @@ def main() -> int:
             print(f"{name:<22} {phase:<6} {m['per_s']:>10.1f} {m['cpu_us']:>18.1f} {m['server_us']:>18.1f}")
         print("\n== ratios to plain-http (records/s: higher is better; client CPU: lower is better)")
         print("   of the medians, and in brackets the median of the ratios within each round")
-        for name in ("chromawal-http", "chromawal-replicated"):
+        for name in ("chromawal-http", "chromawal-replicated", "chromawal-replicated-pipelined"):
             for phase in ("add", "query"):
                 if (name, phase) not in med:
                     continue
