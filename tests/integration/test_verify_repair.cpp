@@ -479,6 +479,7 @@ TEST_CASE("a version-1 log schema is upgraded in place", "[verify_repair]") {
     raw.exec("DROP TABLE " + schema + ".log_identity");
     raw.exec("DROP FUNCTION " + schema + ".lock_lane_applied");
     raw.exec("DROP PROCEDURE " + schema + ".advance_release");
+    raw.exec("ALTER TABLE " + schema + ".instance_positions DROP COLUMN durable_lsn");
     raw.exec("DELETE FROM " + schema + ".schema_version WHERE version > 1");
     CHECK(raw.exec("SELECT max(version) FROM " + schema + ".schema_version") == "1");
 

@@ -380,6 +380,9 @@ $fn$)sql",
         // Version 7: fewer statements per live write (docs/design.md, "Statements per write").
         {7,
          {
+             // The end of the WAL as it was just after the last advance_release here committed
+             // without waiting for its flush (NULL: nothing to wait for). See lock_lane_applied.
+             "ALTER TABLE S.instance_positions ADD COLUMN IF NOT EXISTS durable_lsn pg_lsn",
              // Takes the lane lock (tries first, without a subtransaction; with a wait of 1 ms or
              // more, then waits up to that long, as lock_lane does) and, only when it got it,
              // reads what stmt::applied reads, in one round trip. The read is a statement of its
@@ -414,6 +417,16 @@ BEGIN
     IF NOT v_locked THEN
         RETURN QUERY SELECT false, 0::bigint, 0::bigint, true;
         RETURN;
+    END IF;
+    -- The previous holder's last advance may not be flushed yet (advance_release commits it
+    -- without waiting). Before this holder sends a request, it must be: then a crash loses at
+    -- most this holder's own last advance (at most one request applied again). Usually a later
+    -- append's commit flushed it already; otherwise this statement writes, and its commit
+    -- (synchronous) flushes the WAL up to here before the caller gets the answer.
+    IF EXISTS (SELECT 1 FROM S.instance_positions d WHERE d.instance = p_instance AND d.lane_id = p_lane
+               AND d.durable_lsn IS NOT NULL AND d.durable_lsn > pg_current_wal_flush_lsn()) THEN
+        PERFORM set_config('synchronous_commit', 'on', true);
+        UPDATE S.instance_positions SET durable_lsn = NULL WHERE instance = p_instance AND lane_id = p_lane;
     END IF;
     RETURN QUERY
     SELECT true, COALESCE(p.applied_position, 0), COALESCE(l.pruned_through, 0),
@@ -452,8 +465,19 @@ BEGIN
     SELECT count(*) > 0 INTO o_advanced FROM up;
     IF NOT o_advanced THEN
         SELECT l.next_position - 1 INTO o_head FROM S.lanes l WHERE l.lane_id = p_lane;
+        COMMIT;
+    ELSE
+        -- Committed without waiting for the flush; the end of the WAL after it is recorded (in
+        -- a second commit, still under the lock), so that the next holder of this lock makes
+        -- sure it is flushed before its next request (lock_lane_applied). A crash can then lose
+        -- only this last advance: its request is applied once more, which is harmless.
+        PERFORM set_config('synchronous_commit', 'off', true);
+        COMMIT;
+        UPDATE S.instance_positions SET durable_lsn = pg_current_wal_insert_lsn()
+        WHERE instance = p_instance AND lane_id = p_lane;
+        PERFORM set_config('synchronous_commit', 'off', true);
+        COMMIT;
     END IF;
-    COMMIT;
     o_released := pg_advisory_unlock(p_key1, p_key2);
 END
 $fn$)sql",
