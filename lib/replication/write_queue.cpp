@@ -57,6 +57,18 @@ write_outcome classify_write(const std::exception_ptr& e) {
     }
 }
 
+wal::entry logged_entry(wal::new_entry ne, const wal::appended& where, const std::string& collection, double now) {
+    wal::entry e;
+    e.lane_id = where.lane_id;
+    e.position = where.position;
+    e.idempotency_id = std::move(ne.idempotency_id);
+    e.op = ne.op;
+    e.payload = std::move(ne.payload);
+    e.created_at = now;
+    e.collection = collection;
+    return e;
+}
+
 std::string new_entry_id() {
     thread_local std::mt19937_64 rng{std::random_device{}() ^
                                      (static_cast<std::uint64_t>(std::random_device{}()) << 32)};
@@ -289,18 +301,11 @@ std::function<void()> writer::append_group(const wal::lane_key& key, const std::
         fail_all(std::current_exception());
         return {};
     }
-    std::vector<wal::entry> fresh(entries.size());
+    std::vector<wal::entry> fresh;
+    fresh.reserve(entries.size());
     const double now = now_epoch();
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        wal::entry& e = fresh[i];
-        e.lane_id = where.at(i).lane_id;
-        e.position = where.at(i).position;
-        e.idempotency_id = std::move(entries[i].idempotency_id);
-        e.op = entries[i].op;
-        e.payload = std::move(entries[i].payload);
-        e.created_at = now;
-        e.collection = key.collection;
-    }
+    for (std::size_t i = 0; i < entries.size(); ++i)
+        fresh.push_back(logged_entry(std::move(entries[i]), where.at(i), key.collection, now));
     std::uint64_t number;
     {
         std::lock_guard<std::mutex> lock(q->m);

@@ -10,12 +10,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <vector>
 
 namespace chromawal::detail {
@@ -214,14 +211,7 @@ write_receipt writer::write_entry(const wal::lane_key& key, wal::op_kind op, std
     }
     const std::uint64_t number = end_direct(key, q, true);
 
-    wal::entry fresh;
-    fresh.lane_id = where.at(0).lane_id;
-    fresh.position = where.at(0).position;
-    fresh.idempotency_id = ne.idempotency_id;
-    fresh.op = op;
-    fresh.payload = std::move(ne.payload);
-    fresh.created_at = now_epoch();
-    fresh.collection = key.collection;
+    wal::entry fresh = logged_entry(std::move(ne), where.at(0), key.collection, now_epoch());
     // A rename may depend on another lane (one that held the new name): only the log knows, so
     // its appliers read it back instead of trusting this copy.
     return apply_direct(key, q, number, std::move(fresh), rename_to.empty());

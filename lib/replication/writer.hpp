@@ -49,6 +49,8 @@ namespace chromawal::detail {
 
 /// The outcome a write's exception counts as (chromawal_writes_total).
 write_outcome classify_write(const std::exception_ptr& e);
+/// The entry an append made of `ne` (at `where`), as the appliers take it without reading it back.
+wal::entry logged_entry(wal::new_entry ne, const wal::appended& where, const std::string& collection, double now);
 /// A new entry id (a random UUID).
 std::string new_entry_id();
 /// "add on collection 'c'", "create_database 'd' (tenant 't')" (for messages).
