@@ -419,7 +419,7 @@ std::size_t applier::apply_front(instance_state& inst, const wal::lane_key& key,
     // Another instance's applier may have built this request already (same limits, encoding).
     const fresh_entries::request_key cache_key{first.position, merge ? max_records : 0, base64};
     if (fresh) {
-        if (auto built = fresh->find(cache_key)) {
+        if (auto built = fresh->find(cache_key, batch.size())) {
             send(*built->body);
             return built->used;
         }

@@ -66,12 +66,22 @@ struct apply_result {
 /// Entries a live write just appended (consecutive positions of one lane), shared by the
 /// appliers of every instance: they need not be read back from the log, and a request body
 /// built for one instance is reused for the others (same server limits and encoding).
+///
+/// A body is kept only when every entry it merged is one of these: an applier that read the log
+/// (it was behind) may merge entries appended after them, which another applier, working from
+/// these entries, does not hold. And it is reused only by an applier that holds every entry it
+/// merged.
 class fresh_entries {
 public:
     explicit fresh_entries(std::vector<wal::entry> entries) : entries_(std::move(entries)) {}
     const std::vector<wal::entry>& entries() const noexcept { return entries_; }
     /// Marks an entry rejected, so that appliers step over it (between rounds: no applier runs).
-    void set_rejected(std::size_t index) { entries_.at(index).state = wal::entry_state::rejected; }
+    /// The bodies built before it may hold it: they are dropped.
+    void set_rejected(std::size_t index) {
+        entries_.at(index).state = wal::entry_state::rejected;
+        std::lock_guard<std::mutex> lock(m_);
+        bodies_.clear();
+    }
 
     /// A request built from the entries starting at `first`: how many it merged, and its body.
     struct request {
@@ -79,13 +89,22 @@ public:
         std::shared_ptr<const std::string> body;
     };
     using request_key = std::tuple<std::int64_t, std::size_t, bool>;  // first position, max records, base64
-    std::optional<request> find(const request_key& k) const {
+    /// The body kept for `k`, if it merges at most `available` entries (what the caller holds,
+    /// from the first one on).
+    std::optional<request> find(const request_key& k, std::size_t available) const {
         std::lock_guard<std::mutex> lock(m_);
         auto it = bodies_.find(k);
-        if (it == bodies_.end()) return std::nullopt;
+        if (it == bodies_.end() || it->second.used > available) return std::nullopt;
         return it->second;
     }
+    /// Keeps `r` for the other instances, unless it merged entries beyond these.
     void keep(const request_key& k, request r) const {
+        if (entries_.empty() || r.used == 0) return;
+        const std::int64_t first = std::get<0>(k);
+        if (first < entries_.front().position ||
+            first + static_cast<std::int64_t>(r.used) - 1 > entries_.back().position) {
+            return;
+        }
         std::lock_guard<std::mutex> lock(m_);
         bodies_.emplace(k, std::move(r));
     }
