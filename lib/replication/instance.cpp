@@ -211,7 +211,10 @@ std::int64_t instance_state::known_applied(std::int64_t lane_id) const {
 void instance_state::set_known_applied(std::int64_t lane_id, std::int64_t position) {
     std::lock_guard<std::mutex> lock(lanes_mutex_);
     auto& v = known_applied_[lane_id];
-    v = std::max(v, position);
+    if (position > v) {
+        v = position;
+        applied_moves_.fetch_add(1, std::memory_order_acq_rel);
+    }
 }
 
 bool instance_state::needs_repair(const std::string& collection) const {

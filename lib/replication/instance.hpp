@@ -79,6 +79,9 @@ public:
     /// The highest applied position this process knows of (monotonic).
     std::int64_t known_applied(std::int64_t lane_id) const;
     void set_known_applied(std::int64_t lane_id, std::int64_t position);
+    /// How many times a known applied position moved forward (the sync thread marks entries
+    /// applied in the log only after something moved).
+    std::uint64_t applied_moves() const noexcept { return applied_moves_.load(std::memory_order_acquire); }
 
     // ---- which log this instance is recorded for (log_identity.hpp) ----
     enum class log_claim : std::uint8_t { unchecked, ours, foreign };
@@ -145,6 +148,7 @@ private:
     mutable std::mutex lanes_mutex_;
     std::unordered_map<std::int64_t, std::shared_ptr<std::timed_mutex>> lane_mutexes_;
     std::unordered_map<std::int64_t, std::int64_t> known_applied_;
+    std::atomic<std::uint64_t> applied_moves_{0};
     std::set<std::string> needs_repair_;
     std::atomic<bool> any_needs_repair_{false};  // reads skip the lock in the usual case
 };

@@ -148,6 +148,9 @@ std::int64_t log_guard::lane_id(const wal::lane_key& key) {
 std::vector<wal::lane_progress> log_guard::lanes_behind(std::string_view instance) {
     return call([&] { return store_->lanes_behind(instance); });
 }
+std::vector<std::vector<wal::lane_progress>> log_guard::lanes_behind(const std::vector<std::string>& instances) {
+    return call([&] { return store_->lanes_behind(instances); });
+}
 std::vector<wal::lane_progress> log_guard::all_lanes(std::string_view instance) {
     return call([&] { return store_->all_lanes(instance); });
 }

@@ -66,6 +66,7 @@ public:
     std::vector<wal::appended> append(const std::vector<wal::new_entry>& entries) override;
     std::int64_t lane_id(const wal::lane_key& key) override;
     std::vector<wal::lane_progress> lanes_behind(std::string_view instance) override;
+    std::vector<std::vector<wal::lane_progress>> lanes_behind(const std::vector<std::string>& instances) override;
     std::vector<wal::lane_progress> all_lanes(std::string_view instance) override;
     std::unique_ptr<wal::lane_lock> lock_lane(std::string_view instance, std::int64_t lane_id,
                                               std::chrono::milliseconds wait) override;

@@ -16,6 +16,12 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// Marking entries applied everywhere (an UPDATE) is what status' pending count and retention go
+// by: after this process moved a position, at most once a second; without that, every 10 s
+// (applies of other processes sharing the log).
+constexpr std::chrono::seconds mark_applied_min_gap{1};
+constexpr std::chrono::seconds mark_applied_every{10};
+
 }  // namespace
 
 void sync_worker::start() {
@@ -70,13 +76,15 @@ void sync_worker::sync_pass() {
     bool all_caught_up = true;
     std::int64_t backlog = 0;
     std::vector<std::string> healthy;
-    for (auto& inst_ptr : ctx_.instances) {
-        instance_state& inst = *inst_ptr;
+    // Every instance's lanes behind, in one round trip (an idle client runs this twice a second).
+    std::vector<std::vector<wal::lane_progress>> behind = ctx_.store->lanes_behind(ctx_.instance_names);
+    for (std::size_t k = 0; k < ctx_.instances.size(); ++k) {
+        instance_state& inst = *ctx_.instances[k];
         if (ctx_.stopping) return;
         // Every instance's backlog counts for the alert, and a repair it needs is reported, even
         // while it is down or backing off (that is when operators need to hear of it).
         const bool is_healthy = inst.healthy();
-        std::vector<wal::lane_progress> lanes = ctx_.store->lanes_behind(inst.name());
+        const std::vector<wal::lane_progress>& lanes = behind.at(k);
         std::set<std::string> unrepaired;
         for (const auto& lane : lanes) {
             backlog += lane.head - lane.applied;
@@ -163,7 +171,19 @@ void sync_worker::sync_pass() {
     // "Applied everywhere" means on every instance that is healthy now: an instance that is
     // away does not hold the log back for ever. It replays what it missed when it returns,
     // unless retention pruned those entries first; then it needs a repair.
-    if (all_caught_up && !healthy.empty()) ctx_.store->mark_applied(healthy);
+    if (all_caught_up && !healthy.empty()) {
+        std::uint64_t moves = 0;
+        for (const auto& i : ctx_.instances) moves += i->applied_moves();
+        const auto now = clock::now();
+        const bool due = healthy != marked_for_ || now - marked_at_ >= mark_applied_every ||
+                         (moves != marked_moves_ && now - marked_at_ >= mark_applied_min_gap);
+        if (due) {
+            ctx_.store->mark_applied(healthy);
+            marked_for_ = healthy;
+            marked_moves_ = moves;
+            marked_at_ = now;
+        }
+    }
 }
 
 void sync_worker::note_needs_repair(instance_state& inst, std::set<std::string> unrepaired) {

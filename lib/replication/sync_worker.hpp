@@ -79,6 +79,13 @@ private:
     std::thread thread_;
     std::atomic<std::int64_t> backlog_alerted_{0};
     std::map<std::string, std::set<std::string>> repair_alerted_;  // per instance; under pass_mutex_
+    // The last mark_applied of a pass (under pass_mutex_): for which instances, at which
+    // applied_moves() sum, when. A pass marks again only when positions moved (at most once a
+    // second) or the healthy set changed, and otherwise every mark_applied_every (another
+    // process's applies).
+    std::vector<std::string> marked_for_;
+    std::uint64_t marked_moves_ = 0;
+    std::chrono::steady_clock::time_point marked_at_{};
 };
 
 }  // namespace chromawal::detail

@@ -308,6 +308,14 @@ public:
 
     /// Lanes whose head is beyond the instance's applied position.
     virtual std::vector<lane_progress> lanes_behind(std::string_view instance) = 0;
+    /// The same for several instances (one list each, in their order); one round trip where the
+    /// store can (the sync thread's pass runs it twice a second per client).
+    virtual std::vector<std::vector<lane_progress>> lanes_behind(const std::vector<std::string>& instances) {
+        std::vector<std::vector<lane_progress>> out;
+        out.reserve(instances.size());
+        for (const auto& i : instances) out.push_back(lanes_behind(std::string_view(i)));
+        return out;
+    }
     /// Every lane with the instance's progress (for status).
     virtual std::vector<lane_progress> all_lanes(std::string_view instance) = 0;
 

@@ -410,27 +410,47 @@ std::int64_t pg_log_store::lane_id(const lane_key& key) {
 
 namespace {
 
+lane_progress progress_row(const PGresult* r, int i) {
+    lane_progress lp;
+    lp.lane_id = col_i64(r, i, 0);
+    lp.key.tenant = col_bytes(r, i, 1);
+    lp.key.database = col_bytes(r, i, 2);
+    lp.key.collection = col_bytes(r, i, 3);
+    lp.head = col_i64(r, i, 4);
+    lp.applied = col_i64(r, i, 5);
+    lp.oldest_unapplied_created_at = col_f64(r, i, 6);
+    lp.pruned_through = col_i64(r, i, 7);
+    lp.holds_name = col_bool(r, i, 8);
+    return lp;
+}
+
 std::vector<lane_progress> progress_rows(const PGresult* r) {
     std::vector<lane_progress> out;
     int rows = PQntuples(r);
     out.reserve(static_cast<std::size_t>(rows));
-    for (int i = 0; i < rows; ++i) {
-        lane_progress lp;
-        lp.lane_id = col_i64(r, i, 0);
-        lp.key.tenant = col_bytes(r, i, 1);
-        lp.key.database = col_bytes(r, i, 2);
-        lp.key.collection = col_bytes(r, i, 3);
-        lp.head = col_i64(r, i, 4);
-        lp.applied = col_i64(r, i, 5);
-        lp.oldest_unapplied_created_at = col_f64(r, i, 6);
-        lp.pruned_through = col_i64(r, i, 7);
-        lp.holds_name = col_bool(r, i, 8);
-        out.push_back(std::move(lp));
-    }
+    for (int i = 0; i < rows; ++i) out.push_back(progress_row(r, i));
     return out;
 }
 
 }  // namespace
+
+std::vector<std::vector<lane_progress>> pg_log_store::lanes_behind(const std::vector<std::string>& instances) {
+    return pool_->with_connection("lanes_behind", true, [&](connection& c) {
+        std::vector<std::vector<lane_progress>> out(instances.size());
+        if (instances.empty()) return out;
+        params p;
+        p.text_array(instances);
+        result res = pool_->run(c, stmt::progress_many, p, statement_deadline());
+        const PGresult* r = res.get();
+        for (int i = 0, rows = PQntuples(r); i < rows; ++i) {
+            const std::int64_t n = col_i64(r, i, 9);
+            if (n < 1 || n > static_cast<std::int64_t>(instances.size()))
+                throw pg_failure("lanes_behind: an instance index out of range", false);
+            out[static_cast<std::size_t>(n - 1)].push_back(progress_row(r, i));
+        }
+        return out;
+    });
+}
 
 std::vector<lane_progress> pg_log_store::lanes_behind(std::string_view instance) {
     return pool_->with_connection("lanes_behind", true, [&](connection& c) {

@@ -80,6 +80,7 @@ public:
     std::vector<appended> append(const std::vector<new_entry>& entries) override;
     std::int64_t lane_id(const lane_key& key) override;
     std::vector<lane_progress> lanes_behind(std::string_view instance) override;
+    std::vector<std::vector<lane_progress>> lanes_behind(const std::vector<std::string>& instances) override;
     std::vector<lane_progress> all_lanes(std::string_view instance) override;
     /// The returned lock's advance() throws chromawal::invalid_argument for a position beyond
     /// the lane's head (that would skip entries not yet written).

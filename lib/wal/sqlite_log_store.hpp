@@ -58,6 +58,7 @@ public:
     void migrate() override;
     std::vector<appended> append(const std::vector<new_entry>& entries) override;
     std::int64_t lane_id(const lane_key& key) override;
+    using log_store::lanes_behind;
     std::vector<lane_progress> lanes_behind(std::string_view instance) override;
     std::vector<lane_progress> all_lanes(std::string_view instance) override;
     std::unique_ptr<lane_lock> lock_lane(std::string_view instance, std::int64_t lane_id,

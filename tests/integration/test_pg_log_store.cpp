@@ -40,6 +40,7 @@ using chromawal::wal::appended;
 using chromawal::wal::entry;
 using chromawal::wal::entry_state;
 using chromawal::wal::lane_key;
+using chromawal::wal::lane_progress;
 using chromawal::wal::log_store;
 using chromawal::wal::new_entry;
 using chromawal::wal::op_kind;
@@ -965,6 +966,39 @@ TEST_CASE("log store: lanes_behind and all_lanes", "[log_store]") {
     CHECK(store.lane_id({"t", "d", "three"}) > 0);
     CHECK(store.all_lanes("i").size() == 3);
     CHECK(store.lanes_behind("i").size() == 1);  // a lane without entries is not behind
+
+    // Several instances at once (the sync thread's pass): the same lists, in the order asked.
+    const auto many = store.lanes_behind(std::vector<std::string>{"j", "i", "j"});
+    REQUIRE(many.size() == 3);
+    const auto ids = [](const std::vector<lane_progress>& v) {
+        std::vector<std::int64_t> out;
+        for (const auto& l : v) out.push_back(l.lane_id);
+        return out;
+    };
+    CHECK(ids(many[0]) == std::vector<std::int64_t>{a[0].lane_id, a[2].lane_id});
+    CHECK(ids(many[1]) == std::vector<std::int64_t>{a[2].lane_id});
+    CHECK(ids(many[2]) == ids(many[0]));
+    REQUIRE(many[1].size() == 1);
+    CHECK(many[1][0].key == k2);
+    CHECK(many[1][0].head == 1);
+    CHECK(many[1][0].applied == 0);
+    CHECK(many[1][0].oldest_unapplied_created_at == behind[0].oldest_unapplied_created_at);
+    CHECK(many[1][0].holds_name);
+    CHECK(store.lanes_behind(std::vector<std::string>{}).empty());
+}
+
+TEST_CASE("pg_log_store: the lanes behind of several instances are one statement", "[pg_log_store]") {
+    const std::string schema = fresh_schema();
+    pg_log_store store(shared_pg().uri(), schema, 4);
+    store.migrate();
+    const lane_key k{"t", "d", "behind"};
+    append_one(store, k);
+    store.lanes_behind(std::vector<std::string>{"a"});  // connects and prepares
+    const auto before = store.statements_run();
+    const auto many = store.lanes_behind(std::vector<std::string>{"a", "b", "c"});
+    CHECK(store.statements_run() - before == 1);
+    REQUIRE(many.size() == 3);
+    for (const auto& l : many) CHECK(l.size() == 1);
 }
 
 TEST_CASE("log store: lane_id creates each lane once under concurrency", "[log_store]") {

@@ -29,6 +29,7 @@ enum class stmt : int {
     lookup_ids,
     claim_lane,
     progress,
+    progress_many,
     unlock,
     applied,
     read,
