@@ -264,6 +264,42 @@ TEST_CASE("base64 uses the standard alphabet, all 64 characters", "[json][base64
     CHECK(decoded(text) == bytes);
 }
 
+TEST_CASE("base64 of every length agrees with a character-at-a-time encoding", "[json][base64]") {
+    // The encoder takes six bytes at a time while eight remain, then three, then the tail: each
+    // length up to 64 crosses those boundaries differently.
+    const auto reference = [](const std::string& in) {
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        std::string out;
+        std::size_t i = 0;
+        for (; i + 3 <= in.size(); i += 3) {
+            const unsigned v = (unsigned(static_cast<unsigned char>(in[i])) << 16) |
+                               (unsigned(static_cast<unsigned char>(in[i + 1])) << 8) |
+                               unsigned(static_cast<unsigned char>(in[i + 2]));
+            for (int k = 3; k >= 0; --k) out.push_back(alphabet[(v >> (6 * k)) & 63]);
+        }
+        if (in.size() - i == 1) {
+            const unsigned v = unsigned(static_cast<unsigned char>(in[i])) << 16;
+            out += {alphabet[v >> 18], alphabet[(v >> 12) & 63], '=', '='};
+        } else if (in.size() - i == 2) {
+            const unsigned v = (unsigned(static_cast<unsigned char>(in[i])) << 16) |
+                               (unsigned(static_cast<unsigned char>(in[i + 1])) << 8);
+            out += {alphabet[v >> 18], alphabet[(v >> 12) & 63], alphabet[(v >> 6) & 63], '='};
+        }
+        return out;
+    };
+    std::mt19937 rng(7);
+    for (std::size_t n = 0; n <= 64; ++n) {
+        for (int trial = 0; trial < 8; ++trial) {
+            std::string bytes(n, '\0');
+            for (auto& c : bytes) c = static_cast<char>(rng() & 0xFF);
+            INFO("length " << n);
+            const std::string text = b64(bytes);
+            CHECK(text == reference(bytes));
+            CHECK(decoded(text) == bytes);
+        }
+    }
+}
+
 TEST_CASE("base64 appends to the existing text", "[json][base64]") {
     std::string out = "\"";
     const unsigned char bytes[] = {'f', 'o', 'o'};
