@@ -78,7 +78,7 @@ struct event {
         instance_up,             ///< it was marked up again
         entry_dead_lettered,     ///< an instance kept failing an entry and stepped over it (per entry)
         backlog_over_threshold,  ///< entries behind, summed over every instance (down ones too), went over
-                                 ///< backlog_alert_threshold; again only after it went back under
+                                 ///< backlog_alert_threshold; again only after it fell to half of it
         log_unavailable,         ///< the log store became unreachable (or was at start: degraded start)
         log_recovered,           ///< it is reachable again (schema checked); writes work again
         instance_needs_repair,   ///< an instance missed pruned entries of a collection (per collection)

@@ -165,7 +165,9 @@ void sync_worker::sync_pass() {
     }
     if (backlog > ctx_.config.backlog_alert_threshold && backlog_alerted_.exchange(backlog) == 0) {
         ctx_.emit(event::kind::backlog_over_threshold, {}, fmt::format("{} entries waiting to be applied", backlog));
-    } else if (backlog <= ctx_.config.backlog_alert_threshold) {
+    } else if (backlog <= ctx_.config.backlog_alert_threshold / 2) {
+        // Re-armed only well under the threshold: a backlog near it moves by the writes in
+        // flight (appended, not yet applied anywhere), which would otherwise fire it again and again.
         backlog_alerted_ = 0;
     }
     // "Applied everywhere" means on every instance that is healthy now: an instance that is
