@@ -295,6 +295,7 @@ struct servers {
 /// so they are read after the servers have been idle for a second.
 struct pg_counters {
     double statements = -1, commits = -1, wal_syncs = -1;
+    std::map<std::string, double> by_statement;  ///< calls per statement text (its first 72 characters)
 };
 
 class pg_stats {
@@ -312,8 +313,22 @@ public:
             "select coalesce(sum(calls), 0) from pg_stat_statements s join pg_database d on d.oid = s.dbid "
             "where d.datname = 'chromawal'"));
     }
+    /// Calls per statement (pg_stat_statements' normalised text, first 72 characters).
+    std::map<std::string, double> by_statement() {
+        std::map<std::string, double> out;
+        if (!has_pgss_) return out;
+        for (const auto& row : session_.column(
+                 "select s.calls::text || ' ' || left(regexp_replace(s.query, '\\s+', ' ', 'g'), 72) "
+                 "from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = 'chromawal'")) {
+            const auto space = row.find(' ');
+            if (space == std::string::npos) continue;
+            out[row.substr(space + 1)] += std::stod(row.substr(0, space));
+        }
+        return out;
+    }
     pg_counters read() {
         pg_counters c;
+        c.by_statement = by_statement();
         c.statements = statement_count();
         c.commits = std::stod(
             session_.value("select coalesce(sum(xact_commit), 0) from pg_stat_database where datname = 'chromawal'"));
@@ -522,7 +537,10 @@ public:
         r.records = records;
         r.writes = writes;
         r.pg0 = pg0_;
-        if (pg_) r.pg1.statements = pg_->statement_count();
+        if (pg_) {
+            r.pg1.statements = pg_->statement_count();
+            r.pg1.by_statement = pg_->by_statement();
+        }
         return r;
     }
 
@@ -562,6 +580,13 @@ void print_phase(const phase_result& r, std::size_t round) {
         "pg_statements_per_write=%.2f pg_commits_per_write=%.2f pg_wal_syncs_per_write=%.2f\n",
         r.label.c_str(), round, r.records, r.writes, r.wall, r.rps(), r.cpu.self, r.cpu.a, r.cpu.b, r.cpu.pg,
         r.busy_cores(), r.other_cores(), r.statements_per_write(), r.commits_per_write(), r.wal_syncs_per_write());
+    // Which statements the log ran, per write (pg_stat_statements), when there were any.
+    for (const auto& [text, calls] : r.pg1.by_statement) {
+        const auto before = r.pg0.by_statement.find(text);
+        const double n = calls - (before == r.pg0.by_statement.end() ? 0 : before->second);
+        if (n <= 0 || r.writes == 0) continue;
+        std::printf("      %6.2f/write  %s\n", n / static_cast<double>(r.writes), text.c_str());
+    }
     std::fflush(stdout);
 }
 

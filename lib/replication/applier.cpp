@@ -122,6 +122,14 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
         result.outcome = apply_outcome::applied;
         return result;
     }
+    // The sync thread saw the lane behind in a read that a live write of this process overtook
+    // (its advance committed after the read): nothing to do, and no lane lock to take in the log.
+    // Only a position recorded in the log counts (one whose advance failed is recorded under the
+    // lock below).
+    if (!live && inst.recorded_applied(lane_id) >= target) {
+        result.outcome = apply_outcome::applied;
+        return result;
+    }
     std::unique_ptr<wal::lane_lock> lock;
     try {
         lock = ctx_.store->lock_lane(inst.name(), lane_id, lock_wait());  // what is left after the first wait
@@ -298,7 +306,7 @@ apply_result applier::apply_locked(instance_state& inst, std::int64_t lane_id, c
                     // The instance did apply the request; only its record is missing, so it will be
                     // re-applied once (harmless). Stop here: a second unrecorded request would not be.
                     // The sync thread records it later (see "recorded late" above).
-                    inst.set_known_applied(lane_id, last);
+                    inst.set_known_applied(lane_id, last, false);
                     result.outcome = last >= target ? apply_outcome::applied : apply_outcome::failed;
                     result.error = e.what();
                     return result;

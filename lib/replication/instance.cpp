@@ -208,8 +208,18 @@ std::int64_t instance_state::known_applied(std::int64_t lane_id) const {
     return it == known_applied_.end() ? 0 : it->second;
 }
 
-void instance_state::set_known_applied(std::int64_t lane_id, std::int64_t position) {
+std::int64_t instance_state::recorded_applied(std::int64_t lane_id) const {
     std::lock_guard<std::mutex> lock(lanes_mutex_);
+    auto it = recorded_applied_.find(lane_id);
+    return it == recorded_applied_.end() ? 0 : it->second;
+}
+
+void instance_state::set_known_applied(std::int64_t lane_id, std::int64_t position, bool recorded) {
+    std::lock_guard<std::mutex> lock(lanes_mutex_);
+    if (recorded) {
+        auto& r = recorded_applied_[lane_id];
+        r = std::max(r, position);
+    }
     auto& v = known_applied_[lane_id];
     if (position > v) {
         v = position;

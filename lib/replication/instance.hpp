@@ -78,7 +78,11 @@ public:
     std::shared_ptr<std::timed_mutex> lane_mutex(std::int64_t lane_id);
     /// The highest applied position this process knows of (monotonic).
     std::int64_t known_applied(std::int64_t lane_id) const;
-    void set_known_applied(std::int64_t lane_id, std::int64_t position);
+    /// `recorded`: the position is in the log too (false: applied, but its advance failed; it is
+    /// recorded late, under the next lane lock).
+    void set_known_applied(std::int64_t lane_id, std::int64_t position, bool recorded = true);
+    /// The highest applied position this process knows the log holds (monotonic).
+    std::int64_t recorded_applied(std::int64_t lane_id) const;
     /// How many times a known applied position moved forward (the sync thread marks entries
     /// applied in the log only after something moved).
     std::uint64_t applied_moves() const noexcept { return applied_moves_.load(std::memory_order_acquire); }
@@ -148,6 +152,7 @@ private:
     mutable std::mutex lanes_mutex_;
     std::unordered_map<std::int64_t, std::shared_ptr<std::timed_mutex>> lane_mutexes_;
     std::unordered_map<std::int64_t, std::int64_t> known_applied_;
+    std::unordered_map<std::int64_t, std::int64_t> recorded_applied_;
     std::atomic<std::uint64_t> applied_moves_{0};
     std::set<std::string> needs_repair_;
     std::atomic<bool> any_needs_repair_{false};  // reads skip the lock in the usual case
