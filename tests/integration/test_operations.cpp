@@ -400,8 +400,9 @@ TEST_CASE("operations: an idle client sends one statement per sync pass to its P
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const auto statements = cw::wal::pg_log_store::statements_run_in_process() - before;
     const double passes = seconds / 0.1;
-    // Slack: the first pass marks once more (the write moved positions), a claim check may run.
+    // Slack: the first pass marks once more (the write moved positions); each instance's log
+    // claim is checked every 30 s (a read of the log's identity). Before, 3 per pass: 90 here.
     INFO(statements << " statements in " << seconds << " s (at most " << passes << " passes)");
     CHECK(statements > 0);  // the sync thread does run
-    CHECK(static_cast<double>(statements) <= passes * 1.2 + 3);
+    CHECK(static_cast<double>(statements) <= passes * 1.2 + 6);
 }
