@@ -306,19 +306,12 @@ public:
         has_wal_ = !session_.column("select 1 from pg_class where relname = 'pg_stat_wal'").empty();
     }
     bool statements() const { return has_pgss_; }
-    /// The statement count only (exact at any moment).
-    double statement_count() {
-        if (!has_pgss_) return -1;
-        return std::stod(session_.value(
-            "select coalesce(sum(calls), 0) from pg_stat_statements s join pg_database d on d.oid = s.dbid "
-            "where d.datname = 'chromawal'"));
-    }
     /// Calls per statement (pg_stat_statements' normalised text, first 72 characters).
     std::map<std::string, double> by_statement() {
         std::map<std::string, double> out;
         if (!has_pgss_) return out;
         for (const auto& row : session_.column(
-                 "select s.calls::text || ' ' || left(regexp_replace(s.query, '\\s+', ' ', 'g'), 72) "
+                 "select s.calls::text || ' ' || left(regexp_replace(coalesce(s.query, ''), '\\s+', ' ', 'g'), 72) "
                  "from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = 'chromawal'")) {
             const auto space = row.find(' ');
             if (space == std::string::npos) continue;
@@ -326,10 +319,17 @@ public:
         }
         return out;
     }
-    pg_counters read() {
+    /// The statements (their total and by statement; exact at any moment), without the rest.
+    pg_counters statements_now() {
         pg_counters c;
+        if (!has_pgss_) return c;
         c.by_statement = by_statement();
-        c.statements = statement_count();
+        c.statements = 0;
+        for (const auto& [text, calls] : c.by_statement) c.statements += calls;
+        return c;
+    }
+    pg_counters read() {
+        pg_counters c = statements_now();
         c.commits = std::stod(
             session_.value("select coalesce(sum(xact_commit), 0) from pg_stat_database where datname = 'chromawal'"));
         if (has_wal_) c.wal_syncs = std::stod(session_.value("select wal_sync from pg_stat_wal"));
@@ -538,8 +538,9 @@ public:
         r.writes = writes;
         r.pg0 = pg0_;
         if (pg_) {
-            r.pg1.statements = pg_->statement_count();
-            r.pg1.by_statement = pg_->by_statement();
+            pg_counters now = pg_->statements_now();
+            r.pg1.statements = now.statements;
+            r.pg1.by_statement = std::move(now.by_statement);
         }
         return r;
     }

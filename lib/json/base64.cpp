@@ -20,27 +20,20 @@ struct pair_table {
 };
 constexpr pair_table pairs{};
 
-// The 8 bytes at p as a big-endian number (one load and a byte swap on a little-endian host).
-inline std::uint64_t load_big_endian64(const unsigned char* p) noexcept {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return __builtin_bswap64(w);
-#elif defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return w;
-#else
-    w = 0;
-    for (int b = 0; b < 8; ++b) w = (w << 8) | p[b];
-    return w;
-#endif
-}
-
 constexpr bool little_endian() noexcept {
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
     return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
 #else
     return true;
 #endif
+}
+
+// The 8 bytes at p as a big-endian number (one load, and a byte swap on a little-endian host).
+inline std::uint64_t load_big_endian64(const unsigned char* p) noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    if constexpr (little_endian()) w = __builtin_bswap64(w);
+    return w;
 }
 
 int decode_char(unsigned char c) noexcept {

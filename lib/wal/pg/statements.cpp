@@ -25,6 +25,14 @@ std::string in_schema(std::string_view sql, const std::string& quoted) {
 
 namespace {
 
+// A lane's progress on an instance (l, with the instance's position row p), in the order
+// progress_row (pg_log_store.cpp) reads them.
+constexpr const char* progress_columns =
+    "l.lane_id, l.tenant, l.database, l.collection, l.next_position - 1, COALESCE(p.applied_position, 0), "
+    "COALESCE((SELECT extract(epoch FROM e.created_at)::float8 FROM S.entries e "
+    "          WHERE e.lane_id = l.lane_id AND e.position = COALESCE(p.applied_position, 0) + 1), 0), "
+    "l.pruned_through, l.holds_name";
+
 // The columns of an entry (e, joined with its lane l), in the order entry_from_row reads them.
 // An entry written before schema version 5 has no name of its own: its lane's first name.
 constexpr const char* entry_columns =
@@ -76,23 +84,17 @@ std::array<statement, stmt_count> make_statements(const std::string& quoted) {
     // The lane that holds the name, created when none does (see the migrations).
     def(stmt::claim_lane, "SELECT S.claim_lane($1, $2, $3)", {oid_text, oid_text, oid_text});
     def(stmt::progress,
-        "SELECT l.lane_id, l.tenant, l.database, l.collection, l.next_position - 1, COALESCE(p.applied_position, 0), "
-        "COALESCE((SELECT extract(epoch FROM e.created_at)::float8 FROM S.entries e "
-        "          WHERE e.lane_id = l.lane_id AND e.position = COALESCE(p.applied_position, 0) + 1), 0), "
-        "l.pruned_through, l.holds_name "
-        "FROM S.lanes l LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = $1 "
-        "WHERE NOT $2 OR l.next_position - 1 > COALESCE(p.applied_position, 0) ORDER BY l.lane_id",
+        std::string("SELECT ") + progress_columns +
+            " FROM S.lanes l LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = $1 "
+            "WHERE NOT $2 OR l.next_position - 1 > COALESCE(p.applied_position, 0) ORDER BY l.lane_id",
         {oid_text, oid_bool});
     // The lanes behind of several instances in one round trip (the sync thread's pass): the
     // columns of progress, then the instance's index in $1 (from 1).
     def(stmt::progress_many,
-        "SELECT l.lane_id, l.tenant, l.database, l.collection, l.next_position - 1, COALESCE(p.applied_position, 0), "
-        "COALESCE((SELECT extract(epoch FROM e.created_at)::float8 FROM S.entries e "
-        "          WHERE e.lane_id = l.lane_id AND e.position = COALESCE(p.applied_position, 0) + 1), 0), "
-        "l.pruned_through, l.holds_name, i.n "
-        "FROM unnest($1::text[]) WITH ORDINALITY AS i(instance, n) CROSS JOIN S.lanes l "
-        "LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = i.instance "
-        "WHERE l.next_position - 1 > COALESCE(p.applied_position, 0) ORDER BY i.n, l.lane_id",
+        std::string("SELECT ") + progress_columns +
+            ", i.n FROM unnest($1::text[]) WITH ORDINALITY AS i(instance, n) CROSS JOIN S.lanes l "
+            "LEFT JOIN S.instance_positions p ON p.lane_id = l.lane_id AND p.instance = i.instance "
+            "WHERE l.next_position - 1 > COALESCE(p.applied_position, 0) ORDER BY i.n, l.lane_id",
         {oid_text_array});
     def(stmt::unlock, "SELECT pg_advisory_unlock($1, $2)", {oid_int4, oid_int4});
     // The applied position and, in the same round trip, how far the lane has been pruned and
