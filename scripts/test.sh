@@ -56,7 +56,7 @@ step "ThreadSanitizer: unit tests, replication tests, concurrent writers"
 cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHROMAWAL_WERROR=ON -DCHROMAWAL_SANITIZE=thread \
   -DCHROMAWAL_BUILD_BENCH=OFF -DCHROMAWAL_BUILD_EXAMPLES=OFF -DCHROMAWAL_INSTALL=OFF >/dev/null
 cmake --build build/tsan -j "$jobs" --target chromawal_unit_tests chromawal_integration_tests chromawal_concurrency_test
-(cd build/tsan && export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" &&
+(cd build/tsan && export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/../../tests/tsan.supp" &&
   tests/chromawal_unit_tests && tests/chromawal_integration_tests "[replication]" &&
   CHROMAWAL_TEST_LOG_STORE=sqlite tests/chromawal_integration_tests "[replication]~[postgresql]" &&
   tests/torture/chromawal_concurrency_test)

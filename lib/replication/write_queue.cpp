@@ -23,6 +23,12 @@ namespace {
 // A group never holds more records than this when no instance has told its max_batch_size yet.
 constexpr std::size_t default_group_records = 1000;
 
+// A leader appends the next group only while fewer groups of its collection than this are being
+// applied: one on the servers and one appended, waiting for its turn. Writes arriving meanwhile
+// wait in the queue and go out together as one larger group (one request per instance instead
+// of one per write: Chroma's cost per record falls with the request's size).
+constexpr std::size_t max_applying_groups = 2;
+
 // The most records one group may hold: the smallest max_batch_size the instances told.
 std::size_t group_records(context& ctx) {
     std::size_t limit = 0;
@@ -196,7 +202,8 @@ void writer::lead(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q
     for (;;) {
         std::vector<std::shared_ptr<queued_write>> group;
         {
-            std::lock_guard<std::mutex> lock(q->m);
+            std::unique_lock<std::mutex> lock(q->m);
+            q->cv.wait(lock, [&] { return q->applying < max_applying_groups || q->direct_pending > 0; });
             // Nothing left, or a write outside the queue waits for its turn (it appends what
             // was queued before it, then starts a leader again for the rest).
             if (q->waiting.empty() || q->direct_pending > 0) {
@@ -310,23 +317,35 @@ std::function<void()> writer::append_group(const wal::lane_key& key, const std::
     {
         std::lock_guard<std::mutex> lock(q->m);
         number = q->next_group++;
+        ++q->applying;
     }
     return [this, key, q, number, fresh = std::move(fresh), group = std::move(group)]() mutable {
         std::vector<outcome> out;
+        std::exception_ptr failed;
         try {
             out = apply_group(key, q, number, std::move(fresh), true);
         } catch (...) {
-            const std::exception_ptr e = std::current_exception();
-            for (auto& w : group) answer(*q, *w, {}, e);
-            return;
+            failed = std::current_exception();
         }
-        for (std::size_t i = 0; i < group.size(); ++i) answer(*q, *group[i], std::move(out[i].receipt), out[i].error);
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            if (failed) {
+                answer(*q, *group[i], {}, failed);
+            } else {
+                answer(*q, *group[i], std::move(out[i].receipt), out[i].error);
+            }
+        }
+        // After the answers: the writers answered here may queue their next writes before the
+        // leader wakes, and go in its next group.
+        std::lock_guard<std::mutex> lock(q->m);
+        --q->applying;
+        q->cv.notify_all();
     };
 }
 
 void writer::begin_direct(const wal::lane_key& key, const std::shared_ptr<lane_queue>& q) {
     std::unique_lock<std::mutex> lock(q->m);
     ++q->direct_pending;  // a leader stops after its current group
+    q->cv.notify_all();   // (one waiting for a group to finish applying stops now)
     const std::uint64_t mark = q->submitted;
     for (;;) {
         q->cv.wait(lock, [&] { return !q->appending; });

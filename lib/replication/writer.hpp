@@ -108,6 +108,7 @@ private:
         std::uint64_t submitted = 0;                        // writes ever queued (the last one's seq)
         std::size_t direct_pending = 0;                     // writes outside the queue waiting for the append turn
         std::uint64_t next_group = 0;                       // the number of the next group appended
+        std::size_t applying = 0;                           // groups appended by a leader, not yet answered
         // Per instance (ctx.instances order): the group whose turn it is there. A group is
         // applied to an instance only after every earlier group of this queue was.
         std::vector<std::uint64_t> turn;

@@ -142,7 +142,9 @@ TEST_CASE("eight threads writing small batches to one collection share appends a
     CHECK(coll.count() == threads * per_thread * 10);
     const std::uint64_t used = appends(client) - before;
     INFO("appends: " << used);
-    CHECK(used < static_cast<std::uint64_t>(threads * per_thread));
+    // At most two groups are being applied at once, so the others' writes wait and share the
+    // next group (about a third of the writes per group; half is the bound checked).
+    CHECK(used <= static_cast<std::uint64_t>(threads * per_thread / 2));
     REQUIRE(client.wait_until_synced(10s));
     CHECK(k.verify("group-threads").identical());
 }
