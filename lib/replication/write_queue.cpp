@@ -321,19 +321,12 @@ std::function<void()> writer::append_group(const wal::lane_key& key, const std::
     }
     return [this, key, q, number, fresh = std::move(fresh), group = std::move(group)]() mutable {
         std::vector<outcome> out;
-        std::exception_ptr failed;
         try {
             out = apply_group(key, q, number, std::move(fresh), true);
         } catch (...) {
-            failed = std::current_exception();
+            out.assign(group.size(), outcome{{}, std::current_exception()});
         }
-        for (std::size_t i = 0; i < group.size(); ++i) {
-            if (failed) {
-                answer(*q, *group[i], {}, failed);
-            } else {
-                answer(*q, *group[i], std::move(out[i].receipt), out[i].error);
-            }
-        }
+        for (std::size_t i = 0; i < group.size(); ++i) answer(*q, *group[i], std::move(out[i].receipt), out[i].error);
         // After the answers: the writers answered here may queue their next writes before the
         // leader wakes, and go in its next group.
         std::lock_guard<std::mutex> lock(q->m);
