@@ -28,7 +28,10 @@
 //   4. log appends per second: wal::pg_log_store and wal::sqlite_log_store (private headers)
 //      with 1, 4 and 16 threads appending real entries (the encoded payload of one --batch of
 //      records) for --append-seconds each, all threads on one lane (one collection) and on one
-//      lane per thread; sqlite/postgresql per configuration.
+//      lane per thread; sqlite/postgresql per configuration. Once per store, one thread that
+//      after each append takes the lane locks of two instances as a live write does (lock and
+//      read the applied position, advance, let go): the log's whole part of a write, without the
+//      servers. Per configuration, the CPU per logged record of PostgreSQL and of this process.
 //
 // The clients of the two stores write to different Chroma databases (default_database and
 // bench_sqlite): each instance records the one log that drives a database (docs/design.md,
@@ -58,6 +61,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -1106,13 +1110,44 @@ struct append_result {
     std::string store;
     std::size_t threads = 0;
     bool shared_lane = true;
+    /// After each append, the lane locks of two instances as a live write takes them: lock and
+    /// read the applied position, then advance to the new entry and let go (the log's part of
+    /// a write to two instances, without the servers).
+    bool with_locks = false;
     std::size_t appends = 0;
     double wall = 0;
-    double other_cpu = 0;  ///< CPU seconds other processes used meanwhile
+    double other_cpu = 0;   ///< CPU seconds other processes used meanwhile
+    double pg_cpu = 0;      ///< CPU seconds of PostgreSQL meanwhile
+    double client_cpu = 0;  ///< CPU seconds of this process meanwhile (an SQLite log's work is here)
     std::vector<double> latencies_ms;
     std::vector<double> slice_rates;
     double per_second() const { return wall > 0 ? static_cast<double>(appends) / wall : 0; }
+    std::string lanes_label() const {
+        if (with_locks) return "one, +2 locks";
+        return shared_lane ? "one (shared)" : "one per thread";
+    }
+    std::string lanes_tag() const {
+        if (with_locks) return "shared_with_locks";
+        return shared_lane ? "shared" : "per_thread";
+    }
 };
+
+/// The instances whose lane locks a with_locks configuration takes after each append.
+constexpr std::array<const char*, 2> lock_instances{"bench-a", "bench-b"};
+
+/// What a live write does in the log after its append, for each of two instances (one after
+/// the other here; the writer does them at once): take the lane lock reading the applied
+/// position, then advance it to the new entry and let the lock go.
+void lock_and_advance(wal::log_store& store, const wal::appended& at) {
+    for (const char* instance : lock_instances) {
+        auto lock = store.lock_lane(instance, at.lane_id, 1000ms);
+        if (!lock) throw std::runtime_error(std::string("lane lock of ") + instance + " not obtained within 1 s");
+        if (lock->applied() >= at.position) {
+            throw std::runtime_error(std::string("applied position of ") + instance + " already at the new entry");
+        }
+        lock->advance_and_release(at.position);
+    }
+}
 
 /// One slice: `threads` threads append single entries for `seconds`; adds to `acc`.
 void run_appends(const servers& s, append_result& acc, double seconds, int run, const std::string& payload) {
@@ -1143,7 +1178,9 @@ void run_appends(const servers& s, append_result& acc, double seconds, int run, 
             try {
                 wal::new_entry e;
                 e.lane = {"default_tenant", "default_database",
-                          acc.shared_lane ? "append_bench" : "append_bench_" + std::to_string(t)};
+                          acc.with_locks    ? "append_bench_locked"
+                          : acc.shared_lane ? "append_bench"
+                                            : "append_bench_" + std::to_string(t)};
                 e.op = wal::op_kind::add;
                 e.payload = payload;
                 const std::string prefix = "r" + std::to_string(run) + "-t" + std::to_string(t) + "-";
@@ -1157,7 +1194,8 @@ void run_appends(const servers& s, append_result& acc, double seconds, int run, 
                 while (!stop.load(std::memory_order_relaxed)) {
                     e.idempotency_id = prefix + std::to_string(k++);
                     const auto a0 = steady::now();
-                    store.append({e});
+                    const wal::appended at = store.append({e}).front();
+                    if (acc.with_locks) lock_and_advance(store, at);
                     lat.push_back(since(a0) * 1e3);
                 }
             } catch (...) {
@@ -1186,6 +1224,8 @@ void run_appends(const servers& s, append_result& acc, double seconds, int run, 
     acc.appends += total;
     acc.wall += wall;
     acc.other_cpu += std::max(0.0, (c1.machine - c0.machine) - (c1.ours() - c0.ours()));
+    acc.pg_cpu += c1.pg - c0.pg;
+    acc.client_cpu += c1.self - c0.self;
     acc.slice_rates.push_back(static_cast<double>(total) / wall);
 }
 
@@ -1210,6 +1250,12 @@ std::vector<append_result> run_part4(const servers& s, const options& o, const d
                 out.push_back(std::move(r));
             }
         }
+        // The log's whole part of a live write to two instances, one writer.
+        append_result r;
+        r.store = store;
+        r.threads = 1;
+        r.with_locks = true;
+        out.push_back(std::move(r));
     }
     int run = 0;
     for (int slice = 0; slice < slices; ++slice) {
@@ -1220,27 +1266,36 @@ std::vector<append_result> run_part4(const servers& s, const options& o, const d
             run_appends(s, r, o.append_seconds / slices, run++, payload);
         }
     }
-    std::printf("  %-11s %-8s %-17s %10s %17s %9s %9s %11s\n", "store", "threads", "lanes", "appends/s",
-                "slices min..max", "p50 ms", "p99 ms", "other load");
+    std::printf(
+        "  (lanes \"one, +2 locks\": after each append, the lane locks of two instances as a live write\n"
+        "   takes them: lock and read the applied position, advance and let go; pg us/rec, client us/rec:\n"
+        "   microseconds of CPU per logged record of PostgreSQL and of this process)\n");
+    std::printf("  %-11s %-8s %-17s %10s %17s %9s %9s %10s %10s %11s\n", "store", "threads", "lanes", "appends/s",
+                "slices min..max", "p50 ms", "p99 ms", "pg us/rec", "client us", "other load");
     for (auto& r : out) {
         std::sort(r.latencies_ms.begin(), r.latencies_ms.end());
         const auto [lo, hi] = std::minmax_element(r.slice_rates.begin(), r.slice_rates.end());
         const double p50 = percentile(r.latencies_ms, 0.5), p99 = percentile(r.latencies_ms, 0.99);
-        std::printf("  %-11s %-8zu %-17s %10.0f %8.0f..%-8.0f %9.2f %9.2f %11.2f\n", r.store.c_str(), r.threads,
-                    r.shared_lane ? "one (shared)" : "one per thread", r.per_second(), *lo, *hi, p50, p99,
+        const double records = static_cast<double>(r.appends) * static_cast<double>(o.batch);
+        const double pg_us = records > 0 ? r.pg_cpu / records * 1e6 : 0;
+        const double client_us = records > 0 ? r.client_cpu / records * 1e6 : 0;
+        std::printf("  %-11s %-8zu %-17s %10.0f %8.0f..%-8.0f %9.2f %9.2f %10.1f %10.1f %11.2f\n", r.store.c_str(),
+                    r.threads, r.lanes_label().c_str(), r.per_second(), *lo, *hi, p50, p99, pg_us, client_us,
                     r.other_cpu / r.wall);
         std::printf(
             "RESULT part=appends store=%s threads=%zu lanes=%s payload_bytes=%zu appends_per_s=%.0f slice_min=%.0f "
             "slice_max=%.0f "
-            "p50_ms=%.3f p99_ms=%.3f other_load_cores=%.2f\n",
-            r.store.c_str(), r.threads, r.shared_lane ? "shared" : "per_thread", payload.size(), r.per_second(), *lo,
-            *hi, p50, p99, r.other_cpu / r.wall);
+            "p50_ms=%.3f p99_ms=%.3f pg_cpu_us_per_record=%.1f client_cpu_us_per_record=%.1f other_load_cores=%.2f\n",
+            r.store.c_str(), r.threads, r.lanes_tag().c_str(), payload.size(), r.per_second(), *lo, *hi, p50, p99,
+            pg_us, client_us, r.other_cpu / r.wall);
     }
     // sqlite/postgresql per configuration, when both ran.
     for (const auto& q : out) {
-        if (q.store != "sqlite") continue;
+        if (q.store != "sqlite" || q.with_locks) continue;
         for (const auto& p : out) {
-            if (p.store != "postgresql" || p.threads != q.threads || p.shared_lane != q.shared_lane) continue;
+            if (p.store != "postgresql" || p.threads != q.threads || p.shared_lane != q.shared_lane || p.with_locks) {
+                continue;
+            }
             const double ratio = q.per_second() / p.per_second();
             std::printf("  sqlite/postgresql, %2zu threads, %-17s %6.3f\n", q.threads,
                         q.shared_lane ? "one lane:" : "lane per thread:", ratio);
@@ -1465,6 +1520,7 @@ int run(const options& o) {
     }
     std::map<std::string, std::pair<double, double>> best;  // store: (one lane, lane per thread)
     for (const auto& r : p4) {
+        if (r.with_locks) continue;
         auto& b = best[r.store];
         double& slot = r.shared_lane ? b.first : b.second;
         slot = std::max(slot, r.per_second());
@@ -1482,6 +1538,17 @@ int run(const options& o) {
     if (best.size() == 2) {
         line("", "best appends/s sqlite/postgresql, one lane", best["sqlite"].first / best["postgresql"].first, 3);
         line("", "  lane per thread", best["sqlite"].second / best["postgresql"].second, 3);
+    }
+    // What PostgreSQL spends per record on the log's statements of one writer, without the
+    // servers: the floor under part 1's "PostgreSQL CPU us per record" (which adds the sync
+    // thread's passes and the marking of applied entries).
+    for (const auto& r : p4) {
+        if (r.store != "postgresql" || r.threads != 1 || !r.shared_lane || r.appends == 0) continue;
+        const double us = r.pg_cpu / (static_cast<double>(r.appends) * static_cast<double>(o.batch)) * 1e6;
+        line("",
+             r.with_locks ? "PostgreSQL CPU us per record, append + 2 lane locks, batch " + std::to_string(o.batch)
+                          : "PostgreSQL CPU us per record, append alone, batch " + std::to_string(o.batch),
+             us, 1);
     }
     return 0;
 }
