@@ -26,6 +26,7 @@
 #include "chromawal/error.hpp"
 #include "log_stores.hpp"
 #include "poll.hpp"
+#include "pq_session.hpp"
 #include "servers.hpp"
 #include "wal/pg_log_store.hpp"
 #include "wal/sqlite_log_store.hpp"
@@ -93,30 +94,8 @@ long long elapsed_ms(steady::time_point since) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - since).count();
 }
 
-/// A plain libpq connection for looking behind the store's back.
-class raw_conn {
-public:
-    explicit raw_conn(const std::string& uri) : c_(PQconnectdb(uri.c_str())) { REQUIRE(PQstatus(c_) == CONNECTION_OK); }
-    ~raw_conn() { PQfinish(c_); }
-    raw_conn(const raw_conn&) = delete;
-    raw_conn& operator=(const raw_conn&) = delete;
-
-    /// Runs a statement; returns the first column of the first row ("" when none).
-    std::string exec(const std::string& sql) {
-        PGresult* r = PQexec(c_, sql.c_str());
-        ExecStatusType st = PQresultStatus(r);
-        std::string err = PQresultErrorMessage(r);
-        std::string value = (st == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";
-        PQclear(r);
-        INFO(sql << ": " << err);
-        REQUIRE((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK));
-        return value;
-    }
-    PGconn* get() const { return c_; }
-
-private:
-    PGconn* c_;
-};
+/// A plain libpq connection for looking behind the store's back (throws on a failed statement).
+using raw_conn = chromawal_test::pq_session;
 
 /// The first column of the first row of `sql` ("" when none or on error). No Catch2 macro, so
 /// a helper thread may call it (on a connection only it uses).

@@ -6,6 +6,7 @@
 
 #include "api/verify_detail.hpp"
 #include "cluster.hpp"
+#include "pq_session.hpp"
 #include "servers.hpp"
 #include "wal/pg_log_store.hpp"
 
@@ -99,27 +100,8 @@ void check_history(const std::vector<cw::apply_history_entry>& h, std::int64_t h
     CHECK(h.back().to == head);
 }
 
-/// A plain libpq connection for looking behind the store's back.
-class raw_conn {
-public:
-    explicit raw_conn(const std::string& uri) : c_(PQconnectdb(uri.c_str())) { REQUIRE(PQstatus(c_) == CONNECTION_OK); }
-    ~raw_conn() { PQfinish(c_); }
-    raw_conn(const raw_conn&) = delete;
-    raw_conn& operator=(const raw_conn&) = delete;
-    std::string exec(const std::string& sql) {
-        PGresult* r = PQexec(c_, sql.c_str());
-        const ExecStatusType st = PQresultStatus(r);
-        const std::string err = PQresultErrorMessage(r);
-        const std::string value = (st == PGRES_TUPLES_OK && PQntuples(r) > 0) ? PQgetvalue(r, 0, 0) : "";
-        PQclear(r);
-        INFO(sql << ": " << err);
-        REQUIRE((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK));
-        return value;
-    }
-
-private:
-    PGconn* c_;
-};
+/// A plain libpq connection for looking behind the store's back (throws on a failed statement).
+using raw_conn = chromawal_test::pq_session;
 
 }  // namespace
 

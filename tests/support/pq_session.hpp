@@ -27,8 +27,12 @@ public:
     pq_session(const pq_session&) = delete;
     pq_session& operator=(const pq_session&) = delete;
 
-    /// Runs one or more statements (no result expected). Throws on error.
-    void exec(const std::string& sql) { PQclear(run(sql)); }
+    /// Runs one or more statements; returns the first column of the first row of the last
+    /// one's result ("" when it has none). Throws on error.
+    std::string exec(const std::string& sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(run(sql), &PQclear);
+        return PQntuples(r.get()) > 0 && PQnfields(r.get()) > 0 ? PQgetvalue(r.get(), 0, 0) : "";
+    }
 
     /// Every row of the result, each as its columns' text (NULL as "").
     std::vector<std::vector<std::string>> rows(const std::string& sql) {
@@ -61,6 +65,8 @@ public:
     /// Idle, in a transaction, in a failed transaction, ...
     PGTransactionStatusType transaction_status() const { return PQtransactionStatus(c_); }
     int backend_pid() const { return PQbackendPID(c_); }
+    /// The connection itself, for a test that drives libpq directly.
+    PGconn* get() const { return c_; }
 
 private:
     PGresult* run(const std::string& sql) {
