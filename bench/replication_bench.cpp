@@ -1122,6 +1122,11 @@ struct append_result {
     std::vector<double> latencies_ms;
     std::vector<double> slice_rates;
     double per_second() const { return wall > 0 ? static_cast<double>(appends) / wall : 0; }
+    /// Microseconds of `cpu_seconds` per logged record, each entry holding `batch` records.
+    double us_per_record(double cpu_seconds, std::size_t batch) const {
+        const double records = static_cast<double>(appends) * static_cast<double>(batch);
+        return records > 0 ? cpu_seconds / records * 1e6 : 0;
+    }
     std::string lanes_label() const {
         if (with_locks) return "one, +2 locks";
         return shared_lane ? "one (shared)" : "one per thread";
@@ -1276,9 +1281,8 @@ std::vector<append_result> run_part4(const servers& s, const options& o, const d
         std::sort(r.latencies_ms.begin(), r.latencies_ms.end());
         const auto [lo, hi] = std::minmax_element(r.slice_rates.begin(), r.slice_rates.end());
         const double p50 = percentile(r.latencies_ms, 0.5), p99 = percentile(r.latencies_ms, 0.99);
-        const double records = static_cast<double>(r.appends) * static_cast<double>(o.batch);
-        const double pg_us = records > 0 ? r.pg_cpu / records * 1e6 : 0;
-        const double client_us = records > 0 ? r.client_cpu / records * 1e6 : 0;
+        const double pg_us = r.us_per_record(r.pg_cpu, o.batch);
+        const double client_us = r.us_per_record(r.client_cpu, o.batch);
         std::printf("  %-11s %-8zu %-17s %10.0f %8.0f..%-8.0f %9.2f %9.2f %10.1f %10.1f %11.2f\n", r.store.c_str(),
                     r.threads, r.lanes_label().c_str(), r.per_second(), *lo, *hi, p50, p99, pg_us, client_us,
                     r.other_cpu / r.wall);
@@ -1544,7 +1548,7 @@ int run(const options& o) {
     // thread's passes and the marking of applied entries).
     for (const auto& r : p4) {
         if (r.store != "postgresql" || r.threads != 1 || !r.shared_lane || r.appends == 0) continue;
-        const double us = r.pg_cpu / (static_cast<double>(r.appends) * static_cast<double>(o.batch)) * 1e6;
+        const double us = r.us_per_record(r.pg_cpu, o.batch);
         line("",
              r.with_locks ? "PostgreSQL CPU us per record, append + 2 lane locks, batch " + std::to_string(o.batch)
                           : "PostgreSQL CPU us per record, append alone, batch " + std::to_string(o.batch),

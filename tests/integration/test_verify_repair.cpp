@@ -1,6 +1,5 @@
 // Verify, repair, retention and apply history against real servers: two Chroma instances and
 // PostgreSQL that the tests start, change behind the library's back, kill -9 and restart.
-#include <libpq-fe.h>
 #include <catch2/catch.hpp>
 #include <chromawal/chromawal.hpp>
 
